@@ -1,0 +1,98 @@
+import * as v from 'valibot';
+import { DEVICE_ID_PATTERN } from './ids.js';
+
+/** Protocol version carried in every envelope, topic and TXT record. */
+export const PROTOCOL_VERSION = 1;
+/** Largest sealed payload a receiver accepts (DESIGN: 64 KiB). */
+export const MAX_SEALED_BYTES = 64 * 1024;
+/** Largest clock difference accepted between sender and receiver. */
+export const MAX_SKEW_MS = 60_000;
+
+export type Role = 'camera' | 'viewer' | 'hub';
+/** A recipient of `*` means every member of the room (presence, bye). */
+export const BROADCAST = '*';
+
+const id = v.pipe(v.string(), v.regex(DEVICE_ID_PATTERN));
+const shortText = (max: number) => v.pipe(v.string(), v.maxLength(max));
+
+const Candidate = v.object({
+  candidate: shortText(1024),
+  mid: shortText(64),
+});
+
+const SourceInfo = v.object({ id: shortText(64), name: shortText(128), kinds: v.array(v.picklist(['video', 'audio'])) });
+
+const bodies = {
+  presence: v.object({
+    name: shortText(128),
+    role: v.picklist(['camera', 'viewer', 'hub']),
+    /** Media this device offers (cameras). */
+    sources: v.optional(v.array(SourceInfo)),
+    /** Software that sent it, e.g. `peercam/0.1.0 node`. */
+    agent: v.optional(shortText(128)),
+  }),
+  bye: v.object({ reason: v.optional(shortText(256)) }),
+  offer: v.object({
+    sdp: shortText(48 * 1024),
+    /** Negotiation number within the session; an ICE restart offer has a higher one. */
+    gen: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    source: v.optional(shortText(64)),
+  }),
+  answer: v.object({ sdp: shortText(48 * 1024), gen: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
+  candidates: v.object({
+    gen: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    ufrag: v.optional(shortText(256)),
+    candidates: v.pipe(v.array(Candidate), v.maxLength(64)),
+    /** The sender finished gathering: no more candidates for this generation. */
+    done: v.optional(v.boolean()),
+  }),
+  /** Camera asks the viewer to re-offer with an ICE restart (only viewers offer: no glare). */
+  restart: v.object({ reason: shortText(256) }),
+  hangup: v.object({ reason: shortText(256) }),
+  error: v.object({ code: shortText(64), message: shortText(1024) }),
+} as const;
+
+export type MessageType = keyof typeof bodies;
+export type Body<T extends MessageType> = v.InferOutput<(typeof bodies)[T]>;
+export type PresenceBody = Body<'presence'>;
+export type CandidateInit = v.InferOutput<typeof Candidate>;
+
+const header = {
+  v: v.literal(PROTOCOL_VERSION),
+  from: id,
+  to: v.union([id, v.literal(BROADCAST)]),
+  sid: shortText(64),
+  seq: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+  ts: v.pipe(v.number(), v.safeInteger()),
+};
+
+const msg = <T extends MessageType>(type: T) => v.object({ ...header, type: v.literal(type), body: bodies[type] });
+const EnvelopeSchema = v.variant('type', [
+  msg('presence'),
+  msg('bye'),
+  msg('offer'),
+  msg('answer'),
+  msg('candidates'),
+  msg('restart'),
+  msg('hangup'),
+  msg('error'),
+]);
+
+interface EnvelopeHeader {
+  v: typeof PROTOCOL_VERSION;
+  from: string;
+  to: string;
+  sid: string;
+  seq: number;
+  ts: number;
+}
+/** The plaintext of every sealed message. */
+export type Envelope = { [T in MessageType]: EnvelopeHeader & { type: T; body: Body<T> } }[MessageType];
+export type EnvelopeOf<T extends MessageType> = Extract<Envelope, { type: T }>;
+
+/** Validates a parsed JSON value; returns the envelope, `'unknown-version'` or `'malformed'`. */
+export function parseEnvelope(value: unknown): Envelope | 'unknown-version' | 'malformed' {
+  if (typeof value === 'object' && value !== null && 'v' in value && value.v !== PROTOCOL_VERSION) return 'unknown-version';
+  const r = v.safeParse(EnvelopeSchema, value);
+  return r.success ? (r.output as Envelope) : 'malformed';
+}

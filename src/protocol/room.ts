@@ -1,0 +1,87 @@
+import { concatBytes, fromBase64Url, randomBytes, toBase32, toBase64Url, utf8 } from './bytes.js';
+import { PeercamError } from './errors.js';
+import { SealKey } from './seal.js';
+
+/** The 32 random bytes that make a room: whoever has them is a member. */
+export const SECRET_BYTES = 32;
+const CHECK_BYTES = 2;
+/** Public room id: topic segment and TXT value. 20 base32 chars = 100 bits. */
+export type RoomId = string;
+export const ROOM_ID_PATTERN = /^[a-z2-7]{20}$/;
+
+export const DEFAULT_LINK_BASE = 'peercam://room';
+
+export interface RoomOptions {
+  /** MQTT broker the room meets on, carried in the link so every device finds it. */
+  readonly broker?: string;
+  /** A human name for the room (shown in the UI). */
+  readonly name?: string;
+}
+
+export class Room {
+  private constructor(
+    readonly secret: Uint8Array,
+    readonly id: RoomId,
+    readonly key: SealKey,
+    readonly options: RoomOptions,
+  ) {}
+
+  static async fromSecret(secret: Uint8Array, options: RoomOptions = {}): Promise<Room> {
+    if (secret.length !== SECRET_BYTES) throw PeercamError.badLink(`the secret has ${secret.length} of ${SECRET_BYTES} bytes`);
+    const ikm = await crypto.subtle.importKey('raw', secret as BufferSource, 'HKDF', false, ['deriveBits', 'deriveKey']);
+    const hkdf = (info: string) => ({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: utf8.encode(info) as BufferSource });
+    const idBits = new Uint8Array(await crypto.subtle.deriveBits(hkdf('peercam/v1 room-id'), ikm, 256));
+    const sealKey = await crypto.subtle.deriveKey(hkdf('peercam/v1 seal'), ikm, { name: 'AES-GCM', length: 256 }, false, [
+      'encrypt',
+      'decrypt',
+    ]);
+    return new Room(secret, toBase32(idBits).slice(0, 20), new SealKey(sealKey), options);
+  }
+
+  static async create(options: RoomOptions = {}): Promise<Room> {
+    return Room.fromSecret(randomBytes(SECRET_BYTES), options);
+  }
+
+  /** Parses a pairing link (any URL or text whose fragment holds `k=`), as printed by `link()`. */
+  static async fromLink(link: string): Promise<Room> {
+    const text = link.trim();
+    if (text === '') throw PeercamError.badLink('it is empty');
+    const hash = text.indexOf('#');
+    const fragment = hash >= 0 ? text.slice(hash + 1) : text;
+    const params = new URLSearchParams(fragment);
+    const k = params.get('k');
+    if (k === null || k === '') throw PeercamError.badLink('it has no room key (the part after "#k=")');
+    if (!/^[A-Za-z0-9_-]+$/.test(k)) throw PeercamError.badLink('the room key has characters that do not belong in it');
+    const raw = fromBase64Url(k);
+    if (raw === undefined || raw.length !== SECRET_BYTES + CHECK_BYTES)
+      throw PeercamError.badLink(
+        raw === undefined || raw.length < SECRET_BYTES + CHECK_BYTES ? 'it is truncated (the room key is too short)' : 'the room key is too long',
+      );
+    const secret = raw.slice(0, SECRET_BYTES);
+    const check = await checksum(secret);
+    if (check[0] !== raw[SECRET_BYTES] || check[1] !== raw[SECRET_BYTES + 1])
+      throw PeercamError.badLink('it is damaged (the room key checksum does not match)');
+    const broker = params.get('b');
+    const name = params.get('n');
+    return Room.fromSecret(secret, { ...(broker ? { broker } : {}), ...(name ? { name } : {}) });
+  }
+
+  /** The pairing link: `base#k=<secret+check>[&b=<broker>][&n=<name>]`. The fragment never reaches a web server. */
+  async link(base: string = DEFAULT_LINK_BASE, overrides: RoomOptions = {}): Promise<string> {
+    const opts = { ...this.options, ...overrides };
+    const params = new URLSearchParams();
+    params.set('k', toBase64Url(concatBytes(this.secret, await checksum(this.secret))));
+    if (opts.broker) params.set('b', opts.broker);
+    if (opts.name) params.set('n', opts.name);
+    return `${base.split('#')[0]}#${params.toString()}`;
+  }
+
+  withOptions(options: RoomOptions): Room {
+    return new Room(this.secret, this.id, this.key, { ...this.options, ...options });
+  }
+}
+
+async function checksum(secret: Uint8Array): Promise<Uint8Array> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', secret as BufferSource));
+  return digest.slice(0, CHECK_BYTES);
+}

@@ -1,0 +1,49 @@
+import type { CandidateInit, Emitter } from '../protocol/index.js';
+
+/** An ICE server as in RTCConfiguration. */
+export interface IceServer {
+  readonly urls: string | readonly string[];
+  readonly username?: string;
+  readonly credential?: string;
+}
+
+export interface PeerConfig {
+  readonly iceServers: readonly IceServer[];
+  /** 'relay' forces TURN (used by tests and by users behind hostile NATs). */
+  readonly iceTransportPolicy: 'all' | 'relay';
+}
+
+export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+
+export interface PeerEvents {
+  /** A local ICE candidate was gathered. */
+  candidate: (candidate: CandidateInit) => void;
+  /** Local gathering finished for the current ICE generation. */
+  gathered: () => void;
+  /** The connection state changed. */
+  state: (state: PeerState) => void;
+}
+
+/**
+ * One WebRTC peer connection as the session layer drives it, whatever implements it: the browser's
+ * RTCPeerConnection (web/), node-datachannel (media/) or a fake in unit tests. Media setup (which tracks, which
+ * codecs) belongs to the implementation; the session only moves descriptions and candidates.
+ */
+export interface Peer extends Pick<Emitter<PeerEvents>, 'on'> {
+  /** Viewer side: create an offer and set it as local description. `iceRestart` asks for new ICE credentials. */
+  createOffer(options: { iceRestart: boolean }): Promise<string>;
+  /** Camera side: apply the viewer's offer, create and set the answer, return it. */
+  answer(offer: string): Promise<string>;
+  /** Viewer side: apply the camera's answer. */
+  acceptAnswer(answer: string): Promise<void>;
+  /** Apply a remote candidate (only after the remote description is set; the session buffers early ones). */
+  addCandidate(candidate: CandidateInit): Promise<void>;
+  /** Whether this implementation can restart ICE in place; when false the session replaces the peer instead. */
+  readonly canRestartIce: boolean;
+  /** Type of the local candidate in use once connected (host/srflx/prflx/relay), if known. */
+  candidateType(): Promise<string | undefined>;
+  close(): void;
+}
+
+/** Makes a Peer. Cameras and viewers bring their own (media attached inside). */
+export type PeerFactory = (config: PeerConfig) => Peer;

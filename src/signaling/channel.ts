@@ -1,0 +1,164 @@
+import {
+  type Body,
+  Courier,
+  type DeviceId,
+  type DropReason,
+  Emitter,
+  type Envelope,
+  type Logger,
+  type MessageType,
+  type PresenceBody,
+  PeercamError,
+  type Room,
+  type SessionId,
+  silentLogger,
+} from '../protocol/index.js';
+import type { LinkState, Transport, TransportKind } from './transport.js';
+
+/** A member of the room as its presence describes it. */
+export interface PeerInfo extends PresenceBody {
+  readonly id: DeviceId;
+  /** Which transport we saw it on. */
+  readonly via: TransportKind;
+}
+
+export interface ChannelEvents {
+  /** A device appeared, or changed its presence. */
+  peer: (peer: PeerInfo) => void;
+  /** A device left: clean close, broker LWT, or lost LAN heartbeat. */
+  gone: (id: DeviceId) => void;
+  /** An envelope for us passed every check (authentic, fresh, not replayed, addressed to us). */
+  message: (envelope: Envelope) => void;
+  /** Something was received and dropped; never fatal. */
+  dropped: (reason: DropReason, detail: string) => void;
+  /** The link to the room went up or down. */
+  state: (state: LinkState, detail?: string) => void;
+}
+
+/** Signaling in one room: presence in and out, sealed messages to one device, and what arrives for us. */
+export interface Channel {
+  readonly self: DeviceId;
+  readonly room: Room;
+  readonly kind: TransportKind;
+  /** Devices present now (self excluded). */
+  readonly peers: ReadonlyMap<DeviceId, PeerInfo>;
+  readonly state: LinkState;
+  start(): Promise<void>;
+  send<T extends Exclude<MessageType, 'presence'>>(to: DeviceId, type: T, sid: SessionId, body: Body<T>): Promise<void>;
+  setPresence(presence: PresenceBody): Promise<void>;
+  on<K extends keyof ChannelEvents>(event: K, listener: ChannelEvents[K]): () => void;
+  close(): Promise<void>;
+}
+
+export interface ChannelOptions {
+  readonly self: DeviceId;
+  readonly presence: PresenceBody;
+  readonly log?: Logger;
+  /** Clock, injectable for tests. */
+  readonly now?: () => number;
+}
+
+/** The one Channel implementation: seals and checks everything, over any Transport. */
+export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
+  readonly self: DeviceId;
+  readonly kind: TransportKind;
+  private readonly courier: Courier;
+  private readonly log: Logger;
+  private readonly known = new Map<DeviceId, PeerInfo>();
+  private presence: PresenceBody;
+  private linkState: LinkState = 'connecting';
+  private closed = false;
+  /** Presence payloads are opened in arrival order per device, so a late clear cannot be overtaken. */
+  private readonly presenceQueue = new Map<DeviceId, Promise<void>>();
+
+  constructor(
+    readonly room: Room,
+    private readonly transport: Transport,
+    options: ChannelOptions,
+  ) {
+    super();
+    this.self = options.self;
+    this.kind = transport.kind;
+    this.presence = options.presence;
+    this.log = (options.log ?? silentLogger).child({ channel: transport.kind });
+    this.courier = new Courier(room, options.self, options.now ? { now: options.now } : {});
+  }
+
+  get peers(): ReadonlyMap<DeviceId, PeerInfo> {
+    return this.known;
+  }
+
+  get state(): LinkState {
+    return this.linkState;
+  }
+
+  async start(): Promise<void> {
+    if (this.closed) throw new PeercamError('closed', 'This channel was closed; create a new one.');
+    await this.transport.open(this.room.id, this.self, {
+      presence: (device, payload) => this.onPresence(device, payload),
+      inbox: (payload) => void this.onInbox(payload),
+      state: (state, detail) => {
+        this.linkState = state;
+        this.emit('state', state, detail);
+      },
+    });
+    this.linkState = 'online';
+    await this.transport.setPresence((await this.courier.sealPresence(this.presence)).payload);
+  }
+
+  async setPresence(presence: PresenceBody): Promise<void> {
+    this.presence = presence;
+    if (!this.closed) await this.transport.setPresence((await this.courier.sealPresence(presence)).payload);
+  }
+
+  async send<T extends Exclude<MessageType, 'presence'>>(to: DeviceId, type: T, sid: SessionId, body: Body<T>): Promise<void> {
+    if (this.closed) throw new PeercamError('closed', 'This channel was closed; create a new one.');
+    const { payload } = await this.courier.seal(to, type, sid, body);
+    await this.transport.send(to, payload);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.transport.close();
+    this.known.clear();
+    this.removeAllListeners();
+  }
+
+  private onPresence(device: DeviceId, payload: string | Uint8Array | null): void {
+    if (device === this.self) return;
+    const prev = this.presenceQueue.get(device) ?? Promise.resolve();
+    const next = prev.then(() => this.applyPresence(device, payload));
+    this.presenceQueue.set(device, next);
+    void next.finally(() => {
+      if (this.presenceQueue.get(device) === next) this.presenceQueue.delete(device);
+    });
+  }
+
+  private async applyPresence(device: DeviceId, payload: string | Uint8Array | null): Promise<void> {
+    if (this.closed) return;
+    if (payload === null || payload.length === 0) {
+      if (this.known.delete(device)) this.emit('gone', device);
+      return;
+    }
+    const opened = await this.courier.openPresence(device, payload);
+    if (this.closed) return;
+    if (!opened.ok) return this.dropped(opened.reason, `presence of ${device}: ${opened.detail}`);
+    const peer: PeerInfo = { ...opened.envelope.body, id: device, via: this.kind };
+    const before = this.known.get(device);
+    this.known.set(device, peer);
+    if (!before || JSON.stringify(before) !== JSON.stringify(peer)) this.emit('peer', peer);
+  }
+
+  private async onInbox(payload: string | Uint8Array): Promise<void> {
+    const opened = await this.courier.open(payload);
+    if (this.closed) return;
+    if (!opened.ok) return this.dropped(opened.reason, opened.detail);
+    this.emit('message', opened.envelope);
+  }
+
+  private dropped(reason: DropReason, detail: string): void {
+    this.log.warn({ reason, detail }, 'dropped a signaling message');
+    this.emit('dropped', reason, detail);
+  }
+}

@@ -38,7 +38,12 @@ const bodies = {
     gen: v.pipe(v.number(), v.integer(), v.minValue(0)),
     source: v.optional(shortText(64)),
   }),
-  answer: v.object({ sdp: shortText(48 * 1024), gen: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
+  answer: v.object({
+    sdp: shortText(48 * 1024),
+    gen: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    /** The camera can restart ICE on the same connection; otherwise a restart offer gets a fresh connection. */
+    restartable: v.optional(v.boolean()),
+  }),
   candidates: v.object({
     gen: v.pipe(v.number(), v.integer(), v.minValue(0)),
     ufrag: v.optional(shortText(256)),

@@ -38,6 +38,8 @@ export interface Peer extends Pick<Emitter<PeerEvents>, 'on'> {
   acceptAnswer(answer: string): Promise<void>;
   /** Apply a remote candidate (only after the remote description is set; the session buffers early ones). */
   addCandidate(candidate: CandidateInit): Promise<void>;
+  /** The connection state now (RTCPeerConnection.connectionState); it can stay 'connected' through an ICE restart. */
+  readonly state: PeerState;
   /** Whether this implementation can restart ICE in place; when false the session replaces the peer instead. */
   readonly canRestartIce: boolean;
   /** Type of the local candidate in use once connected (host/srflx/prflx/relay), if known. */

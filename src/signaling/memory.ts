@@ -15,6 +15,8 @@ export class MemoryBroker {
   private readonly retained = new Map<string, string>();
   /** Every payload that crossed the broker, as an eavesdropper sees it. */
   readonly wire: { address: string; payload: string }[] = [];
+  /** Return true to lose a message in transit (tests of recovery). */
+  lose: ((address: string, payload: string) => boolean) | undefined;
 
   transport(): Transport {
     let self: { room: RoomId; id: DeviceId } | undefined;
@@ -36,7 +38,9 @@ export class MemoryBroker {
       },
       async send(to, payload) {
         if (!self) throw new PeercamError('closed', 'memory transport is not open');
-        broker.wire.push({ address: `${self.room}/to/${to}`, payload });
+        const address = `${self.room}/to/${to}`;
+        broker.wire.push({ address, payload });
+        if (broker.lose?.(address, payload)) return;
         const member = broker.members.get(to);
         if (member?.room === self.room) queueMicrotask(() => member.handlers.inbox(payload));
       },

@@ -1,0 +1,84 @@
+import { type DeviceId, Emitter, type Envelope, type Logger, silentLogger } from '../protocol/index.js';
+import type { Channel } from '../signaling/channel.js';
+import { type CameraPeerFactory, CameraSession } from './camera-session.js';
+import type { Timeouts } from './negotiation.js';
+import type { PeerConfig } from './peer.js';
+
+export interface CameraEndpointOptions {
+  readonly channel: Channel;
+  readonly peerFactory: CameraPeerFactory;
+  readonly config: PeerConfig;
+  /** Viewers served at once; further offers are refused with an `error` saying so. */
+  readonly maxViewers?: number;
+  readonly timeouts?: Partial<Timeouts>;
+  readonly log?: Logger;
+}
+
+export interface CameraEndpointEvents {
+  /** A viewer's session started (its first offer arrived). */
+  session: (session: CameraSession) => void;
+  /** A viewer's session ended. */
+  ended: (session: CameraSession, reason: string) => void;
+}
+
+/** Answers every viewer of one camera device: one CameraSession per (viewer, sid), many at once. */
+export class CameraEndpoint extends Emitter<CameraEndpointEvents> {
+  private readonly sessions = new Map<string, CameraSession>();
+  private readonly offs: (() => void)[];
+  private readonly log: Logger;
+
+  constructor(private readonly options: CameraEndpointOptions) {
+    super();
+    this.log = options.log ?? silentLogger;
+    this.offs = [
+      options.channel.on('message', (e) => this.route(e)),
+      options.channel.on('gone', (id) => this.viewerGone(id)),
+    ];
+  }
+
+  get viewers(): number {
+    return this.sessions.size;
+  }
+
+  close(): void {
+    for (const off of this.offs) off();
+    for (const s of [...this.sessions.values()]) s.close('local', 'The camera stopped.');
+    this.removeAllListeners();
+  }
+
+  private route(e: Envelope): void {
+    const key = `${e.from}/${e.sid}`;
+    let session = this.sessions.get(key);
+    if (!session) {
+      if (e.type !== 'offer') return; // late candidates or hangup of a session already gone
+      const max = this.options.maxViewers ?? 64;
+      if (this.sessions.size >= max) {
+        void this.options.channel
+          .send(e.from, 'error', e.sid, { code: 'busy', message: `This camera serves at most ${max} viewers at once; try later.` })
+          .catch(() => {});
+        return;
+      }
+      session = new CameraSession(
+        this.options.channel,
+        e.from,
+        e.sid,
+        this.options.peerFactory,
+        this.options.config,
+        this.log,
+        this.options.timeouts ?? {},
+      );
+      const s = session;
+      this.sessions.set(key, s);
+      s.once('closed', (reason, message) => {
+        this.sessions.delete(key);
+        this.emit('ended', s, `${reason}: ${message}`);
+      });
+      this.emit('session', s);
+    }
+    void session.handle(e);
+  }
+
+  private viewerGone(id: DeviceId): void {
+    for (const s of [...this.sessions.values()]) if (s.remote === id) s.close('peer-gone', 'The viewer left the room.', false);
+  }
+}

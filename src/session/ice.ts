@@ -1,0 +1,69 @@
+import { PeercamError } from '../protocol/index.js';
+import type { IceServer } from './peer.js';
+
+/** Public STUN added by default only when signaling crosses a non-local broker (both ends may be behind NAT). */
+export const DEFAULT_PUBLIC_STUN = 'stun:stun.l.google.com:19302';
+
+/**
+ * Parses one `--ice-server` value: `stun:host[:port]`, `turn[s]:host[:port][?transport=udp|tcp]`, with credentials as
+ * `turn:user:pass@host:port` (percent-encode `:` or `@` inside them).
+ */
+export function parseIceServer(text: string): IceServer {
+  const m = /^(stuns?|turns?):(?:([^:@]*):([^@]*)@)?([^?@]+)(\?transport=(udp|tcp))?$/.exec(text.trim());
+  if (!m) {
+    throw PeercamError.config(
+      `"${text}" is not an ICE server URL. Use stun:host:port or turn:user:password@host:port[?transport=tcp].`,
+    );
+  }
+  const [, scheme, user, pass, hostPort, query] = m;
+  const urls = `${scheme}:${hostPort}${query ?? ''}`;
+  if (scheme?.startsWith('turn')) {
+    if (user === undefined || pass === undefined) {
+      throw PeercamError.config(`TURN server "${urls}" needs credentials: turn:user:password@host:port.`);
+    }
+    return { urls, username: decodeURIComponent(user), credential: decodeURIComponent(pass) };
+  }
+  return { urls };
+}
+
+export interface IceChoice {
+  /** `--ice-server` values, in order; `none` alone means no ICE servers at all. */
+  readonly flags?: readonly string[];
+  /** PEERCAM_ICE_SERVERS: comma-separated, or `none`. */
+  readonly env?: string | undefined;
+  /** The broker URL signaling goes through, if any. */
+  readonly broker?: string | undefined;
+}
+
+/** Flags win over the environment; with neither, public STUN only when the broker is not on this machine or LAN. */
+export function chooseIceServers(choice: IceChoice): IceServer[] {
+  const list = choice.flags && choice.flags.length > 0 ? [...choice.flags] : choice.env ? choice.env.split(',') : undefined;
+  if (list) {
+    const cleaned = list.map((s) => s.trim()).filter((s) => s !== '');
+    if (cleaned.length === 1 && cleaned[0] === 'none') return [];
+    return cleaned.map(parseIceServer);
+  }
+  return choice.broker && !isLocalHost(choice.broker) ? [{ urls: DEFAULT_PUBLIC_STUN }] : [];
+}
+
+/** Loopback, RFC 1918 / RFC 4193 private, link-local and .local names count as local. */
+export function isLocalHost(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return false;
+  }
+  return (
+    host === 'localhost' ||
+    host.endsWith('.local') ||
+    host === '::1' ||
+    /^127\./.test(host) ||
+    /^10\./.test(host) ||
+    /^192\.168\./.test(host) ||
+    /^172\.(1[6-9]|2\d|3[01])\./.test(host) ||
+    /^169\.254\./.test(host) ||
+    /^f[cd][0-9a-f]{2}:/i.test(host) ||
+    /^fe80:/i.test(host)
+  );
+}

@@ -1,0 +1,229 @@
+import {
+  type Body,
+  type CandidateInit,
+  type DeviceId,
+  Emitter,
+  type Envelope,
+  type Logger,
+  type MessageType,
+  type SessionId,
+} from '../protocol/index.js';
+import type { Channel } from '../signaling/channel.js';
+import type { Peer, PeerState } from './peer.js';
+import { TrickleBatcher } from './trickle.js';
+
+export type SessionState = 'negotiating' | 'connected' | 'restarting' | 'closed';
+
+/** Why a session ended. Each comes with a message that tells the user what to do. */
+export type CloseReason =
+  | 'local' // we closed it
+  | 'hangup' // the other side closed it
+  | 'peer-gone' // the other side left the room
+  | 'no-answer' // the camera never answered the offer
+  | 'ice-failed' // no network path, even after restarts
+  | 'rejected' // the camera refused (busy, unknown source)
+  | 'error'; // something broke locally
+
+export interface SessionEvents {
+  /** The negotiation state changed. */
+  state: (state: SessionState) => void;
+  /** Media can flow; `ms` since the session (or the current restart) began. */
+  connected: (info: { ms: number; gen: number; candidateType: string | undefined }) => void;
+  /** The session is over; it will not be used again. */
+  closed: (reason: CloseReason, message: string) => void;
+}
+
+export interface Timeouts {
+  /** Wait for an answer before re-sending the offer once, then give up. */
+  readonly answerMs: number;
+  /** Wait for ICE to connect after the answer. */
+  readonly iceMs: number;
+  /** A `disconnected` that lasts this long is treated as a failure (restart). */
+  readonly disconnectedGraceMs: number;
+  /** Trickle batching window. */
+  readonly trickleWindowMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { answerMs: 5000, iceMs: 15000, disconnectedGraceMs: 3000, trickleWindowMs: 100 };
+
+/** What viewer and camera sessions share: peer wiring, trickle, candidate buffering, ordered sends and timers. */
+export abstract class Negotiation extends Emitter<SessionEvents> {
+  protected peer: Peer | undefined;
+  protected gen = 0;
+  protected stateNow: SessionState = 'negotiating';
+  protected startedAt = Date.now();
+  protected readonly timeouts: Timeouts;
+  private batcher: TrickleBatcher | undefined;
+  private peerOff: (() => void)[] = [];
+  private remoteReady = false;
+  private early: { gen: number; candidate: CandidateInit }[] = [];
+  private sendChain: Promise<void> = Promise.resolve();
+  private inbox: Promise<void> = Promise.resolve();
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  private connectedGen = -1;
+
+  constructor(
+    protected readonly channel: Channel,
+    readonly remote: DeviceId,
+    readonly sid: SessionId,
+    protected readonly log: Logger,
+    timeouts: Partial<Timeouts>,
+  ) {
+    super();
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...timeouts };
+  }
+
+  get state(): SessionState {
+    return this.stateNow;
+  }
+
+  get generation(): number {
+    return this.gen;
+  }
+
+  /** Feeds one envelope of this session; envelopes are handled strictly in arrival order. */
+  handle(envelope: Envelope): Promise<void> {
+    this.inbox = this.inbox.then(async () => {
+      if (this.stateNow === 'closed') return;
+      try {
+        await this.onEnvelope(envelope);
+      } catch (err) {
+        this.log.warn({ err, type: envelope.type }, 'could not apply a signaling message');
+        this.close('error', `Negotiation failed while applying ${envelope.type}: ${String(err)}`);
+      }
+    });
+    return this.inbox;
+  }
+
+  close(reason: CloseReason = 'local', message = 'closed', notify = reason === 'local' || reason === 'error'): void {
+    if (this.stateNow === 'closed') return;
+    if (notify) this.send('hangup', { reason: message.slice(0, 256) });
+    this.setState('closed');
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.dropPeer();
+    this.emit('closed', reason, message);
+    this.removeAllListeners();
+  }
+
+  protected abstract onEnvelope(envelope: Envelope): Promise<void>;
+  /** ICE failed, or stayed disconnected past the grace period. */
+  protected abstract onIceTrouble(why: string): void;
+
+  protected setState(state: SessionState): void {
+    if (this.stateNow === state || this.stateNow === 'closed') return;
+    this.stateNow = state;
+    this.emit('state', state);
+  }
+
+  /** Installs a peer for generation `this.gen` (replacing any previous one) or re-arms trickle on the same peer. */
+  protected usePeer(peer: Peer): void {
+    if (peer !== this.peer) {
+      this.dropPeer();
+      this.peer = peer;
+      this.peerOff = [
+        peer.on('candidate', (c) => this.batcher?.add(c)),
+        peer.on('gathered', () => this.batcher?.gathered()),
+        peer.on('state', (s) => this.onPeerState(peer, s)),
+      ];
+    }
+    this.batcher?.stop();
+    const gen = this.gen;
+    this.batcher = new TrickleBatcher(
+      (batch) => this.send('candidates', { gen, candidates: batch.candidates, ...(batch.done ? { done: true } : {}) }),
+      this.timeouts.trickleWindowMs,
+    );
+    this.remoteReady = false;
+  }
+
+  /** Our description for this generation was sent: candidates may follow it. */
+  protected localDescriptionSent(): void {
+    this.batcher?.release();
+  }
+
+  /** The remote description of this generation is applied: buffered candidates can go in. */
+  protected async remoteDescriptionSet(): Promise<void> {
+    this.remoteReady = true;
+    const ready = this.early.filter((e) => e.gen === this.gen);
+    this.early = this.early.filter((e) => e.gen > this.gen);
+    for (const e of ready) await this.applyCandidate(e.candidate);
+    // An ICE restart on a path that still works never leaves 'connected', so no state event will come.
+    if (this.peer?.state === 'connected') this.onPeerState(this.peer, 'connected');
+  }
+
+  protected async onCandidates(body: Body<'candidates'>): Promise<void> {
+    if (body.gen < this.gen) return; // from an abandoned ICE generation
+    if (body.gen > this.gen || !this.remoteReady) {
+      this.early.push(...body.candidates.map((candidate) => ({ gen: body.gen, candidate })));
+      if (this.early.length > 256) this.early.splice(0, this.early.length - 256);
+      return;
+    }
+    for (const c of body.candidates) await this.applyCandidate(c);
+  }
+
+  protected send<T extends Exclude<MessageType, 'presence'>>(type: T, body: Body<T>): void {
+    this.sendChain = this.sendChain.then(() =>
+      this.channel.send(this.remote, type, this.sid, body).catch((err: unknown) => {
+        this.log.warn({ err, type }, 'could not send a signaling message');
+      }),
+    );
+  }
+
+  protected arm(name: string, ms: number, fire: () => void): void {
+    this.disarm(name);
+    this.timers.set(
+      name,
+      setTimeout(() => {
+        this.timers.delete(name);
+        if (this.stateNow !== 'closed') fire();
+      }, ms),
+    );
+  }
+
+  protected disarm(name: string): void {
+    const t = this.timers.get(name);
+    if (t) clearTimeout(t);
+    this.timers.delete(name);
+  }
+
+  private async applyCandidate(candidate: CandidateInit): Promise<void> {
+    try {
+      await this.peer?.addCandidate(candidate);
+    } catch (err) {
+      this.log.debug({ err, candidate: candidate.candidate }, 'ignored a remote candidate');
+    }
+  }
+
+  private onPeerState(peer: Peer, state: PeerState): void {
+    if (peer !== this.peer || this.stateNow === 'closed') return;
+    if (state === 'connected') {
+      this.disarm('ice');
+      this.disarm('disconnected');
+      this.setState('connected');
+      if (this.connectedGen !== this.gen) {
+        this.connectedGen = this.gen;
+        const gen = this.gen;
+        const ms = Date.now() - this.startedAt;
+        void peer.candidateType().then(
+          (candidateType) => this.stateNow !== 'closed' && this.emit('connected', { ms, gen, candidateType }),
+          () => this.stateNow !== 'closed' && this.emit('connected', { ms, gen, candidateType: undefined }),
+        );
+      }
+    } else if (state === 'disconnected') {
+      this.arm('disconnected', this.timeouts.disconnectedGraceMs, () =>
+        this.onIceTrouble(`disconnected for ${this.timeouts.disconnectedGraceMs} ms`),
+      );
+    } else if (state === 'failed') {
+      this.onIceTrouble('ICE failed');
+    }
+  }
+
+  private dropPeer(): void {
+    for (const off of this.peerOff) off();
+    this.peerOff = [];
+    this.batcher?.stop();
+    this.batcher = undefined;
+    this.peer?.close();
+    this.peer = undefined;
+  }
+}

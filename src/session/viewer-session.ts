@@ -1,0 +1,139 @@
+import { type DeviceId, type Envelope, type Logger, newSessionId, silentLogger } from '../protocol/index.js';
+import type { Channel } from '../signaling/channel.js';
+import { Negotiation, type Timeouts } from './negotiation.js';
+import type { PeerConfig, PeerFactory } from './peer.js';
+
+export interface ViewerSessionOptions {
+  readonly channel: Channel;
+  readonly camera: DeviceId;
+  readonly peerFactory: PeerFactory;
+  readonly config: PeerConfig;
+  /** Which of the camera's sources to watch (default: its first). */
+  readonly source?: string;
+  /** ICE restarts tried in a row before giving up with 'ice-failed'. */
+  readonly maxRestarts?: number;
+  readonly timeouts?: Partial<Timeouts>;
+  readonly log?: Logger;
+}
+
+/**
+ * The viewer's side of one viewer<->camera negotiation. Only viewers ever offer (the WHEP model), so restarts can
+ * never collide: the camera asks for one with `restart`, and the viewer re-offers with a higher generation.
+ */
+export class ViewerSession extends Negotiation {
+  private offerSdp: string | undefined;
+  private answered = false;
+  private restarts = 0;
+  private offering = false;
+  private remoteRestartable = false;
+  private readonly off: () => void;
+  private readonly offGone: () => void;
+
+  constructor(private readonly options: ViewerSessionOptions) {
+    super(
+      options.channel,
+      options.camera,
+      newSessionId(),
+      (options.log ?? silentLogger).child({ camera: options.camera }),
+      options.timeouts ?? {},
+    );
+    this.off = options.channel.on('message', (e) => {
+      if (e.from === this.remote && e.sid === this.sid) void this.handle(e);
+    });
+    this.offGone = options.channel.on('gone', (id) => {
+      if (id === this.remote) this.close('peer-gone', 'The camera left the room.', false);
+    });
+    this.once('closed', () => {
+      this.off();
+      this.offGone();
+    });
+  }
+
+  /** Sends the first offer. */
+  async start(): Promise<void> {
+    await this.offer(false);
+  }
+
+  protected async onEnvelope(e: Envelope): Promise<void> {
+    switch (e.type) {
+      case 'answer': {
+        if (e.body.gen !== this.gen || this.answered) return; // duplicate, or for an offer we replaced
+        this.answered = true;
+        this.remoteRestartable = e.body.restartable === true;
+        this.disarm('answer');
+        await this.peer?.acceptAnswer(e.body.sdp);
+        await this.remoteDescriptionSet();
+        this.arm('ice', this.timeouts.iceMs, () => this.onIceTrouble(`not connected ${this.timeouts.iceMs} ms after the answer`));
+        return;
+      }
+      case 'candidates':
+        return this.onCandidates(e.body);
+      case 'restart':
+        return this.restart(`camera asked: ${e.body.reason}`);
+      case 'hangup':
+        return this.close('hangup', `The camera ended the session: ${e.body.reason}`, false);
+      case 'error':
+        return this.close('rejected', `The camera refused: ${e.body.message}`, false);
+      default:
+        this.log.debug({ type: e.type }, 'ignored a message a viewer does not expect');
+    }
+  }
+
+  protected onIceTrouble(why: string): void {
+    void this.restart(why);
+  }
+
+  private async restart(why: string): Promise<void> {
+    if (this.stateNow === 'closed' || this.offering) return;
+    if (this.restarts >= (this.options.maxRestarts ?? 3)) {
+      this.close(
+        'ice-failed',
+        `No network path to the camera (${why}, ${this.restarts} restarts). If the devices are on different networks, ` +
+          'a TURN server is needed: pass --ice-server turn:user:password@host:3478.',
+      );
+      return;
+    }
+    this.restarts++;
+    this.log.info({ why, gen: this.gen + 1 }, 'restarting ICE');
+    this.setState('restarting');
+    await this.offer(true);
+  }
+
+  private async offer(restart: boolean): Promise<void> {
+    if (restart) this.gen++;
+    this.answered = false;
+    this.startedAt = Date.now();
+    const inPlace = restart && this.peer?.canRestartIce === true && this.remoteRestartable;
+    const peer = inPlace && this.peer ? this.peer : this.options.peerFactory(this.options.config);
+    this.usePeer(peer);
+    this.offering = true;
+    try {
+      this.offerSdp = await peer.createOffer({ iceRestart: inPlace });
+    } finally {
+      this.offering = false;
+    }
+    if (this.stateNow === 'closed') return;
+    this.sendOffer(false);
+    this.localDescriptionSent();
+  }
+
+  private sendOffer(retry: boolean): void {
+    const sdp = this.offerSdp;
+    if (sdp === undefined) return;
+    this.send('offer', { sdp, gen: this.gen, ...(this.options.source ? { source: this.options.source } : {}) });
+    this.arm('answer', this.timeouts.answerMs, () => {
+      if (!retry) return this.sendOffer(true); // offers are idempotent at the camera: a lost one is simply re-sent
+      this.close(
+        'no-answer',
+        `The camera did not answer within ${(2 * this.timeouts.answerMs) / 1000} s. Is it running and in this room?`,
+      );
+    });
+  }
+
+  /** A connection that stays up for a while resets the restart budget. */
+  protected override setState(state: Parameters<Negotiation['setState']>[0]): void {
+    if (state === 'connected') this.arm('stable', this.timeouts.iceMs, () => (this.restarts = 0));
+    else this.disarm('stable');
+    super.setState(state);
+  }
+}

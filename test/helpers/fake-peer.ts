@@ -1,0 +1,121 @@
+import { type CandidateInit, Emitter } from '../../src/protocol/index.js';
+import type { Peer, PeerEvents, PeerState } from '../../src/session/peer.js';
+
+let counter = 0;
+
+/**
+ * A stand-in for a WebRTC peer, for unit tests of the session logic and the signaling benchmark: synthetic SDP of a
+ * realistic size, one host candidate per generation, and "connected" once it holds the remote description and a
+ * remote candidate of the current ICE generation. `fail()` and `disconnect()` simulate network trouble.
+ */
+export class FakePeer extends Emitter<PeerEvents> implements Peer {
+  readonly id = ++counter;
+  ufrag = `u${this.id}g0`;
+  remoteUfrag: string | undefined;
+  remoteCandidates: CandidateInit[] = [];
+  offers = 0;
+  answers = 0;
+  closed = false;
+  private stateNow: PeerState = 'new';
+
+  constructor(readonly canRestartIce = true) {
+    super();
+  }
+
+  get state(): PeerState {
+    return this.stateNow;
+  }
+
+  async createOffer(options: { iceRestart: boolean }): Promise<string> {
+    this.offers++;
+    if (options.iceRestart) this.ufrag = `u${this.id}g${this.offers}`;
+    this.gather();
+    return sdp('offer', this.ufrag);
+  }
+
+  async answer(offer: string): Promise<string> {
+    this.answers++;
+    const remote = ufragOf(offer);
+    if (this.remoteUfrag !== undefined && remote !== this.remoteUfrag) this.ufrag = `u${this.id}g${this.answers}`;
+    this.remoteUfrag = remote;
+    this.remoteCandidates = [];
+    this.gather();
+    return sdp('answer', this.ufrag);
+  }
+
+  async acceptAnswer(answer: string): Promise<void> {
+    this.remoteUfrag = ufragOf(answer);
+    this.remoteCandidates = [];
+    this.maybeConnect();
+  }
+
+  async addCandidate(candidate: CandidateInit): Promise<void> {
+    if (this.remoteUfrag === undefined) throw new Error('remote description not set');
+    if (!candidate.candidate.includes(`ufrag ${this.remoteUfrag}`)) return; // another generation's
+    this.remoteCandidates.push(candidate);
+    this.maybeConnect();
+  }
+
+  async candidateType(): Promise<string | undefined> {
+    return 'host';
+  }
+
+  fail(): void {
+    this.setState('failed');
+  }
+
+  disconnect(): void {
+    this.setState('disconnected');
+  }
+
+  close(): void {
+    this.closed = true;
+    this.setState('closed');
+  }
+
+  private gather(): void {
+    const ufrag = this.ufrag;
+    setTimeout(() => {
+      if (this.closed) return;
+      this.emit('candidate', { candidate: `candidate:1 1 udp 2122260223 127.0.0.1 ${40000 + this.id} typ host ufrag ${ufrag}`, mid: '0' });
+      this.emit('gathered');
+    }, 1);
+  }
+
+  private maybeConnect(): void {
+    if (this.remoteUfrag !== undefined && this.remoteCandidates.length > 0) this.setState('connected');
+  }
+
+  private setState(state: PeerState): void {
+    if (this.stateNow === state || this.stateNow === 'closed') return;
+    this.stateNow = state;
+    this.emit('state', state);
+  }
+}
+
+function ufragOf(sdpText: string): string {
+  const m = /a=ice-ufrag:(\S+)/.exec(sdpText);
+  if (!m?.[1]) throw new Error('no ufrag in SDP');
+  return m[1];
+}
+
+/** A synthetic SDP of typical browser size (~2.5 KB) so message sizes are realistic. */
+function sdp(kind: 'offer' | 'answer', ufrag: string): string {
+  const lines = [
+    'v=0',
+    `o=- ${Date.now()} 2 IN IP4 127.0.0.1`,
+    's=-',
+    't=0 0',
+    'a=group:BUNDLE 0 1',
+    'm=video 9 UDP/TLS/RTP/SAVPF 96 97 102 103',
+    'c=IN IP4 0.0.0.0',
+    `a=ice-ufrag:${ufrag}`,
+    'a=ice-pwd:abcdefghijklmnopqrstuvwx',
+    'a=fingerprint:sha-256 11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00',
+    `a=setup:${kind === 'offer' ? 'actpass' : 'active'}`,
+    'a=mid:0',
+    kind === 'offer' ? 'a=recvonly' : 'a=sendonly',
+  ];
+  for (let pt = 96; pt < 120; pt++) lines.push(`a=rtpmap:${pt} H264/90000`, `a=fmtp:${pt} packetization-mode=1;profile-level-id=42e01f`);
+  return `${lines.join('\r\n')}\r\n`;
+}

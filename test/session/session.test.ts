@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import type { DeviceId, Envelope } from '../../src/protocol/index.js';
+import { CameraEndpoint, type CloseReason, ViewerSession } from '../../src/session/index.js';
+import type { SealedChannel } from '../../src/signaling/channel.js';
+import { FakePeer } from '../helpers/fake-peer.js';
+import { memoryRoom } from '../helpers/memory-room.js';
+import { waitFor } from '../helpers/wait.js';
+
+const config = { iceServers: [], iceTransportPolicy: 'all' } as const;
+const fast = { answerMs: 150, iceMs: 400, disconnectedGraceMs: 100, trickleWindowMs: 20 };
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function rig(options: { cameraRestarts?: boolean; viewers?: number; maxViewers?: number } = {}) {
+  const { broker, channels } = await memoryRoom(['camera', ...Array.from({ length: options.viewers ?? 1 }, () => 'viewer' as const)]);
+  const [camera, ...viewers] = channels as [SealedChannel, ...SealedChannel[]];
+  const cameraPeers: FakePeer[] = [];
+  const viewerPeers: FakePeer[] = [];
+  const endpoint = new CameraEndpoint({
+    channel: camera,
+    config,
+    timeouts: fast,
+    ...(options.maxViewers ? { maxViewers: options.maxViewers } : {}),
+    peerFactory: () => {
+      const p = new FakePeer(options.cameraRestarts ?? true);
+      cameraPeers.push(p);
+      return p;
+    },
+  });
+  const sent: Envelope['type'][] = [];
+  const received: { from: DeviceId; type: Envelope['type'] }[] = [];
+  for (const c of channels) c.on('message', (e) => received.push({ from: e.from, type: e.type }));
+  const watch = (viewer: SealedChannel = viewers[0]!) => {
+    const s = new ViewerSession({
+      channel: viewer,
+      camera: camera.self,
+      config,
+      timeouts: fast,
+      peerFactory: () => {
+        const p = new FakePeer();
+        viewerPeers.push(p);
+        return p;
+      },
+    });
+    const closed = new Promise<[CloseReason, string]>((resolve) => s.on('closed', (r, m) => resolve([r, m])));
+    cleanups.push(() => s.close());
+    return { s, closed };
+  };
+  cleanups.push(() => endpoint.close(), ...channels.map((c) => () => c.close()));
+  await waitFor(() => viewers.every((v) => v.peers.has(camera.self)), { timeoutMs: 1000, what: 'camera presence' });
+  const inboxMessages = () => broker.wire.filter((w) => w.address.includes('/to/')).length;
+  return { broker, camera, viewers, endpoint, cameraPeers, viewerPeers, watch, sent, received, inboxMessages };
+}
+
+describe('session negotiation (fake peers over the memory channel)', () => {
+  it('connects with exactly four signaling messages: offer, answer, one candidate batch each way', async () => {
+    const r = await rig();
+    const { s } = r.watch();
+    const connected = new Promise((resolve) => s.on('connected', resolve));
+    await s.start();
+    await connected;
+    await waitFor(() => r.cameraPeers[0]?.state === 'connected', { timeoutMs: 1000, what: 'camera side connected' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(r.inboxMessages(), 4);
+    assert.deepEqual(r.received.map((m) => m.type).sort(), ['answer', 'candidates', 'candidates', 'offer']);
+    assert.equal(r.endpoint.viewers, 1);
+  });
+
+  it('answers a re-delivered offer with the same answer and builds no second peer', async () => {
+    const r = await rig();
+    const { s } = r.watch();
+    const connected = new Promise((resolve) => s.on('connected', resolve));
+    // Deliver every offer twice, as a QoS 1 redelivery would.
+    const dup = r.broker.transport();
+    await s.start();
+    await connected;
+    void dup;
+    const offers = r.broker.wire.filter((w) => w.address.endsWith(`/to/${r.camera.self}`));
+    r.broker.inject(r.camera.self, offers[0]!.payload);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(r.cameraPeers.length, 1, 'one camera peer');
+    assert.equal(r.cameraPeers[0]!.answers, 1, 'answered once by the engine');
+  });
+
+  it('re-sends an offer lost in transit and still connects', async () => {
+    const r = await rig();
+    let lost = 0;
+    r.broker.lose = (address) => address.endsWith(`/to/${r.camera.self}`) && lost++ === 0;
+    const { s } = r.watch();
+    const connected = new Promise((resolve) => s.on('connected', resolve));
+    await s.start();
+    await connected;
+    assert.equal(lost, 3, 'the first offer was lost and the viewer kept sending');
+  });
+
+  it('gives up with no-answer when the camera never answers', async () => {
+    const r = await rig();
+    r.endpoint.close();
+    const { s, closed } = r.watch();
+    await s.start();
+    const [reason, message] = await closed;
+    assert.equal(reason, 'no-answer');
+    assert.match(message, /did not answer/);
+  });
+
+  it('restarts ICE in place after a failure, with a new generation, then connects again', async () => {
+    const r = await rig();
+    const { s } = r.watch();
+    let connects = 0;
+    s.on('connected', () => connects++);
+    await s.start();
+    await waitFor(() => connects === 1, { timeoutMs: 1000, what: 'first connect' });
+    r.viewerPeers[0]!.fail();
+    await waitFor(() => connects === 2, { timeoutMs: 2000, what: 'reconnect after ICE restart' });
+    assert.equal(s.generation, 1);
+    assert.equal(r.viewerPeers.length, 1, 'same viewer peer (ICE restart in place)');
+    assert.equal(r.cameraPeers.length, 1, 'same camera peer');
+    assert.equal(r.viewerPeers[0]!.offers, 2);
+  });
+
+  it('replaces both peers on restart when the camera cannot restart ICE in place', async () => {
+    const r = await rig({ cameraRestarts: false });
+    const { s } = r.watch();
+    let connects = 0;
+    s.on('connected', () => connects++);
+    await s.start();
+    await waitFor(() => connects === 1, { timeoutMs: 1000, what: 'first connect' });
+    r.viewerPeers[0]!.fail();
+    await waitFor(() => connects === 2, { timeoutMs: 2000, what: 'reconnect with fresh peers' });
+    assert.equal(r.viewerPeers.length, 2);
+    assert.equal(r.cameraPeers.length, 2);
+    assert.ok(r.cameraPeers[0]!.closed && r.viewerPeers[0]!.closed, 'old peers closed');
+  });
+
+  it('a camera-side failure makes the viewer re-offer (only viewers offer: no glare)', async () => {
+    const r = await rig();
+    const { s } = r.watch();
+    let connects = 0;
+    s.on('connected', () => connects++);
+    await s.start();
+    await waitFor(() => connects === 1, { timeoutMs: 1000, what: 'first connect' });
+    r.cameraPeers[0]!.fail();
+    await waitFor(() => connects === 2, { timeoutMs: 2000, what: 'reconnect' });
+    const fromCamera = r.received.filter((m) => m.from === r.camera.self).map((m) => m.type);
+    assert.ok(fromCamera.includes('restart'));
+    assert.ok(!fromCamera.includes('offer'), 'the camera never offers');
+  });
+
+  it('a long disconnect is treated like a failure', async () => {
+    const r = await rig();
+    const { s } = r.watch();
+    let connects = 0;
+    s.on('connected', () => connects++);
+    await s.start();
+    await waitFor(() => connects === 1, { timeoutMs: 1000, what: 'first connect' });
+    r.viewerPeers[0]!.disconnect();
+    await waitFor(() => s.generation === 1, { timeoutMs: 1000, what: 'restart after grace period' });
+  });
+
+  it('stops after the restart budget with an ICE message that names TURN', async () => {
+    const r = await rig();
+    const { s, closed } = r.watch();
+    let connects = 0;
+    s.on('connected', () => connects++);
+    await s.start();
+    await waitFor(() => connects === 1, { timeoutMs: 1000, what: 'first connect' });
+    // From now on every camera peer fails as soon as it connects.
+    r.endpoint.on('session', () => {});
+    const failLoop = setInterval(() => {
+      for (const p of r.viewerPeers) if (p.state === 'connected' || p.state === 'new') p.fail();
+    }, 5);
+    cleanups.push(() => clearInterval(failLoop));
+    const [reason, message] = await closed;
+    assert.equal(reason, 'ice-failed');
+    assert.match(message, /TURN/);
+  });
+
+  it('refuses viewers past maxViewers with a clear message', async () => {
+    const r = await rig({ viewers: 2, maxViewers: 1 });
+    const a = r.watch(r.viewers[0]);
+    const connected = new Promise((resolve) => a.s.on('connected', resolve));
+    await a.s.start();
+    await connected;
+    const b = r.watch(r.viewers[1]);
+    await b.s.start();
+    const [reason, message] = await b.closed;
+    assert.equal(reason, 'rejected');
+    assert.match(message, /at most 1 viewer/);
+  });
+
+  it('ends the camera session when the viewer leaves the room, and the viewer session when the camera leaves', async () => {
+    const r = await rig();
+    const { s, closed } = r.watch();
+    const connected = new Promise((resolve) => s.on('connected', resolve));
+    await s.start();
+    await connected;
+    assert.equal(r.endpoint.viewers, 1);
+    r.broker.kill(r.camera.self);
+    assert.equal((await closed)[0], 'peer-gone');
+    const r2 = await rig();
+    const w = r2.watch();
+    const c2 = new Promise((resolve) => w.s.on('connected', resolve));
+    await w.s.start();
+    await c2;
+    r2.broker.kill(r2.viewers[0]!.self);
+    await waitFor(() => r2.endpoint.viewers === 0, { timeoutMs: 1000, what: 'camera session freed' });
+  });
+});

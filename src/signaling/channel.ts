@@ -53,6 +53,8 @@ export interface Channel {
 export interface ChannelOptions {
   readonly self: DeviceId;
   readonly presence: PresenceBody;
+  /** false: watch the room without publishing our presence (e.g. `peercam ls`). Default true. */
+  readonly announce?: boolean;
   readonly log?: Logger;
   /** Clock, injectable for tests. */
   readonly now?: () => number;
@@ -68,6 +70,7 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
   private presence: PresenceBody;
   private linkState: LinkState = 'connecting';
   private closed = false;
+  private readonly announce: boolean;
   /** Presence payloads are opened in arrival order per device, so a late clear cannot be overtaken. */
   private readonly presenceQueue = new Map<DeviceId, Promise<void>>();
 
@@ -80,6 +83,7 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
     this.self = options.self;
     this.kind = transport.kind;
     this.presence = options.presence;
+    this.announce = options.announce ?? true;
     this.log = (options.log ?? silentLogger).child({ channel: transport.kind });
     this.courier = new Courier(room, options.self, options.now ? { now: options.now } : {});
   }
@@ -103,12 +107,12 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
       },
     });
     this.linkState = 'online';
-    await this.transport.setPresence((await this.courier.sealPresence(this.presence)).payload);
+    if (this.announce) await this.transport.setPresence((await this.courier.sealPresence(this.presence)).payload);
   }
 
   async setPresence(presence: PresenceBody): Promise<void> {
     this.presence = presence;
-    if (!this.closed) await this.transport.setPresence((await this.courier.sealPresence(presence)).payload);
+    if (!this.closed && this.announce) await this.transport.setPresence((await this.courier.sealPresence(presence)).payload);
   }
 
   async send<T extends Exclude<MessageType, 'presence'>>(to: DeviceId, type: T, sid: SessionId, body: Body<T>): Promise<void> {

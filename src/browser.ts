@@ -1,0 +1,11 @@
+/**
+ * The browser entry: everything that runs in a web page (no Node built-ins). Inject the platform pieces:
+ * RTCPeerConnection through a PeerFactory, the broker URL (ws:// or wss://) through MqttTransport.
+ */
+export * from './protocol/index.js';
+export * from './session/index.js';
+export * from './signaling/channel.js';
+export * from './signaling/memory.js';
+export * from './signaling/mqtt.js';
+export * from './signaling/backoff.js';
+export type * from './signaling/transport.js';

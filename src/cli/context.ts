@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import pino from 'pino';
+import { type Logger, type PresenceBody, type Role, type Room } from '../protocol/index.js';
+import { chooseIceServers, type PeerConfig } from '../session/index.js';
+import { SealedChannel } from '../signaling/channel.js';
+import { MqttTransport } from '../signaling/mqtt.js';
+import { loadRoom } from './home.js';
+
+export const DEFAULT_BROKER = 'mqtt://127.0.0.1:1883';
+
+/** Options every networked command shares. */
+export interface NetOptions {
+  room?: string;
+  broker?: string;
+  iceServer?: string[];
+  relay?: boolean;
+  mdns?: boolean;
+  verbose?: boolean;
+}
+
+export function addNetOptions(cmd: Command): Command {
+  return cmd
+    .option('--room <link|file>', 'pairing link or file holding it (default: the room in PEERCAM_HOME)')
+    .option('--broker <url>', 'MQTT broker: mqtt://, mqtts://, ws://, wss:// (default: PEERCAM_BROKER, the link, or the local hub)')
+    .option('--ice-server <url>', 'STUN/TURN server, repeatable: stun:host:port, turn:user:pass@host:port[?transport=tcp], or none', collect, [])
+    .option('--relay', 'only use TURN relays (iceTransportPolicy relay)')
+    .option('--no-mdns', 'do not use mDNS on the LAN (also PEERCAM_MDNS=off)')
+    .option('-v, --verbose', 'log what happens (also PEERCAM_LOG=debug|info|warn)');
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function logger(options: { verbose?: boolean }): Logger {
+  const level = process.env.PEERCAM_LOG ?? (options.verbose ? 'info' : 'warn');
+  return pino({ level, base: null }, pino.destination(2));
+}
+
+export function brokerUrl(options: NetOptions, room: Room): string {
+  return options.broker ?? process.env.PEERCAM_BROKER ?? room.options.broker ?? DEFAULT_BROKER;
+}
+
+export function peerConfig(options: NetOptions, broker: string | undefined): PeerConfig {
+  return {
+    iceServers: chooseIceServers({ flags: options.iceServer ?? [], env: process.env.PEERCAM_ICE_SERVERS, broker }),
+    iceTransportPolicy: options.relay ? 'relay' : 'all',
+  };
+}
+
+export function mdnsEnabled(options: NetOptions): boolean {
+  return options.mdns !== false && process.env.PEERCAM_MDNS !== 'off';
+}
+
+/** Joins the room over its MQTT broker with a started channel. */
+export async function joinOverMqtt(
+  options: NetOptions,
+  self: { id: string; presence: PresenceBody; announce?: boolean },
+  log: Logger,
+): Promise<{ room: Room; channel: SealedChannel; broker: string }> {
+  const room = await loadRoom(options.room);
+  const broker = brokerUrl(options, room);
+  const channel = new SealedChannel(room, new MqttTransport({ url: broker, log }), {
+    self: self.id,
+    presence: self.presence,
+    announce: self.announce ?? true,
+    log,
+  });
+  await channel.start();
+  return { room, channel, broker };
+}
+
+export function presenceOf(name: string, role: Role): PresenceBody {
+  return { name, role, agent: `peercam/${VERSION} node` };
+}
+
+export const VERSION = '0.1.0';

@@ -1,0 +1,357 @@
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { type DeviceId, type Logger, PeercamError, randomBytes, type RoomId, silentLogger, toBase32, topics } from '../protocol/index.js';
+import { exponentialBackoff, type ReconnectPolicy } from './backoff.js';
+import type { Transport, TransportHandlers } from './transport.js';
+
+export interface MqttTransportOptions {
+  /** mqtt://, mqtts://, ws:// or wss:// (credentials in the URL work too). */
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** PEM of a private CA that signed the broker's certificate (mqtts, wss). */
+  readonly ca?: string;
+  readonly reconnect?: ReconnectPolicy;
+  /** How long open() waits for the first CONNACK; also each reconnect attempt's limit. Default 5 s. */
+  readonly connectTimeoutMs?: number;
+  /** MQTT keepalive; a vanished peer's LWT fires after 1.5 x this (MQTT 3.1.1 section 3.1.2.10). Default 20 s. */
+  readonly keepaliveSeconds?: number;
+  readonly log?: Logger;
+}
+
+/** A stale offer is useless, so inbox messages expire on MQTT 5 brokers (MQTT 5 section 3.3.2.3.3). */
+const INBOX_EXPIRY_SECONDS = 60;
+/** MQTT 5 brokers drop anything bigger for us; the Channel drops anything over 64 KiB anyway. */
+const MAX_PACKET_BYTES = 1024 * 1024;
+/** How long a clean close waits for the broker before it just drops the connection. */
+const CLOSE_GRACE_MS = 1000;
+
+type Phase = 'idle' | 'opening' | 'online' | 'reconnecting' | 'closed';
+interface Link {
+  readonly room: RoomId;
+  readonly self: DeviceId;
+  readonly handlers: TransportHandlers;
+  readonly presenceTopic: string;
+  readonly inboxTopic: string;
+}
+
+/**
+ * The MQTT adapter (MQTT.js v5, Node and browser): retained presence cleared by LWT, one QoS 1 inbox per device.
+ * Speaks MQTT 5 and falls back to 3.1.1 when the broker refuses 5 (aedes). Reconnects with its own policy.
+ */
+export class MqttTransport implements Transport {
+  readonly kind = 'mqtt' as const;
+  /** Messages published and received over this transport's lifetime (the signaling benchmark reads them). */
+  readonly stats = { published: 0, received: 0 };
+  /** The broker URL with any password masked, fit for logs and messages. */
+  readonly url: string;
+  private readonly policy: ReconnectPolicy;
+  private readonly timeoutMs: number;
+  private readonly log: Logger;
+  private client: MqttClient | undefined;
+  private link: Link | undefined;
+  private version: 4 | 5 = 5;
+  private phase: Phase = 'idle';
+  /** Our sealed presence; null = cleared; undefined = never set. Re-published after every reconnect. */
+  private presence: string | null | undefined;
+  private failures = 0;
+  /** Bumped on every connection close, so work started for an older connection stops. */
+  private generation = 0;
+  private lastError: unknown;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private settleOpen: ((err?: PeercamError) => void) | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: MqttTransportOptions) {
+    this.url = redact(options.url);
+    if (!/^(mqtts?|wss?):\/\/[^/]/.test(options.url))
+      throw PeercamError.config(`The broker URL "${this.url}" is not usable: write it as mqtt://host:1883, mqtts://host:8883, ws://host/mqtt or wss://host/mqtt.`);
+    this.policy = options.reconnect ?? exponentialBackoff();
+    this.timeoutMs = options.connectTimeoutMs ?? 5000;
+    this.log = (options.log ?? silentLogger).child({ transport: 'mqtt', broker: this.url });
+  }
+
+  open(room: RoomId, self: DeviceId, handlers: TransportHandlers): Promise<void> {
+    if (this.phase !== 'idle') return Promise.reject(new PeercamError('closed', 'This MQTT transport was already opened; create a new one.'));
+    this.phase = 'opening';
+    const presenceTopic = topics.presence(room, self);
+    this.link = { room, self, handlers, presenceTopic, inboxTopic: topics.inbox(room, self) };
+    const opts: IClientOptions = {
+      manualConnect: true,
+      reconnectPeriod: 0, // we drive reconnects (see onClose)
+      resubscribe: false, // and subscribe again ourselves
+      protocolVersion: 5,
+      properties: { maximumPacketSize: MAX_PACKET_BYTES },
+      clean: true,
+      // Unique per connection: a restarted device must not take over (and fire the LWT of) a session it replaces.
+      clientId: `pc${self}${toBase32(randomBytes(4)).slice(0, 5)}`,
+      keepalive: this.options.keepaliveSeconds ?? 20,
+      connectTimeout: this.timeoutMs,
+      will: { topic: presenceTopic, payload: '', qos: 1, retain: true },
+      ...(this.options.username !== undefined ? { username: this.options.username } : {}),
+      ...(this.options.password !== undefined ? { password: this.options.password } : {}),
+      ...(this.options.ca !== undefined ? { ca: this.options.ca } : {}),
+    };
+    let client: MqttClient;
+    try {
+      client = connect(this.options.url, opts);
+    } catch (err) {
+      this.phase = 'closed';
+      return Promise.reject(PeercamError.config(`The broker URL "${this.url}" is not usable: ${errorText(err)}.`, err));
+    }
+    this.client = client;
+    client.on('connect', () => void this.onConnect(client));
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.on('error', (err) => {
+      this.lastError = err;
+      this.log.debug({ err: errorText(err) }, 'mqtt error');
+    });
+    client.on('disconnect', (packet) => this.log.info({ reasonCode: packet.reasonCode }, 'broker sent DISCONNECT'));
+    client.on('close', () => this.onClose(client));
+    handlers.state('connecting', `connecting to ${this.url}`);
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => this.failOpen(unreachable(this.url, `no answer within ${this.timeoutMs / 1000} s`)), this.timeoutMs);
+      this.settleOpen = (err) => {
+        clearTimeout(timer);
+        this.settleOpen = undefined;
+        if (err) reject(err);
+        else resolve();
+      };
+      client.connect();
+    });
+  }
+
+  async setPresence(payload: string | null): Promise<void> {
+    if (this.phase === 'closed') throw new PeercamError('closed', 'This MQTT transport was closed; create a new one.');
+    this.presence = payload;
+    // Offline: it goes out after the next reconnect; a lost link during the publish is handled the same way.
+    if (this.phase === 'online') await this.publishPresence().catch((err: unknown) => this.log.debug({ err: errorText(err) }, 'presence deferred'));
+  }
+
+  async send(to: DeviceId, payload: string): Promise<void> {
+    const client = this.client;
+    const link = this.link;
+    if (this.phase === 'closed') throw new PeercamError('closed', 'This MQTT transport was closed; create a new one.');
+    if (this.phase !== 'online' || !client?.connected || !link)
+      throw new PeercamError('broker-unreachable', `Not connected to the MQTT broker at ${this.url} (reconnecting); the message to ${to} was not sent.`);
+    const properties = this.version === 5 ? { properties: { messageExpiryInterval: INBOX_EXPIRY_SECONDS } } : {};
+    try {
+      this.stats.published++;
+      await client.publishAsync(topics.inbox(link.room, to), payload, { qos: 1, ...properties });
+    } catch (err) {
+      throw new PeercamError('broker-unreachable', `Lost the MQTT broker at ${this.url} while sending to ${to}; it will be retried by the session.`, {
+        cause: err,
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const wasOnline = this.phase === 'online';
+    this.phase = 'closed';
+    clearTimeout(this.retryTimer);
+    this.settleOpen?.(new PeercamError('closed', `The connection to the MQTT broker at ${this.url} was closed before it came up.`));
+    const client = this.client;
+    if (!client) return;
+    if (wasOnline && client.connected) {
+      // Clear our retained presence ourselves: a clean DISCONNECT discards the LWT (MQTT 3.1.1 section 3.14.4).
+      if (typeof this.presence === 'string') {
+        this.stats.published++;
+        await within(client.publishAsync(this.link!.presenceTopic, '', { qos: 1, retain: true }), CLOSE_GRACE_MS);
+      }
+      if (!(await within(client.endAsync(false), CLOSE_GRACE_MS))) client.stream?.destroy();
+    } else {
+      // MQTT.js waits for a 'close' that an already closed socket never emits again: do not wait long for it.
+      await within(client.endAsync(true), CLOSE_GRACE_MS);
+    }
+  }
+
+  private async onConnect(client: MqttClient): Promise<void> {
+    const link = this.link;
+    if (!link || this.phase === 'closed') return;
+    const generation = this.generation;
+    try {
+      const granted = await client.subscribeAsync({ [topics.presenceAll(link.room)]: { qos: 1 }, [link.inboxTopic]: { qos: 1 } });
+      const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
+      if (refused.length > 0) throw new SubscribeRefused(refused);
+      if (this.stale(generation)) return;
+      if (this.presence !== undefined) await this.publishPresence();
+    } catch (err) {
+      if (this.stale(generation)) return; // the link dropped: onClose handles it
+      const refusal = new PeercamError(
+        'broker-auth',
+        `The broker at ${this.url} does not let this device subscribe to ${err instanceof SubscribeRefused ? err.topics.join(' and ') : 'its topics'} (${errorText(err)}). Its ACL must allow subscribing to presence/+ and the device's own inbox.`,
+        { cause: err },
+      );
+      if (this.phase === 'opening') return this.failOpen(refusal);
+      this.lastError = refusal;
+      client.end(true); // onClose schedules the retry
+      return;
+    }
+    if (this.stale(generation)) return;
+    this.failures = 0;
+    this.lastError = undefined;
+    this.phase = 'online';
+    this.log.info({ mqtt: this.version === 5 ? '5' : '3.1.1' }, 'online');
+    link.handlers.state('online', `connected to ${this.url} (MQTT ${this.version === 5 ? '5' : '3.1.1'})`);
+    this.settleOpen?.();
+  }
+
+  /** True once the connection `generation` belonged to has closed, or the transport has. */
+  private stale(generation: number): boolean {
+    return generation !== this.generation || this.phase === 'closed';
+  }
+
+  private onClose(client: MqttClient): void {
+    this.generation++;
+    // MQTT.js keeps QoS 1 callbacks of a dead connection pending forever when it does not reconnect by itself.
+    for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
+    if (this.phase === 'closed') return;
+    const lastError = this.lastError;
+    const failure = classify(this.url, lastError, this.timeoutMs);
+    this.lastError = undefined;
+    if (failure === 'protocol' && this.version === 5) {
+      // The broker refused MQTT 5 (aedes answers 3.1.1 CONNACK code 1, "unacceptable protocol version"): speak 3.1.1.
+      this.log.info({}, 'broker refused MQTT 5; using 3.1.1');
+      this.version = 4;
+      client.options.protocolVersion = 4;
+      client.options.properties = undefined;
+      client.reconnect();
+      return;
+    }
+    const error = failure === 'protocol' ? unreachable(this.url, 'it speaks neither MQTT 5 nor 3.1.1') : failure;
+    if (this.phase === 'opening') {
+      this.failOpen(error);
+      return;
+    }
+    const handlers = this.link!.handlers;
+    const why =
+      this.phase === 'online'
+        ? `Lost the connection to the MQTT broker at ${this.url}${lastError instanceof Error ? ` (${lastError.message})` : ''}.`
+        : error.message;
+    if (this.phase === 'online') this.log.warn({ why }, 'lost the broker');
+    this.phase = 'reconnecting';
+    const delay = this.policy.nextDelayMs(this.failures++);
+    if (delay === null) {
+      handlers.state('offline', `Gave up reconnecting to the MQTT broker at ${this.url} after ${this.failures} attempts. ${why}`);
+      return;
+    }
+    handlers.state('offline', `${why} Retrying in ${(delay / 1000).toFixed(1)} s.`);
+    this.retryTimer = setTimeout(() => {
+      if (this.phase !== 'reconnecting') return;
+      handlers.state('connecting', `reconnecting to ${this.url}`);
+      client.reconnect();
+    }, delay);
+  }
+
+  private onMessage(topic: string, payload: Uint8Array): void {
+    this.stats.received++;
+    const link = this.link;
+    if (!link || this.phase === 'closed') return;
+    try {
+      const device = topics.presenceDevice(link.room, topic);
+      if (topic === link.inboxTopic) link.handlers.inbox(payload);
+      else if (device === undefined || device.includes('/')) this.log.debug({ topic }, 'message on an unexpected topic');
+      else if (device !== link.self) link.handlers.presence(device, payload.length === 0 ? null : payload);
+      else if (payload.length === 0 && this.phase === 'online' && typeof this.presence === 'string') {
+        // Our own slot was cleared while we are alive: the late LWT of our previous connection, or an outsider.
+        this.log.info({}, 'our presence was cleared by someone else; publishing it again');
+        void this.publishPresence().catch(() => {});
+      }
+    } catch (err) {
+      this.log.error({ err: errorText(err), topic }, 'a signaling handler threw');
+    }
+  }
+
+  private async publishPresence(): Promise<void> {
+    const client = this.client;
+    if (!client || !this.link || this.presence === undefined) return;
+    this.stats.published++;
+    await client.publishAsync(this.link.presenceTopic, this.presence ?? '', { qos: 1, retain: true });
+  }
+
+  private failOpen(error: PeercamError): void {
+    if (this.phase !== 'opening') return;
+    this.phase = 'closed';
+    this.log.warn({ code: error.code }, error.message);
+    this.client?.end(true);
+    this.settleOpen?.(error);
+  }
+}
+
+class SubscribeRefused extends Error {
+  constructor(readonly topics: string[]) {
+    super('SUBACK refused');
+  }
+}
+
+/** Maps what MQTT.js or the socket reported to what the user should do; 'protocol' = try MQTT 3.1.1. */
+function classify(url: string, err: unknown, timeoutMs: number): PeercamError | 'protocol' {
+  if (err instanceof PeercamError) return err;
+  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+  if (typeof code === 'number') {
+    // CONNACK return codes: MQTT 3.1.1 section 3.2.2.3 (1..5) and MQTT 5 section 3.2.2.2 (0x80..).
+    if (code === 1 || code === 0x84) return 'protocol';
+    if (code === 4 || code === 5 || code === 0x86 || code === 0x87)
+      return new PeercamError(
+        'broker-auth',
+        `The broker at ${url} rejected the username/password (${errorText(err)}). Check the credentials given for this broker (in its URL or the username/password options).`,
+        { cause: err },
+      );
+    return unreachable(url, `it refused the connection (${errorText(err)})`, err);
+  }
+  if (typeof code === 'string') {
+    if (code === 'ECONNREFUSED') return unreachable(url, 'connection refused', err);
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return unreachable(url, 'its host name does not resolve', err);
+    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return unreachable(url, 'no network route to it', err);
+    if (/CERT|^ERR_TLS|^ERR_SSL|SELF_SIGNED/.test(code))
+      return new PeercamError(
+        'broker-unreachable',
+        `Cannot reach the MQTT broker at ${url}: its TLS certificate is not trusted (${code}). Pass the CA certificate that signed it, or use a certificate this device trusts.`,
+        { cause: err },
+      );
+  }
+  if (err instanceof Error && /connack timeout/i.test(err.message)) return unreachable(url, `no answer within ${timeoutMs / 1000} s`, err);
+  if (err === undefined) return unreachable(url, 'the connection closed');
+  return unreachable(url, errorText(err), err);
+}
+
+function unreachable(url: string, why: string, cause?: unknown): PeercamError {
+  return new PeercamError('broker-unreachable', `Cannot reach the MQTT broker at ${url}: ${why}. Is it running? Check --broker or PEERCAM_BROKER.`, {
+    cause,
+  });
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Resolves true if `p` settles within `ms` (its rejection is swallowed), false otherwise. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const done = p.then(
+    () => true,
+    () => true,
+  );
+  try {
+    return await Promise.race([done, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

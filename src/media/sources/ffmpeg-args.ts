@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { PeercamError } from '../../protocol/index.js';
+import type { SourceSpec } from './spec.js';
+
+const INSTALL_HINT =
+  'Install it (Debian/Ubuntu: sudo apt-get install ffmpeg) or set PEERCAM_FFMPEG=/path/to/ffmpeg. The "demo" source works without ffmpeg.';
+
+const executable = (path: string): boolean => {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Finds ffmpeg: PEERCAM_FFMPEG if set, else the PATH. Throws PeercamError('media') saying how to get it. */
+export function findFfmpeg(env: NodeJS.ProcessEnv = process.env): string {
+  const explicit = env.PEERCAM_FFMPEG;
+  if (explicit) {
+    if (executable(explicit)) return explicit;
+    throw new PeercamError('media', `ffmpeg was not found at PEERCAM_FFMPEG=${explicit}. ${INSTALL_HINT}`);
+  }
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir || '.', 'ffmpeg');
+    if (dir && executable(candidate)) return candidate;
+  }
+  throw new PeercamError('media', `ffmpeg was not found. ${INSTALL_HINT}`);
+}
+
+/** Wall-clock time and frame number burnt into the test pattern: latency is visible by eye against a clock. */
+const CLOCK =
+  "drawtext=text='%{localtime\\:%T} #%{n}':x=16:y=16:fontsize=h/18:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=6";
+
+const drawtextSupport = new Map<string, boolean>();
+
+/** Whether this ffmpeg can draw text (built with libfreetype, a default font found); asked once per binary. */
+export async function canDrawText(ffmpeg: string): Promise<boolean> {
+  const known = drawtextSupport.get(ffmpeg);
+  if (known !== undefined) return known;
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=64x64:rate=1,${CLOCK}`];
+  const ok = await new Promise<boolean>((resolve) => {
+    const probe = spawn(ffmpeg, [...args, '-frames:v', '1', '-f', 'null', '-'], { stdio: 'ignore', timeout: 5000 });
+    probe.once('error', () => resolve(false));
+    probe.once('exit', (code) => resolve(code === 0));
+  });
+  drawtextSupport.set(ffmpeg, ok);
+  return ok;
+}
+
+export interface EncodeOptions {
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  /** Video bitrate in bits per second. */
+  readonly bitrate: number;
+  /** Seconds between keyframes. */
+  readonly gopSeconds: number;
+  /** x264 preset: speed against quality. */
+  readonly preset: string;
+  /** Burn a clock into testsrc (when the ffmpeg has drawtext). */
+  readonly clock: boolean;
+}
+
+/** ffmpeg input arguments for a spec. */
+function input(spec: Exclude<SourceSpec, { kind: 'demo' }>, o: EncodeOptions): string[] {
+  switch (spec.kind) {
+    case 'testsrc': {
+      const pattern = `testsrc2=size=${o.width}x${o.height}:rate=${o.fps}${o.clock ? `,${CLOCK}` : ''}`;
+      // -re: lavfi generates as fast as the CPU allows otherwise.
+      return ['-re', '-f', 'lavfi', '-i', pattern];
+    }
+    case 'file':
+      return ['-re', '-stream_loop', '-1', '-i', spec.path];
+    case 'v4l2':
+      return ['-f', 'v4l2', '-framerate', String(o.fps), '-video_size', `${o.width}x${o.height}`, '-i', spec.device];
+    case 'rtsp':
+      return ['-rtsp_transport', 'tcp', '-fflags', 'nobuffer', '-i', spec.url];
+  }
+}
+
+/**
+ * The whole ffmpeg command line: one H.264 stream as RTP to 127.0.0.1:port, RTCP to the same port (told apart by
+ * RFC 5761 rules and ignored). Encoded streams are constrained baseline without B-frames, a fixed GOP and packets of at
+ * most 1200 bytes, what every browser decodes with packetization-mode=1. RTSP is copied, not re-encoded.
+ */
+export function ffmpegArgs(spec: Exclude<SourceSpec, { kind: 'demo' }>, port: number, o: EncodeOptions): string[] {
+  const gop = String(Math.max(1, Math.round(o.fps * o.gopSeconds)));
+  const video =
+    spec.kind === 'rtsp'
+      ? // Cameras often announce SPS/PPS only in the SDP; repeat them before every keyframe for late joiners.
+        ['-c:v', 'copy', '-bsf:v', 'dump_extra=freq=keyframe']
+      : [
+          ...(spec.kind === 'file' ? ['-vf', `scale=${o.width}:${o.height}:force_original_aspect_ratio=decrease,scale=trunc(iw/2)*2:trunc(ih/2)*2`, '-r', String(o.fps)] : []),
+          ...['-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p'],
+          ...['-preset', o.preset, '-tune', 'zerolatency', '-bf', '0'],
+          ...['-g', gop, '-keyint_min', gop, '-sc_threshold', '0'],
+          ...['-b:v', String(o.bitrate), '-maxrate', String(o.bitrate), '-bufsize', String(o.bitrate)],
+        ];
+  return [
+    ...['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning'],
+    ...input(spec, o),
+    '-an',
+    ...video,
+    ...['-f', 'rtp', '-payload_type', '96', `rtp://127.0.0.1:${port}?pkt_size=1200&rtcpport=${port}`],
+  ];
+}

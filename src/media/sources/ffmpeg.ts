@@ -1,0 +1,218 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { Emitter, type Logger, PeercamError, silentLogger } from '../../protocol/index.js';
+import { isRtcp, parseRtp } from '../rtp.js';
+import { canDrawText, type EncodeOptions, ffmpegArgs, findFfmpeg } from './ffmpeg-args.js';
+import { DEFAULT_RESTART_POLICY, type RestartPolicy, restartDelay } from './restart-policy.js';
+import type { Source, SourceEvents, SourceState } from './source.js';
+import { describeSourceSpec, type SourceSpec } from './spec.js';
+
+export interface FfmpegSourceOptions extends Partial<Omit<EncodeOptions, 'clock'>> {
+  /** Restart backoff; defaults to 1 s doubling to 30 s with 20% jitter, reset after a healthy minute. */
+  readonly restart?: Partial<RestartPolicy>;
+  /** Where to look for ffmpeg (PEERCAM_FFMPEG, PATH). Default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly logger?: Logger;
+}
+
+const DEFAULTS: Omit<EncodeOptions, 'clock'> = {
+  width: 1280,
+  height: 720,
+  fps: 30,
+  bitrate: 2_000_000,
+  gopSeconds: 4,
+  preset: 'veryfast',
+};
+
+type FfmpegSpec = Exclude<SourceSpec, { kind: 'demo' }>;
+
+/**
+ * A source produced by an ffmpeg child writing RTP to a UDP socket we bind on 127.0.0.1. The child is supervised:
+ * when it exits or is killed the source goes 'restarting' with ffmpeg's last words as the reason and starts it again
+ * after a backoff, so an unplugged camera or a dropped RTSP feed comes back by itself.
+ */
+export class FfmpegSource extends Emitter<SourceEvents> implements Source {
+  readonly codec = 'H264' as const;
+  readonly clockRate = 90000;
+  readonly audio = undefined;
+  readonly spec: string;
+  state: SourceState = 'starting';
+  reason: string | undefined;
+  /** The running child's PID, undefined between runs. */
+  pid: number | undefined;
+  /** Children started so far (1 + restarts). */
+  runs = 0;
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private attempt = 0;
+  private liveSince: number | undefined;
+  private stderrTail: string[] = [];
+  private readonly policy: RestartPolicy;
+  private readonly log: Logger;
+
+  private constructor(
+    private readonly source: FfmpegSpec,
+    private readonly ffmpeg: string,
+    private readonly socket: Socket,
+    private readonly encode: EncodeOptions,
+    options: FfmpegSourceOptions,
+  ) {
+    super();
+    this.spec = describeSourceSpec(source);
+    this.policy = { ...DEFAULT_RESTART_POLICY, ...options.restart };
+    this.log = (options.logger ?? silentLogger).child({ source: this.spec });
+    socket.on('message', (msg) => this.onDatagram(msg));
+    this.launch();
+  }
+
+  /**
+   * Finds ffmpeg, binds the socket and starts the first run. Rejects with a PeercamError when ffmpeg is missing or a
+   * file does not exist; a missing camera is not an error here, it shows as 'restarting' until it is plugged in.
+   */
+  static async open(spec: FfmpegSpec, options: FfmpegSourceOptions = {}): Promise<FfmpegSource> {
+    const ffmpeg = findFfmpeg(options.env);
+    const encode = encodeOptions(options, spec.kind === 'testsrc' && (await canDrawText(ffmpeg)));
+    if (spec.kind === 'file' && !existsSync(spec.path)) {
+      throw new PeercamError('media', `The video file ${spec.path} does not exist. Check the path after "file:".`);
+    }
+    const socket = createSocket('udp4');
+    // ffmpeg's RTP muxer bursts a keyframe faster than we read at times; a larger buffer avoids local drops.
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind({ address: '127.0.0.1', port: 0 }, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    socket.setRecvBufferSize(4 * 1024 * 1024);
+    return new FfmpegSource(spec, ffmpeg, socket, encode, options);
+  }
+
+  private launch(): void {
+    this.restartTimer = undefined;
+    if (this.state === 'stopped') return;
+    if (this.source.kind === 'v4l2' && !existsSync(this.source.device)) {
+      this.scheduleRestart(`camera ${this.source.device} not found (unplugged?)`);
+      return;
+    }
+    const args = ffmpegArgs(this.source, this.socket.address().port, this.encode);
+    this.stderrTail = [];
+    this.liveSince = undefined;
+    this.runs++;
+    const child = spawn(this.ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = child;
+    this.pid = child.pid;
+    this.log.info({ pid: child.pid, run: this.runs }, 'ffmpeg started');
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => this.onStderr(chunk));
+    this.exited = new Promise((resolve) => {
+      child.once('error', (err) => {
+        this.child = undefined;
+        this.pid = undefined;
+        this.setState('failed', `could not run ${this.ffmpeg}: ${err.message}`);
+        resolve();
+      });
+      child.once('exit', (code, signal) => {
+        this.child = undefined;
+        this.pid = undefined;
+        resolve();
+        if (this.state === 'stopped' || this.state === 'failed') return;
+        const last = this.stderrTail.at(-1);
+        const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+        this.scheduleRestart(last ? `ffmpeg ${how}: ${last}` : `ffmpeg ${how}`);
+      });
+    });
+  }
+
+  private scheduleRestart(reason: string): void {
+    const now = performance.now();
+    if (this.liveSince !== undefined && now - this.liveSince >= this.policy.healthyAfterMs) this.attempt = 0;
+    const delay = restartDelay(this.policy, this.attempt++);
+    this.log.warn({ reason, delayMs: delay, attempt: this.attempt }, 'source restarting');
+    this.setState('restarting', reason);
+    this.restartTimer = setTimeout(() => this.launch(), delay);
+  }
+
+  private onStderr(chunk: string): void {
+    for (const line of chunk.split(/\r?\n/)) {
+      const text = line.trim();
+      if (!text) continue;
+      this.log.debug({ ffmpeg: text }, 'ffmpeg says');
+      this.stderrTail.push(text);
+      if (this.stderrTail.length > 8) this.stderrTail.shift();
+    }
+  }
+
+  private onDatagram(msg: Buffer): void {
+    if (this.state === 'stopped' || isRtcp(msg)) return; // ffmpeg's sender reports: nothing to act on
+    let packet: ReturnType<typeof parseRtp>;
+    try {
+      packet = parseRtp(msg);
+    } catch (err) {
+      this.log.debug({ err }, 'dropped a datagram that is not RTP');
+      return;
+    }
+    if (this.state !== 'live') {
+      this.liveSince = performance.now();
+      this.setState('live');
+    }
+    this.emit('packet', packet, 'video');
+  }
+
+  private setState(state: SourceState, reason?: string): void {
+    this.state = state;
+    this.reason = reason;
+    this.emit('state', state, reason);
+  }
+
+  /** Ends the child by PID (SIGTERM, SIGKILL after 2 s), closes the socket. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.setState('stopped');
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    const pid = this.pid;
+    if (pid !== undefined) {
+      killQuietly(pid, 'SIGTERM');
+      const force = setTimeout(() => killQuietly(pid, 'SIGKILL'), 2000);
+      await this.exited;
+      clearTimeout(force);
+    }
+    this.socket.close();
+    this.removeAllListeners();
+  }
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Options with defaults filled in; throws PeercamError('bad-config') for values no encoder accepts. */
+function encodeOptions(o: FfmpegSourceOptions, clock: boolean): EncodeOptions {
+  const e: EncodeOptions = {
+    width: o.width ?? DEFAULTS.width,
+    height: o.height ?? DEFAULTS.height,
+    fps: o.fps ?? DEFAULTS.fps,
+    bitrate: o.bitrate ?? DEFAULTS.bitrate,
+    gopSeconds: o.gopSeconds ?? DEFAULTS.gopSeconds,
+    preset: o.preset ?? DEFAULTS.preset,
+    clock,
+  };
+  const even = (n: number) => Number.isInteger(n) && n >= 16 && n <= 7680 && n % 2 === 0;
+  if (!even(e.width) || !even(e.height)) {
+    throw PeercamError.config(`The video size ${e.width}x${e.height} is not usable: use even numbers, e.g. 1280x720.`);
+  }
+  if (!(e.fps >= 1 && e.fps <= 120)) throw PeercamError.config(`The frame rate ${e.fps} is not usable: use 1 to 120.`);
+  if (!(e.bitrate >= 50_000)) throw PeercamError.config(`The bitrate ${e.bitrate} b/s is too low: use at least 50000.`);
+  if (!(e.gopSeconds > 0 && e.gopSeconds <= 60)) {
+    throw PeercamError.config(`The keyframe interval ${e.gopSeconds} s is not usable: use more than 0 and at most 60.`);
+  }
+  if (!/^[a-z]+$/.test(e.preset)) throw PeercamError.config(`The x264 preset "${e.preset}" is not valid, e.g. veryfast.`);
+  return e;
+}

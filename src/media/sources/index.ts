@@ -1,0 +1,30 @@
+import type { Logger } from '../../protocol/index.js';
+import { DemoSource, type DemoSourceOptions } from './demo.js';
+import { FfmpegSource, type FfmpegSourceOptions } from './ffmpeg.js';
+import type { Source } from './source.js';
+import { parseSourceSpec, type SourceSpec } from './spec.js';
+
+export { DEMO_CLIP, DemoSource, type DemoSourceOptions } from './demo.js';
+export { FfmpegSource, type FfmpegSourceOptions } from './ffmpeg.js';
+export { findFfmpeg } from './ffmpeg-args.js';
+export { DEFAULT_RESTART_POLICY, type RestartPolicy, restartDelay } from './restart-policy.js';
+export type { AudioInfo, MediaKind, Source, SourceEvents, SourceState, VideoCodec } from './source.js';
+export { describeSourceSpec, parseSourceSpec, type SourceSpec } from './spec.js';
+
+export interface OpenSourceOptions extends FfmpegSourceOptions {
+  /** Options of the demo source (ffmpeg options do not apply to it). */
+  readonly demo?: Omit<DemoSourceOptions, 'logger'>;
+  readonly logger?: Logger;
+}
+
+/**
+ * Opens the source a spec names and starts it. Rejects with a PeercamError saying what to fix: an unknown spec
+ * ('bad-config'), ffmpeg missing or a file that does not exist ('media').
+ */
+export async function openSource(spec: string | SourceSpec, options: OpenSourceOptions = {}): Promise<Source> {
+  const parsed = typeof spec === 'string' ? parseSourceSpec(spec) : spec;
+  if (parsed.kind === 'demo') {
+    return DemoSource.open(options.logger ? { ...options.demo, logger: options.logger } : { ...options.demo });
+  }
+  return FfmpegSource.open(parsed, options);
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# A namespaced LAN for mDNS tests: one namespace holds a bridge (multicast snooping off, so every host sees every
+# mDNS packet as on a plain switch), one namespace per host is joined to it by a veth pair. Addresses exist only inside
+# these namespaces; nothing here touches the caller's own interfaces, so no mDNS can reach a real network.
+#
+#   netns-rig.sh up <prefix> <host>...   create <prefix>-br and <prefix>-<host>; host i gets lan0 = 10.77.0.<i>/24
+#   netns-rig.sh down <prefix>           delete every namespace named <prefix>-* (idempotent)
+#   netns-rig.sh sweep                   delete rigs left by test processes that no longer exist (prefix pc<pid>r*)
+#   netns-rig.sh avahi <dir> <if>        (run inside a host namespace) private /run for dbus + avahi-daemon, foreground
+#
+# Processes are started in a host with `ip netns exec <prefix>-<host> ...`; kill them (by PID) before `down`, since
+# a namespace lives on while a process is inside it.
+set -euo pipefail
+
+die() {
+  echo "netns-rig: $*" >&2
+  exit 2
+}
+
+[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces); run the tests through scripts/test.sh as root"
+
+up() {
+  local prefix=$1
+  shift
+  [ "$#" -ge 1 ] || die "usage: up <prefix> <host>..."
+  [ "$#" -le 250 ] || die "at most 250 hosts"
+  [[ $prefix =~ ^[a-z0-9]{1,12}$ ]] || die "prefix must be 1-12 of [a-z0-9], got '$prefix'"
+  local br="$prefix-br"
+  ip netns add "$br"
+  ip -n "$br" link set lo up
+  # mcast_snooping 0: flood multicast to every port, as an unmanaged switch does (no IGMP querier here).
+  ip -n "$br" link add br0 type bridge mcast_snooping 0
+  ip -n "$br" link set br0 up
+  local i=0 host ns
+  for host in "$@"; do
+    i=$((i + 1))
+    [[ $host =~ ^[a-z0-9]{1,8}$ ]] || die "host name must be 1-8 of [a-z0-9], got '$host'"
+    ns="$prefix-$host"
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    ip -n "$br" link add "p$host" type veth peer name lan0 netns "$ns"
+    ip -n "$br" link set "p$host" master br0
+    ip -n "$br" link set "p$host" up
+    ip -n "$ns" addr add "10.77.0.$i/24" dev lan0
+    ip -n "$ns" link set lan0 multicast on
+    ip -n "$ns" link set lan0 up
+    ip -n "$ns" route add 224.0.0.0/4 dev lan0
+  done
+}
+
+down() {
+  local prefix=$1 ns
+  [[ $prefix =~ ^[a-z0-9]{1,12}$ ]] || die "prefix must be 1-12 of [a-z0-9], got '$prefix'"
+  for ns in $(ip netns list | awk '{print $1}'); do
+    case "$ns" in "$prefix"-*) ip netns del "$ns" 2>/dev/null || true ;; esac
+  done
+}
+
+sweep() {
+  local ns pid
+  for ns in $(ip netns list | awk '{print $1}'); do
+    if [[ $ns =~ ^pc([0-9]+)r[0-9a-z]*- ]]; then
+      pid=${BASH_REMATCH[1]}
+      kill -0 "$pid" 2>/dev/null || ip netns del "$ns" 2>/dev/null || true
+    fi
+  done
+}
+
+# Avahi wants /run/avahi-daemon (pid file, socket) and the system bus at /run/dbus: give this host private copies
+# (a tmpfs in a mount namespace of its own), so daemons of several hosts never meet. The caller runs us under
+# `ip netns exec <ns> unshare -m --propagation private`; clients join with `nsenter -t <pid> -m -n`.
+avahi() {
+  local dir=$1 iface=$2
+  mount -t tmpfs tmpfs /run/avahi-daemon 2>/dev/null || { mkdir -p /run/avahi-daemon && mount -t tmpfs tmpfs /run/avahi-daemon; }
+  mount -t tmpfs tmpfs /run/dbus 2>/dev/null || { mkdir -p /run/dbus && mount -t tmpfs tmpfs /run/dbus; }
+  cat >"$dir/avahi-daemon.conf" <<EOF
+[server]
+host-name=avahi-$iface-$$
+use-ipv4=yes
+use-ipv6=no
+allow-interfaces=$iface
+enable-dbus=yes
+ratelimit-interval-usec=0
+[wide-area]
+enable-wide-area=no
+[publish]
+publish-hinfo=no
+publish-workstation=no
+[reflector]
+enable-reflector=no
+[rlimits]
+EOF
+  dbus-daemon --system --nofork --nopidfile --nosyslog &
+  local dbus=$!
+  for _ in $(seq 100); do [ -S /run/dbus/system_bus_socket ] && break; sleep 0.05; done
+  avahi-daemon -f "$dir/avahi-daemon.conf" --no-rlimits --no-drop-root --no-chroot --no-proc-title &
+  local avahi=$!
+  trap 'kill $avahi $dbus 2>/dev/null; wait' TERM INT
+  wait -n $avahi $dbus || true
+  kill $avahi $dbus 2>/dev/null || true
+  wait
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+  up) up "$@" ;;
+  down) down "$@" ;;
+  sweep) sweep ;;
+  avahi) avahi "$@" ;;
+  *) die "usage: netns-rig.sh up <prefix> <host>... | down <prefix> | sweep | avahi <dir> <if>" ;;
+esac

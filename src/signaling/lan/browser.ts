@@ -1,0 +1,159 @@
+import type { RemoteInfo } from 'node:dgram';
+import type { Answer } from 'dns-packet';
+import makeMdns from 'multicast-dns';
+import {
+  type DeviceId,
+  DEVICE_ID_PATTERN,
+  Emitter,
+  type Logger,
+  PeercamError,
+  PROTOCOL_VERSION,
+  ROOM_ID_PATTERN,
+  type Role,
+  type RoomId,
+} from '../../protocol/index.js';
+import { DnsSdCache, type ResolvedInstance } from './cache.js';
+import { type NetIf, onLink } from './netif.js';
+
+export const SERVICE_TYPE = '_peercam._tcp.local';
+
+/** A peercam device found on the LAN, whatever its room. */
+export interface LanService {
+  readonly instance: string;
+  readonly id: DeviceId;
+  readonly room: RoomId;
+  readonly role: Role;
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface BrowserEvents {
+  /** A device was resolved, or its advertisement changed. */
+  up: (service: LanService) => void;
+  /** Its records expired or it said goodbye. */
+  down: (service: LanService) => void;
+}
+
+export interface BrowserOptions {
+  readonly netif?: NetIf;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** Browse queries go out at 1 s, 2 s, 4 s ... up to this interval (RFC 6762 5.2). */
+  readonly maxQueryIntervalMs?: number;
+}
+
+const TICK_MS = 250;
+
+/** Browses `_peercam._tcp` with multicast-dns, pinned to one interface when given. */
+export class MdnsBrowser extends Emitter<BrowserEvents> {
+  private readonly cache = new DnsSdCache(SERVICE_TYPE);
+  private readonly found = new Map<string, LanService>();
+  private mdns: makeMdns.MulticastDNS | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private nextQueryAt = 0;
+  private interval = 1000;
+
+  constructor(private readonly options: BrowserOptions) {
+    super();
+  }
+
+  /** Where the socket listens and which interface its multicast goes out of (for the "no leak" checks). */
+  get binding(): { bind: string; multicastInterface: string | undefined } {
+    return { bind: '0.0.0.0', multicastInterface: this.options.netif?.address };
+  }
+
+  services(): LanService[] {
+    return [...this.found.values()];
+  }
+
+  async start(): Promise<void> {
+    const { netif } = this.options;
+    // Bound to 0.0.0.0:5353 (a socket bound to a unicast address gets no multicast on Linux); membership and the
+    // outgoing interface are the pinned interface's address, so queries leave through it alone.
+    const mdns = makeMdns({ ...(netif ? { interface: netif.address } : {}), bind: '0.0.0.0', reuseAddr: true, loopback: true, ttl: 255 });
+    this.mdns = mdns;
+    mdns.on('warning', (err: Error) => this.options.log.debug({ err: err.message }, 'mDNS warning'));
+    mdns.on('response', (packet: makeMdns.ResponsePacket, rinfo: RemoteInfo) => this.onResponse(packet, rinfo));
+    await new Promise<void>((resolve, reject) => {
+      mdns.once('ready', resolve);
+      mdns.once('error', (err: Error) =>
+        reject(new PeercamError('bad-config', `Cannot listen for mDNS on UDP 5353: ${err.message}. Is multicast allowed here?`, { cause: err })),
+      );
+    });
+    mdns.on('error', (err: Error) => this.options.log.warn({ err: err.message }, 'mDNS socket error'));
+    this.nextQueryAt = this.options.now();
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.tick();
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    const mdns = this.mdns;
+    this.mdns = undefined;
+    if (mdns) await new Promise<void>((resolve) => mdns.destroy(() => resolve()));
+    this.removeAllListeners();
+  }
+
+  private tick(): void {
+    const now = this.options.now();
+    this.apply(now);
+    const questions = this.cache.questions(now);
+    let answers: Answer[] = [];
+    if (now >= this.nextQueryAt) {
+      questions.unshift({ name: SERVICE_TYPE, type: 'PTR' });
+      answers = this.cache.knownAnswers(now);
+      this.nextQueryAt = now + this.interval;
+      this.interval = Math.min(this.interval * 2, this.options.maxQueryIntervalMs ?? 60_000);
+    }
+    if (questions.length > 0) this.mdns?.query({ questions, answers });
+  }
+
+  private onResponse(packet: makeMdns.ResponsePacket, rinfo: RemoteInfo): void {
+    const { netif } = this.options;
+    if (netif && !onLink(netif, rinfo.address)) return;
+    this.cache.ingest([...(packet.answers ?? []), ...(packet.additionals ?? [])], this.options.now());
+    this.apply(this.options.now());
+    // Ask at once for what this response left out (e.g. the A record of a new SRV target).
+    const questions = this.cache.questions(this.options.now());
+    if (questions.length > 0) this.mdns?.query({ questions });
+  }
+
+  private apply(now: number): void {
+    const { up, down } = this.cache.update(now);
+    for (const r of down) {
+      const s = this.found.get(r.instance);
+      if (!s) continue;
+      this.found.delete(r.instance);
+      this.emit('down', s);
+    }
+    for (const r of up) {
+      const s = toService(r);
+      const before = this.found.get(r.instance);
+      if (!s) {
+        this.options.log.debug({ instance: r.instance, txt: r.txt }, 'ignoring a _peercam._tcp service with unusable TXT');
+        if (before) {
+          this.found.delete(r.instance);
+          this.emit('down', before);
+        }
+        continue;
+      }
+      this.found.set(r.instance, s);
+      this.emit('up', s);
+    }
+  }
+}
+
+const ROLES: readonly string[] = ['camera', 'viewer', 'hub'];
+
+function isRole(s: string | undefined): s is Role {
+  return s !== undefined && ROLES.includes(s);
+}
+
+/** TXT `v=1 id=<deviceId> r=<roomId> role=camera|viewer|hub`; anything else is not a peercam v1 device. */
+export function toService(r: ResolvedInstance): LanService | undefined {
+  const { v, id, r: room, role } = r.txt;
+  if (v !== String(PROTOCOL_VERSION) || id === undefined || room === undefined || !isRole(role)) return undefined;
+  if (!DEVICE_ID_PATTERN.test(id) || !ROOM_ID_PATTERN.test(room)) return undefined;
+  return { instance: r.instance, id, room, role, address: r.address, port: r.port };
+}

@@ -1,0 +1,6 @@
+// Node-only entry of the LAN adapter (ws, dgram, ciao); never imported by browser code.
+export { exponentialBackoff, type ReconnectPolicy } from './backoff.js';
+export { type LanService, SERVICE_TYPE } from './browser.js';
+export { MAX_FRAME_BYTES } from './frames.js';
+export { HELLO_TIMEOUT_MS } from './link.js';
+export { LanTransport, type LanTransportEvents, type LanTransportOptions } from './transport.js';

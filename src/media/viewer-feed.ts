@@ -91,6 +91,7 @@ export class ViewerFeed extends Emitter<ViewerEvents> {
   private lastTs: number;
   private lastReplayAt = -Infinity;
   /** Sent packets by sequence number, in send order (Map keeps insertion order), for NACK (RFC 4585 6.2.1). */
+  private lastEviction = 0;
   private history = new Map<number, { at: number; bytes: Uint8Array }>();
 
   constructor(
@@ -247,10 +248,13 @@ export class ViewerFeed extends Emitter<ViewerEvents> {
     const now = performance.now();
     this.history.delete(sequenceNumber);
     this.history.set(sequenceNumber, { at: now, bytes });
-    const oldest = now - this.host.nackHistoryMs;
-    for (const [seq, sent] of this.history) {
-      if (sent.at >= oldest) break;
-      this.history.delete(seq);
+    if (now - this.lastEviction > 50) {
+      this.lastEviction = now;
+      const oldest = now - this.host.nackHistoryMs;
+      for (const [seq, sent] of this.history) {
+        if (sent.at >= oldest) break;
+        this.history.delete(seq);
+      }
     }
     this.stats.packetsSent++;
     this.stats.bytesSent += bytes.length;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -153,6 +153,31 @@ describe('ffmpeg source', () => {
     assert.notEqual(source.pid, first);
     assert.equal(source.runs, 2);
     assert.ok(got.units.slice(-5).length > 0 && got.units.some((u, i) => i > 0 && u.keyframe));
+  });
+
+  it("gives ffmpeg's last stderr line as the reason and backs off between failing runs", async () => {
+    // A stand-in that fails like an ffmpeg without libx264; the supervision logic is what is under test.
+    const fake = join(dir, 'ffmpeg');
+    writeFileSync(fake, "#!/bin/sh\necho 'frame=0 fps=0' >&2\necho \"Unknown encoder 'libx264'\" >&2\nexit 1\n", {
+      mode: 0o755,
+    });
+    const policy = { initialDelayMs: 40, factor: 2, jitter: 0, maxDelayMs: 10_000 };
+    const source = await open('testsrc', { env: { PEERCAM_FFMPEG: fake }, restart: policy });
+    assert.ok(source instanceof FfmpegSource);
+    const times: number[] = [];
+    const reasons: string[] = [];
+    await new Promise<void>((resolve) => {
+      source.on('state', (s, reason) => {
+        if (s !== 'restarting') return;
+        times.push(performance.now());
+        reasons.push(reason ?? '');
+        if (times.length === 4) resolve();
+      });
+    });
+    assert.equal(source.runs, 4);
+    assert.deepEqual(new Set(reasons), new Set(["ffmpeg exited with code 1: Unknown encoder 'libx264'"]));
+    // Waits of 40, 80, 160 ms between the failures: each at least the policy's delay.
+    for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 40 * 2 ** (i - 1));
   });
 
   it('reports a missing camera as unplugged and keeps retrying', async () => {

@@ -109,7 +109,6 @@ export class Link extends Emitter<LinkEvents> {
 
   private start(): void {
     this.send(hello(this.options.room, this.options.self));
-    this.beat = setInterval(() => this.tick(), this.options.heartbeatMs);
   }
 
   private tick(): void {
@@ -178,6 +177,8 @@ export class Link extends Emitter<LinkEvents> {
     clearTimeout(this.helloTimer);
     this.lastHeard = this.options.now();
     this.remote = frame.id;
+    // Heartbeats start with the hello: before it, only the hello deadline applies.
+    this.beat = setInterval(() => this.tick(), this.options.heartbeatMs);
     this.emit('ready', frame.id);
   }
 

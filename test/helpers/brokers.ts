@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,17 @@ export interface MosquittoBroker extends TestBroker {
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 
+export interface MosquittoOptions {
+  /** Fixed port for the main listener; a free one by default. */
+  readonly port?: number;
+  /** More mosquitto.conf lines; a function gets the broker's own directory (where `files` are written). */
+  readonly extraConfig?: string | ((dir: string) => string);
+  /** Files (certificates, password file) written into the broker's directory, readable by the mosquitto user. */
+  readonly files?: Readonly<Record<string, string>>;
+  /** Adds a WebSocket listener (its bind address is ignored by Mosquitto 2.0.11; tests run in a netns anyway). */
+  readonly websockets?: boolean;
+}
+
 /** A free TCP port on 127.0.0.1 (asked from the kernel, then released for the broker to take). */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -42,8 +53,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Resolves once something accepts TCP connections on 127.0.0.1:port; `alive` false aborts (the process died). */
-async function untilListening(port: number, timeoutMs: number, alive: () => string | undefined): Promise<void> {
+/** Resolves once something accepts TCP connections on 127.0.0.1:port; `dead` returning a reason aborts. */
+export async function untilListening(port: number, timeoutMs: number, dead: () => string | undefined = () => undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -55,8 +66,8 @@ async function untilListening(port: number, timeoutMs: number, alive: () => stri
       socket.once('error', () => resolve(false));
     });
     if (ok) return;
-    const dead = alive();
-    if (dead !== undefined) throw new Error(dead);
+    const why = dead();
+    if (why !== undefined) throw new Error(why);
     if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
     await sleep(20);
   }
@@ -66,10 +77,11 @@ async function untilListening(port: number, timeoutMs: number, alive: () => stri
  * Runs apt's Mosquitto in the foreground with its own config in a temp dir: loopback only, anonymous, no persistence,
  * and `max_queued_messages 0` (the default of 1000 silently drops under load).
  */
-export async function startMosquitto(options: { port?: number; extraConfig?: string; websockets?: boolean } = {}): Promise<MosquittoBroker> {
+export async function startMosquitto(options: MosquittoOptions = {}): Promise<MosquittoBroker> {
   const port = options.port ?? (await freePort());
   const wsPort = options.websockets ? await freePort() : undefined;
   const dir = await mkdtemp(join(tmpdir(), 'peercam-mosquitto-'));
+  const extra = typeof options.extraConfig === 'function' ? options.extraConfig(dir) : (options.extraConfig ?? '');
   const conf = join(dir, 'mosquitto.conf');
   const lines = [
     `listener ${port} 127.0.0.1`,
@@ -80,7 +92,7 @@ export async function startMosquitto(options: { port?: number; extraConfig?: str
     'log_type error',
     'log_type warning',
     ...(wsPort !== undefined ? [`listener ${wsPort} 127.0.0.1`, 'protocol websockets'] : []),
-    options.extraConfig ?? '',
+    extra,
   ];
   let child: ChildProcess | undefined;
   let output = '';
@@ -88,6 +100,9 @@ export async function startMosquitto(options: { port?: number; extraConfig?: str
   const start = async () => {
     if (child) return;
     await mkdir(dir, { recursive: true }); // stop() removed it
+    // Run as root, mosquitto drops to its own user before it reads password and certificate files.
+    await chmod(dir, 0o755);
+    for (const [name, content] of Object.entries(options.files ?? {})) await writeFile(join(dir, name), content, { mode: 0o644 });
     await writeFile(conf, `${lines.join('\n')}\n`);
     output = '';
     const proc = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });

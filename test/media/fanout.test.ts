@@ -192,6 +192,31 @@ describe('Fanout', () => {
     assert.ok(vs.every((v) => v.feed.stats.replays === 0));
   });
 
+  it('forwards Opus audio from the next packet, no cache, continuous across a source restart', () => {
+    const f = fanout({ codec: 'opus', clockRate: 48000 });
+    const opus = (ssrc: number, seq: number, ts: number): RtpPacket => ({
+      marker: false,
+      payloadType: 111,
+      sequenceNumber: seq & 0xffff,
+      timestamp: ts >>> 0,
+      ssrc,
+      csrcs: [],
+      payload: Uint8Array.of(0xfc, seq & 0xff),
+      paddingSize: 0,
+    });
+    for (let i = 0; i < 5; i++) f.push(opus(1, 100 + i, 5000 + 960 * i));
+    const v = viewer(f, 109);
+    assert.equal(f.cacheSize.packets, 0);
+    for (let i = 5; i < 10; i++) f.push(opus(1, 100 + i, 5000 + 960 * i));
+    for (let i = 0; i < 5; i++) f.push(opus(2, 40000 + i, 77 + 960 * i)); // restarted encoder
+    assert.equal(v.packets.length, 10);
+    for (const [i, p] of v.packets.entries()) {
+      assert.equal(p.payloadType, 109);
+      if (i) assert.equal(p.sequenceNumber, (v.packets[i - 1]!.sequenceNumber + 1) & 0xffff);
+      if (i) assert.equal((p.timestamp - v.packets[i - 1]!.timestamp) >>> 0, 960);
+    }
+  });
+
   it('keeps other viewers going when one sink throws', () => {
     const f = fanout();
     const src = new ClipStream();

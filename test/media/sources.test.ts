@@ -38,7 +38,8 @@ function collect(source: Source): { packets: RtpPacket[]; units: AccessUnit[]; s
   const out = { packets: [] as RtpPacket[], units: [] as AccessUnit[], states: [] as [SourceState, string?][] };
   let d = new H264Depacketizer();
   let ssrc: number | undefined;
-  source.on('packet', (p) => {
+  source.on('packet', (p, kind) => {
+    if (kind !== 'video') return;
     if (p.ssrc !== ssrc) d = new H264Depacketizer(); // a restarted ffmpeg is a new stream
     ssrc = p.ssrc;
     out.packets.push(p);
@@ -188,19 +189,28 @@ describe('ffmpeg source', () => {
     assert.equal(again, 'camera /dev/video99 not found (unplugged?)');
   });
 
-  it('loops a file source', async () => {
+  it('loops a file source, with its audio as Opus RTP beside the video', async () => {
     const file = join(dir, 'one-second.mp4');
     execFileSync('ffmpeg', [
       ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=30:duration=1'],
-      ...['-c:v', 'libx264', '-preset', 'ultrafast', file],
+      ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:v', 'libx264', '-preset', 'ultrafast', file],
     ]);
     const source = await open(`file:${file}`, { ...small, gopSeconds: 1 });
+    assert.deepEqual(source.audio, { codec: 'opus', clockRate: 48000, channels: 2 });
+    const audio: RtpPacket[] = [];
+    source.on('packet', (p, kind) => kind === 'audio' && audio.push(p));
     const got = collect(source);
     await until(source, 'live');
     await sleep(1800);
     assert.ok(got.units.length > 40, `${got.units.length} frames from a 30-frame file`);
     assert.equal(source.state, 'live');
     assert.equal(got.states.filter(([s]) => s === 'restarting').length, 0);
+    assert.ok(audio.length > 50, `${audio.length} audio packets`);
+    assert.ok(audio.every((p) => p.payloadType === 111 && p.payload.length > 0));
+    // 20 ms Opus frames at 48 kHz: 960 ticks apart (RFC 7587 section 4.1).
+    assert.equal((audio[10]!.timestamp - audio[9]!.timestamp) >>> 0, 960);
+    const video = await open(`file:${file}`, { ...small, audio: false });
+    assert.equal(video.audio, undefined);
   });
 });
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { PeercamError } from '../../protocol/index.js';
 import type { SourceSpec } from './spec.js';
 
@@ -86,24 +86,61 @@ function input(spec: Exclude<SourceSpec, { kind: 'demo' }>, o: EncodeOptions): s
  * RFC 5761 rules and ignored). Encoded streams are constrained baseline without B-frames, a fixed GOP and packets of at
  * most 1200 bytes, what every browser decodes with packetization-mode=1. RTSP is copied, not re-encoded.
  */
-export function ffmpegArgs(spec: Exclude<SourceSpec, { kind: 'demo' }>, port: number, o: EncodeOptions): string[] {
+export function ffmpegArgs(
+  spec: Exclude<SourceSpec, { kind: 'demo' }>,
+  ports: { readonly video: number; readonly audio?: number | undefined },
+  o: EncodeOptions,
+): string[] {
   const gop = String(Math.max(1, Math.round(o.fps * o.gopSeconds)));
+  const fit = `scale=${o.width}:${o.height}:force_original_aspect_ratio=decrease,scale=trunc(iw/2)*2:trunc(ih/2)*2`;
   const video =
     spec.kind === 'rtsp'
       ? // Cameras often announce SPS/PPS only in the SDP; repeat them before every keyframe for late joiners.
         ['-c:v', 'copy', '-bsf:v', 'dump_extra=freq=keyframe']
       : [
-          ...(spec.kind === 'file' ? ['-vf', `scale=${o.width}:${o.height}:force_original_aspect_ratio=decrease,scale=trunc(iw/2)*2:trunc(ih/2)*2`, '-r', String(o.fps)] : []),
+          ...(spec.kind === 'file' ? ['-vf', fit, '-r', String(o.fps)] : []),
           ...['-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p'],
           ...['-preset', o.preset, '-tune', 'zerolatency', '-bf', '0'],
           ...['-g', gop, '-keyint_min', gop, '-sc_threshold', '0'],
           ...['-b:v', String(o.bitrate), '-maxrate', String(o.bitrate), '-bufsize', String(o.bitrate)],
         ];
+  // The RTP muxer takes one stream per output, so audio is a second output (RFC 7587: Opus is 48 kHz, 2 channels).
+  const audio =
+    ports.audio === undefined
+      ? []
+      : [
+          ...['-map', '0:a:0', '-vn', '-c:a', 'libopus', '-b:a', '64k', '-ar', '48000', '-ac', '2'],
+          ...['-application', 'lowdelay', '-frame_duration', '20'],
+          ...['-f', 'rtp', '-payload_type', '111', rtpUrl(ports.audio)],
+        ];
   return [
     ...['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning'],
     ...input(spec, o),
+    ...(ports.audio === undefined ? [] : ['-map', '0:v:0']),
     '-an',
     ...video,
-    ...['-f', 'rtp', '-payload_type', '96', `rtp://127.0.0.1:${port}?pkt_size=1200&rtcpport=${port}`],
+    ...['-f', 'rtp', '-payload_type', '96', rtpUrl(ports.video)],
+    ...audio,
   ];
+}
+
+const rtpUrl = (port: number) => `rtp://127.0.0.1:${port}?pkt_size=1200&rtcpport=${port}`;
+
+/**
+ * Whether a file or RTSP stream has audio, asked of the ffprobe next to ffmpeg. False when there is no ffprobe or
+ * the input cannot be probed now (an offline camera): video alone is still worth showing.
+ */
+export async function hasAudio(ffmpeg: string, spec: SourceSpec, timeoutMs = 8000): Promise<boolean> {
+  if (spec.kind !== 'file' && spec.kind !== 'rtsp') return false;
+  const ffprobe = join(dirname(ffmpeg), 'ffprobe');
+  const target = spec.kind === 'file' ? ['-i', spec.path] : ['-rtsp_transport', 'tcp', '-i', spec.url];
+  const args = ['-v', 'error', '-select_streams', 'a', '-show_entries', 'stream=index', '-of', 'csv=p=0', ...target];
+  return new Promise((resolve) => {
+    let out = '';
+    const probe = spawn(ffprobe, args, { stdio: ['ignore', 'pipe', 'ignore'], timeout: timeoutMs });
+    probe.stdout.setEncoding('utf8');
+    probe.stdout.on('data', (chunk: string) => (out += chunk));
+    probe.once('error', () => resolve(false));
+    probe.once('exit', (code) => resolve(code === 0 && out.trim().length > 0));
+  });
 }

@@ -3,14 +3,19 @@ import { createSocket, type Socket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { Emitter, type Logger, PeercamError, silentLogger } from '../../protocol/index.js';
 import { isRtcp, parseRtp } from '../rtp.js';
-import { canDrawText, type EncodeOptions, ffmpegArgs, findFfmpeg } from './ffmpeg-args.js';
+import { canDrawText, type EncodeOptions, ffmpegArgs, findFfmpeg, hasAudio } from './ffmpeg-args.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy, restartDelay } from './restart-policy.js';
-import type { Source, SourceEvents, SourceState } from './source.js';
+import type { AudioInfo, MediaKind, Source, SourceEvents, SourceState } from './source.js';
 import { describeSourceSpec, type SourceSpec } from './spec.js';
 
 export interface FfmpegSourceOptions extends Partial<Omit<EncodeOptions, 'clock'>> {
   /** Restart backoff; defaults to 1 s doubling to 30 s with 20% jitter, reset after a healthy minute. */
   readonly restart?: Partial<RestartPolicy>;
+  /**
+   * Send the input's audio as Opus when it has any ('auto': files and RTSP streams, found with ffprobe). testsrc and
+   * V4L2 cameras have none. Default 'auto'.
+   */
+  readonly audio?: 'auto' | false;
   /** Where to look for ffmpeg (PEERCAM_FFMPEG, PATH). Default process.env. */
   readonly env?: NodeJS.ProcessEnv;
   readonly logger?: Logger;
@@ -35,7 +40,7 @@ type FfmpegSpec = Exclude<SourceSpec, { kind: 'demo' }>;
 export class FfmpegSource extends Emitter<SourceEvents> implements Source {
   readonly codec = 'H264' as const;
   readonly clockRate = 90000;
-  readonly audio = undefined;
+  readonly audio: AudioInfo | undefined;
   readonly spec: string;
   state: SourceState = 'starting';
   reason: string | undefined;
@@ -56,6 +61,7 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
     private readonly source: FfmpegSpec,
     private readonly ffmpeg: string,
     private readonly socket: Socket,
+    private readonly audioSocket: Socket | undefined,
     private readonly encode: EncodeOptions,
     options: FfmpegSourceOptions,
   ) {
@@ -63,7 +69,9 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
     this.spec = describeSourceSpec(source);
     this.policy = { ...DEFAULT_RESTART_POLICY, ...options.restart };
     this.log = (options.logger ?? silentLogger).child({ source: this.spec });
-    socket.on('message', (msg) => this.onDatagram(msg));
+    this.audio = audioSocket ? { codec: 'opus', clockRate: 48000, channels: 2 } : undefined;
+    socket.on('message', (msg) => this.onDatagram(msg, 'video'));
+    audioSocket?.on('message', (msg) => this.onDatagram(msg, 'audio'));
     this.launch();
   }
 
@@ -77,17 +85,10 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
     if (spec.kind === 'file' && !existsSync(spec.path)) {
       throw new PeercamError('media', `The video file ${spec.path} does not exist. Check the path after "file:".`);
     }
-    const socket = createSocket('udp4');
-    // ffmpeg's RTP muxer bursts a keyframe faster than we read at times; a larger buffer avoids local drops.
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind({ address: '127.0.0.1', port: 0 }, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    socket.setRecvBufferSize(4 * 1024 * 1024);
-    return new FfmpegSource(spec, ffmpeg, socket, encode, options);
+    const withAudio = options.audio !== false && (await hasAudio(ffmpeg, spec));
+    const socket = await bindLoopback();
+    const audioSocket = withAudio ? await bindLoopback() : undefined;
+    return new FfmpegSource(spec, ffmpeg, socket, audioSocket, encode, options);
   }
 
   private launch(): void {
@@ -97,7 +98,8 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
       this.scheduleRestart(`camera ${this.source.device} not found (unplugged?)`);
       return;
     }
-    const args = ffmpegArgs(this.source, this.socket.address().port, this.encode);
+    const ports = { video: this.socket.address().port, audio: this.audioSocket?.address().port };
+    const args = ffmpegArgs(this.source, ports, this.encode);
     this.stderrTail = [];
     this.liveSince = undefined;
     this.runs++;
@@ -145,7 +147,7 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
     }
   }
 
-  private onDatagram(msg: Buffer): void {
+  private onDatagram(msg: Buffer, kind: MediaKind): void {
     if (this.state === 'stopped' || isRtcp(msg)) return; // ffmpeg's sender reports: nothing to act on
     let packet: ReturnType<typeof parseRtp>;
     try {
@@ -158,7 +160,7 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
       this.liveSince = performance.now();
       this.setState('live');
     }
-    this.emit('packet', packet, 'video');
+    this.emit('packet', packet, kind);
   }
 
   private setState(state: SourceState, reason?: string): void {
@@ -181,8 +183,23 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
       clearTimeout(force);
     }
     this.socket.close();
+    this.audioSocket?.close();
     this.removeAllListeners();
   }
+}
+
+async function bindLoopback(): Promise<Socket> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind({ address: '127.0.0.1', port: 0 }, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  // ffmpeg's RTP muxer sends a keyframe in one burst; a larger buffer avoids drops while we are busy.
+  socket.setRecvBufferSize(4 * 1024 * 1024);
+  return socket;
 }
 
 function killQuietly(pid: number, signal: NodeJS.Signals): void {

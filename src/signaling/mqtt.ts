@@ -1,4 +1,5 @@
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+// The default import: MQTT.js's browser ESM build (dist/mqtt.esm.js) has no named exports.
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { type DeviceId, type Logger, PeercamError, randomBytes, type RoomId, silentLogger, toBase32, topics } from '../protocol/index.js';
 import { exponentialBackoff, type ReconnectPolicy } from './backoff.js';
 import type { Transport, TransportHandlers } from './transport.js';
@@ -93,7 +94,7 @@ export class MqttTransport implements Transport {
     };
     let client: MqttClient;
     try {
-      client = connect(this.options.url, opts);
+      client = mqtt.connect(this.options.url, opts);
     } catch (err) {
       this.phase = 'closed';
       return Promise.reject(PeercamError.config(`The broker URL "${this.url}" is not usable: ${errorText(err)}.`, err));

@@ -50,6 +50,7 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
   runs = 0;
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
+  private stopping = false;
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
   private liveSince: number | undefined;
@@ -93,7 +94,7 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
 
   private launch(): void {
     this.restartTimer = undefined;
-    if (this.state === 'stopped') return;
+    if (this.stopping) return;
     if (this.source.kind === 'v4l2' && !existsSync(this.source.device)) {
       this.scheduleRestart(`camera ${this.source.device} not found (unplugged?)`);
       return;
@@ -113,14 +114,14 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
       child.once('error', (err) => {
         this.child = undefined;
         this.pid = undefined;
-        this.setState('failed', `could not run ${this.ffmpeg}: ${err.message}`);
+        if (!this.stopping) this.setState('failed', `could not run ${this.ffmpeg}: ${err.message}`);
         resolve();
       });
       child.once('exit', (code, signal) => {
         this.child = undefined;
         this.pid = undefined;
         resolve();
-        if (this.state === 'stopped' || this.state === 'failed') return;
+        if (this.stopping || this.state === 'failed') return;
         const last = this.stderrTail.at(-1);
         const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
         this.scheduleRestart(last ? `ffmpeg ${how}: ${last}` : `ffmpeg ${how}`);
@@ -148,7 +149,8 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
   }
 
   private onDatagram(msg: Buffer, kind: MediaKind): void {
-    if (this.state === 'stopped' || isRtcp(msg)) return; // ffmpeg's sender reports: nothing to act on
+    // No child: packets a killed ffmpeg left in the socket buffer must not make a restarting source look live.
+    if (!this.child || this.stopping || isRtcp(msg)) return; // RTCP: ffmpeg's sender reports, nothing to act on
     let packet: ReturnType<typeof parseRtp>;
     try {
       packet = parseRtp(msg);
@@ -171,7 +173,8 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
 
   /** Ends the child by PID (SIGTERM, SIGKILL after 2 s), closes the socket. Idempotent. */
   async stop(): Promise<void> {
-    if (this.state === 'stopped') return;
+    if (this.stopping) return;
+    this.stopping = true;
     this.setState('stopped');
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = undefined;

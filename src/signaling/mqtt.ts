@@ -2,6 +2,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { type DeviceId, type Logger, PeercamError, randomBytes, type RoomId, silentLogger, toBase32, topics } from '../protocol/index.js';
 import { exponentialBackoff, type ReconnectPolicy } from './backoff.js';
+import { classify, errorText, redact, unreachable, within } from './mqtt-errors.js';
 import type { Transport, TransportHandlers } from './transport.js';
 
 export interface MqttTransportOptions {
@@ -165,8 +166,8 @@ export class MqttTransport implements Transport {
       }
       if (!(await within(client.endAsync(false), CLOSE_GRACE_MS))) client.stream?.destroy();
     } else {
-      // MQTT.js waits for a 'close' that an already closed socket never emits again: do not wait long for it.
-      await within(client.endAsync(true), CLOSE_GRACE_MS);
+      // Nothing to flush; and MQTT.js would wait for a 'close' that an already closed socket never emits again.
+      client.end(true);
     }
   }
 
@@ -174,19 +175,27 @@ export class MqttTransport implements Transport {
     const link = this.link;
     if (!link || this.phase === 'closed') return;
     const generation = this.generation;
+    const wanted = [topics.presenceAll(link.room), link.inboxTopic];
+    let refusal: PeercamError | undefined;
     try {
-      const granted = await client.subscribeAsync({ [topics.presenceAll(link.room)]: { qos: 1 }, [link.inboxTopic]: { qos: 1 } });
-      const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
-      if (refused.length > 0) throw new SubscribeRefused(refused);
-      if (this.stale(generation)) return;
-      if (this.presence !== undefined) await this.publishPresence();
+      const granted = await client.subscribeAsync(Object.fromEntries(wanted.map((topic) => [topic, { qos: 1 as const }])));
+      const refused = wanted.filter((_, i) => (granted[i]?.qos ?? 128) >= 128);
+      if (refused.length > 0) refusal = aclRefusal(this.url, `subscribe to ${refused.join(' and ')}`);
     } catch (err) {
-      if (this.stale(generation)) return; // the link dropped: onClose handles it
-      const refusal = new PeercamError(
-        'broker-auth',
-        `The broker at ${this.url} does not let this device subscribe to ${err instanceof SubscribeRefused ? err.topics.join(' and ') : 'its topics'} (${errorText(err)}). Its ACL must allow subscribing to presence/+ and the device's own inbox.`,
-        { cause: err },
-      );
+      // MQTT.js rejects a SUBACK with failure codes too, carrying the packet.
+      const codes = typeof err === 'object' && err !== null && 'packet' in err ? (err.packet as { granted?: unknown }).granted : undefined;
+      const refused = Array.isArray(codes) ? wanted.filter((_, i) => !(codes[i] < 128)) : [];
+      if (!this.stale(generation)) refusal = aclRefusal(this.url, `subscribe to ${refused.length > 0 ? refused.join(' and ') : 'its topics'}`, err);
+    }
+    if (!refusal && !this.stale(generation) && this.presence !== undefined) {
+      try {
+        await this.publishPresence();
+      } catch (err) {
+        if (!this.stale(generation)) refusal = aclRefusal(this.url, `publish its presence at ${link.presenceTopic}`, err);
+      }
+    }
+    if (this.stale(generation)) return; // the link dropped meanwhile: onClose handles it
+    if (refusal) {
       if (this.phase === 'opening') return this.failOpen(refusal);
       this.lastError = refusal;
       client.end(true); // onClose schedules the retry
@@ -283,76 +292,10 @@ export class MqttTransport implements Transport {
   }
 }
 
-class SubscribeRefused extends Error {
-  constructor(readonly topics: string[]) {
-    super('SUBACK refused');
-  }
-}
-
-/** Maps what MQTT.js or the socket reported to what the user should do; 'protocol' = try MQTT 3.1.1. */
-function classify(url: string, err: unknown, timeoutMs: number): PeercamError | 'protocol' {
-  if (err instanceof PeercamError) return err;
-  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
-  if (typeof code === 'number') {
-    // CONNACK return codes: MQTT 3.1.1 section 3.2.2.3 (1..5) and MQTT 5 section 3.2.2.2 (0x80..).
-    if (code === 1 || code === 0x84) return 'protocol';
-    if (code === 4 || code === 5 || code === 0x86 || code === 0x87)
-      return new PeercamError(
-        'broker-auth',
-        `The broker at ${url} rejected the username/password (${errorText(err)}). Check the credentials given for this broker (in its URL or the username/password options).`,
-        { cause: err },
-      );
-    return unreachable(url, `it refused the connection (${errorText(err)})`, err);
-  }
-  if (typeof code === 'string') {
-    if (code === 'ECONNREFUSED') return unreachable(url, 'connection refused', err);
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return unreachable(url, 'its host name does not resolve', err);
-    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return unreachable(url, 'no network route to it', err);
-    if (/CERT|^ERR_TLS|^ERR_SSL|SELF_SIGNED/.test(code))
-      return new PeercamError(
-        'broker-unreachable',
-        `Cannot reach the MQTT broker at ${url}: its TLS certificate is not trusted (${code}). Pass the CA certificate that signed it, or use a certificate this device trusts.`,
-        { cause: err },
-      );
-  }
-  if (err instanceof Error && /connack timeout/i.test(err.message)) return unreachable(url, `no answer within ${timeoutMs / 1000} s`, err);
-  if (err === undefined) return unreachable(url, 'the connection closed');
-  return unreachable(url, errorText(err), err);
-}
-
-function unreachable(url: string, why: string, cause?: unknown): PeercamError {
-  return new PeercamError('broker-unreachable', `Cannot reach the MQTT broker at ${url}: ${why}. Is it running? Check --broker or PEERCAM_BROKER.`, {
-    cause,
-  });
-}
-
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url;
-  }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** Resolves true if `p` settles within `ms` (its rejection is swallowed), false otherwise. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const done = p.then(
-    () => true,
-    () => true,
+function aclRefusal(url: string, what: string, cause?: unknown): PeercamError {
+  return new PeercamError(
+    'broker-auth',
+    `The broker at ${url} does not let this device ${what}${cause ? ` (${errorText(cause)})` : ''}. Its ACL must let a device subscribe to presence/+ and its own inbox, and publish its presence and to others' inboxes.`,
+    { cause },
   );
-  try {
-    return await Promise.race([done, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

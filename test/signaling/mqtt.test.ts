@@ -100,6 +100,18 @@ describe('MqttTransport: opening', () => {
     }
   });
 
+  it('rejects a broker whose ACL refuses the inbox subscription as broker-auth', async (t) => {
+    // Mosquitto's acl_file grants every SUBACK and filters at delivery; aedes can refuse (SUBACK 0x80) instead.
+    const broker = await startEmbeddedBroker();
+    t.after(() => broker.close());
+    broker.aedes.authorizeSubscribe = (_client, sub, done) => done(null, sub.topic.includes('/to/') ? null : sub);
+    const self = newDeviceId();
+    await assert.rejects(
+      new MqttTransport({ url: broker.url }).open(ROOM, self, noHandlers),
+      isError('broker-auth', new RegExp(`does not let this device subscribe to ${topics.inbox(ROOM, self)}.*ACL must let a device subscribe`)),
+    );
+  });
+
   it('explains an unusable URL, and close() during connect rejects open()', async (t) => {
     assert.throws(() => new MqttTransport({ url: 'http://broker:1883' }), isError('bad-config', /mqtt:\/\/host:1883/));
     const server = createServer(() => {});

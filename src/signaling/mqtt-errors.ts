@@ -1,0 +1,70 @@
+/** What the MQTT adapter tells the user when the broker cannot be reached or refuses us; shared helpers. */
+import { PeercamError } from '../protocol/index.js';
+
+/** Maps what MQTT.js or the socket reported to what the user should do; 'protocol' = try MQTT 3.1.1. */
+export function classify(url: string, err: unknown, timeoutMs: number): PeercamError | 'protocol' {
+  if (err instanceof PeercamError) return err;
+  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+  if (typeof code === 'number') {
+    // CONNACK return codes: MQTT 3.1.1 section 3.2.2.3 (1..5) and MQTT 5 section 3.2.2.2 (0x80..).
+    if (code === 1 || code === 0x84) return 'protocol';
+    if (code === 4 || code === 5 || code === 0x86 || code === 0x87)
+      return new PeercamError(
+        'broker-auth',
+        `The broker at ${url} rejected the username/password (${errorText(err)}). Check the credentials given for this broker (in its URL or the username/password options).`,
+        { cause: err },
+      );
+    return unreachable(url, `it refused the connection (${errorText(err)})`, err);
+  }
+  if (typeof code === 'string') {
+    if (code === 'ECONNREFUSED') return unreachable(url, 'connection refused', err);
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return unreachable(url, 'its host name does not resolve', err);
+    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return unreachable(url, 'no network route to it', err);
+    if (/CERT|^ERR_TLS|^ERR_SSL|SELF_SIGNED/.test(code))
+      return new PeercamError(
+        'broker-unreachable',
+        `Cannot reach the MQTT broker at ${url}: its TLS certificate is not trusted (${code}). Pass the CA certificate that signed it, or use a certificate this device trusts.`,
+        { cause: err },
+      );
+  }
+  if (err instanceof Error && /connack timeout/i.test(err.message)) return unreachable(url, `no answer within ${timeoutMs / 1000} s`, err);
+  if (err === undefined) return unreachable(url, 'the connection closed');
+  return unreachable(url, errorText(err), err);
+}
+
+export function unreachable(url: string, why: string, cause?: unknown): PeercamError {
+  return new PeercamError('broker-unreachable', `Cannot reach the MQTT broker at ${url}: ${why}. Is it running? Check --broker or PEERCAM_BROKER.`, {
+    cause,
+  });
+}
+
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Resolves true if `p` settles within `ms` (its rejection is swallowed), false otherwise. */
+export async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const done = p.then(
+    () => true,
+    () => true,
+  );
+  try {
+    return await Promise.race([done, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -71,6 +71,7 @@ sweep() {
 # `ip netns exec <ns> unshare -m --propagation private`; clients join with `nsenter -t <pid> -m -n`.
 avahi() {
   local dir=$1 iface=$2
+  mkdir -p "$dir"
   mount -t tmpfs tmpfs /run/avahi-daemon 2>/dev/null || { mkdir -p /run/avahi-daemon && mount -t tmpfs tmpfs /run/avahi-daemon; }
   mount -t tmpfs tmpfs /run/dbus 2>/dev/null || { mkdir -p /run/dbus && mount -t tmpfs tmpfs /run/dbus; }
   cat >"$dir/avahi-daemon.conf" <<EOF
@@ -90,10 +91,24 @@ publish-workstation=no
 enable-reflector=no
 [rlimits]
 EOF
-  dbus-daemon --system --nofork --nopidfile --nosyslog &
+  # A bus private to this host: no <user> switch (which would clear the death signal below), open policy.
+  cat >"$dir/dbus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=/run/dbus/system_bus_socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/><allow own="*"/><allow send_destination="*"/><allow receive_sender="*"/>
+  </policy>
+</busconfig>
+EOF
+  # --pdeathsig: if this wrapper is killed outright (SIGKILL), the daemons go with it instead of lingering.
+  setpriv --pdeathsig KILL dbus-daemon --config-file="$dir/dbus.conf" --nofork --nopidfile --nosyslog &
   local dbus=$!
   for _ in $(seq 100); do [ -S /run/dbus/system_bus_socket ] && break; sleep 0.05; done
-  avahi-daemon -f "$dir/avahi-daemon.conf" --no-rlimits --no-drop-root --no-chroot --no-proc-title &
+  setpriv --pdeathsig KILL avahi-daemon -f "$dir/avahi-daemon.conf" --no-rlimits --no-drop-root --no-chroot --no-proc-title &
   local avahi=$!
   trap 'kill $avahi $dbus 2>/dev/null; wait' TERM INT
   wait -n $avahi $dbus || true

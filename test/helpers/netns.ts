@@ -20,6 +20,8 @@ export class HostProcess {
   stdout = '';
   stderr = '';
   readonly exited: Promise<number | null>;
+  /** What `NetnsRig.down()` stops it with (a wrapper that must take its daemons down uses SIGTERM). */
+  stopSignal: NodeJS.Signals = 'SIGKILL';
   private readonly waiters = new Set<() => void>();
 
   constructor(readonly child: ChildProcess) {
@@ -107,7 +109,9 @@ export class HostProcess {
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     if (!this.running) return;
     process.kill(this.pid, signal);
+    const timer = signal === 'SIGKILL' ? undefined : setTimeout(() => this.running && process.kill(this.pid, 'SIGKILL'), 5000);
     await this.exited;
+    clearTimeout(timer);
   }
 }
 
@@ -167,8 +171,29 @@ export class NetnsRig {
     return run('ip', ['netns', 'exec', this.ns(host), ...argv], { cwd: root, timeout: timeoutMs, env: { ...process.env, PEERCAM_MDNS: 'on' } });
   }
 
+  /**
+   * Starts dbus-daemon + avahi-daemon in a host, in a mount namespace of their own (private /run/dbus and
+   * /run/avahi-daemon). Resolves once Avahi is up; `run` executes an Avahi client (avahi-browse, avahi-publish) there.
+   */
+  async avahi(host: string, dir: string): Promise<{ daemon: HostProcess; run: (argv: readonly string[], timeoutMs?: number) => Promise<string>; spawn: (argv: readonly string[]) => HostProcess }> {
+    const daemon = this.spawn(host, ['unshare', '-m', '--propagation', 'private', 'bash', rigScript, 'avahi', dir, 'lan0']);
+    daemon.stopSignal = 'SIGTERM';
+    await daemon.until(() => (daemon.stdout.includes('Server startup complete') || daemon.stderr.includes('Server startup complete') ? true : undefined), 15_000, `avahi-daemon up in ${host}`);
+    const enter = ['nsenter', '-t', String(daemon.pid), '-m', '-n'];
+    return {
+      daemon,
+      run: async (argv, timeoutMs = 15_000) => (await run(enter[0]!, [...enter.slice(1), ...argv], { timeout: timeoutMs })).stdout,
+      spawn: (argv) => {
+        const proc = new HostProcess(spawn(enter[0]!, [...enter.slice(1), ...argv], { stdio: ['pipe', 'pipe', 'pipe'] }));
+        this.procs.add(proc);
+        void proc.exited.then(() => this.procs.delete(proc));
+        return proc;
+      },
+    };
+  }
+
   async down(): Promise<void> {
-    await Promise.all([...this.procs].map((p) => p.kill('SIGKILL')));
+    await Promise.all([...this.procs].map((p) => p.kill(p.stopSignal)));
     await run('bash', [rigScript, 'down', this.prefix]);
   }
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import pino from 'pino';
-import { type Logger, type PresenceBody, type Role, type Room } from '../protocol/index.js';
+import type { Logger, PresenceBody, Role, Room } from '../protocol/index.js';
 import { chooseIceServers, type PeerConfig } from '../session/index.js';
 import { SealedChannel } from '../signaling/channel.js';
 import { MqttTransport } from '../signaling/mqtt.js';
@@ -14,6 +14,7 @@ export interface NetOptions {
   broker?: string;
   iceServer?: string[];
   relay?: boolean;
+  iceBind?: string;
   mdns?: boolean;
   verbose?: boolean;
 }
@@ -24,6 +25,7 @@ export function addNetOptions(cmd: Command): Command {
     .option('--broker <url>', 'MQTT broker: mqtt://, mqtts://, ws://, wss:// (default: PEERCAM_BROKER, the link, or the local hub)')
     .option('--ice-server <url>', 'STUN/TURN server, repeatable: stun:host:port, turn:user:pass@host:port[?transport=tcp], or none', collect, [])
     .option('--relay', 'only use TURN relays (iceTransportPolicy relay)')
+    .option('--ice-bind <address>', 'gather ICE candidates on this local address only (also PEERCAM_ICE_BIND; 127.0.0.1 for loopback tests)')
     .option('--no-mdns', 'do not use mDNS on the LAN (also PEERCAM_MDNS=off)')
     .option('-v, --verbose', 'log what happens (also PEERCAM_LOG=debug|info|warn)');
 }
@@ -46,6 +48,12 @@ export function peerConfig(options: NetOptions, broker: string | undefined): Pee
     iceServers: chooseIceServers({ flags: options.iceServer ?? [], env: process.env.PEERCAM_ICE_SERVERS, broker }),
     iceTransportPolicy: options.relay ? 'relay' : 'all',
   };
+}
+
+/** Options of the Node WebRTC engine that are not part of the portable PeerConfig. */
+export function engineOptions(options: NetOptions): { bindAddress?: string } {
+  const bind = options.iceBind ?? process.env.PEERCAM_ICE_BIND;
+  return bind ? { bindAddress: bind } : {};
 }
 
 export function mdnsEnabled(options: NetOptions): boolean {

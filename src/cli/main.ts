@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { shutdownNdc } from '../media/ndc/index.js';
 import { PeercamError } from '../protocol/index.js';
 import { VERSION } from './context.js';
+import { registerCamera } from './camera.js';
 import { registerLs } from './ls.js';
 import { registerRoom } from './room.js';
+import { registerUp } from './up.js';
+import { registerWatch } from './watch.js';
 
 const program = new Command()
   .name('peercam')
@@ -11,8 +15,18 @@ const program = new Command()
   .version(VERSION);
 registerRoom(program);
 registerLs(program);
+registerCamera(program);
+registerWatch(program);
+registerUp(program);
 
-program.parseAsync().catch((err: unknown) => {
+program
+  .parseAsync()
+  .then(() => {
+    // node-datachannel's threads keep the process alive until released (DESIGN.md: cleanup() before exit).
+    shutdownNdc();
+    process.exit(process.exitCode ?? 0);
+  })
+  .catch((err: unknown) => {
   if (err instanceof PeercamError) {
     process.stderr.write(`peercam: ${err.message}\n`);
     if (process.env.PEERCAM_LOG === 'debug' && err.cause) process.stderr.write(`cause: ${String(err.cause)}\n`);

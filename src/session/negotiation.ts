@@ -95,6 +95,11 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
     return this.inbox;
   }
 
+  /** Resolves once every message queued so far (a closing hangup included) has been handed to the channel. */
+  drain(): Promise<void> {
+    return this.sendChain;
+  }
+
   close(reason: CloseReason = 'local', message = 'closed', notify = reason === 'local' || reason === 'error'): void {
     if (this.stateNow === 'closed') return;
     if (notify) this.send('hangup', { reason: message.slice(0, 256) });

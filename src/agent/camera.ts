@@ -1,0 +1,130 @@
+import { type DeviceId, Emitter, type Logger, silentLogger } from '../protocol/index.js';
+import { CameraEndpoint, type PeerConfig, type Timeouts } from '../session/index.js';
+import type { Channel } from '../signaling/channel.js';
+import { connectSource, Fanout } from '../media/fanout.js';
+import { createCameraPeer, type NdcOptions } from '../media/ndc/index.js';
+import { describeSourceSpec, type OpenSourceOptions, openSource, parseSourceSpec, type Source, type SourceState } from '../media/sources/index.js';
+import type { ViewerFeed } from '../media/viewer-feed.js';
+
+export interface CameraAgentOptions {
+  /** A started channel of the room. Its presence is set to this camera's. */
+  readonly channel: Channel;
+  /** A source spec (`demo`, `testsrc`, `file:PATH`, `v4l2:/dev/video0`, `rtsp://...`) or an open Source. */
+  readonly source: string | Source;
+  readonly name: string;
+  readonly peerConfig: PeerConfig;
+  readonly sourceOptions?: OpenSourceOptions;
+  /** Start new viewers from the cached GOP (default true). Off only for the benchmark's comparison arm. */
+  readonly keyframeCache?: boolean;
+  readonly maxViewers?: number;
+  readonly engine?: NdcOptions;
+  readonly timeouts?: Partial<Timeouts>;
+  readonly log?: Logger;
+}
+
+export interface CameraAgentEvents {
+  /** A viewer started or stopped watching; `viewers` is the count after the change. */
+  viewer: (event: { viewer: DeviceId; change: 'joined' | 'left'; viewers: number; reason?: string }) => void;
+  /** The source changed state (restarting after a crash, failed, live again). */
+  source: (state: SourceState, reason: string | undefined) => void;
+}
+
+/** One camera: one source, one encode, fanned out to every viewer that offers. */
+export class CameraAgent extends Emitter<CameraAgentEvents> {
+  private readonly endpoint: CameraEndpoint;
+  private readonly fanout: Fanout;
+  private readonly offs: (() => void)[] = [];
+  private closed = false;
+
+  private constructor(
+    readonly source: Source,
+    private readonly ownsSource: boolean,
+    private readonly options: CameraAgentOptions,
+  ) {
+    super();
+    const log = (options.log ?? silentLogger).child({ camera: options.name });
+    this.fanout = new Fanout({
+      codec: source.codec,
+      clockRate: source.clockRate,
+      keyframeCache: options.keyframeCache ?? true,
+      requestKeyframe: source.requestKeyframe,
+      logger: log,
+    });
+    this.offs.push(
+      connectSource(source, this.fanout),
+      source.on('state', (state, reason) => this.emit('source', state, reason)),
+    );
+    this.endpoint = new CameraEndpoint({
+      channel: options.channel,
+      config: options.peerConfig,
+      log,
+      ...(options.maxViewers ? { maxViewers: options.maxViewers } : {}),
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+      peerFactory: (config) => {
+        let feed: ViewerFeed | undefined;
+        const peer = createCameraPeer(
+          config,
+          {
+            video: { codec: source.codec },
+            onKeyframeRequest: () => feed?.pictureLost(),
+            onNack: (seqs) => feed?.nack(seqs),
+            onOpen: () => {
+              const n = peer.negotiated;
+              if (!n || feed || this.closed) return;
+              feed = this.fanout.addViewer({ payloadType: n.videoPt, ssrc: n.ssrc, sink: (p) => peer.sendRtp(p) });
+            },
+          },
+          { ...options.engine, log },
+        );
+        // Stop feeding before the track closes: a send after close crashes libdatachannel (DESIGN.md).
+        peer.on('state', (s) => {
+          if (s === 'closed' || s === 'failed') feed?.close();
+        });
+        return peer;
+      },
+    });
+    this.endpoint.on('session', (s) => {
+      this.emit('viewer', { viewer: s.remote, change: 'joined', viewers: this.endpoint.viewers });
+    });
+    this.endpoint.on('ended', (s, reason) => {
+      this.emit('viewer', { viewer: s.remote, change: 'left', viewers: this.endpoint.viewers, reason });
+    });
+  }
+
+  static async start(options: CameraAgentOptions): Promise<CameraAgent> {
+    const owns = typeof options.source === 'string';
+    const source =
+      typeof options.source === 'string'
+        ? await openSource(options.source, { ...options.sourceOptions, ...(options.log ? { logger: options.log } : {}) })
+        : options.source;
+    const agent = new CameraAgent(source, owns, options);
+    const label = typeof options.source === 'string' ? describeSourceSpec(parseSourceSpec(options.source)) : source.spec;
+    await options.channel.setPresence({
+      name: options.name,
+      role: 'camera',
+      sources: [{ id: 'main', name: label, kinds: source.audio ? ['video', 'audio'] : ['video'] }],
+      agent: 'peercam/0.1.0 node',
+    });
+    return agent;
+  }
+
+  get viewers(): number {
+    return this.endpoint.viewers;
+  }
+
+  /** Hangs up every viewer, stops the source (if we opened it). Leaves the channel to its owner. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.endpoint.close();
+    this.fanout.close();
+    for (const off of this.offs) off();
+    if (this.ownsSource) await this.source.stop();
+    this.removeAllListeners();
+  }
+}
+
+/** Shorthand used by the hub and the CLI. */
+export function startCamera(options: CameraAgentOptions): Promise<CameraAgent> {
+  return CameraAgent.start(options);
+}

@@ -1,0 +1,165 @@
+import { type DeviceId, type Logger, PeercamError, silentLogger } from '../protocol/index.js';
+import { type PeerConfig, type Timeouts, ViewerSession } from '../session/index.js';
+import type { Channel, PeerInfo } from '../signaling/channel.js';
+import { createViewerPeer, type NdcOptions, type ViewerPeer } from '../media/ndc/index.js';
+import { FrameCounter } from './frame-counter.js';
+
+export interface WatchOptions {
+  readonly channel: Channel;
+  /** A camera's name or device id. */
+  readonly camera: string;
+  readonly peerConfig: PeerConfig;
+  /** How long to watch once the first frame arrived (or to wait for it). */
+  readonly seconds: number;
+  /** How long to wait for the camera to be present. Default 10 s. */
+  readonly findMs?: number;
+  readonly engine?: NdcOptions;
+  readonly timeouts?: Partial<Timeouts>;
+  readonly log?: Logger;
+  /** Called when a session (re)connects or ends, for live output. */
+  readonly onEvent?: (event: string) => void;
+}
+
+/** What `peercam watch --json` prints. */
+export interface WatchReport {
+  camera: string;
+  id: DeviceId;
+  connectedMs: number | undefined;
+  firstFrameMs: number | undefined;
+  frames: number;
+  keyframes: number;
+  bytes: number;
+  width: number | undefined;
+  height: number | undefined;
+  codec: string | undefined;
+  candidateType: string | undefined;
+  /** Sessions set up again after the first (camera restarted, network cut, broker restart). */
+  reconnects: number;
+  /** Longest gap between two frames after the first, in ms. */
+  stalledMs: number;
+  /** Why no frame arrived, when none did. */
+  error?: string;
+}
+
+/**
+ * A headless viewer: finds the camera, negotiates, counts decodable frames for `seconds`, and keeps coming back by
+ * itself whenever the session ends (camera restarted, ICE failed, broker outage) while time remains.
+ */
+export async function watch(options: WatchOptions): Promise<WatchReport> {
+  const log = options.log ?? silentLogger;
+  const started = performance.now();
+  const target = await findCamera(options.channel, options.camera, options.findMs ?? 10_000);
+  let codec: 'H264' | 'VP8' | undefined;
+  const counter = new FrameCounter(() => codec, started);
+  const report: WatchReport = {
+    camera: target.name,
+    id: target.id,
+    connectedMs: undefined,
+    firstFrameMs: undefined,
+    frames: 0,
+    keyframes: 0,
+    bytes: 0,
+    width: undefined,
+    height: undefined,
+    codec: undefined,
+    candidateType: undefined,
+    reconnects: 0,
+    stalledMs: 0,
+  };
+  let lastError: string | undefined;
+  let session: ViewerSession | undefined;
+  let sessions = 0;
+  let done = false;
+  let failuresInRow = 0;
+
+  const begin = () => {
+    if (done) return;
+    let peer: ViewerPeer | undefined;
+    const s = new ViewerSession({
+      channel: options.channel,
+      camera: target.id,
+      config: options.peerConfig,
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+      log,
+      peerFactory: (config) => {
+        peer = createViewerPeer(config, {
+          ...options.engine,
+          log,
+          onRtp: (packet, kind) => {
+            if (kind !== 'video') return;
+            codec ??= peer?.negotiated?.codec;
+            counter.push(packet);
+          },
+        });
+        return peer;
+      },
+    });
+    session = s;
+    if (sessions++ > 0) report.reconnects++;
+    s.on('connected', ({ ms, candidateType }) => {
+      failuresInRow = 0;
+      report.connectedMs ??= Math.round(performance.now() - started);
+      report.candidateType = candidateType;
+      options.onEvent?.(`connected in ${ms} ms (${candidateType ?? 'unknown'} path)`);
+    });
+    s.on('closed', (reason, message) => {
+      lastError = message;
+      options.onEvent?.(`session ended (${reason}): ${message}`);
+      if (session === s) session = undefined;
+      if (!done) void comeBack();
+    });
+    s.start().catch((err: unknown) => {
+      lastError = String(err);
+      s.close('error', lastError);
+    });
+  };
+
+  // After a session ends: wait until the camera is present again, then start over.
+  const comeBack = async () => {
+    failuresInRow++;
+    await new Promise((r) => setTimeout(r, 250 * Math.min(2 ** (failuresInRow - 1), 16)));
+    while (!done && !options.channel.peers.has(target.id)) await new Promise((r) => setTimeout(r, 100));
+    begin();
+  };
+
+  begin();
+  // Watch `seconds` from the first frame; give up at `seconds` + 20 s if none arrives.
+  const deadline = started + options.seconds * 1000 + 20_000;
+  while (performance.now() < deadline) {
+    if (counter.stats.firstFrameMs !== undefined && performance.now() - started >= counter.stats.firstFrameMs + options.seconds * 1000) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  done = true;
+  if (session) {
+    const last = session;
+    last.close('local', 'watch finished');
+    await last.drain();
+  }
+  Object.assign(report, {
+    firstFrameMs: counter.stats.firstFrameMs,
+    frames: counter.stats.frames,
+    keyframes: counter.stats.keyframes,
+    bytes: counter.stats.bytes,
+    width: counter.stats.width,
+    height: counter.stats.height,
+    codec,
+    stalledMs: counter.stats.stalledMs,
+  });
+  if (report.frames === 0) report.error = lastError ?? 'connected, but no decodable frame arrived';
+  return report;
+}
+
+/** Waits for a camera with that name or id to be present. */
+export async function findCamera(channel: Channel, nameOrId: string, timeoutMs: number): Promise<PeerInfo> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const cams = [...channel.peers.values()].filter((p) => p.role === 'camera' || p.role === 'hub');
+    const hit = cams.find((p) => p.id === nameOrId) ?? cams.find((p) => p.name === nameOrId);
+    if (hit) return hit;
+    if (Date.now() > deadline) {
+      const present = cams.map((p) => `"${p.name}"`).join(', ') || 'none';
+      throw new PeercamError('not-found', `No camera named "${nameOrId}" is present in this room (cameras present: ${present}).`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { CameraAgent } from '../agent/camera.js';
+import { addNetOptions, engineOptions, joinOverMqtt, logger, type NetOptions, peerConfig, presenceOf } from './context.js';
+import { deviceId } from './home.js';
+
+interface CameraOptions extends NetOptions {
+  source: string;
+  name?: string;
+  gop?: string;
+  size?: string;
+  fps?: string;
+  bitrate?: string;
+  cache: boolean;
+  maxViewers?: string;
+}
+
+export function registerCamera(program: Command): void {
+  addNetOptions(
+    program
+      .command('camera')
+      .description('make this machine a camera of the room')
+      .option('--source <spec>', 'demo | testsrc | file:PATH | v4l2:/dev/videoN | rtsp://...', 'demo')
+      .option('--name <name>', 'name shown to viewers (default: the source and host name)')
+      .option('--gop <seconds>', 'keyframe interval of encoded sources', '4')
+      .option('--size <WxH>', 'encoded size', '1280x720')
+      .option('--fps <n>', 'encoded frame rate', '30')
+      .option('--bitrate <kbps>', 'encoded bitrate', '2000')
+      .option('--no-cache', 'do not start new viewers from the cached keyframe (for measurements)')
+      .option('--max-viewers <n>', 'viewers served at once', '64'),
+  ).action(async (opts: CameraOptions) => {
+    const log = logger(opts);
+    const name = opts.name ?? `${opts.source.split(/[:/]/).filter(Boolean).pop() ?? 'camera'}@${(await import('node:os')).hostname()}`;
+    const id = await deviceId(`camera:${name}`);
+    const { channel, broker, room } = await joinOverMqtt(opts, { id, presence: presenceOf(name, 'camera') }, log);
+    const [w, h] = (opts.size ?? '1280x720').split('x').map(Number);
+    const agent = await CameraAgent.start({
+      channel,
+      source: opts.source,
+      name,
+      peerConfig: peerConfig(opts, broker),
+      engine: engineOptions(opts),
+      keyframeCache: opts.cache,
+      maxViewers: Number(opts.maxViewers ?? 64),
+      sourceOptions: {
+        ...(w && h ? { width: w, height: h } : {}),
+        fps: Number(opts.fps),
+        bitrate: Number(opts.bitrate) * 1000,
+        gopSeconds: Number(opts.gop),
+      },
+      log,
+    });
+    const say = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+    say(`camera "${name}" (${id}) is live in room ${room.id} via ${broker}, source ${opts.source}`);
+    agent.on('viewer', (e) => say(`viewer ${e.viewer} ${e.change}${e.reason ? ` (${e.reason})` : ''}; ${e.viewers} watching`));
+    agent.on('source', (state, reason) => say(`source ${state}${reason ? `: ${reason}` : ''}`));
+    channel.on('state', (state, detail) => say(`broker ${state}${detail ? `: ${detail}` : ''}`));
+    await untilSignal();
+    say('stopping');
+    await agent.close();
+    await channel.close();
+  });
+}
+
+/** Resolves on SIGINT or SIGTERM, so the camera can hang up and clear its presence. */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}

@@ -1,0 +1,96 @@
+import { access } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { startCamera } from '../agent/camera.js';
+import { certificateNames, lanAddresses } from '../hub/addresses.js';
+import { banner } from '../hub/banner.js';
+import { hubCertificate } from '../hub/cert.js';
+import { type Closable, type HubInfo, type JoinRoom, startHub } from '../hub/hub.js';
+import { shutdownNdc } from '../media/ndc/index.js';
+import { type Logger, PeercamError, Room } from '../protocol/index.js';
+import { untilSignal } from './camera.js';
+import { logger, mdnsEnabled, peerConfig } from './context.js';
+import { dataDir, deviceId, loadRoom, roomFile, saveRoom, writeFileSafely } from './home.js';
+
+interface UpOptions {
+  port: string;
+  mqttPort: string;
+  demo?: boolean;
+  mdns: boolean;
+  room?: string;
+  iceServer?: string[];
+  relay?: boolean;
+  qr: boolean;
+  verbose?: boolean;
+}
+
+export const DEFAULT_WEB_PORT = 8443;
+export const DEFAULT_MQTT_PORT = 1883;
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('run the hub: web app (HTTPS on the LAN, HTTP on 127.0.0.1, same port), MQTT broker, pairing QR code')
+    .option('--port <n>', 'web port: https://<LAN address>:N and http://127.0.0.1:N', String(DEFAULT_WEB_PORT))
+    .option('--mqtt-port <n>', 'MQTT (TCP) port of the embedded broker; 0 = any free port', String(DEFAULT_MQTT_PORT))
+    .option('--demo', 'add a demo camera (a looping clip) to the room')
+    .option('--room <link|file>', 'serve this room instead of the one in the data dir')
+    .option('--ice-server <url>', 'STUN/TURN server for the pages and the demo camera, repeatable (or none)', collect, [])
+    .option('--relay', 'only use TURN relays')
+    .option('--no-mdns', 'send nothing on mDNS (also PEERCAM_MDNS=off)')
+    .option('--no-qr', 'do not print the QR code')
+    .option('-v, --verbose', 'log what happens (also PEERCAM_LOG=debug|info|warn)')
+    .action(async (opts: UpOptions) => {
+      const log = logger(opts);
+      const port = portOption(opts.port, '--port', false);
+      const mqttPort = portOption(opts.mqttPort, '--mqtt-port', true);
+      const room = await hubRoom(opts.room);
+      const addresses = lanAddresses();
+      const certificate = await hubCertificate(dataDir(), certificateNames(addresses), writeFileSafely, log);
+      const config = peerConfig({ iceServer: opts.iceServer ?? [], ...(opts.relay ? { relay: true } : {}) }, undefined);
+      const extras: ((hub: HubInfo, join: JoinRoom) => Promise<Closable>)[] = [];
+      if (opts.demo) extras.push((_hub, join) => demoCamera(join, config, log));
+      // LAN advertising (DNS-SD of the hub and its broker) plugs in here as one more extra when mDNS is allowed;
+      // with --no-mdns or PEERCAM_MDNS=off nothing may be sent on mDNS, so nothing is added.
+      if (!mdnsEnabled(opts)) log.info({}, 'mDNS off: the hub is not advertised on the LAN');
+      const hub = await startHub({ room, port, mqttPort, certificate, lanAddresses: addresses, peerConfig: config, extras, log });
+      process.stdout.write(await banner(hub, { qr: opts.qr, fingerprint: certificate.fingerprint, demo: opts.demo === true }));
+      await untilSignal();
+      process.stdout.write('peercam hub: stopping\n');
+      await hub.close();
+      shutdownNdc();
+    });
+}
+
+/** The stored room, created on first run. Its link carries no broker: pages use the hub that served them. */
+async function hubRoom(option: string | undefined): Promise<Room> {
+  if (option) return loadRoom(option);
+  const exists = await access(roomFile()).then(
+    () => true,
+    () => false,
+  );
+  if (exists) {
+    const stored = await loadRoom();
+    return Room.fromSecret(stored.secret, stored.options.name ? { name: stored.options.name } : {});
+  }
+  const room = await Room.create();
+  await saveRoom(room);
+  process.stderr.write(`peercam: created a new room in ${roomFile()} (keep it private: the link is the key).\n`);
+  return room;
+}
+
+async function demoCamera(join: JoinRoom, config: ReturnType<typeof peerConfig>, log: Logger): Promise<Closable> {
+  const name = 'Demo camera';
+  const channel = await join({ id: await deviceId('camera:hub-demo'), name, role: 'camera' });
+  return startCamera({ channel, source: 'demo', name, peerConfig: config, log });
+}
+
+function portOption(text: string, flag: string, zeroOk: boolean): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1) || n > 65535)
+    throw PeercamError.config(`${flag} must be a port number (${zeroOk ? 0 : 1}-65535), not "${text}".`);
+  return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

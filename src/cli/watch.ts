@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { watch } from '../agent/watch.js';
+import { newDeviceId } from '../protocol/index.js';
+import { addNetOptions, engineOptions, joinOverMqtt, logger, type NetOptions, peerConfig, presenceOf } from './context.js';
+
+interface WatchCliOptions extends NetOptions {
+  seconds: string;
+  json?: boolean;
+}
+
+export function registerWatch(program: Command): void {
+  addNetOptions(
+    program
+      .command('watch')
+      .argument('<camera>', 'camera name or device id')
+      .description('watch a camera headless: connect, count decodable frames, report')
+      .option('--seconds <n>', 'how long to watch after the first frame', '5')
+      .option('--json', 'print {camera, connectedMs, firstFrameMs, frames, keyframes, bytes, width, height, codec, candidateType, reconnects, stalledMs}'),
+  ).action(async (camera: string, opts: WatchCliOptions) => {
+    const log = logger(opts);
+    const seconds = Number(opts.seconds);
+    if (!Number.isFinite(seconds) || seconds <= 0) throw new RangeError(`--seconds must be a positive number, not "${opts.seconds}"`);
+    const { channel, broker } = await joinOverMqtt(opts, { id: newDeviceId(), presence: presenceOf('watch', 'viewer') }, log);
+    const say = (line: string) => opts.json || process.stderr.write(`${line}\n`);
+    try {
+      const report = await watch({ channel, camera, seconds, peerConfig: peerConfig(opts, broker), engine: engineOptions(opts), log, onEvent: say });
+      if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+      else
+        process.stdout.write(
+          `${report.camera}: ${report.frames} frames (${report.keyframes} keyframes) ${report.width ?? '?'}x${report.height ?? '?'} ${report.codec ?? ''}, ` +
+            `connected ${report.connectedMs ?? '-'} ms, first frame ${report.firstFrameMs ?? '-'} ms, path ${report.candidateType ?? '-'}, ` +
+            `${report.reconnects} reconnects, longest stall ${report.stalledMs} ms\n`,
+        );
+      if (report.frames === 0) {
+        process.stderr.write(`peercam: no frame arrived from "${report.camera}": ${report.error}\n`);
+        process.exitCode = 1;
+      }
+    } finally {
+      await channel.close();
+    }
+  });
+}

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { WatchReport } from '../../src/agent/watch.js';
+import { startAedes, startMosquitto, type TestBroker } from '../helpers/brokers.js';
+import { cliHome, runCli, spawnCli } from '../helpers/cli.js';
+
+/** `peercam camera` and `peercam watch` as a user runs them, over each real broker. */
+async function cameraRig(broker: TestBroker, source: string) {
+  const home = await cliHome();
+  after(() => home.remove());
+  const made = await runCli(['room', 'new', '--no-qr', '--broker', broker.url], home.env);
+  assert.equal(made.code, 0, made.stderr);
+  const camera = spawnCli(['camera', '--source', source, '--name', 'shelf', '--size', '640x360', '--gop', '1'], home.env);
+  after(() => camera.kill());
+  await camera.waitFor(/is live in room/);
+  return { home, camera };
+}
+
+async function watchJson(env: NodeJS.ProcessEnv, extra: string[] = []): Promise<WatchReport> {
+  const r = await runCli(['watch', 'shelf', '--seconds', '2', '--json', ...extra], env);
+  assert.equal(r.code, 0, `watch failed: ${r.stdout}\n${r.stderr}`);
+  return JSON.parse(r.stdout) as WatchReport;
+}
+
+describe('peercam camera + peercam watch', () => {
+  it('testsrc over the embedded aedes broker: decodable H.264 640x360, viewer count printed', async () => {
+    const broker = await startAedes();
+    after(() => broker.stop());
+    const { home, camera } = await cameraRig(broker, 'testsrc');
+    const ls = await runCli(['ls', '--json', '--seconds', '1'], home.env);
+    assert.deepEqual(
+      (JSON.parse(ls.stdout) as { name: string; role: string; via: string }[]).map(({ name, role, via }) => ({ name, role, via })),
+      [{ name: 'shelf', role: 'camera', via: 'mqtt' }],
+    );
+    const report = await watchJson(home.env);
+    assert.equal(report.codec, 'H264');
+    assert.equal(report.width, 640);
+    assert.equal(report.height, 360);
+    assert.ok(report.frames >= 40, `frames ${report.frames}`);
+    assert.ok(report.keyframes >= 2, `keyframes ${report.keyframes} with a 1 s GOP over 2 s`);
+    assert.equal(report.candidateType, 'host');
+    await camera.waitFor(/joined; 1 watching/);
+    await camera.waitFor(/left.*; 0 watching/);
+  });
+
+  it('the demo source over Mosquitto (no ffmpeg involved), two viewers at once', async () => {
+    const broker = await startMosquitto();
+    after(() => broker.stop());
+    const { home } = await cameraRig(broker, 'demo');
+    const [a, b] = await Promise.all([watchJson(home.env), watchJson(home.env)]);
+    for (const r of [a, b]) {
+      assert.ok(r.frames >= 40, `frames ${r.frames}`);
+      assert.equal(r.width, 640);
+      assert.ok(r.firstFrameMs !== undefined && r.connectedMs !== undefined && r.firstFrameMs - r.connectedMs < 1000, 'first frame soon after connecting (keyframe cache)');
+    }
+  });
+
+  it('says how to fix a missing ffmpeg, and watch exits non-zero naming a camera that is not there', async () => {
+    const broker = await startAedes();
+    after(() => broker.stop());
+    const home = await cliHome();
+    after(() => home.remove());
+    await runCli(['room', 'new', '--no-qr', '--broker', broker.url], home.env);
+    const r = await runCli(['camera', '--source', 'testsrc'], { ...home.env, PEERCAM_FFMPEG: '/nonexistent/ffmpeg' });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /ffmpeg was not found/);
+    assert.match(r.stderr, /apt-get install ffmpeg|PEERCAM_FFMPEG/);
+    const w = await runCli(['watch', 'nobody', '--seconds', '1'], home.env);
+    assert.equal(w.code, 1);
+    assert.match(w.stderr, /No camera named "nobody"/);
+  });
+});

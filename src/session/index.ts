@@ -5,3 +5,4 @@ export * from './negotiation.js';
 export * from './peer.js';
 export * from './trickle.js';
 export * from './viewer-session.js';
+export * from './w3c-peer.js';

@@ -1,0 +1,126 @@
+import { fileURLToPath } from 'node:url';
+import { type Logger, PeercamError, type Room, silentLogger } from '../protocol/index.js';
+import type { PeerConfig } from '../session/index.js';
+import { SealedChannel } from '../signaling/channel.js';
+import { MqttTransport } from '../signaling/mqtt.js';
+import { type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
+import type { HubCertificate } from './cert.js';
+import { startWebServer, type WebServer } from './web-server.js';
+
+/** The built web app, next to this file's folder: dist/hub -> dist/web. */
+export const WEB_ROOT = fileURLToPath(new URL('../web', import.meta.url));
+
+/** Something the hub runs alongside (the demo camera, the LAN gateway); closed when the hub stops. */
+export interface Closable {
+  close(): Promise<void>;
+}
+
+export interface HubInfo {
+  readonly room: Room;
+  /** http://127.0.0.1:PORT/ */
+  readonly localUrl: string;
+  /** https://<LAN address>:PORT/, one per address. */
+  readonly lanUrls: readonly string[];
+  readonly webPort: number;
+  /** mqtt://127.0.0.1:PORT of the embedded broker (loopback form, for devices on this machine). */
+  readonly brokerUrl: string;
+  readonly mqttPort: number;
+}
+
+export interface HubOptions {
+  readonly room: Room;
+  readonly port: number;
+  /** TCP port of the embedded broker; 0 picks a free one. */
+  readonly mqttPort: number;
+  readonly certificate: HubCertificate;
+  readonly lanAddresses: readonly string[];
+  /** ICE servers and policy handed to the pages (/hub.json) and to the demo camera. */
+  readonly peerConfig: PeerConfig;
+  readonly webRoot?: string;
+  /**
+   * Started once the hub is up: the demo camera, LAN advertising (the LAN gateway plugs in here; it is not started
+   * when mDNS is off). Each gets the hub's addresses and a way to join the room over the embedded broker.
+   */
+  readonly extras?: readonly ((hub: HubInfo, join: JoinRoom) => Promise<Closable>)[];
+  readonly log?: Logger;
+}
+
+/** Joins the room as a device over the embedded broker (a started channel). */
+export type JoinRoom = (self: { id: string; name: string; role: 'camera' | 'viewer' | 'hub' }) => Promise<SealedChannel>;
+
+export interface Hub extends HubInfo {
+  close(): Promise<void>;
+}
+
+/** `peercam up`: the embedded broker (TCP + WebSocket at /mqtt), the web app on one port (HTTPS + loopback HTTP). */
+export async function startHub(options: HubOptions): Promise<Hub> {
+  const log = options.log ?? silentLogger;
+  const broker: EmbeddedBroker = await startEmbeddedBroker({ host: '0.0.0.0', port: options.mqttPort, log }).catch((err: unknown) => {
+    throw brokerPortError(err, options.mqttPort);
+  });
+  const cleanups: (() => Promise<void>)[] = [() => broker.close()];
+  const closeAll = async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch((err: unknown) => log.warn({ err: String(err) }, 'shutdown step failed'));
+  };
+  try {
+    const lanUrls = (port: number) => options.lanAddresses.map((a) => `https://${a}:${port}/`);
+    let web: WebServer | undefined;
+    web = await startWebServer({
+      root: options.webRoot ?? WEB_ROOT,
+      port: options.port,
+      tls: options.certificate,
+      log,
+      json: {
+        // What a page cannot know by itself: how phones reach this hub, and the ICE servers to use. No secrets.
+        '/hub.json': () => ({
+          v: 1,
+          lanUrls: lanUrls(web?.port ?? options.port),
+          iceServers: options.peerConfig.iceServers,
+          iceTransportPolicy: options.peerConfig.iceTransportPolicy,
+          fingerprint: options.certificate.fingerprint,
+        }),
+      },
+    });
+    const started = web;
+    cleanups.push(() => started.close());
+    for (const server of started.servers) broker.attachWebSocket(server, '/mqtt');
+    const brokerUrl = `mqtt://127.0.0.1:${broker.port}`;
+    const info: HubInfo = {
+      room: options.room,
+      localUrl: `http://127.0.0.1:${started.port}/`,
+      lanUrls: lanUrls(started.port),
+      webPort: started.port,
+      brokerUrl,
+      mqttPort: broker.port,
+    };
+    const join: JoinRoom = async (self) => {
+      const channel = new SealedChannel(options.room, new MqttTransport({ url: brokerUrl, log }), {
+        self: self.id,
+        presence: { name: self.name, role: self.role, agent: 'peercam/0.1.0 hub' },
+        log,
+      });
+      cleanups.push(() => channel.close());
+      await channel.start();
+      return channel;
+    };
+    for (const extra of options.extras ?? []) {
+      const running = await extra(info, join);
+      cleanups.push(() => running.close());
+    }
+    return { ...info, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function brokerPortError(err: unknown, port: number): unknown {
+  const cause = err instanceof Error ? err.cause : undefined;
+  const code = typeof cause === 'object' && cause !== null && 'code' in cause ? cause.code : undefined;
+  if (code !== 'EADDRINUSE') return err;
+  return PeercamError.config(
+    `Port ${port} (MQTT) is already in use, so the hub cannot run its broker there: another peercam hub or an MQTT broker ` +
+      `(Mosquitto?) is running. Stop it, or pick another port: peercam up --mqtt-port ${port + 1} (or --mqtt-port 0 for any free one).`,
+    err,
+  );
+}

@@ -1,0 +1,156 @@
+import { readFile, stat } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { extname, join, normalize, sep } from 'node:path';
+import { type Logger, PeercamError, silentLogger } from '../protocol/index.js';
+
+export interface WebServerOptions {
+  /** The built web app (dist/web). */
+  readonly root: string;
+  readonly port: number;
+  /** 0.0.0.0 (default) serves the LAN over HTTPS and loopback over HTTP; 127.0.0.1 keeps it on this machine. */
+  readonly host?: string;
+  readonly tls: { readonly key: string; readonly cert: string };
+  /** Small JSON documents served at fixed paths (e.g. /hub.json); computed on each request. */
+  readonly json?: Readonly<Record<string, () => unknown>>;
+  readonly log?: Logger;
+}
+
+export interface WebServer {
+  readonly port: number;
+  /** Both request handlers: attach WebSocket upgrades (the broker's /mqtt) to each. */
+  readonly servers: readonly [HttpServer, HttpsServer];
+  close(): Promise<void>;
+}
+
+/** The first byte of a TLS ClientHello record (RFC 8446 section 5.1: ContentType handshake = 22). */
+const TLS_HANDSHAKE = 22;
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.webmanifest': 'application/manifest+json',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+  '.map': 'application/json',
+};
+
+/** Clean URLs of the app's pages. */
+const PAGES: Record<string, string> = { '/': 'index.html', '/camera': 'camera.html' };
+
+/**
+ * One port, two protocols: TLS for the LAN (phones need a secure context for the camera) and plain HTTP for loopback
+ * (http://127.0.0.1 is a secure context too, with no certificate warning). The first byte of each connection decides;
+ * plain HTTP from another machine is redirected to HTTPS.
+ */
+export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
+  const log = (options.log ?? silentLogger).child({ component: 'web' });
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    serve(req, res, options).catch((err: unknown) => {
+      log.warn({ err: err instanceof Error ? err.message : String(err), url: req.url }, 'request failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('peercam hub: internal error (see the hub log)\n');
+    });
+  };
+  const http = createHttpServer((req, res) => {
+    if (isLoopback(req.socket.remoteAddress)) return handler(req, res);
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '') || 'localhost';
+    res.writeHead(301, { location: `https://${host}:${options.port}${req.url ?? '/'}` });
+    res.end();
+  });
+  const https = createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler);
+  https.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed (a browser refusing the certificate?)'));
+  const sockets = new Set<Socket>();
+  const front = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', (err) => log.debug({ err: err.message }, 'socket error'));
+    socket.once('data', (first) => {
+      socket.pause();
+      socket.unshift(first);
+      (first[0] === TLS_HANDSHAKE ? https : http).emit('connection', socket);
+      process.nextTick(() => socket.resume());
+    });
+  });
+  await listen(front, options.port, options.host ?? '0.0.0.0');
+  const address = front.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    servers: [http, https],
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        front.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      return closing;
+    },
+  };
+}
+
+async function serve(req: IncomingMessage, res: ServerResponse, options: WebServerOptions): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://hub');
+  const json = options.json?.[url.pathname];
+  if (json) {
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(json()));
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD' });
+    res.end();
+    return;
+  }
+  const rel = PAGES[url.pathname] ?? decodeURIComponent(url.pathname).replace(/^\/+/, '');
+  const file = normalize(join(options.root, rel));
+  if (!file.startsWith(options.root.endsWith(sep) ? options.root : options.root + sep)) return notFound(res);
+  const info = await stat(file).catch(() => undefined);
+  if (!info?.isFile()) {
+    if (rel === 'index.html' || rel === 'camera.html') return notBuilt(res, options.root);
+    return notFound(res);
+  }
+  const body = await readFile(file);
+  res.writeHead(200, {
+    'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+    // Vite fingerprints everything under assets/; pages and the manifest must be fetched fresh after an upgrade.
+    'cache-control': rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    // The room key lives in the fragment and localStorage: no third-party script or frame may ever run here.
+    'content-security-policy':
+      "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function notFound(res: ServerResponse): void {
+  res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end('Not found. The viewer is at / and the camera page at /camera.\n');
+}
+
+function notBuilt(res: ServerResponse, root: string): void {
+  res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(`The peercam web app is not built (nothing in ${root}). Run \`npm run build\` and restart \`peercam up\`.\n`);
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.'));
+}
+
+function listen(server: NetServer, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE')
+        reject(PeercamError.config(`Port ${port} is already in use, so the hub cannot serve the web app there. Stop the other program or pick another port: peercam up --port ${port + 1}.`, err));
+      else if (err.code === 'EACCES')
+        reject(PeercamError.config(`Not allowed to listen on port ${port} (ports below 1024 need privileges). Pick another: peercam up --port 8443.`, err));
+      else reject(PeercamError.config(`Cannot serve the web app on ${host}:${port}: ${err.message}.`, err));
+    });
+    server.listen(port, host, () => resolve());
+  });
+}

@@ -1,0 +1,175 @@
+import { type CandidateInit, Emitter, PeercamError } from '../protocol/index.js';
+import type { Peer, PeerConfig, PeerEvents, PeerState } from './peer.js';
+
+/** The W3C RTCPeerConnection constructor, injected (the browser's, or any compatible one). */
+export type RTCPeerConnectionCtor = new (configuration?: RTCConfiguration) => RTCPeerConnection;
+
+/** What each side puts on the connection. */
+export type W3cMedia =
+  | {
+      /**
+       * Viewer: receives video, and audio on a sendrecv transceiver whose sender starts without a track, so
+       * push-to-talk is `talkBack.replaceTrack(mic)` with no renegotiation.
+       */
+      readonly role: 'viewer';
+    }
+  | {
+      /**
+       * Camera: the tracks of this stream (read when answering, so a re-acquired camera is what new viewers get) are
+       * attached to the viewer's offered transceivers.
+       */
+      readonly role: 'camera';
+      readonly stream: () => MediaStream;
+    };
+
+export interface W3cPeerOptions {
+  readonly RTCPeerConnection: RTCPeerConnectionCtor;
+  readonly config: PeerConfig;
+  readonly media: W3cMedia;
+  /** A remote track arrived (camera video/audio at a viewer; talk-back audio at a camera). */
+  readonly onTrack?: (track: MediaStreamTrack, stream: MediaStream) => void;
+}
+
+/** A `Peer` over a W3C RTCPeerConnection: what the web app uses on both sides. */
+export class W3cPeer extends Emitter<PeerEvents> implements Peer {
+  readonly canRestartIce = true;
+  readonly pc: RTCPeerConnection;
+  private stateNow: PeerState = 'new';
+  private closed = false;
+  /** The viewer's talk-back sender (audio transceiver); undefined on the camera side. */
+  readonly talkBack: RTCRtpSender | undefined;
+
+  constructor(private readonly options: W3cPeerOptions) {
+    super();
+    const { config } = options;
+    this.pc = new options.RTCPeerConnection({
+      iceServers: config.iceServers.map((s) => ({
+        urls: typeof s.urls === 'string' ? s.urls : [...s.urls],
+        ...(s.username !== undefined ? { username: s.username } : {}),
+        ...(s.credential !== undefined ? { credential: s.credential } : {}),
+      })),
+      iceTransportPolicy: config.iceTransportPolicy,
+      bundlePolicy: 'max-bundle',
+    });
+    if (options.media.role === 'viewer') {
+      this.pc.addTransceiver('video', { direction: 'recvonly' });
+      this.talkBack = this.pc.addTransceiver('audio', { direction: 'sendrecv' }).sender;
+    }
+    this.pc.addEventListener('icecandidate', (e) => {
+      if (this.closed) return;
+      // A null candidate ends gathering; an empty one is the legacy per-section end-of-candidates marker.
+      if (e.candidate === null) this.emit('gathered');
+      else if (e.candidate.candidate !== '') this.emit('candidate', { candidate: e.candidate.candidate, mid: e.candidate.sdpMid ?? '0' });
+    });
+    this.pc.addEventListener('connectionstatechange', () => this.setState(this.pc.connectionState));
+    this.pc.addEventListener('track', (e) => {
+      if (this.closed) return;
+      this.options.onTrack?.(e.track, e.streams[0] ?? new MediaStream([e.track]));
+    });
+  }
+
+  get state(): PeerState {
+    return this.stateNow;
+  }
+
+  async createOffer(options: { iceRestart: boolean }): Promise<string> {
+    this.assertOpen('make an offer');
+    const offer = await this.pc.createOffer({ iceRestart: options.iceRestart });
+    await this.pc.setLocalDescription(offer);
+    return this.localSdp();
+  }
+
+  async answer(offer: string): Promise<string> {
+    this.assertOpen('answer');
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: offer });
+    if (this.options.media.role === 'camera') this.attachCameraTracks(this.options.media.stream());
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    return this.localSdp();
+  }
+
+  async acceptAnswer(answer: string): Promise<void> {
+    this.assertOpen('apply an answer');
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  }
+
+  async addCandidate(candidate: CandidateInit): Promise<void> {
+    if (this.closed) return;
+    await this.pc.addIceCandidate({ candidate: candidate.candidate, sdpMid: candidate.mid });
+  }
+
+  /** The local candidate type of the selected pair (host/srflx/prflx/relay), from getStats. */
+  async candidateType(): Promise<string | undefined> {
+    if (this.closed) return undefined;
+    return selectedPair(await this.pc.getStats())?.localType;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pc.close();
+    this.setState('closed');
+    this.removeAllListeners();
+  }
+
+  /** Swaps the sending track of `kind` (a re-acquired camera or microphone), with no renegotiation. */
+  async replaceTrack(track: MediaStreamTrack): Promise<void> {
+    const t = this.pc.getTransceivers().find((x) => x.receiver.track.kind === track.kind && x.direction !== 'stopped');
+    if (t && !this.closed) await t.sender.replaceTrack(track);
+  }
+
+  /**
+   * Puts each camera track on the transceiver the viewer offered for its kind; a re-offer (ICE restart) finds them
+   * already sending. A kind the viewer did not offer is simply not sent.
+   */
+  private attachCameraTracks(stream: MediaStream): void {
+    for (const track of stream.getTracks()) {
+      const t = this.pc.getTransceivers().find((x) => x.receiver.track.kind === track.kind && x.direction !== 'stopped');
+      if (!t || t.sender.track === track) continue;
+      void t.sender.replaceTrack(track);
+      t.sender.setStreams?.(stream);
+      // The answer intersects this with the offer: recvonly video becomes sendonly, sendrecv audio stays sendrecv
+      // (so the viewer's talk-back reaches us).
+      t.direction = 'sendrecv';
+    }
+  }
+
+  private localSdp(): string {
+    const sdp = this.pc.localDescription?.sdp;
+    if (!sdp) throw new PeercamError('internal', 'The browser produced no local description.');
+    return sdp;
+  }
+
+  private assertOpen(what: string): void {
+    if (this.closed) throw new PeercamError('closed', `This peer connection was closed; cannot ${what}.`);
+  }
+
+  private setState(state: RTCPeerConnectionState | 'closed'): void {
+    if (state === this.stateNow) return;
+    this.stateNow = state;
+    this.emit('state', state);
+  }
+}
+
+export interface SelectedPair {
+  readonly localType: string | undefined;
+  readonly remoteType: string | undefined;
+  /** Seconds. */
+  readonly rtt: number | undefined;
+}
+
+/** The candidate pair in use according to a getStats report (transport.selectedCandidatePairId, else the nominated one). */
+export function selectedPair(report: RTCStatsReport): SelectedPair | undefined {
+  let pairId: string | undefined;
+  report.forEach((s: { type: string; selectedCandidatePairId?: string }) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+  });
+  let pair: RTCIceCandidatePairStats | undefined;
+  report.forEach((s: RTCIceCandidatePairStats) => {
+    if (s.type !== 'candidate-pair') return;
+    if (pairId ? s.id === pairId : s.nominated && s.state === 'succeeded') pair = s;
+  });
+  if (!pair) return undefined;
+  const local = report.get(pair.localCandidateId) as { candidateType?: string } | undefined;
+  const remote = report.get(pair.remoteCandidateId) as { candidateType?: string } | undefined;
+  return { localType: local?.candidateType, remoteType: remote?.candidateType, rtt: pair.currentRoundTripTime };
+}

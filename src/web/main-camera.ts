@@ -1,0 +1,210 @@
+import { PeercamError, type PresenceBody, type Room } from '../protocol/index.js';
+import type { SealedChannel } from '../signaling/channel.js';
+import { CaptureError, type CaptureChoice, capture } from './lib/capture.js';
+import { connect, showStatus } from './lib/connection.js';
+import { byId, clearNotices, notice } from './lib/dom.js';
+import { consoleLogger, defaultName, fetchHubInfo, peerConfigOf, tabDeviceId } from './lib/join.js';
+import { LocalCamera } from './lib/local-camera.js';
+import { catchEverything, showNoRoom } from './lib/no-room.js';
+import { openPairing } from './lib/pairing.js';
+import { loadPageRoom } from './lib/room-link.js';
+import { TalkPlayer } from './lib/talk-player.js';
+import { ScreenAwake } from './lib/wake-lock.js';
+
+catchEverything();
+void main();
+
+async function main(): Promise<void> {
+  const result = await loadPageRoom();
+  if (!result.ok) {
+    showNoRoom(result.why === 'none' ? 'none' : 'bad-link');
+    if (result.why === 'bad-link') notice('error', 'This pairing link does not work', result.message);
+    return;
+  }
+  await new CameraPage(result.room).init();
+}
+
+/** /camera: this device as a camera of the room, serving every viewer; `?autostart=1` starts at once. */
+class CameraPage {
+  private readonly log = consoleLogger({ page: 'camera' });
+  private readonly preview = byId<HTMLVideoElement>('preview');
+  private readonly startButton = byId<HTMLButtonElement>('start');
+  private readonly cameraSelect = byId<HTMLSelectElement>('camera-select');
+  private readonly micSelect = byId<HTMLSelectElement>('mic-select');
+  private readonly sizeSelect = byId<HTMLSelectElement>('size-select');
+  private readonly nameInput = byId<HTMLInputElement>('name');
+  private readonly viewersEl = byId('viewers');
+  private readonly awake = new ScreenAwake();
+  private facing: 'user' | 'environment' = 'environment';
+  private channel: SealedChannel | undefined;
+  private camera: LocalCamera | undefined;
+  private busy = false;
+  private talkers: TalkPlayer | undefined;
+
+  constructor(private readonly room: Room) {}
+
+  async init(): Promise<void> {
+    const hub = await fetchHubInfo();
+    byId('room-name').textContent = this.room.options.name ?? `Room ${this.room.id.slice(0, 6)}`;
+    byId('pair').addEventListener('click', () => void openPairing(this.room, hub));
+    this.nameInput.value = localStorage.getItem('peercam.camera-name') ?? `${defaultName()} camera`;
+    this.startButton.addEventListener('click', () => void (this.camera ? this.stop() : this.start(peerConfigOf(hub))));
+    byId('front').addEventListener('click', () => void this.flip('user'));
+    byId('back').addEventListener('click', () => void this.flip('environment'));
+    for (const s of [this.cameraSelect, this.micSelect, this.sizeSelect]) s.addEventListener('change', () => void this.recapture());
+    this.nameInput.addEventListener('change', () => void this.rename());
+    // Phones stop the camera when the page goes to background; take it again when the page comes back.
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible' && this.camera && !this.live(this.camera.current)) void this.recapture();
+    });
+    // Leave the room cleanly when the page goes away (the broker's last will covers a crash).
+    window.addEventListener('pagehide', () => void this.channel?.close());
+    showStatus('offline', 'Not started');
+    document.body.dataset.ready = 'true';
+    if (new URLSearchParams(location.search).get('autostart') === '1') await this.start(peerConfigOf(hub));
+  }
+
+  private choice(): CaptureChoice {
+    return {
+      videoDeviceId: this.cameraSelect.value || undefined,
+      audioDeviceId: this.micSelect.value || undefined,
+      facing: this.facing,
+      height: Number(this.sizeSelect.value) || 720,
+    };
+  }
+
+  private async start(config: ReturnType<typeof peerConfigOf>): Promise<void> {
+    if (this.busy || this.camera) return;
+    this.busy = true;
+    this.startButton.disabled = true;
+    clearNotices();
+    try {
+      let stream: MediaStream;
+      try {
+        stream = await capture(this.choice());
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      this.show(stream);
+      await this.listDevices();
+      const name = this.nameInput.value.trim() || defaultName();
+      localStorage.setItem('peercam.camera-name', name);
+      let camera: LocalCamera | undefined;
+      try {
+        this.channel = await connect(this.room, tabDeviceId('camera'), this.presence(name, stream), this.log, (channel) => {
+          camera = new LocalCamera(channel, config, stream, this.log);
+        });
+      } catch (err) {
+        for (const t of stream.getTracks()) t.stop();
+        notice('error', 'Cannot join this room from a browser', err instanceof PeercamError ? err.message : String(err));
+        return;
+      }
+      if (!camera) return;
+      this.camera = camera;
+      this.talkers = new TalkPlayer(byId('talkers'), (id) => this.channel?.peers.get(id)?.name ?? id);
+      camera.on('viewers', (n) => this.showViewers(n));
+      camera.on('talkBack', (t) => this.talkers?.add(t));
+      camera.on('left', (id) => this.talkers?.remove(id));
+      stream.getVideoTracks()[0]?.addEventListener('ended', () => document.visibilityState === 'visible' && void this.recapture());
+      this.showViewers(0);
+      await this.awake.keep();
+      byId('awake').textContent = this.awake.supported ? 'Screen kept on while live.' : 'This browser cannot keep the screen on: keep it awake yourself.';
+      document.body.dataset.live = 'true';
+    } finally {
+      this.busy = false;
+      this.startButton.disabled = false;
+      this.startButton.textContent = this.camera ? 'Stop camera' : 'Start camera';
+    }
+  }
+
+  private async stop(): Promise<void> {
+    this.camera?.close();
+    this.camera = undefined;
+    await this.channel?.close();
+    this.channel = undefined;
+    await this.awake.release();
+    this.preview.srcObject = null;
+    this.startButton.textContent = 'Start camera';
+    delete document.body.dataset.live;
+    showStatus('offline', 'Stopped');
+    this.viewersEl.textContent = '';
+  }
+
+  /** New camera, microphone, size or facing: capture again and swap the tracks under every viewer. */
+  private async recapture(): Promise<void> {
+    const camera = this.camera;
+    if (!camera || this.busy) return;
+    this.busy = true;
+    try {
+      for (const t of camera.current.getVideoTracks()) t.stop(); // phones allow one open camera at a time
+      const stream = await capture(this.choice());
+      await camera.replaceStream(stream);
+      this.show(stream);
+      await this.rename();
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async flip(facing: 'user' | 'environment'): Promise<void> {
+    this.facing = facing;
+    this.cameraSelect.value = '';
+    byId('front').classList.toggle('active', facing === 'user');
+    byId('back').classList.toggle('active', facing === 'environment');
+    await this.recapture();
+  }
+
+  private async rename(): Promise<void> {
+    const name = this.nameInput.value.trim() || defaultName();
+    localStorage.setItem('peercam.camera-name', name);
+    if (this.channel && this.camera) await this.channel.setPresence(this.presence(name, this.camera.current)).catch(() => {});
+  }
+
+  private presence(name: string, stream: MediaStream): PresenceBody {
+    const kinds: ('video' | 'audio')[] = stream.getAudioTracks().length > 0 ? ['video', 'audio'] : ['video'];
+    return { name, role: 'camera', sources: [{ id: 'main', name: 'camera', kinds }], agent: 'peercam/0.1.0 web' };
+  }
+
+  private show(stream: MediaStream): void {
+    this.preview.srcObject = stream;
+    this.preview.muted = true;
+    void this.preview.play().catch(() => {});
+    const s = stream.getVideoTracks()[0]?.getSettings();
+    byId('capture-info').textContent = s?.width && s.height ? `${s.width}×${s.height}${s.frameRate ? ` · ${Math.round(s.frameRate)} fps` : ''}` : '';
+  }
+
+  private showViewers(n: number): void {
+    this.viewersEl.dataset.count = String(n);
+    this.viewersEl.textContent = n === 0 ? 'Live · nobody watching yet' : `Live · ${n} watching`;
+  }
+
+  private async listDevices(): Promise<void> {
+    const devices = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+    const fill = (select: HTMLSelectElement, kind: MediaDeviceKind, first: [string, string][]) => {
+      const keep = select.value;
+      select.replaceChildren(
+        ...first.map(([v, l]) => new Option(l, v)),
+        ...devices.filter((d) => d.kind === kind).map((d, i) => new Option(d.label || `${kind === 'videoinput' ? 'Camera' : 'Microphone'} ${i + 1}`, d.deviceId)),
+      );
+      select.value = keep;
+    };
+    fill(this.cameraSelect, 'videoinput', [['', 'Default (front/back buttons)']]);
+    fill(this.micSelect, 'audioinput', [
+      ['', 'Default microphone'],
+      ['none', 'No microphone'],
+    ]);
+  }
+
+  private live(stream: MediaStream): boolean {
+    return stream.getVideoTracks().some((t) => t.readyState === 'live' && !t.muted);
+  }
+
+  private fail(err: unknown): void {
+    const e = err instanceof CaptureError ? err : undefined;
+    notice('error', e?.title ?? 'Could not open the camera', err instanceof Error ? err.message : String(err));
+    document.body.dataset.captureError = e?.kind ?? 'other';
+  }
+}

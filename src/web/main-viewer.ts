@@ -1,0 +1,61 @@
+import { PeercamError, type Room } from '../protocol/index.js';
+import { connect } from './lib/connection.js';
+import { byId, notice } from './lib/dom.js';
+import { consoleLogger, defaultName, fetchHubInfo, peerConfigOf, tabDeviceId } from './lib/join.js';
+import { catchEverything, showNoRoom } from './lib/no-room.js';
+import { openPairing } from './lib/pairing.js';
+import { loadPageRoom } from './lib/room-link.js';
+import { CallMode } from './viewer/call.js';
+import { Grid } from './viewer/grid.js';
+import { TalkBack } from './viewer/talk.js';
+
+catchEverything();
+void main();
+
+async function main(): Promise<void> {
+  const result = await loadPageRoom();
+  if (!result.ok) {
+    if (result.why === 'none') return showNoRoom('none');
+    showNoRoom('bad-link');
+    notice('error', 'This pairing link does not work', result.message, [
+      ...(result.stored
+        ? [
+            {
+              label: 'Open the room this browser joined before',
+              run: () => {
+                history.replaceState(null, '', location.pathname);
+                location.reload();
+              },
+            },
+          ]
+        : []),
+    ]);
+    return;
+  }
+  await run(result.room);
+}
+
+async function run(room: Room): Promise<void> {
+  const log = consoleLogger();
+  const hub = await fetchHubInfo();
+  const config = peerConfigOf(hub);
+  byId('room-name').textContent = room.options.name ?? `Room ${room.id.slice(0, 6)}`;
+  const grid = new Grid(byId('grid'), config, new TalkBack(), log);
+  byId('pair').addEventListener('click', () => void openPairing(room, hub));
+  byId<HTMLAnchorElement>('as-camera').href = '/camera';
+  const name = localStorage.getItem('peercam.name') ?? defaultName();
+  let channel: Awaited<ReturnType<typeof connect>>;
+  try {
+    channel = await connect(room, tabDeviceId('viewer'), { name: `${name} (viewer)`, role: 'viewer', agent: 'peercam/0.1.0 web' }, log);
+  } catch (err) {
+    notice('error', 'Cannot join this room from a browser', err instanceof PeercamError ? err.message : String(err));
+    return;
+  }
+  grid.attach(channel);
+  const call = new CallMode(channel, config, name, log);
+  const share = byId<HTMLButtonElement>('share');
+  share.addEventListener('click', () => void call.toggle(share));
+  byId('self').append(call.preview);
+  window.addEventListener('pagehide', () => void channel.close());
+  document.body.dataset.ready = 'true';
+}

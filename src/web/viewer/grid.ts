@@ -1,0 +1,83 @@
+import type { DeviceId, Logger } from '../../protocol/index.js';
+import type { PeerConfig } from '../../session/index.js';
+import type { Channel, PeerInfo } from '../../signaling/channel.js';
+import { h } from '../lib/dom.js';
+import type { TalkBack } from './talk.js';
+import { Tile } from './tile.js';
+
+/** The cameras of the room as tiles, added and removed live from presence. */
+export class Grid {
+  private readonly tiles = new Map<DeviceId, Tile>();
+  private readonly empty: HTMLElement;
+  private channel: Channel | undefined;
+  private offs: (() => void)[] = [];
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly config: PeerConfig,
+    private readonly talk: TalkBack,
+    private readonly log: Logger,
+  ) {
+    this.empty = h(
+      'div',
+      { class: 'empty' },
+      h('h2', {}, 'No camera in this room yet'),
+      h('p', {}, 'Open “Add a device” to pair a phone, or press “Use this device as a camera” on another device. Cameras appear here by themselves.'),
+    );
+    this.root.append(this.empty);
+  }
+
+  attach(channel: Channel): void {
+    this.channel = channel;
+    this.offs = [
+      channel.on('peer', (p) => this.onPeer(p)),
+      channel.on('gone', (id) => this.remove(id)),
+      channel.on('state', (s) => {
+        if (s !== 'online') for (const t of this.tiles.values()) t.linkDown();
+      }),
+    ];
+    for (const p of channel.peers.values()) this.onPeer(p);
+  }
+
+  detach(): void {
+    for (const off of this.offs) off();
+    this.offs = [];
+    for (const id of [...this.tiles.keys()]) this.remove(id);
+    this.channel = undefined;
+  }
+
+  get size(): number {
+    return this.tiles.size;
+  }
+
+  private onPeer(p: PeerInfo): void {
+    const existing = this.tiles.get(p.id);
+    if (p.role !== 'camera') {
+      if (existing) this.remove(p.id); // it stopped being a camera (a call ended)
+      return;
+    }
+    if (existing) {
+      existing.update(p);
+      return;
+    }
+    if (!this.channel) return;
+    const tile = new Tile(this.channel, p, this.config, this.talk, this.log.child({ camera: p.id }));
+    this.tiles.set(p.id, tile);
+    this.root.append(tile.el);
+    this.refresh();
+    tile.start();
+  }
+
+  private remove(id: DeviceId): void {
+    const tile = this.tiles.get(id);
+    if (!tile) return;
+    this.tiles.delete(id);
+    tile.dispose();
+    this.refresh();
+  }
+
+  private refresh(): void {
+    this.empty.hidden = this.tiles.size > 0;
+    this.root.dataset.count = String(this.tiles.size);
+  }
+}

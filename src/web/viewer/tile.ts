@@ -1,0 +1,253 @@
+import type { Logger } from '../../protocol/index.js';
+import { type PeerConfig, ViewerSession, W3cPeer } from '../../session/index.js';
+import type { Channel, PeerInfo } from '../../signaling/channel.js';
+import { h, notice } from '../lib/dom.js';
+import { icon } from '../lib/icons.js';
+import { formatStats, StatsReader } from '../lib/stats.js';
+import type { TalkBack } from './talk.js';
+
+export type TileState = 'connecting' | 'live' | 'offline';
+
+/** Waits between attempts to watch a camera that is present but not reachable: 1, 2, 4, 8, then every 10 s. */
+const RETRY_MS = [1000, 2000, 4000, 8000, 10_000];
+
+/** One camera in the grid: its viewer session (re-made when it ends while the camera is present), video and controls. */
+export class Tile {
+  readonly el: HTMLElement;
+  private readonly video: HTMLVideoElement;
+  private readonly badge: HTMLElement;
+  private readonly statsLine: HTMLElement;
+  private readonly nameEl: HTMLElement;
+  private readonly muteButton: HTMLButtonElement;
+  private readonly talkButton: HTMLButtonElement;
+  private readonly media = new MediaStream();
+  private readonly stats = new StatsReader();
+  private session: ViewerSession | undefined;
+  private peer: W3cPeer | undefined;
+  private retries = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private statsTimer: ReturnType<typeof setInterval> | undefined;
+  private startedAt = 0;
+  private disposed = false;
+  private stateNow: TileState = 'connecting';
+
+  constructor(
+    private readonly channel: Channel,
+    private camera: PeerInfo,
+    private readonly config: PeerConfig,
+    private readonly talk: TalkBack,
+    private readonly log: Logger,
+  ) {
+    this.video = h('video', { autoplay: true, playsinline: true, muted: true });
+    this.video.muted = true; // autoplay needs it; the user unmutes per tile
+    this.video.srcObject = this.media;
+    this.nameEl = h('span', { class: 'name' }, camera.name);
+    this.badge = h('span', { class: 'badge' });
+    this.statsLine = h('div', { class: 'stats' }, '');
+    this.muteButton = h('button', { type: 'button', class: 'mute', title: 'Sound on/off', 'aria-label': 'Sound on', onclick: () => this.toggleMute() }, icon('muted'));
+    this.talkButton = h('button', { type: 'button', class: 'talk', title: 'Hold to talk to this camera' }, icon('mic'), 'Hold to talk');
+    this.wireTalk(this.talkButton);
+    this.el = h(
+      'article',
+      { class: 'tile', 'data-camera': camera.id },
+      h('div', { class: 'frame' }, this.video, h('div', { class: 'overlay' }, this.nameEl, this.badge)),
+      h(
+        'div',
+        { class: 'bar' },
+        this.statsLine,
+        h(
+          'div',
+          { class: 'controls' },
+          this.muteButton,
+          h('button', { type: 'button', class: 'snapshot', title: 'Save a PNG snapshot', 'aria-label': 'Snapshot', onclick: () => void this.snapshot() }, icon('camera')),
+          h('button', { type: 'button', class: 'fullscreen', title: 'Fullscreen', 'aria-label': 'Fullscreen', onclick: () => void this.fullscreen() }, icon('fullscreen')),
+          this.talkButton,
+        ),
+      ),
+    );
+    this.setState('connecting');
+    this.video.addEventListener('loadeddata', () => this.onFirstFrame());
+    this.statsTimer = setInterval(() => void this.readStats(), 1000);
+  }
+
+  get id(): string {
+    return this.camera.id;
+  }
+
+  get state(): TileState {
+    return this.stateNow;
+  }
+
+  /** The talk-back sender of the current connection (push-to-talk puts the microphone there). */
+  get talkBack(): RTCRtpSender | undefined {
+    return this.peer?.talkBack;
+  }
+
+  update(camera: PeerInfo): void {
+    this.camera = camera;
+    this.nameEl.textContent = camera.name;
+  }
+
+  start(): void {
+    if (this.disposed || this.session) return;
+    this.startedAt = performance.now();
+    this.setState('connecting');
+    const session = new ViewerSession({
+      channel: this.channel,
+      camera: this.camera.id,
+      config: this.config,
+      log: this.log,
+      peerFactory: (config) => this.newPeer(config),
+    });
+    this.session = session;
+    session.on('connected', (info) => {
+      this.retries = 0;
+      this.el.dataset.path = info.candidateType ?? '';
+    });
+    session.on('state', (s) => {
+      if (s === 'restarting') this.setState('connecting');
+    });
+    session.on('closed', (reason, message) => {
+      if (this.session !== session) return;
+      this.session = undefined;
+      this.log.info({ reason, message }, 'session ended');
+      if (this.disposed) return;
+      this.setState('offline', message);
+      const delay = RETRY_MS[Math.min(this.retries++, RETRY_MS.length - 1)] ?? 10_000;
+      this.retryTimer = setTimeout(() => this.start(), delay);
+    });
+    session.start().catch((err: unknown) => {
+      this.log.warn({ err: String(err) }, 'could not start watching');
+      session.close('error', `Could not start: ${String(err)}`);
+    });
+  }
+
+  /** The broker link dropped: the picture may go on (media is peer to peer), but signaling is paused. */
+  linkDown(): void {
+    if (this.stateNow === 'connecting') this.setState('offline', 'waiting for the broker');
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.statsTimer);
+    void this.talk.release(this);
+    this.session?.close('local', 'The viewer closed this camera.');
+    this.session = undefined;
+    for (const t of this.media.getTracks()) this.media.removeTrack(t);
+    this.el.remove();
+  }
+
+  private newPeer(config: PeerConfig): W3cPeer {
+    for (const t of this.media.getTracks()) this.media.removeTrack(t);
+    this.stats.reset();
+    this.startedAt = performance.now();
+    const peer = new W3cPeer({
+      RTCPeerConnection,
+      config,
+      media: { role: 'viewer' },
+      onTrack: (track) => {
+        if (peer !== this.peer) return;
+        this.media.addTrack(track);
+        // Re-assigning makes every browser pick up tracks added after playback started.
+        this.video.srcObject = this.media;
+        void this.video.play().catch(() => {});
+      },
+    });
+    this.peer = peer;
+    // Push-to-talk held across a reconnect keeps talking on the new connection.
+    if (this.talk.isTalking(this)) void this.talk.press(this).catch(() => {});
+    return peer;
+  }
+
+  private onFirstFrame(): void {
+    if (this.stateNow !== 'live') {
+      this.el.dataset.firstFrameMs = String(Math.round(performance.now() - this.startedAt));
+      this.setState('live');
+    }
+  }
+
+  private async readStats(): Promise<void> {
+    const peer = this.peer;
+    if (!peer || peer.state === 'closed') return;
+    try {
+      const s = await this.stats.read(peer.pc);
+      this.statsLine.textContent = formatStats(s);
+      this.el.dataset.frames = String(s.framesDecoded);
+      if (s.path) this.el.dataset.path = s.path;
+      if (s.framesDecoded > 0 && this.video.videoWidth > 0 && this.session?.state === 'connected') this.onFirstFrame();
+    } catch {
+      // the connection closed between two reads
+    }
+  }
+
+  private setState(state: TileState, why?: string): void {
+    this.stateNow = state;
+    this.el.dataset.state = state;
+    this.badge.textContent = state === 'live' ? 'live' : state === 'connecting' ? 'connecting…' : 'offline';
+    this.badge.title = why ?? '';
+    if (state !== 'live') this.statsLine.textContent = why ?? '';
+  }
+
+  private toggleMute(): void {
+    this.video.muted = !this.video.muted;
+    this.muteButton.replaceChildren(icon(this.video.muted ? 'muted' : 'sound'));
+    this.muteButton.setAttribute('aria-label', this.video.muted ? 'Sound on' : 'Sound off');
+    this.el.dataset.muted = String(this.video.muted);
+    if (!this.video.muted) void this.video.play().catch(() => {});
+  }
+
+  private async fullscreen(): Promise<void> {
+    if (document.fullscreenElement) await document.exitFullscreen();
+    else await (this.el.requestFullscreen?.() ?? Promise.resolve()).catch(() => {});
+  }
+
+  private async snapshot(): Promise<void> {
+    const { videoWidth: w, videoHeight: h2 } = this.video;
+    if (!w || !h2) {
+      notice('info', 'No picture yet', `"${this.camera.name}" has not shown a frame yet; try again once it is live.`);
+      return;
+    }
+    const canvas = document.createElement('canvas');
+    canvas.width = w;
+    canvas.height = h2;
+    canvas.getContext('2d')?.drawImage(this.video, 0, 0, w, h2);
+    const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, 'image/png'));
+    if (!blob) return;
+    const a = h('a', { href: URL.createObjectURL(blob), download: `peercam-${safe(this.camera.name)}-${stamp()}.png` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  }
+
+  private wireTalk(button: HTMLButtonElement): void {
+    const down = (e: Event) => {
+      e.preventDefault();
+      button.classList.add('active');
+      this.el.dataset.talking = 'true';
+      this.talk.press(this).catch((err: unknown) => {
+        up();
+        notice('error', err instanceof Error && 'title' in err ? String(err.title) : 'Microphone unavailable', err instanceof Error ? err.message : String(err));
+      });
+    };
+    const up = () => {
+      button.classList.remove('active');
+      delete this.el.dataset.talking;
+      void this.talk.release(this);
+    };
+    button.addEventListener('pointerdown', down);
+    for (const ev of ['pointerup', 'pointerleave', 'pointercancel']) button.addEventListener(ev, up);
+    button.addEventListener('keydown', (e) => (e.key === ' ' || e.key === 'Enter') && !e.repeat && down(e));
+    button.addEventListener('keyup', (e) => (e.key === ' ' || e.key === 'Enter') && up());
+    button.addEventListener('contextmenu', (e) => e.preventDefault());
+  }
+}
+
+function safe(name: string): string {
+  return name.replace(/[^\w-]+/g, '-').slice(0, 40) || 'camera';
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+}

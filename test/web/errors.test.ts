@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { Room } from '../../src/protocol/index.js';
+import { freePort } from '../helpers/brokers.js';
+import { device, launch } from './browser.js';
+import { type HubProcess, startHubProcess } from './hub-process.js';
+
+const ARTIFACTS = 'test-artifacts';
+
+/** The text of the page's error notices. */
+async function errorText(page: Page): Promise<string> {
+  await page.locator('.notice.error').first().waitFor({ timeout: 10_000 });
+  return (await page.locator('.notice.error').allTextContents()).join('\n');
+}
+
+describe('bad input in the web app gives a clear message, never a blank page', () => {
+  let hub: HubProcess;
+  let browser: Browser;
+  let origin: string;
+
+  before(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    hub = await startHubProcess({ demo: false });
+    browser = await launch();
+    origin = new URL(hub.link).origin;
+  });
+  after(async () => {
+    await browser?.close();
+    await hub?.close();
+  });
+
+  it('a browser with no room explains how to get one', async () => {
+    const { page } = await device(browser);
+    await page.goto(`${origin}/`);
+    const panel = page.locator('.no-room[data-kind="none"]');
+    await panel.waitFor({ timeout: 5000 });
+    assert.match((await panel.textContent()) ?? '', /not in a room yet.*peercam up.*Scan the QR code/s);
+    await page.goto(`${origin}/camera`);
+    await page.locator('.no-room').waitFor({ timeout: 5000 });
+    await page.close();
+  });
+
+  it('a wrong link says the key is unusable', async () => {
+    const { page } = await device(browser);
+    await page.goto(`${origin}/#k=this-is-not-a-room-key`);
+    assert.match(await errorText(page), /pairing link is not usable: .*(truncated|too short|damaged)/);
+    assert.equal(await page.locator('.no-room').count(), 1, 'the page also shows how to get a good link');
+    await page.close();
+  });
+
+  it('a truncated link says it is truncated; a damaged one says so', async () => {
+    const { page } = await device(browser);
+    const hash = new URL(hub.link).hash;
+    await page.goto(`${origin}/${hash.slice(0, hash.length - 10)}`);
+    assert.match(await errorText(page), /truncated/);
+    await page.screenshot({ path: `${ARTIFACTS}/bad-link.png` });
+    const key = hash.slice(3);
+    const flipped = `${key[0] === 'A' ? 'B' : 'A'}${key.slice(1)}`;
+    await page.goto(`${origin}/camera#k=${flipped}`);
+    assert.match(await errorText(page), /damaged/);
+    await page.close();
+  });
+
+  it('a broker that is down: the page says it cannot reach it and keeps retrying', async () => {
+    const room = await Room.fromLink(hub.link);
+    const dead = await freePort();
+    const { page } = await device(browser);
+    await page.goto(await room.link(`${origin}/`, { broker: `ws://127.0.0.1:${dead}/mqtt` }));
+    const text = await errorText(page);
+    assert.match(text, /Cannot reach the room’s broker/);
+    assert.match(text, new RegExp(`ws://127\\.0\\.0\\.1:${dead}/mqtt`));
+    assert.equal(await page.locator('#status').getAttribute('data-state'), 'offline');
+    await page.screenshot({ path: `${ARTIFACTS}/broker-down.png` });
+    await page.close();
+  });
+
+  it('a room on a plain MQTT broker explains that a browser needs ws:// or wss://', async () => {
+    const room = await Room.fromLink(hub.link);
+    const { page } = await device(browser);
+    await page.goto(await room.link(`${origin}/`, { broker: 'mqtt://broker.example:1883' }));
+    assert.match(await errorText(page), /mqtt:\/\/broker\.example:1883, which a browser cannot reach.*ws:\/\/ or wss:\/\//);
+    await page.close();
+  });
+});
+
+describe('camera permission denied', () => {
+  it('the camera page says the permission was denied and how to allow it', async (t) => {
+    const hub = await startHubProcess({ demo: false });
+    t.after(() => hub.close());
+    const browser = await launch({ fakeUi: false });
+    t.after(() => browser.close());
+    const context = await browser.newContext();
+    await context.clearPermissions();
+    const page = await context.newPage();
+    const url = new URL(hub.link);
+    await page.goto(`${url.origin}/camera?autostart=1${url.hash}`);
+    const text = await errorText(page);
+    assert.match(text, /Camera permission denied/);
+    assert.match(text, /Allow it for this site/);
+    assert.equal(await page.locator('body').getAttribute('data-capture-error'), 'denied');
+    await page.screenshot({ path: `${ARTIFACTS}/permission-denied.png` });
+  });
+});

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { device, launch } from './browser.js';
+import { type HubProcess, startHubProcess } from './hub-process.js';
+
+export const ARTIFACTS = 'test-artifacts';
+
+/** The tile of the camera whose name matches, once it is live and its video has decoded frames. */
+export async function liveTile(page: Page, name: RegExp | string, timeoutMs: number): Promise<void> {
+  await page
+    .locator('.tile[data-state="live"]', { has: page.locator('.name', { hasText: name }) })
+    .first()
+    .waitFor({ timeout: timeoutMs });
+}
+
+/** Frames decoded by the tile's video element so far (the video really plays, not just a connected session). */
+export async function decodedFrames(page: Page, name: string): Promise<number> {
+  return page.evaluate((n) => {
+    const tile = [...document.querySelectorAll<HTMLElement>('.tile')].find((t) => t.querySelector('.name')?.textContent === n);
+    const video = tile?.querySelector('video');
+    return video ? video.getVideoPlaybackQuality().totalVideoFrames : -1;
+  }, name);
+}
+
+describe('peercam up: the viewer grid in Chromium', () => {
+  let hub: HubProcess;
+  let browser: Browser;
+  let viewer: Page;
+  const firstFrames: Record<string, number> = {};
+
+  before(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    hub = await startHubProcess();
+    browser = await launch();
+    viewer = (await device(browser)).page;
+  });
+  after(async () => {
+    await browser?.close();
+    await hub?.close();
+    process.stdout.write(`# first frame (ms from session start): ${JSON.stringify(firstFrames)}\n`);
+  });
+
+  it('the banner link opens the viewer in the room and the demo camera plays', async () => {
+    assert.match(hub.link, /^http:\/\/127\.0\.0\.1:\d+\/#k=[A-Za-z0-9_-]+$/);
+    const t0 = Date.now();
+    await viewer.goto(hub.link);
+    await liveTile(viewer, 'Demo camera', 10_000);
+    const ms = Date.now() - t0;
+    const frames = await decodedFrames(viewer, 'Demo camera');
+    await viewer.waitForTimeout(500);
+    assert.ok((await decodedFrames(viewer, 'Demo camera')) > frames, 'the demo video keeps playing');
+    const tile = viewer.locator('.tile', { has: viewer.locator('.name', { hasText: 'Demo camera' }) });
+    firstFrames.demo = Number(await tile.getAttribute('data-first-frame-ms'));
+    process.stdout.write(`# demo camera live ${ms} ms after opening the page\n`);
+    assert.equal(new URL(viewer.url()).hash, '', 'the room key leaves the address bar once stored');
+    await viewer.waitForFunction(() => /b\/s/.test(document.querySelector('.tile .stats')?.textContent ?? ''), undefined, { timeout: 3000 });
+    const stats = await tile.locator('.stats').textContent();
+    assert.match(stats ?? '', /640×360 · \d+ fps · .*(kb|Mb)\/s · RTT \d+ ms · direct/);
+  });
+
+  it('a camera page (/camera?autostart=1) appears as a playing tile within 2 s; closing it removes the tile', async () => {
+    const phone = await device(browser);
+    const url = new URL(hub.link);
+    const t0 = Date.now();
+    await phone.page.goto(`${url.origin}/camera?autostart=1${url.hash}`);
+    await liveTile(viewer, 'Chrome on Linux camera', 2000);
+    process.stdout.write(`# camera page live in the grid ${Date.now() - t0} ms after opening it\n`);
+    const tile = viewer.locator('.tile[data-state="live"]', { has: viewer.locator('.name', { hasText: 'Chrome on Linux camera' }) });
+    firstFrames.cameraPage = Number(await tile.getAttribute('data-first-frame-ms'));
+    await phone.page.locator('#viewers[data-count="1"]').waitFor({ timeout: 2000 });
+    await viewer.screenshot({ path: `${ARTIFACTS}/grid-two-cameras.png` });
+    await phone.page.screenshot({ path: `${ARTIFACTS}/camera-page.png` });
+    assert.equal(await viewer.locator('.tile').count(), 2);
+
+    // Talk-back: hold the button on the phone's tile; the phone hears it (audio packets with energy).
+    const talk = tile.locator('button.talk');
+    await talk.hover();
+    await viewer.mouse.down();
+    const talker = phone.page.locator('.talker');
+    await phone.page.waitForFunction(() => Number(document.querySelector<HTMLElement>('.talker')?.dataset.energy ?? 0) > 0, undefined, {
+      timeout: 5000,
+    });
+    await viewer.mouse.up();
+    assert.ok(Number(await talker.getAttribute('data-packets')) > 0);
+    await phone.page.screenshot({ path: `${ARTIFACTS}/camera-page-talk-back.png` });
+
+    await phone.context.close();
+    await viewer.locator('.tile', { has: viewer.locator('.name', { hasText: 'Chrome on Linux camera' }) }).waitFor({ state: 'detached', timeout: 5000 });
+    assert.equal(await viewer.locator('.tile').count(), 1);
+  });
+
+  it('two browsers on / that both share their camera see each other (a call)', async () => {
+    const a = await device(browser);
+    const b = await device(browser);
+    await a.page.goto(hub.link);
+    await b.page.goto(hub.link);
+    await a.page.locator('#share').click();
+    await b.page.locator('#share').click();
+    await liveTile(a.page, /^Chrome on Linux$/, 5000);
+    await liveTile(b.page, /^Chrome on Linux$/, 5000);
+    await liveTile(viewer, /^Chrome on Linux$/, 5000);
+    assert.equal(await viewer.locator('.tile[data-state="live"]').count(), 3, 'the third browser sees both callers and the demo');
+    await a.page.screenshot({ path: `${ARTIFACTS}/call.png` });
+    await a.context.close();
+    await b.context.close();
+    await viewer.locator('.tile').nth(1).waitFor({ state: 'detached', timeout: 5000 });
+  });
+
+  it('survives a hub restart and resumes by itself', async () => {
+    await hub.stop();
+    await viewer.locator('#status[data-state="offline"], #status[data-state="connecting"]').waitFor({ timeout: 5000 });
+    await viewer.screenshot({ path: `${ARTIFACTS}/grid-hub-down.png` });
+    await hub.restart();
+    await viewer.locator('#status[data-state="online"]').waitFor({ timeout: 10_000 });
+    await liveTile(viewer, 'Demo camera', 15_000);
+    const frames = await decodedFrames(viewer, 'Demo camera');
+    await viewer.waitForTimeout(500);
+    assert.ok((await decodedFrames(viewer, 'Demo camera')) > frames, 'video plays again after the restart');
+    await viewer.screenshot({ path: `${ARTIFACTS}/grid-after-restart.png` });
+  });
+});

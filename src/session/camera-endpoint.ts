@@ -10,6 +10,8 @@ export interface CameraEndpointOptions {
   readonly config: PeerConfig;
   /** Viewers served at once; further offers are refused with an `error` saying so. */
   readonly maxViewers?: number;
+  /** Sessions one viewer device may hold at once (a member flooding offers cannot take every slot). Default 4. */
+  readonly maxSessionsPerViewer?: number;
   readonly timeouts?: Partial<Timeouts>;
   readonly log?: Logger;
 }
@@ -58,6 +60,14 @@ export class CameraEndpoint extends Emitter<CameraEndpointEvents> {
           .catch(() => {});
         return;
       }
+      const perViewer = this.options.maxSessionsPerViewer ?? 4;
+      if (this.sessionsOf(e.from) >= perViewer) {
+        this.log.debug({ viewer: e.from, perViewer }, 'refused an offer: too many sessions from one viewer');
+        void this.options.channel
+          .send(e.from, 'error', e.sid, { code: 'busy', message: `This camera serves at most ${perViewer} sessions per viewer; close one first.` })
+          .catch(() => {});
+        return;
+      }
       session = new CameraSession(
         this.options.channel,
         e.from,
@@ -76,6 +86,12 @@ export class CameraEndpoint extends Emitter<CameraEndpointEvents> {
       this.emit('session', s);
     }
     void session.handle(e);
+  }
+
+  private sessionsOf(viewer: DeviceId): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.remote === viewer) n++;
+    return n;
   }
 
   private viewerGone(id: DeviceId): void {

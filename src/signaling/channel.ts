@@ -13,6 +13,7 @@ import {
   type SessionId,
   silentLogger,
 } from '../protocol/index.js';
+import { DropLog, type RateLimitOptions, RateLimiter } from './rate-limit.js';
 import type { LinkState, Transport, TransportKind } from './transport.js';
 
 /** A member of the room as its presence describes it. */
@@ -58,6 +59,10 @@ export interface ChannelOptions {
   readonly log?: Logger;
   /** Clock, injectable for tests. */
   readonly now?: () => number;
+  /** Budget per authenticated sender (see rate-limit.ts); false turns it off. Default DEFAULT_RATE_LIMIT. */
+  readonly rateLimit?: RateLimitOptions | false;
+  /** Repeated drops of one reason are logged at most once per this interval. Default 10 s. */
+  readonly dropLogIntervalMs?: number;
 }
 
 /** The one Channel implementation: seals and checks everything, over any Transport. */
@@ -73,6 +78,8 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
   private readonly announce: boolean;
   /** Presence payloads are opened in arrival order per device, so a late clear cannot be overtaken. */
   private readonly presenceQueue = new Map<DeviceId, Promise<void>>();
+  private readonly limiter: RateLimiter | undefined;
+  private readonly dropLog: DropLog;
 
   constructor(
     readonly room: Room,
@@ -86,6 +93,8 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
     this.announce = options.announce ?? true;
     this.log = (options.log ?? silentLogger).child({ channel: transport.kind });
     this.courier = new Courier(room, options.self, options.now ? { now: options.now } : {});
+    this.limiter = options.rateLimit === false ? undefined : new RateLimiter({ ...(options.now ? { now: options.now } : {}), ...options.rateLimit });
+    this.dropLog = new DropLog(this.log, options.dropLogIntervalMs, options.now);
   }
 
   get peers(): ReadonlyMap<DeviceId, PeerInfo> {
@@ -148,6 +157,7 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
     const opened = await this.courier.openPresence(device, payload);
     if (this.closed) return;
     if (!opened.ok) return this.dropped(opened.reason, `presence of ${device}: ${opened.detail}`);
+    if (this.limiter && !this.limiter.take(device)) return this.dropped('rate-limited', `presence of ${device}: over its budget`);
     const peer: PeerInfo = { ...opened.envelope.body, id: device, via: this.kind };
     const before = this.known.get(device);
     this.known.set(device, peer);
@@ -158,11 +168,14 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
     const opened = await this.courier.open(payload);
     if (this.closed) return;
     if (!opened.ok) return this.dropped(opened.reason, opened.detail);
-    this.emit('message', opened.envelope);
+    // Only after authentication: an outsider cannot spend a member's budget, and only members have one.
+    const e = opened.envelope;
+    if (this.limiter && !this.limiter.take(e.from)) return this.dropped('rate-limited', `${e.type} from ${e.from}: over its budget`);
+    this.emit('message', e);
   }
 
   private dropped(reason: DropReason, detail: string): void {
-    this.log.warn({ reason, detail }, 'dropped a signaling message');
+    this.dropLog.note(reason, detail);
     this.emit('dropped', reason, detail);
   }
 }

@@ -8,30 +8,13 @@
  * Runs itself inside a fresh `unshare -n` namespace (root needed) so no mDNS can reach a real interface. Ends with one
  * JSON line: {"discoveryP50Ms":..,"discoveryP95Ms":..,"lossP50Ms":..,"lossP95Ms":..,"stallLossP50Ms":..,...}.
  */
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Room } from '../src/protocol/index.js';
+import { isolate, percentile } from './lib.js';
 import { NetnsRig } from '../test/helpers/netns.js';
 
-function isolate(): void {
-  if (process.env.PEERCAM_ISOLATED) return;
-  if (process.getuid?.() !== 0) {
-    console.error('bench:lan needs root: it builds network namespaces (run it as root, e.g. sudo npm run bench:lan).');
-    process.exit(2);
-  }
-  const script = fileURLToPath(import.meta.url);
-  const inner = 'ip link set lo up && exec env PEERCAM_ISOLATED=1 "$0" --import tsx "$@"';
-  const r = spawnSync('unshare', ['-n', '--', 'sh', '-c', inner, process.execPath, script, ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
-
 async function main(): Promise<void> {
-  isolate();
+  isolate('bench:lan', fileURLToPath(import.meta.url));
   const at = process.argv.indexOf('--trials');
   const trials = at > 0 ? Number(process.argv[at + 1]) : 10;
   if (!Number.isInteger(trials) || trials < 1) throw new Error('--trials takes a positive integer');

@@ -3,6 +3,7 @@ import { after, describe, it } from 'node:test';
 import type { WatchReport } from '../../src/agent/watch.js';
 import { startAedes, startMosquitto, type TestBroker } from '../helpers/brokers.js';
 import { cliHome, runCli, spawnCli } from '../helpers/cli.js';
+import { startCoturn } from '../helpers/coturn.js';
 
 /** `peercam camera` and `peercam watch` as a user runs them, over each real broker. */
 async function cameraRig(broker: TestBroker, source: string) {
@@ -53,6 +54,23 @@ describe('peercam camera + peercam watch', () => {
       assert.equal(r.width, 640);
       assert.ok(r.firstFrameMs !== undefined && r.connectedMs !== undefined && r.firstFrameMs - r.connectedMs < 1000, 'first frame soon after connecting (keyframe cache)');
     }
+  });
+
+  it('relay only on both sides, through a local coturn (TURN over UDP)', async () => {
+    const broker = await startMosquitto();
+    after(() => broker.stop());
+    const turn = await startCoturn({ relayIp: '127.0.0.2' });
+    after(() => turn.stop());
+    const ice = `turn:${turn.username}:${turn.credential}@${turn.urls.udp.slice('turn:'.length)}`;
+    const home = await cliHome();
+    after(() => home.remove());
+    await runCli(['room', 'new', '--no-qr', '--broker', broker.url], home.env);
+    const camera = spawnCli(['camera', '--source', 'demo', '--name', 'shelf', '--relay', '--ice-server', ice], home.env);
+    after(() => camera.kill());
+    await camera.waitFor(/is live in room/);
+    const report = await watchJson(home.env, ['--relay', '--ice-server', ice]);
+    assert.equal(report.candidateType, 'relay');
+    assert.ok(report.frames >= 40, `frames ${report.frames}`);
   });
 
   it('says how to fix a missing ffmpeg, and watch exits non-zero naming a camera that is not there', async () => {

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { browserRig, type BrowserRig, launchChromium, watchInBrowser } from '../helpers/browser.js';
+import { cliHome, runCli, spawnCli } from '../helpers/cli.js';
+import { startCoturn } from '../helpers/coturn.js';
+
+describe('Chromium watches a `peercam camera` (testsrc) over MQTT', () => {
+  let rig: BrowserRig;
+  let browser: Browser;
+  let link: string;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  before(async () => {
+    rig = await browserRig();
+    browser = await launchChromium();
+    const home = await cliHome();
+    cleanups.push(() => home.remove());
+    const made = await runCli(['room', 'new', '--no-qr', '--broker', rig.broker.url], home.env);
+    assert.equal(made.code, 0, made.stderr);
+    link = made.stdout.trim();
+    const camera = spawnCli(['camera', '--source', 'testsrc', '--name', 'desk', '--size', '640x360', '--gop', '2'], home.env);
+    cleanups.push(() => camera.kill());
+    await camera.waitFor(/source live/, 20_000);
+  });
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+    await browser?.close();
+    await rig?.close();
+  });
+
+  it('decodes 640x360 video on a direct path, first frame from the keyframe cache', async () => {
+    const page = await rig.page(browser);
+    const [trial] = await watchInBrowser(page, { link, broker: rig.wsBroker, camera: 'desk', trials: 1, playMs: 1500 });
+    assert.ok(trial);
+    assert.equal(trial.width, 640);
+    assert.equal(trial.height, 360);
+    assert.ok(trial.framesDecoded >= 20, `framesDecoded ${trial.framesDecoded}`);
+    assert.equal(trial.candidateType, 'host');
+    assert.ok(Number.isFinite(trial.ttffMs), 'a frame was presented');
+    await page.close();
+  });
+
+  for (const transport of ['udp'] as const) {
+    it(`decodes through a local coturn with iceTransportPolicy relay (TURN over ${transport.toUpperCase()})`, async () => {
+      const turn = await startCoturn({ relayIp: '127.0.0.2' });
+      after(() => turn.stop());
+      const page = await rig.page(browser);
+      const [trial] = await watchInBrowser(page, {
+        link,
+        broker: rig.wsBroker,
+        camera: 'desk',
+        trials: 1,
+        playMs: 1500,
+        relay: true,
+        iceServers: [{ urls: turn.urls[transport], username: turn.username, credential: turn.credential }],
+      });
+      assert.ok(trial);
+      assert.equal(trial.candidateType, 'relay');
+      assert.ok(trial.framesDecoded >= 20, `framesDecoded ${trial.framesDecoded}`);
+      await page.close();
+    });
+  }
+});

@@ -1,0 +1,196 @@
+import ndc from 'node-datachannel';
+import { PeercamError } from '../../protocol/index.js';
+import type { Peer, PeerConfig } from '../../session/peer.js';
+import { parseRtcp } from '../rtcp.js';
+import { isRtcp } from '../rtp.js';
+import { chooseOpus, chooseVideo, type MediaSection, parseSdp, type VideoCodec } from '../sdp.js';
+import type { NdcOptions } from './config.js';
+import { NdcConnection } from './connection.js';
+import { randomSsrc } from './ssrc.js';
+
+/** What the camera can send and who hears the viewer's feedback. */
+export interface CameraMedia {
+  /** Codec(s) the source can deliver, preferred first. VP8 is used only when listed and H.264 is not offered. */
+  readonly video: { readonly codec: VideoCodec | readonly VideoCodec[] };
+  /** Present when the camera has an Opus audio source; audio is answered only if the viewer offered Opus too. */
+  readonly audio?: { readonly codec: 'opus' };
+  /** The viewer lost the picture (PLI, RFC 4585 6.3.1) or asked for a full intra request (FIR, RFC 5104 4.3.1). */
+  onKeyframeRequest?(request: { readonly kind: 'pli' | 'fir' }): void;
+  /** The viewer reports these video sequence numbers lost (generic NACK, RFC 4585 6.2.1). */
+  onNack?(seqs: readonly number[]): void;
+  /** The video track is open: packets sent from now on reach the viewer (time to send the cached GOP). */
+  onOpen?(): void;
+}
+
+/** What the answer settled; the fan-out rewrites every packet to these values before `sendRtp`. */
+export interface Negotiated {
+  readonly codec: VideoCodec;
+  readonly videoPt: number;
+  readonly ssrc: number;
+  readonly mid: string;
+  /** fmtp of the chosen format as the viewer offered it (H.264: profile-level-id etc.). */
+  readonly fmtp: string | undefined;
+  readonly audio: { readonly pt: number; readonly ssrc: number; readonly mid: string } | undefined;
+}
+
+export interface CameraPeer extends Peer {
+  /** Set once `answer()` has run. */
+  readonly negotiated: Negotiated | undefined;
+  /** Whether the video track is open (sends before that are dropped). */
+  readonly mediaOpen: boolean;
+  /** Sends one RTP packet on the video track. False when not sent (not open yet, closed, or the queue refused it). */
+  sendRtp(packet: Uint8Array): boolean;
+  /** Sends one RTP packet on the audio track (same contract as sendRtp). */
+  sendAudioRtp(packet: Uint8Array): boolean;
+}
+
+const CNAME = 'peercam';
+const STREAM_ID = 'peercam';
+
+/** The answerer side with node-datachannel: the viewer offers recvonly video (+audio), we answer sendonly. */
+export function createCameraPeer(config: PeerConfig, media: CameraMedia, options: NdcOptions = {}): CameraPeer {
+  return new NdcCameraPeer(config, media, options);
+}
+
+class NdcCameraPeer extends NdcConnection implements CameraPeer {
+  /**
+   * libdatachannel (0.24, libjuice) cannot restart ICE: a re-offer with new credentials is not applied in place
+   * (https://github.com/paullouisageneau/libdatachannel/issues/545). The session builds a new peer instead.
+   */
+  readonly canRestartIce = false;
+  negotiated: Negotiated | undefined;
+  private video: ndc.Track | undefined;
+  private audio: ndc.Track | undefined;
+  private videoOpen = false;
+  private audioOpen = false;
+
+  constructor(
+    config: PeerConfig,
+    private readonly media: CameraMedia,
+    options: NdcOptions,
+  ) {
+    super('camera', config, options);
+    this.beforeClose(() => {
+      this.videoOpen = false;
+      this.audioOpen = false;
+    });
+  }
+
+  get mediaOpen(): boolean {
+    return this.videoOpen && !this.closed;
+  }
+
+  async createOffer(): Promise<string> {
+    throw new PeercamError('internal', 'A camera peer only answers: the viewer makes the offer (WHEP model).');
+  }
+
+  async acceptAnswer(): Promise<void> {
+    throw new PeercamError('internal', 'A camera peer only answers: it never receives an answer.');
+  }
+
+  async answer(offer: string): Promise<string> {
+    this.assertOpen('answer an offer');
+    if (this.negotiated) {
+      throw new PeercamError('internal', 'This camera peer has answered already and cannot restart ICE: create a new peer.');
+    }
+    const desc = parseSdp(offer);
+    const wanted = (s: MediaSection) => s.mid !== undefined && s.port !== 0 && (s.direction === 'recvonly' || s.direction === 'sendrecv');
+    const videoSection = desc.media.find((s) => s.kind === 'video' && wanted(s));
+    if (!videoSection?.mid) {
+      throw new PeercamError('media', 'The viewer offered no video it can receive. Make it offer a recvonly video transceiver.');
+    }
+    const preference = typeof this.media.video.codec === 'string' ? [this.media.video.codec] : this.media.video.codec;
+    const choice = chooseVideo(videoSection, preference);
+    if (!choice) {
+      const offered = [...new Set(videoSection.formats.map((f) => f.codec))].join(', ') || 'none';
+      throw new PeercamError(
+        'media',
+        `The viewer offered no video codec this camera can send (it can send ${preference.join('/')} with ` +
+          `packetization-mode=1; the viewer offered ${offered}). Use a browser with H.264 support or a VP8 source.`,
+      );
+    }
+    const ssrc = randomSsrc();
+    // The track must exist before the offer is applied: libdatachannel then answers on it with our SSRC (a=ssrc),
+    // which Chromium needs to demux; a track taken from onTrack has no SSRC.
+    const video = new ndc.Video(videoSection.mid, 'SendOnly');
+    if (choice.codec === 'H264') video.addH264Codec(choice.format.pt, choice.format.fmtp);
+    else video.addVP8Codec(choice.format.pt);
+    video.addSSRC(ssrc, CNAME, STREAM_ID, 'video');
+    this.video = this.pc.addTrack(video);
+    this.wireVideo(this.video, ssrc);
+
+    let audio: Negotiated['audio'];
+    const audioSection = this.media.audio ? desc.media.find((s) => s.kind === 'audio' && wanted(s)) : undefined;
+    const opus = audioSection ? chooseOpus(audioSection) : undefined;
+    if (audioSection?.mid && opus) {
+      const audioSsrc = randomSsrc(ssrc);
+      const track = new ndc.Audio(audioSection.mid, 'SendOnly');
+      track.addOpusCodec(opus.pt, opus.fmtp);
+      track.addSSRC(audioSsrc, CNAME, STREAM_ID, 'audio');
+      this.audio = this.pc.addTrack(track);
+      this.wireAudio(this.audio);
+      audio = { pt: opus.pt, ssrc: audioSsrc, mid: audioSection.mid };
+    }
+
+    try {
+      this.pc.setRemoteDescription(offer, 'offer');
+    } catch (err) {
+      throw new PeercamError('media', `The WebRTC engine rejected the viewer's offer: ${String(err)}.`, { cause: err });
+    }
+    this.negotiated = { codec: choice.codec, videoPt: choice.format.pt, ssrc, mid: videoSection.mid, fmtp: choice.format.fmtp, audio };
+    this.log.debug({ negotiated: this.negotiated }, 'answered');
+    return this.localSdp('applying the offer');
+  }
+
+  sendRtp(packet: Uint8Array): boolean {
+    return this.videoOpen ? this.sendOn(this.video, packet) : false;
+  }
+
+  sendAudioRtp(packet: Uint8Array): boolean {
+    return this.audioOpen ? this.sendOn(this.audio, packet) : false;
+  }
+
+  private sendOn(track: ndc.Track | undefined, packet: Uint8Array): boolean {
+    if (this.closed || !track) return false;
+    try {
+      return track.sendMessageBinary(Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength));
+    } catch (err) {
+      this.log.debug({ err }, 'an RTP packet could not be sent');
+      return false;
+    }
+  }
+
+  private wireVideo(track: ndc.Track, ssrc: number): void {
+    track.onOpen(() =>
+      this.safely('video open', () => {
+        if (this.closed) return;
+        this.videoOpen = true;
+        this.media.onOpen?.();
+      }),
+    );
+    track.onError((err) => this.safely('video error', () => this.log.warn({ err }, 'video track error')));
+    // On a send-only track libdatachannel hands us the viewer's raw RTCP (receiver reports and feedback).
+    track.onMessage((msg) => this.safely('rtcp', () => this.onRtcp(msg, ssrc)));
+  }
+
+  private wireAudio(track: ndc.Track): void {
+    track.onOpen(() => this.safely('audio open', () => (this.audioOpen = !this.closed)));
+    track.onError((err) => this.safely('audio error', () => this.log.warn({ err }, 'audio track error')));
+  }
+
+  private onRtcp(msg: Buffer, ssrc: number): void {
+    if (this.closed || !isRtcp(msg)) return;
+    let messages: ReturnType<typeof parseRtcp>;
+    try {
+      messages = parseRtcp(msg);
+    } catch (err) {
+      this.log.debug({ err }, 'ignored malformed RTCP from the viewer');
+      return;
+    }
+    for (const m of messages) {
+      if (m.type === 'pli' && (m.mediaSsrc === ssrc || m.mediaSsrc === 0)) this.media.onKeyframeRequest?.({ kind: 'pli' });
+      else if (m.type === 'fir' && m.entries.some((e) => e.ssrc === ssrc)) this.media.onKeyframeRequest?.({ kind: 'fir' });
+      else if (m.type === 'nack' && m.mediaSsrc === ssrc) this.media.onNack?.(m.lost);
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import ndc from 'node-datachannel';
+import { type CandidateInit, Emitter, type Logger, PeercamError, silentLogger } from '../../protocol/index.js';
+import type { PeerConfig, PeerEvents, PeerState } from '../../session/peer.js';
+import { type NdcOptions, toRtcConfig } from './config.js';
+
+const STATES = new Set<string>(['new', 'connecting', 'connected', 'disconnected', 'failed', 'closed']);
+
+/**
+ * What every node-datachannel peer shares: one PeerConnection with its callbacks registered first thing (before any
+ * track or channel exists, or early events are lost), candidates and states turned into PeerEvents, and a close that
+ * runs the owner's stop hooks before the native close so nothing sends on a closed transport (a send after close
+ * crashed Node with a bus error).
+ *
+ * Measured pitfalls of node-datachannel 0.33 (libdatachannel 0.24), each of which kills or hangs the process:
+ * - an exception escaping a native callback aborts it ("terminate called after throwing an instance of
+ *   'Napi::Error'"): every handler is wrapped in `safely`;
+ * - a `Track.onClosed` handler keeps the event loop alive forever if the loop turns between `close()` and
+ *   `cleanup()`: we never register one (the connection state says when tracks are gone);
+ * - `setLocalDescription` with new ICE credentials on a live connection aborts it (std::invalid_argument), and a
+ *   remote offer with new credentials is refused ("Invalid ICE settings"): no ICE restart, `canRestartIce` is false;
+ * - the process does not exit until `cleanup()` (`shutdownNdc`) ran once after the last peer closed.
+ */
+export class NdcConnection extends Emitter<PeerEvents> {
+  protected readonly pc: ndc.PeerConnection;
+  protected readonly log: Logger;
+  private stateNow: PeerState = 'new';
+  private closedFlag = false;
+  private readonly stopHooks: (() => void)[] = [];
+
+  constructor(name: string, config: PeerConfig, options: NdcOptions) {
+    super();
+    this.log = (options.log ?? silentLogger).child({ peer: name });
+    this.pc = new ndc.PeerConnection(name, toRtcConfig(config, options));
+    this.pc.onStateChange((s) => this.safely('state', () => this.onNativeState(s)));
+    this.pc.onLocalCandidate((candidate, mid) =>
+      this.safely('candidate', () => {
+        if (!this.closedFlag) this.emit('candidate', { candidate: stripAttribute(candidate), mid });
+      }),
+    );
+    this.pc.onGatheringStateChange((s) =>
+      this.safely('gathering', () => {
+        if (s === 'complete' && !this.closedFlag) this.emit('gathered');
+      }),
+    );
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  get state(): PeerState {
+    return this.stateNow;
+  }
+
+  /** Runs `fn` from a native callback: never lets an exception reach node-datachannel. */
+  protected safely(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err, what }, 'a node-datachannel callback handler threw');
+    }
+  }
+
+  /** Registers something to stop (timers, senders) before the native connection closes. */
+  protected beforeClose(hook: () => void): void {
+    this.stopHooks.push(hook);
+  }
+
+  /** Fails with PeercamError('closed') when used after close(). */
+  protected assertOpen(what: string): void {
+    if (this.closedFlag) throw new PeercamError('closed', `Cannot ${what}: this peer connection is closed.`);
+  }
+
+  /** The current local description (libdatachannel creates it synchronously inside set*Description). */
+  protected localSdp(what: string): string {
+    const local = this.pc.localDescription();
+    if (!local) throw new PeercamError('internal', `node-datachannel produced no local description after ${what}.`);
+    return local.sdp;
+  }
+
+  async addCandidate(candidate: CandidateInit): Promise<void> {
+    this.assertOpen('add a candidate');
+    const text = stripAttribute(candidate.candidate).trim();
+    if (text === '') return; // end-of-candidates marker (RFC 8838 8.2): nothing to apply
+    try {
+      this.pc.addRemoteCandidate(text, candidate.mid);
+    } catch (err) {
+      throw new PeercamError('ice-failed', `The remote ICE candidate "${text}" was rejected: ${String(err)}.`, { cause: err });
+    }
+  }
+
+  async candidateType(): Promise<string | undefined> {
+    if (this.closedFlag) return undefined;
+    try {
+      return this.pc.getSelectedCandidatePair()?.local.type;
+    } catch {
+      return undefined;
+    }
+  }
+
+  close(): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    for (const hook of this.stopHooks.splice(0)) this.safely('stop hook', hook);
+    try {
+      this.pc.close();
+    } catch (err) {
+      this.log.warn({ err }, 'closing the peer connection failed');
+    }
+    this.setState('closed');
+    this.removeAllListeners();
+  }
+
+  private onNativeState(s: string): void {
+    if (this.closedFlag) return;
+    if (!STATES.has(s)) {
+      this.log.debug({ state: s }, 'ignored an unknown native state');
+      return;
+    }
+    this.setState(s as PeerState);
+  }
+
+  private setState(s: PeerState): void {
+    if (s === this.stateNow) return;
+    this.stateNow = s;
+    this.log.debug({ state: s }, 'peer state');
+    this.emit('state', s);
+  }
+}
+
+/** libdatachannel writes candidates as SDP attributes (`a=candidate:...`); the browser API wants `candidate:...`. */
+export function stripAttribute(candidate: string): string {
+  return candidate.startsWith('a=') ? candidate.slice(2) : candidate;
+}
+
+/** Releases node-datachannel's global threads. Call once at process exit, after every peer is closed. */
+export function shutdownNdc(): void {
+  ndc.cleanup();
+}

@@ -1,0 +1,112 @@
+import type ndc from 'node-datachannel';
+import { PeercamError } from '../../protocol/index.js';
+import type { Peer, PeerConfig } from '../../session/peer.js';
+import type { NdcOptions } from './config.js';
+import { NdcConnection } from './connection.js';
+
+export interface DataPeerOptions extends NdcOptions {
+  /** Label of the channel the offerer creates. */
+  readonly label?: string;
+  /** A text message arrived on the channel. */
+  readonly onMessage?: (text: string) => void;
+  /** The channel is open (both sides). */
+  readonly onOpen?: () => void;
+}
+
+export interface DataPeer extends Peer {
+  /** Whether the channel is open. */
+  readonly open: boolean;
+  /** Sends a text message; false when the channel is not open. */
+  send(text: string): boolean;
+}
+
+/**
+ * A data-channel-only peer (offerer or answerer) for session tests and diagnostics: same engine, no media. The offerer
+ * creates one channel in createOffer; the answerer takes the channel the offer announces.
+ */
+export function createDataPeer(config: PeerConfig, options: DataPeerOptions = {}): DataPeer {
+  return new NdcDataPeer(config, options);
+}
+
+class NdcDataPeer extends NdcConnection implements DataPeer {
+  /** See camera-peer.ts: libdatachannel cannot restart ICE in place. */
+  readonly canRestartIce = false;
+  private channel: ndc.DataChannel | undefined;
+  private described = false;
+
+  constructor(
+    config: PeerConfig,
+    private readonly options: DataPeerOptions,
+  ) {
+    super('data', config, options);
+    this.pc.onDataChannel((dc) => this.safely('data channel', () => this.adopt(dc)));
+    this.beforeClose(() => {
+      const dc = this.channel;
+      this.channel = undefined;
+      try {
+        dc?.close();
+      } catch {
+        // already closed with the connection
+      }
+    });
+  }
+
+  get open(): boolean {
+    return !this.closed && this.channel?.isOpen() === true;
+  }
+
+  async createOffer(options: { iceRestart: boolean }): Promise<string> {
+    this.assertOpen('create an offer');
+    if (options.iceRestart || this.described) {
+      throw new PeercamError('internal', 'node-datachannel cannot restart ICE or re-offer in place: create a new peer.');
+    }
+    this.described = true;
+    // With auto-negotiation on, creating the first channel sets the local offer synchronously.
+    const dc = this.pc.createDataChannel(this.options.label ?? 'peercam');
+    this.adopt(dc);
+    return this.localSdp('creating the offer');
+  }
+
+  async answer(offer: string): Promise<string> {
+    this.assertOpen('answer an offer');
+    if (this.described) throw new PeercamError('internal', 'This peer has a description already: create a new peer.');
+    this.described = true;
+    try {
+      this.pc.setRemoteDescription(offer, 'offer');
+    } catch (err) {
+      throw new PeercamError('media', `The WebRTC engine rejected the offer: ${String(err)}.`, { cause: err });
+    }
+    return this.localSdp('applying the offer');
+  }
+
+  async acceptAnswer(answer: string): Promise<void> {
+    this.assertOpen('accept an answer');
+    try {
+      this.pc.setRemoteDescription(answer, 'answer');
+    } catch (err) {
+      throw new PeercamError('media', `The WebRTC engine rejected the answer: ${String(err)}.`, { cause: err });
+    }
+  }
+
+  send(text: string): boolean {
+    if (!this.open || !this.channel) return false;
+    try {
+      return this.channel.sendMessage(text);
+    } catch (err) {
+      this.log.debug({ err }, 'a data channel message could not be sent');
+      return false;
+    }
+  }
+
+  private adopt(dc: ndc.DataChannel): void {
+    if (this.closed) return;
+    this.channel = dc;
+    dc.onOpen(() => this.safely('channel open', () => !this.closed && this.options.onOpen?.()));
+    dc.onMessage((msg) =>
+      this.safely('channel message', () => {
+        if (!this.closed && typeof msg === 'string') this.options.onMessage?.(msg);
+      }),
+    );
+    dc.onError((err) => this.safely('channel error', () => this.log.warn({ err }, 'data channel error')));
+  }
+}

@@ -1,0 +1,119 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IceServer } from '../../src/session/peer.js';
+
+export interface Coturn {
+  /** turn:127.0.0.1:P?transport=udp and ?transport=tcp. */
+  readonly urls: { readonly udp: string; readonly tcp: string };
+  readonly username: string;
+  readonly credential: string;
+  /** RTCIceServer entries for one transport. */
+  iceServer(transport: 'udp' | 'tcp'): IceServer;
+  /** The server log so far (for diagnostics when a test fails). */
+  log(): Promise<string>;
+  /** Stops the server (by its PID) and removes its directory. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts coturn on loopback exactly as DESIGN.md measured it: long-term credentials, no TLS/DTLS, no CLI, loopback
+ * peers allowed (all relayed traffic stays on loopback). Resolves once the TCP listener accepts connections.
+ *
+ * `relayIp` 127.0.0.2 makes "relay" mean relay on loopback: TURN permissions are per peer IP (RFC 8656 9), so with
+ * relayed addresses on 127.0.0.1 any host socket on 127.0.0.1 may send to them directly, and libjuice then selects a
+ * host/prflx pair even under a relay-only policy.
+ */
+export async function startCoturn(options: { relayIp?: string } = {}): Promise<Coturn> {
+  const dir = await mkdtemp(join(tmpdir(), 'peercam-coturn-'));
+  const port = await freePort();
+  // A relay range of its own, away from ephemeral ports; the namespace is private to this test run.
+  const minPort = 50000 + Math.floor(Math.random() * 100) * 100;
+  const username = 'peercam';
+  const credential = 'loopback-secret';
+  const logFile = join(dir, 'turnserver.log');
+  const args = [
+    '-n',
+    '--listening-ip=127.0.0.1',
+    `--relay-ip=${options.relayIp ?? '127.0.0.1'}`,
+    `--listening-port=${port}`,
+    `--min-port=${minPort}`,
+    `--max-port=${minPort + 99}`,
+    '--lt-cred-mech',
+    `--user=${username}:${credential}`,
+    '--realm=peercam.test',
+    '--no-tls',
+    '--no-dtls',
+    '--no-cli',
+    '--allow-loopback-peers',
+    '--fingerprint',
+    `--pidfile=${join(dir, 'turnserver.pid')}`,
+    `--log-file=${logFile}`,
+    '--simple-log',
+    '--no-stdout-log',
+  ];
+  const child = spawn('/usr/bin/turnserver', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+  try {
+    await waitListening(port, () => child.exitCode !== null, 5000);
+  } catch (err) {
+    const log = await readFile(logFile, 'utf8').catch(() => '');
+    await stop();
+    throw new Error(`coturn did not start: ${String(err)}\n${stderr}\n${log}`);
+  }
+  const urls = { udp: `turn:127.0.0.1:${port}?transport=udp`, tcp: `turn:127.0.0.1:${port}?transport=tcp` };
+  return {
+    urls,
+    username,
+    credential,
+    iceServer: (transport) => ({ urls: urls[transport], username, credential }),
+    log: () => readFile(logFile, 'utf8').catch(() => ''),
+    stop,
+  };
+}
+
+/** A port free on 127.0.0.1 for TCP right now (UDP on loopback in a fresh namespace is free alike). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitListening(port: number, dead: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (dead()) throw new Error('turnserver exited');
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { toNdcIceServer, toRtcConfig } from '../../src/media/ndc/config.js';
+import { PeercamError } from '../../src/protocol/index.js';
+
+const creds = { username: 'u', credential: 'p:@x' };
+
+describe('node-datachannel ICE configuration', () => {
+  it('converts STUN and TURN URLs (udp, tcp, tls, IPv6) to the object form', () => {
+    assert.deepEqual(toNdcIceServer('stun:stun.example.org', { urls: '' }), { hostname: 'stun.example.org', port: 3478 });
+    assert.deepEqual(toNdcIceServer('turn:10.0.0.1:3479?transport=udp', { urls: '', ...creds }), {
+      hostname: '10.0.0.1',
+      port: 3479,
+      username: 'u',
+      password: 'p:@x',
+      relayType: 'TurnUdp',
+    });
+    assert.equal(toNdcIceServer('turn:h:1?transport=tcp', { urls: '', ...creds }).relayType, 'TurnTcp');
+    assert.deepEqual(toNdcIceServer('turns:[::1]', { urls: '', ...creds }), {
+      hostname: '::1',
+      port: 5349,
+      username: 'u',
+      password: 'p:@x',
+      relayType: 'TurnTls',
+    });
+  });
+
+  it('rejects malformed URLs and TURN without credentials with a config error', () => {
+    const isConfig = (e: unknown) => e instanceof PeercamError && e.code === 'bad-config';
+    assert.throws(() => toNdcIceServer('http://x', { urls: '' }), isConfig);
+    assert.throws(() => toNdcIceServer('turn:h:3478', { urls: '' }), isConfig);
+    assert.throws(() => toNdcIceServer('stun:h:70000', { urls: '' }), isConfig);
+  });
+
+  it('skips TCP/TLS relays (libjuice cannot use them) and refuses relay-only without a UDP relay', () => {
+    const tcp = { urls: 'turn:127.0.0.1:3478?transport=tcp', ...creds };
+    const udp = { urls: ['turn:127.0.0.1:3478?transport=udp'], ...creds };
+    assert.deepEqual(toRtcConfig({ iceServers: [tcp, udp], iceTransportPolicy: 'relay' }, {}).iceServers.length, 1);
+    assert.throws(
+      () => toRtcConfig({ iceServers: [tcp], iceTransportPolicy: 'relay' }, {}),
+      (e: unknown) => e instanceof PeercamError && /TURN server over UDP/.test(e.message),
+    );
+  });
+
+  it('passes bind address, port range and policy through', () => {
+    const rtc = toRtcConfig({ iceServers: [], iceTransportPolicy: 'all' }, { bindAddress: '127.0.0.1', portRange: { begin: 40000, end: 40100 } });
+    assert.deepEqual(rtc, { iceServers: [], iceTransportPolicy: 'all', bindAddress: '127.0.0.1', portRangeBegin: 40000, portRangeEnd: 40100 });
+    assert.throws(() => toRtcConfig({ iceServers: [], iceTransportPolicy: 'all' }, { portRange: { begin: 5000, end: 4000 } }), /port range/);
+  });
+});

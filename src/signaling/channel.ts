@@ -16,11 +16,14 @@ import {
 import { DropLog, type RateLimitOptions, RateLimiter } from './rate-limit.js';
 import type { LinkState, Transport, TransportKind } from './transport.js';
 
+/** Where a peer was seen: one transport, or both the LAN and a broker (MergedChannel). */
+export type Via = TransportKind | 'lan+mqtt';
+
 /** A member of the room as its presence describes it. */
 export interface PeerInfo extends PresenceBody {
   readonly id: DeviceId;
-  /** Which transport we saw it on. */
-  readonly via: TransportKind;
+  /** Which transport(s) we saw it on. */
+  readonly via: Via;
 }
 
 export interface ChannelEvents {
@@ -63,6 +66,11 @@ export interface ChannelOptions {
   readonly rateLimit?: RateLimitOptions | false;
   /** Repeated drops of one reason are logged at most once per this interval. Default 10 s. */
   readonly dropLogIntervalMs?: number;
+  /**
+   * Seal/open with this Courier instead of a fresh one. The channels of one device under a MergedChannel share one,
+   * so its (from, seq) stay unique across transports and an envelope arriving twice is a replay.
+   */
+  readonly courier?: Courier;
 }
 
 /** The one Channel implementation: seals and checks everything, over any Transport. */
@@ -92,7 +100,7 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
     this.presence = options.presence;
     this.announce = options.announce ?? true;
     this.log = (options.log ?? silentLogger).child({ channel: transport.kind });
-    this.courier = new Courier(room, options.self, options.now ? { now: options.now } : {});
+    this.courier = options.courier ?? new Courier(room, options.self, options.now ? { now: options.now } : {});
     this.limiter = options.rateLimit === false ? undefined : new RateLimiter({ ...(options.now ? { now: options.now } : {}), ...options.rateLimit });
     this.dropLog = new DropLog(this.log, options.dropLogIntervalMs, options.now);
   }

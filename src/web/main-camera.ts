@@ -43,12 +43,14 @@ class CameraPage {
 
   constructor(private readonly room: Room) {}
 
+  /** Asked at once, used when connecting: capture and this request run side by side. */
+  private readonly hub = fetchHubInfo();
+
   async init(): Promise<void> {
-    const hub = await fetchHubInfo();
     byId('room-name').textContent = this.room.options.name ?? `Room ${this.room.id.slice(0, 6)}`;
-    byId('pair').addEventListener('click', () => void openPairing(this.room, hub));
+    byId('pair').addEventListener('click', () => void this.hub.then((hub) => openPairing(this.room, hub)));
     this.nameInput.value = localStorage.getItem('peercam.camera-name') ?? `${defaultName()} camera`;
-    this.startButton.addEventListener('click', () => void (this.camera ? this.stop() : this.start(peerConfigOf(hub))));
+    this.startButton.addEventListener('click', () => void (this.camera ? this.stop() : this.start()));
     byId('front').addEventListener('click', () => void this.flip('user'));
     byId('back').addEventListener('click', () => void this.flip('environment'));
     for (const s of [this.cameraSelect, this.micSelect, this.sizeSelect]) s.addEventListener('change', () => void this.recapture());
@@ -61,7 +63,7 @@ class CameraPage {
     window.addEventListener('pagehide', () => void this.channel?.close());
     showStatus('offline', 'Not started');
     document.body.dataset.ready = 'true';
-    if (new URLSearchParams(location.search).get('autostart') === '1') await this.start(peerConfigOf(hub));
+    if (new URLSearchParams(location.search).get('autostart') === '1') await this.start();
   }
 
   private choice(): CaptureChoice {
@@ -73,34 +75,42 @@ class CameraPage {
     };
   }
 
-  private async start(config: ReturnType<typeof peerConfigOf>): Promise<void> {
+  private async start(): Promise<void> {
     if (this.busy || this.camera) return;
     this.busy = true;
     this.startButton.disabled = true;
     clearNotices();
+    const name = this.nameInput.value.trim() || defaultName();
+    localStorage.setItem('peercam.camera-name', name);
+    // Joining the room and opening the camera run side by side; the presence says "camera" once there is a picture
+    // (until then this device is a plain member the grid does not show).
+    const joining = connect(this.room, tabDeviceId('camera'), { name, role: 'viewer', agent: 'peercam/0.1.0 web' }, this.log);
+    joining.catch(() => {}); // handled below, after the capture
     try {
       let stream: MediaStream;
       try {
         stream = await capture(this.choice());
       } catch (err) {
         this.fail(err);
+        void joining.then((c) => c.close(), () => {});
+        showStatus('offline', 'Not started');
         return;
       }
+      performance.mark('peercam:captured');
       this.show(stream);
-      await this.listDevices();
-      const name = this.nameInput.value.trim() || defaultName();
-      localStorage.setItem('peercam.camera-name', name);
-      let camera: LocalCamera | undefined;
+      const config = peerConfigOf(await this.hub);
+      let camera: LocalCamera;
       try {
-        this.channel = await connect(this.room, tabDeviceId('camera'), this.presence(name, stream), this.log, (channel) => {
-          camera = new LocalCamera(channel, config, stream, this.log);
-        });
+        this.channel = await joining;
+        camera = new LocalCamera(this.channel, config, stream, this.log);
+        await this.channel.setPresence(this.presence(name, stream));
       } catch (err) {
         for (const t of stream.getTracks()) t.stop();
         notice('error', 'Cannot join this room from a browser', err instanceof PeercamError ? err.message : String(err));
         return;
       }
-      if (!camera) return;
+      performance.mark('peercam:online');
+      void this.listDevices();
       this.camera = camera;
       this.talkers = new TalkPlayer(byId('talkers'), (id) => this.channel?.peers.get(id)?.name ?? id);
       camera.on('viewers', (n) => this.showViewers(n));

@@ -6,8 +6,7 @@ import { Room } from '../../src/protocol/index.js';
 import { freePort } from '../helpers/brokers.js';
 import { device, launch } from './browser.js';
 import { type HubProcess, startHubProcess } from './hub-process.js';
-
-const ARTIFACTS = 'test-artifacts';
+import { ARTIFACTS } from './pages.js';
 
 /** The text of the page's error notices. */
 async function errorText(page: Page): Promise<string> {

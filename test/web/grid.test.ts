@@ -4,25 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { device, launch } from './browser.js';
 import { type HubProcess, startHubProcess } from './hub-process.js';
-
-export const ARTIFACTS = 'test-artifacts';
-
-/** The tile of the camera whose name matches, once it is live and its video has decoded frames. */
-export async function liveTile(page: Page, name: RegExp | string, timeoutMs: number): Promise<void> {
-  await page
-    .locator('.tile[data-state="live"]', { has: page.locator('.name', { hasText: name }) })
-    .first()
-    .waitFor({ timeout: timeoutMs });
-}
-
-/** Frames decoded by the tile's video element so far (the video really plays, not just a connected session). */
-export async function decodedFrames(page: Page, name: string): Promise<number> {
-  return page.evaluate((n) => {
-    const tile = [...document.querySelectorAll<HTMLElement>('.tile')].find((t) => t.querySelector('.name')?.textContent === n);
-    const video = tile?.querySelector('video');
-    return video ? video.getVideoPlaybackQuality().totalVideoFrames : -1;
-  }, name);
-}
+import { ARTIFACTS, decodedFrames, liveTile, marks } from './pages.js';
 
 describe('peercam up: the viewer grid in Chromium', () => {
   let hub: HubProcess;
@@ -46,7 +28,7 @@ describe('peercam up: the viewer grid in Chromium', () => {
     assert.match(hub.link, /^http:\/\/127\.0\.0\.1:\d+\/#k=[A-Za-z0-9_-]+$/);
     const t0 = Date.now();
     await viewer.goto(hub.link);
-    await liveTile(viewer, 'Demo camera', 10_000);
+    await liveTile(viewer, 'Demo camera', 15_000);
     const ms = Date.now() - t0;
     const frames = await decodedFrames(viewer, 'Demo camera');
     await viewer.waitForTimeout(500);
@@ -66,7 +48,7 @@ describe('peercam up: the viewer grid in Chromium', () => {
     const t0 = Date.now();
     await phone.page.goto(`${url.origin}/camera?autostart=1${url.hash}`);
     await liveTile(viewer, 'Chrome on Linux camera', 2000);
-    process.stdout.write(`# camera page live in the grid ${Date.now() - t0} ms after opening it\n`);
+    process.stdout.write(`# camera page live in the grid ${Date.now() - t0} ms after opening it; page marks ${JSON.stringify(await marks(phone.page))}\n`);
     const tile = viewer.locator('.tile[data-state="live"]', { has: viewer.locator('.name', { hasText: 'Chrome on Linux camera' }) });
     firstFrames.cameraPage = Number(await tile.getAttribute('data-first-frame-ms'));
     await phone.page.locator('#viewers[data-count="1"]').waitFor({ timeout: 2000 });
@@ -80,14 +62,14 @@ describe('peercam up: the viewer grid in Chromium', () => {
     await viewer.mouse.down();
     const talker = phone.page.locator('.talker');
     await phone.page.waitForFunction(() => Number(document.querySelector<HTMLElement>('.talker')?.dataset.energy ?? 0) > 0, undefined, {
-      timeout: 5000,
+      timeout: 10_000,
     });
     await viewer.mouse.up();
     assert.ok(Number(await talker.getAttribute('data-packets')) > 0);
     await phone.page.screenshot({ path: `${ARTIFACTS}/camera-page-talk-back.png` });
 
     await phone.context.close();
-    await viewer.locator('.tile', { has: viewer.locator('.name', { hasText: 'Chrome on Linux camera' }) }).waitFor({ state: 'detached', timeout: 5000 });
+    await viewer.locator('.tile', { has: viewer.locator('.name', { hasText: 'Chrome on Linux camera' }) }).waitFor({ state: 'detached', timeout: 10_000 });
     assert.equal(await viewer.locator('.tile').count(), 1);
   });
 
@@ -98,14 +80,14 @@ describe('peercam up: the viewer grid in Chromium', () => {
     await b.page.goto(hub.link);
     await a.page.locator('#share').click();
     await b.page.locator('#share').click();
-    await liveTile(a.page, /^Chrome on Linux$/, 5000);
-    await liveTile(b.page, /^Chrome on Linux$/, 5000);
-    await liveTile(viewer, /^Chrome on Linux$/, 5000);
+    await liveTile(a.page, /^Chrome on Linux$/, 15_000);
+    await liveTile(b.page, /^Chrome on Linux$/, 15_000);
+    await viewer.waitForFunction(() => document.querySelectorAll('.tile[data-state="live"]').length === 3, undefined, { timeout: 15_000 });
     assert.equal(await viewer.locator('.tile[data-state="live"]').count(), 3, 'the third browser sees both callers and the demo');
     await a.page.screenshot({ path: `${ARTIFACTS}/call.png` });
     await a.context.close();
     await b.context.close();
-    await viewer.locator('.tile').nth(1).waitFor({ state: 'detached', timeout: 5000 });
+    await viewer.waitForFunction(() => document.querySelectorAll('.tile').length === 1, undefined, { timeout: 15_000 });
   });
 
   it('survives a hub restart and resumes by itself', async () => {
@@ -114,7 +96,10 @@ describe('peercam up: the viewer grid in Chromium', () => {
     await viewer.screenshot({ path: `${ARTIFACTS}/grid-hub-down.png` });
     await hub.restart();
     await viewer.locator('#status[data-state="online"]').waitFor({ timeout: 10_000 });
-    await liveTile(viewer, 'Demo camera', 15_000);
+    await liveTile(viewer, 'Demo camera', 15_000).catch(async (err: unknown) => {
+      const tiles = await viewer.evaluate(() => [...document.querySelectorAll<HTMLElement>('.tile')].map((t) => ({ ...t.dataset, text: t.textContent })));
+      throw new Error(`no live demo tile after the restart: ${JSON.stringify(tiles)}\n${hub.output().slice(-3000)}`, { cause: err });
+    });
     const frames = await decodedFrames(viewer, 'Demo camera');
     await viewer.waitForTimeout(500);
     assert.ok((await decodedFrames(viewer, 'Demo camera')) > frames, 'video plays again after the restart');

@@ -32,8 +32,19 @@ export async function connect(
       const channel = await joinRoom(room, self, presence, log, prepare);
       clearNotice?.();
       showStatus('online', 'Connected');
+      let lost: (() => void) | undefined;
       channel.on('state', (state, detail) => {
         showStatus(state, state === 'online' ? 'Connected' : state === 'connecting' ? 'Reconnecting…' : `Offline: ${detail ?? 'lost the broker'}`);
+        if (state === 'online') {
+          lost?.();
+          lost = undefined;
+        } else if (state === 'offline' && !lost) {
+          lost = notice(
+            'warn',
+            'Lost the connection to the room',
+            'The hub (or broker) stopped answering. Pictures already playing may go on; new cameras will show up once it is back. Reconnecting by itself.',
+          );
+        }
       });
       return channel;
     } catch (err) {

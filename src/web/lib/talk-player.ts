@@ -21,9 +21,12 @@ export class TalkPlayer {
     audio.srcObject = talk.stream;
     const meter = h('meter', { min: 0, max: 1, value: 0, 'aria-label': 'talk-back level' });
     const unblock = h('button', { type: 'button', hidden: true, onclick: () => void audio.play().then(() => (unblock.hidden = true)) }, 'Tap to hear');
-    const el = h('li', { class: 'talker', 'data-viewer': talk.viewer }, h('span', {}, icon('speaker'), ` ${this.nameOf(talk.viewer)}`), meter, unblock, audio);
+    // Every viewer has a talk-back transceiver; a row shows only while sound actually arrives from it.
+    const el = h('li', { class: 'talker', 'data-viewer': talk.viewer, hidden: true }, h('span', {}, icon('speaker'), ` ${this.nameOf(talk.viewer)}`), meter, unblock, audio);
     audio.play().catch(() => (unblock.hidden = false));
     this.root.append(el);
+    let packets = 0;
+    let heardAt = 0;
     const timer = setInterval(async () => {
       if (talk.peer.state === 'closed') return this.remove(talk.viewer);
       const report = await talk.peer.pc.getStats().catch(() => undefined);
@@ -34,6 +37,9 @@ export class TalkPlayer {
         el.dataset.energy = String(r.totalAudioEnergy ?? 0);
         el.dataset.packets = String(r.packetsReceived ?? 0);
         el.classList.toggle('speaking', (r.audioLevel ?? 0) > 0.01);
+        if ((r.packetsReceived ?? 0) > packets) heardAt = performance.now();
+        packets = r.packetsReceived ?? 0;
+        el.hidden = performance.now() - heardAt > 2000;
       });
     }, 250);
     this.rows.set(talk.viewer, { el, timer });

@@ -33,7 +33,8 @@ export class Grid {
       channel.on('peer', (p) => this.onPeer(p)),
       channel.on('gone', (id) => this.remove(id)),
       channel.on('state', (s) => {
-        if (s !== 'online') for (const t of this.tiles.values()) t.linkDown();
+        for (const t of this.tiles.values()) if (s === 'online') t.linkUp();
+        else t.linkDown();
       }),
     ];
     for (const p of channel.peers.values()) this.onPeer(p);

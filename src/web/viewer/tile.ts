@@ -127,6 +127,25 @@ export class Tile {
     if (this.stateNow === 'connecting') this.setState('offline', 'waiting for the broker');
   }
 
+  /**
+   * The broker link is back: a tile waiting to retry tries now, and a negotiation that was under way while the link
+   * was down (its messages lost) starts over, instead of waiting out its timers.
+   */
+  linkUp(): void {
+    if (this.disposed) return;
+    if (!this.session) {
+      clearTimeout(this.retryTimer);
+      this.retries = 0;
+      this.start();
+    } else if (this.session.state === 'negotiating' || this.stateNow !== 'live') {
+      const stale = this.session;
+      this.session = undefined;
+      stale.close('local', 'Starting over after the broker came back.');
+      this.retries = 0;
+      this.start();
+    }
+  }
+
   dispose(): void {
     this.disposed = true;
     clearTimeout(this.retryTimer);

@@ -1,0 +1,25 @@
+import type { Page } from 'playwright-core';
+
+export const ARTIFACTS = 'test-artifacts';
+
+/** Waits for the tile of the camera whose name matches to be live (its video has shown a frame). */
+export async function liveTile(page: Page, name: RegExp | string, timeoutMs: number): Promise<void> {
+  await page
+    .locator('.tile[data-state="live"]', { has: page.locator('.name', { hasText: name }) })
+    .first()
+    .waitFor({ timeout: timeoutMs });
+}
+
+/** Frames the tile's video element has decoded so far (it really plays, not just a connected session). */
+export async function decodedFrames(page: Page, name: string): Promise<number> {
+  return page.evaluate((n) => {
+    const tile = [...document.querySelectorAll<HTMLElement>('.tile')].find((t) => t.querySelector('.name')?.textContent === n);
+    const video = tile?.querySelector('video');
+    return video ? video.getVideoPlaybackQuality().totalVideoFrames : -1;
+  }, name);
+}
+
+/** The page's peercam performance marks (ms since navigation start). */
+export async function marks(page: Page): Promise<Record<string, number>> {
+  return page.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, Math.round(m.startTime)])));
+}

@@ -37,7 +37,7 @@ describe('peercam up: the viewer grid in Chromium', () => {
     firstFrames.demo = Number(await tile.getAttribute('data-first-frame-ms'));
     process.stdout.write(`# demo camera live ${ms} ms after opening the page\n`);
     assert.equal(new URL(viewer.url()).hash, '', 'the room key leaves the address bar once stored');
-    await viewer.waitForFunction(() => /b\/s/.test(document.querySelector('.tile .stats')?.textContent ?? ''), undefined, { timeout: 3000 });
+    await viewer.waitForFunction(() => /b\/s/.test(document.querySelector('.tile .stats')?.textContent ?? ''), undefined, { timeout: 10_000 });
     const stats = await tile.locator('.stats').textContent();
     assert.match(stats ?? '', /640×360 · \d+ fps · .*(kb|Mb)\/s · RTT \d+ ms · direct/);
   });
@@ -51,7 +51,7 @@ describe('peercam up: the viewer grid in Chromium', () => {
     process.stdout.write(`# camera page live in the grid ${Date.now() - t0} ms after opening it; page marks ${JSON.stringify(await marks(phone.page))}\n`);
     const tile = viewer.locator('.tile[data-state="live"]', { has: viewer.locator('.name', { hasText: 'Chrome on Linux camera' }) });
     firstFrames.cameraPage = Number(await tile.getAttribute('data-first-frame-ms'));
-    await phone.page.locator('#viewers[data-count="1"]').waitFor({ timeout: 2000 });
+    await phone.page.locator('#viewers[data-count="1"]').waitFor({ timeout: 10_000 });
     await viewer.screenshot({ path: `${ARTIFACTS}/grid-two-cameras.png` });
     await phone.page.screenshot({ path: `${ARTIFACTS}/camera-page.png` });
     assert.equal(await viewer.locator('.tile').count(), 2);
@@ -92,10 +92,10 @@ describe('peercam up: the viewer grid in Chromium', () => {
 
   it('survives a hub restart and resumes by itself', async () => {
     await hub.stop();
-    await viewer.locator('#status[data-state="offline"], #status[data-state="connecting"]').waitFor({ timeout: 5000 });
+    await viewer.locator('#status[data-state="offline"], #status[data-state="connecting"]').waitFor({ timeout: 10_000 });
     await viewer.screenshot({ path: `${ARTIFACTS}/grid-hub-down.png` });
     await hub.restart();
-    await viewer.locator('#status[data-state="online"]').waitFor({ timeout: 10_000 });
+    await viewer.locator('#status[data-state="online"]').waitFor({ timeout: 15_000 });
     await liveTile(viewer, 'Demo camera', 15_000).catch(async (err: unknown) => {
       const tiles = await viewer.evaluate(() => [...document.querySelectorAll<HTMLElement>('.tile')].map((t) => ({ ...t.dataset, text: t.textContent })));
       throw new Error(`no live demo tile after the restart: ${JSON.stringify(tiles)}\n${hub.output().slice(-3000)}`, { cause: err });

@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 
+const VIDEO = 'testsrc2=size=320x240:rate=15';
+
 export interface FfmpegRtp {
   /** Packets received so far. */
   readonly count: () => number;
@@ -10,9 +12,10 @@ export interface FfmpegRtp {
 
 /**
  * A real encoder as an RTP source: ffmpeg encodes its test pattern in real time (-re) and sends RTP to a UDP socket
- * on loopback that this helper owns. H.264 is constrained baseline without B-frames, packetization-mode=1.
+ * on loopback that this helper owns. Video is 320x240 at 15 fps with a keyframe every second; H.264 is baseline
+ * without B-frames in packetization-mode=1 (FU-A above the 1200-byte packet size). OPUS is a 440 Hz tone.
  */
-export async function startFfmpegRtp(codec: 'H264' | 'VP8', onPacket: (packet: Uint8Array) => void): Promise<FfmpegRtp> {
+export async function startFfmpegRtp(codec: 'H264' | 'VP8' | 'OPUS', onPacket: (packet: Uint8Array) => void): Promise<FfmpegRtp> {
   const socket = createSocket('udp4');
   let count = 0;
   socket.on('message', (msg) => {
@@ -21,14 +24,14 @@ export async function startFfmpegRtp(codec: 'H264' | 'VP8', onPacket: (packet: U
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   const port = (socket.address() as AddressInfo).port;
-  const encoder =
-    codec === 'H264'
-      ? ['-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-tune', 'zerolatency', '-bf', '0', '-g', '15']
-      : ['-c:v', 'libvpx', '-deadline', 'realtime', '-b:v', '300k', '-g', '15'];
+  const encoder = {
+    H264: ['-i', VIDEO, '-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-tune', 'zerolatency', '-bf', '0', '-g', '15'],
+    VP8: ['-i', VIDEO, '-c:v', 'libvpx', '-deadline', 'realtime', '-b:v', '300k', '-g', '15'],
+    OPUS: ['-i', 'sine=frequency=440:sample_rate=48000', '-c:a', 'libopus', '-ac', '2', '-b:a', '32k'],
+  }[codec];
   const child = spawn(
     'ffmpeg',
-    ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=15',
-      ...encoder, '-f', 'rtp', `rtp://127.0.0.1:${port}?pkt_size=1200`],
+    ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', ...encoder, '-f', 'rtp', `rtp://127.0.0.1:${port}?pkt_size=1200`],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

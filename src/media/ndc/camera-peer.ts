@@ -125,7 +125,7 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
     if (audioSection?.mid && opus) {
       const audioSsrc = randomSsrc(ssrc);
       const track = new ndc.Audio(audioSection.mid, 'SendOnly');
-      track.addOpusCodec(opus.pt, opus.fmtp);
+      if (opus.fmtp === undefined) track.addOpusCodec(opus.pt); else track.addOpusCodec(opus.pt, opus.fmtp); // the binding rejects an explicit undefined
       track.addSSRC(audioSsrc, CNAME, STREAM_ID, 'audio');
       this.audio = this.pc.addTrack(track);
       this.wireAudio(this.audio);

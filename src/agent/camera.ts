@@ -33,6 +33,8 @@ export interface CameraAgentEvents {
 export class CameraAgent extends Emitter<CameraAgentEvents> {
   private readonly endpoint: CameraEndpoint;
   private readonly fanout: Fanout;
+  /** Opus from sources that have audio (files, RTSP), one more fan-out beside the video's. */
+  private readonly audioFanout: Fanout | undefined;
   private readonly offs: (() => void)[] = [];
   private closed = false;
 
@@ -47,11 +49,13 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
       codec: source.codec,
       clockRate: source.clockRate,
       keyframeCache: options.keyframeCache ?? true,
-      requestKeyframe: source.requestKeyframe,
+      requestKeyframe: source.requestKeyframe?.bind(source),
       logger: log,
     });
+    this.audioFanout = source.audio ? new Fanout({ codec: 'opus', clockRate: source.audio.clockRate, logger: log }) : undefined;
     this.offs.push(
       connectSource(source, this.fanout),
+      ...(this.audioFanout ? [connectSource(source, this.audioFanout, 'audio')] : []),
       source.on('state', (state, reason) => this.emit('source', state, reason)),
     );
     this.endpoint = new CameraEndpoint({
@@ -62,23 +66,30 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       peerFactory: (config) => {
         let feed: ViewerFeed | undefined;
+        let audioFeed: ViewerFeed | undefined;
         const peer = createCameraPeer(
           config,
           {
             video: { codec: source.codec },
+            ...(this.audioFanout ? { audio: { codec: 'opus' as const } } : {}),
             onKeyframeRequest: () => feed?.pictureLost(),
             onNack: (seqs) => feed?.nack(seqs),
             onOpen: () => {
               const n = peer.negotiated;
               if (!n || feed || this.closed) return;
               feed = this.fanout.addViewer({ payloadType: n.videoPt, ssrc: n.ssrc, sink: (p) => peer.sendRtp(p) });
+              if (n.audio && this.audioFanout)
+                audioFeed = this.audioFanout.addViewer({ payloadType: n.audio.pt, ssrc: n.audio.ssrc, sink: (p) => peer.sendAudioRtp(p) });
             },
           },
           { ...options.engine, log },
         );
         // Stop feeding before the track closes: a send after close crashes libdatachannel (DESIGN.md).
         peer.on('state', (s) => {
-          if (s === 'closed' || s === 'failed') feed?.close();
+          if (s === 'closed' || s === 'failed') {
+            feed?.close();
+            audioFeed?.close();
+          }
         });
         return peer;
       },
@@ -118,6 +129,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
     this.closed = true;
     this.endpoint.close();
     this.fanout.close();
+    this.audioFanout?.close();
     for (const off of this.offs) off();
     if (this.ownsSource) await this.source.stop();
     this.removeAllListeners();

@@ -61,8 +61,15 @@ export class ViewerSession extends Negotiation {
         this.answered = true;
         this.remoteRestartable = e.body.restartable === true;
         this.disarm('answer');
-        await this.peer?.acceptAnswer(e.body.sdp);
-        await this.remoteDescriptionSet();
+        try {
+          await this.peer?.acceptAnswer(e.body.sdp);
+          await this.remoteDescriptionSet();
+        } catch (err) {
+          // An engine that chokes on a valid answer (libdatachannel, now and then: "remote candidate without ICE
+          // transport") gets a fresh attempt instead of a dead session.
+          this.log.warn({ err }, 'the WebRTC engine rejected the answer');
+          return this.restart(`the engine rejected the answer: ${String(err)}`);
+        }
         this.arm('ice', this.timeouts.iceMs, () => this.onIceTrouble(`not connected ${this.timeouts.iceMs} ms after the answer`));
         return;
       }

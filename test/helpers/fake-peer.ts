@@ -43,7 +43,14 @@ export class FakePeer extends Emitter<PeerEvents> implements Peer {
     return sdp('answer', this.ufrag);
   }
 
+  /** How many of the next answers to reject, as libdatachannel now and then does with a valid one. */
+  rejectAnswers = 0;
+
   async acceptAnswer(answer: string): Promise<void> {
+    if (this.rejectAnswers > 0) {
+      this.rejectAnswers--;
+      throw new Error('Got a remote candidate without ICE transport');
+    }
     this.remoteUfrag = ufragOf(answer);
     this.remoteCandidates = [];
     this.maybeConnect();

@@ -14,7 +14,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function rig(options: { cameraRestarts?: boolean; viewers?: number; maxViewers?: number } = {}) {
+async function rig(options: { cameraRestarts?: boolean; viewers?: number; maxViewers?: number; rejectFirstAnswer?: boolean } = {}) {
   const { broker, channels } = await memoryRoom(['camera', ...Array.from({ length: options.viewers ?? 1 }, () => 'viewer' as const)]);
   const [camera, ...viewers] = channels as [SealedChannel, ...SealedChannel[]];
   const cameraPeers: FakePeer[] = [];
@@ -41,6 +41,7 @@ async function rig(options: { cameraRestarts?: boolean; viewers?: number; maxVie
       timeouts: fast,
       peerFactory: () => {
         const p = new FakePeer();
+        if (options.rejectFirstAnswer && viewerPeers.length === 0) p.rejectAnswers = 1;
         viewerPeers.push(p);
         return p;
       },
@@ -94,6 +95,17 @@ describe('session negotiation (fake peers over the memory channel)', () => {
     await s.start();
     await connected;
     assert.equal(lost, 3, 'the first offer was lost and the viewer kept sending');
+  });
+
+  it('starts over with fresh peers when the engine rejects a valid answer', async () => {
+    const r = await rig({ cameraRestarts: false, rejectFirstAnswer: true });
+    const { s } = r.watch();
+    const connected = new Promise((resolve) => s.on('connected', resolve));
+    await s.start();
+    await connected;
+    assert.equal(s.generation, 1);
+    assert.equal(r.viewerPeers.length, 2, 'a fresh viewer peer after the rejected answer');
+    assert.ok(r.viewerPeers[0]!.closed);
   });
 
   it('gives up with no-answer when the camera never answers', async () => {

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { CameraAgent } from '../agent/camera.js';
-import { addNetOptions, engineOptions, joinOverMqtt, logger, type NetOptions, peerConfig, presenceOf } from './context.js';
+import { addNetOptions, engineOptions, logger, peerConfig, presenceOf } from './context.js';
 import { deviceId } from './home.js';
+import { addLanOptions, joinRoom, type LanCliOptions } from './lan.js';
 
-interface CameraOptions extends NetOptions {
+interface CameraOptions extends LanCliOptions {
   source: string;
   name?: string;
   gop?: string;
@@ -15,7 +16,7 @@ interface CameraOptions extends NetOptions {
 }
 
 export function registerCamera(program: Command): void {
-  addNetOptions(
+  addLanOptions(addNetOptions(
     program
       .command('camera')
       .description('make this machine a camera of the room')
@@ -27,11 +28,12 @@ export function registerCamera(program: Command): void {
       .option('--bitrate <kbps>', 'encoded bitrate', '2000')
       .option('--no-cache', 'do not start new viewers from the cached keyframe (for measurements)')
       .option('--max-viewers <n>', 'viewers served at once', '64'),
-  ).action(async (opts: CameraOptions) => {
+  )).action(async (opts: CameraOptions) => {
     const log = logger(opts);
     const name = opts.name ?? `${opts.source.split(/[:/]/).filter(Boolean).pop() ?? 'camera'}@${(await import('node:os')).hostname()}`;
     const id = await deviceId(`camera:${name}`);
-    const { channel, broker, room } = await joinOverMqtt(opts, { id, presence: presenceOf(name, 'camera') }, log);
+    const joined = await joinRoom(opts, { id, presence: presenceOf(name, 'camera'), mdnsName: name }, log);
+    const { channel, broker, room } = joined;
     const [w, h] = (opts.size ?? '1280x720').split('x').map(Number);
     const agent = await CameraAgent.start({
       channel,
@@ -50,14 +52,15 @@ export function registerCamera(program: Command): void {
       log,
     });
     const say = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-    say(`camera "${name}" (${id}) is live in room ${room.id} via ${broker}, source ${opts.source}`);
+    say(`camera "${name}" (${id}) is live in room ${room.id} via ${joined.describe()}, source ${opts.source}`);
+    joined.lan?.on('broker', (url, change, detail) => say(`broker ${url} ${change}${detail ? `: ${detail}` : ''}`));
     agent.on('viewer', (e) => say(`viewer ${e.viewer} ${e.change}${e.reason ? ` (${e.reason})` : ''}; ${e.viewers} watching`));
     agent.on('source', (state, reason) => say(`source ${state}${reason ? `: ${reason}` : ''}`));
-    channel.on('state', (state, detail) => say(`broker ${state}${detail ? `: ${detail}` : ''}`));
+    channel.on('state', (state, detail) => say(`${joined.lan ? 'signaling' : 'broker'} ${state}${detail ? `: ${detail}` : ''}`));
     await untilSignal();
     say('stopping');
     await agent.close();
-    await channel.close();
+    await joined.close();
   });
 }
 

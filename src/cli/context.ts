@@ -3,6 +3,7 @@ import pino from 'pino';
 import type { Logger, PresenceBody, Role, Room } from '../protocol/index.js';
 import { chooseIceServers, type PeerConfig } from '../session/index.js';
 import { SealedChannel } from '../signaling/channel.js';
+import { mdnsAllowedByEnv } from '../signaling/lan/netif.js';
 import { MqttTransport } from '../signaling/mqtt.js';
 import { loadRoom } from './home.js';
 
@@ -57,7 +58,7 @@ export function engineOptions(options: NetOptions): { bindAddress?: string } {
 }
 
 export function mdnsEnabled(options: NetOptions): boolean {
-  return options.mdns !== false && process.env.PEERCAM_MDNS !== 'off';
+  return options.mdns !== false && mdnsAllowedByEnv(process.env);
 }
 
 /** Joins the room over its MQTT broker with a started channel. */

@@ -1,40 +1,78 @@
 import type { Command } from 'commander';
 import { newDeviceId } from '../protocol/index.js';
 import type { PeerInfo } from '../signaling/channel.js';
-import { addNetOptions, joinOverMqtt, logger, type NetOptions, presenceOf } from './context.js';
+import type { LanService } from '../signaling/lan/index.js';
+import { untilSignal } from './camera.js';
+import { addNetOptions, logger, presenceOf } from './context.js';
+import { addLanOptions, type Joined, joinRoom, type LanCliOptions } from './lan.js';
 
-interface LsOptions extends NetOptions {
+interface LsOptions extends LanCliOptions {
   seconds: string;
   json?: boolean;
+  watch?: boolean;
 }
 
+/** One row of `ls --json`: a member of the room, or (with --lan) a device of another room seen on the LAN. */
+export type LsEntry =
+  | { id: string; name: string; role: string; via: PeerInfo['via'] }
+  | { id: string; role: string; room: 'foreign'; via: 'lan' };
+
 export function registerLs(program: Command): void {
-  addNetOptions(
-    program
-      .command('ls')
-      .description('list the devices present in the room')
-      .option('--seconds <n>', 'how long to listen for presence', '2')
-      .option('--json', 'print a JSON array of {id, name, role, via}'),
+  addLanOptions(
+    addNetOptions(
+      program
+        .command('ls')
+        .description('list the devices present in the room (with --lan: also devices of other rooms on this LAN, as foreign)')
+        .option('--seconds <n>', 'how long to listen for presence', '2')
+        .option('--watch', 'keep listening and print the list again on every change, until interrupted')
+        .option('--json', 'print a JSON array of {id, name, role, via} (foreign devices: {id, role, room: "foreign", via: "lan"})'),
+    ),
   ).action(async (opts: LsOptions) => {
     const log = logger(opts);
     const seconds = Number(opts.seconds);
     if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`--seconds must be a number of seconds, not "${opts.seconds}"`);
-    // Watch without announcing ourselves: listing a room must not change what others see.
-    const { channel } = await joinOverMqtt(opts, { id: newDeviceId(), presence: presenceOf('ls', 'viewer'), announce: false }, log);
-    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-    const peers = [...channel.peers.values()];
-    await channel.close();
-    process.stdout.write(opts.json ? `${JSON.stringify(peers.map(summary))}\n` : table(peers));
+    // Watch without announcing ourselves: listing a room must not change what others see. A long-running --watch
+    // is advertised on mDNS all the same (never as a member), so a device that starts dials it at once instead of
+    // being found only after its own probing and announcement (~1 s, RFC 6762 8).
+    const self = { id: newDeviceId(), presence: presenceOf('ls', 'viewer'), announce: false, advertise: opts.watch === true };
+    const joined = await joinRoom(opts, self, log);
+    const print = () => process.stdout.write(opts.json ? `${JSON.stringify(entries(joined))}\n` : table(entries(joined)));
+    if (opts.watch) {
+      let last = '';
+      const changed = () => {
+        const now = JSON.stringify(entries(joined));
+        if (now === last) return;
+        last = now;
+        print();
+      };
+      joined.channel.on('peer', changed);
+      joined.channel.on('gone', changed);
+      joined.lan?.lan.on('foreign', changed);
+      // Foreign devices leaving (mDNS goodbye or expiry) raise no event: look again now and then.
+      const timer = setInterval(changed, 1000);
+      changed();
+      await untilSignal();
+      clearInterval(timer);
+    } else {
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      print();
+    }
+    await joined.close();
   });
 }
 
-function summary(p: PeerInfo) {
-  return { id: p.id, name: p.name, role: p.role, via: p.via };
+export function entries(joined: Joined): LsEntry[] {
+  const members: LsEntry[] = [...joined.channel.peers.values()].map((p) => ({ id: p.id, name: p.name, role: p.role, via: p.via }));
+  const foreign: LsEntry[] = (joined.lan?.lan.foreign() ?? []).map((s: LanService) => ({ id: s.id, role: s.role, room: 'foreign', via: 'lan' }));
+  return [...members, ...foreign];
 }
 
-function table(peers: PeerInfo[]): string {
-  if (peers.length === 0) return 'No devices present in this room.\n';
-  const rows = [['ID', 'NAME', 'ROLE', 'VIA'], ...peers.map((p) => [p.id, p.name, p.role, p.via])];
+function table(list: LsEntry[]): string {
+  if (list.length === 0) return 'No devices present in this room.\n';
+  const rows = [
+    ['ID', 'NAME', 'ROLE', 'VIA'],
+    ...list.map((e) => ('room' in e ? [e.id, '(another room)', e.role, e.via] : [e.id, e.name, e.role, e.via])),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return `${rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`;
 }

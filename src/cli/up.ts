@@ -5,6 +5,8 @@ import { certificateNames, lanAddresses } from '../hub/addresses.js';
 import { banner } from '../hub/banner.js';
 import { hubCertificate } from '../hub/cert.js';
 import { type Closable, type HubInfo, type JoinRoom, startHub } from '../hub/hub.js';
+import { advertiseHub } from '../hub/lan.js';
+import { findInterface } from '../signaling/lan/netif.js';
 import { shutdownNdc } from '../media/ndc/index.js';
 import { type Logger, PeercamError, Room } from '../protocol/index.js';
 import { untilSignal } from './camera.js';
@@ -16,6 +18,7 @@ interface UpOptions {
   mqttPort: string;
   demo?: boolean;
   mdns: boolean;
+  interface?: string;
   room?: string;
   iceServer?: string[];
   relay?: boolean;
@@ -37,6 +40,7 @@ export function registerUp(program: Command): void {
     .option('--ice-server <url>', 'STUN/TURN server for the pages and the demo camera, repeatable (or none)', collect, [])
     .option('--relay', 'only use TURN relays')
     .option('--no-mdns', 'send nothing on mDNS (also PEERCAM_MDNS=off)')
+    .option('--interface <name>', 'advertise the hub on the LAN on this interface only (name or IPv4 address)')
     .option('--no-qr', 'do not print the QR code')
     .option('-v, --verbose', 'log what happens (also PEERCAM_LOG=debug|info|warn)')
     .action(async (opts: UpOptions) => {
@@ -49,9 +53,15 @@ export function registerUp(program: Command): void {
       const config = peerConfig({ iceServer: opts.iceServer ?? [], ...(opts.relay ? { relay: true } : {}) }, undefined);
       const extras: ((hub: HubInfo, join: JoinRoom) => Promise<Closable>)[] = [];
       if (opts.demo) extras.push((_hub, join) => demoCamera(join, config, log));
-      // LAN advertising (DNS-SD of the hub and its broker) plugs in here as one more extra when mDNS is allowed;
-      // with --no-mdns or PEERCAM_MDNS=off nothing may be sent on mDNS, so nothing is added.
-      if (!mdnsEnabled(opts)) log.info({}, 'mDNS off: the hub is not advertised on the LAN');
+      // LAN advertising (DNS-SD of the hub and its broker) when mDNS is allowed; with --no-mdns or
+      // PEERCAM_MDNS=off nothing may be sent on mDNS, so nothing is added.
+      if (mdnsEnabled(opts))
+        extras.push(async (hub) => {
+          const address = opts.interface !== undefined ? findInterface(opts.interface).address : addresses[0];
+          const where = { ...(address ? { address } : {}), ...(opts.interface !== undefined ? { interface: opts.interface } : {}) };
+          return advertiseHub({ room, id: await deviceId('hub'), mqttPort: hub.mqttPort, ...where, log });
+        });
+      else log.info({}, 'mDNS off: the hub is not advertised on the LAN');
       const hub = await startHub({ room, port, mqttPort, certificate, lanAddresses: addresses, peerConfig: config, extras, log });
       process.stdout.write(await banner(hub, { qr: opts.qr, fingerprint: certificate.fingerprint, demo: opts.demo === true }));
       await untilSignal();

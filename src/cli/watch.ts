@@ -1,26 +1,28 @@
 import type { Command } from 'commander';
 import { watch } from '../agent/watch.js';
 import { newDeviceId } from '../protocol/index.js';
-import { addNetOptions, engineOptions, joinOverMqtt, logger, type NetOptions, peerConfig, presenceOf } from './context.js';
+import { addNetOptions, engineOptions, logger, peerConfig, presenceOf } from './context.js';
+import { addLanOptions, joinRoom, type LanCliOptions } from './lan.js';
 
-interface WatchCliOptions extends NetOptions {
+interface WatchCliOptions extends LanCliOptions {
   seconds: string;
   json?: boolean;
 }
 
 export function registerWatch(program: Command): void {
-  addNetOptions(
+  addLanOptions(addNetOptions(
     program
       .command('watch')
       .argument('<camera>', 'camera name or device id')
       .description('watch a camera headless: connect, count decodable frames, report')
       .option('--seconds <n>', 'how long to watch after the first frame', '5')
       .option('--json', 'print {camera, connectedMs, firstFrameMs, frames, keyframes, bytes, width, height, codec, candidateType, reconnects, stalledMs}'),
-  ).action(async (camera: string, opts: WatchCliOptions) => {
+  )).action(async (camera: string, opts: WatchCliOptions) => {
     const log = logger(opts);
     const seconds = Number(opts.seconds);
     if (!Number.isFinite(seconds) || seconds <= 0) throw new RangeError(`--seconds must be a positive number, not "${opts.seconds}"`);
-    const { channel, broker } = await joinOverMqtt(opts, { id: newDeviceId(), presence: presenceOf('watch', 'viewer') }, log);
+    const joined = await joinRoom(opts, { id: newDeviceId(), presence: presenceOf('watch', 'viewer') }, log);
+    const { channel, broker } = joined;
     const say = (line: string) => opts.json || process.stderr.write(`${line}\n`);
     try {
       const report = await watch({ channel, camera, seconds, peerConfig: peerConfig(opts, broker), engine: engineOptions(opts), log, onEvent: say });
@@ -36,7 +38,7 @@ export function registerWatch(program: Command): void {
         process.exitCode = 1;
       }
     } finally {
-      await channel.close();
+      await joined.close();
     }
   });
 }

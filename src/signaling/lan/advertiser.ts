@@ -10,6 +10,8 @@ export interface AdvertiserOptions {
   readonly room: RoomId;
   readonly role: Role;
   readonly port: number;
+  /** More TXT entries, e.g. a hub's `b=<broker URL>`. */
+  readonly txt?: Readonly<Record<string, string>>;
   readonly log: Logger;
 }
 
@@ -27,7 +29,7 @@ export class Advertiser {
   constructor(private readonly options: AdvertiserOptions) {}
 
   start(): void {
-    const { netif, name, id, room, role, port, log } = this.options;
+    const { netif, name, id, room, role, port, txt, log } = this.options;
     const responder = ciao.getResponder({ ...(netif ? { interface: netif.name } : {}), disableIpv6: true });
     this.responder = responder;
     const service = responder.createService({
@@ -35,7 +37,7 @@ export class Advertiser {
       type: 'peercam',
       port,
       hostname: `peercam-${id}`,
-      txt: { v: String(PROTOCOL_VERSION), id, r: room, role },
+      txt: { ...txt, v: String(PROTOCOL_VERSION), id, r: room, role },
       disabledIpv6: true,
       ...(netif ? { restrictedAddresses: [netif.name] } : {}),
     });

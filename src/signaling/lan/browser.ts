@@ -25,6 +25,8 @@ export interface LanService {
   readonly role: Role;
   readonly address: string;
   readonly port: number;
+  /** A hub's MQTT broker (TXT `b=`), for devices of its room to join too. */
+  readonly broker?: string;
 }
 
 export interface BrowserEvents {
@@ -155,5 +157,6 @@ export function toService(r: ResolvedInstance): LanService | undefined {
   const { v, id, r: room, role } = r.txt;
   if (v !== String(PROTOCOL_VERSION) || id === undefined || room === undefined || !isRole(role)) return undefined;
   if (!DEVICE_ID_PATTERN.test(id) || !ROOM_ID_PATTERN.test(room)) return undefined;
-  return { instance: r.instance, id, room, role, address: r.address, port: r.port };
+  const broker = r.txt.b !== undefined && /^(mqtts?|wss?):\/\/[^/\s]+/.test(r.txt.b) ? r.txt.b : undefined;
+  return { instance: r.instance, id, room, role, address: r.address, port: r.port, ...(broker ? { broker } : {}) };
 }

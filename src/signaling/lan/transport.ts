@@ -16,6 +16,8 @@ export interface LanTransportOptions {
   readonly role: Role;
   /** mDNS instance name; defaults to `peercam <role> <id prefix>`. */
   readonly name?: string;
+  /** More TXT entries to advertise (a hub's `b=<broker URL>`, see docs/PROTOCOL.md). */
+  readonly txt?: Readonly<Record<string, string>>;
   readonly log?: Logger;
   /** Advertise `_peercam._tcp` (default true). */
   readonly advertise?: boolean;
@@ -124,7 +126,16 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
     if (this.mdnsOn && advertise) {
       const { role } = this.options;
       const name = this.options.name ?? `peercam ${role} ${self.slice(0, 6)}`;
-      this.advertiser = new Advertiser({ ...(this.netif ? { netif: this.netif } : {}), name, id: self, room, role, port: this.port, log: this.log });
+      this.advertiser = new Advertiser({
+        ...(this.netif ? { netif: this.netif } : {}),
+        ...(this.options.txt ? { txt: this.options.txt } : {}),
+        name,
+        id: self,
+        room,
+        role,
+        port: this.port,
+        log: this.log,
+      });
       // Not awaited: probing takes ~1 s, and both ends dial, so our own browse usually connects us sooner.
       this.advertiser.start();
     }

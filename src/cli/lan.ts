@@ -1,0 +1,106 @@
+import type { Command } from 'commander';
+import { type DeviceId, type Logger, PeercamError, type PresenceBody, type Role, type Room } from '../protocol/index.js';
+import type { Channel } from '../signaling/channel.js';
+import { LanRoom } from '../signaling/lan/join.js';
+import { joinOverMqtt, mdnsEnabled, type NetOptions } from './context.js';
+import { loadRoom } from './home.js';
+
+/** What `--lan` adds to camera, watch and ls. */
+export interface LanCliOptions extends NetOptions {
+  lan?: boolean;
+  interface?: string;
+  peer?: string[];
+  lanPort?: string;
+}
+
+export function addLanOptions(cmd: Command): Command {
+  return cmd
+    .option('--lan', 'find and signal devices on this LAN directly (mDNS + WebSocket); also joins a broker when one is configured or a hub is seen')
+    .option('--interface <name>', 'with --lan: pin discovery and LAN links to this interface (name or IPv4 address)')
+    .option('--peer <ws://host:port>', 'with --lan: also dial this device directly (networks without multicast), repeatable', collect, [])
+    .option('--lan-port <n>', 'with --lan: port of our LAN WebSocket (default: any free port)');
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** A joined room, over the broker alone or (with --lan) over the LAN and any broker, merged. */
+export interface Joined {
+  readonly room: Room;
+  readonly channel: Channel;
+  /** The broker joined at start (undefined: LAN only). */
+  readonly broker: string | undefined;
+  /** Set with --lan. */
+  readonly lan: LanRoom | undefined;
+  /** "mqtt://...", "the LAN", "the LAN + mqtt://..." for status lines. */
+  describe(): string;
+  close(): Promise<void>;
+}
+
+export interface Self {
+  readonly id: DeviceId;
+  readonly presence: PresenceBody;
+  /** false: observe without publishing our presence or advertising (ls). */
+  readonly announce?: boolean;
+  /** mDNS instance name. */
+  readonly mdnsName?: string;
+  /** Advertise on mDNS even when not announcing (a long-running `ls --watch`, so new devices dial it at once). */
+  readonly advertise?: boolean;
+}
+
+/** The broker the user configured (flag, PEERCAM_BROKER, the link's `b=`); no default, unlike the broker-only mode. */
+export function configuredBroker(options: NetOptions, room: Room): string | undefined {
+  return options.broker ?? process.env.PEERCAM_BROKER ?? room.options.broker;
+}
+
+export async function joinRoom(options: LanCliOptions, self: Self, log: Logger): Promise<Joined> {
+  if (!options.lan) {
+    for (const [flag, set] of [
+      ['--interface', options.interface !== undefined],
+      ['--peer', (options.peer ?? []).length > 0],
+      ['--lan-port', options.lanPort !== undefined],
+    ] as const)
+      if (set) throw PeercamError.config(`${flag} only applies to LAN mode; add --lan.`);
+    const joined = await joinOverMqtt(options, self, log);
+    return { ...joined, lan: undefined, describe: () => joined.broker, close: () => joined.channel.close() };
+  }
+  const peers = options.peer ?? [];
+  for (const url of peers)
+    if (!/^wss?:\/\/[^/\s]+:\d+\/?$/.test(url)) throw PeercamError.config(`--peer takes ws://host:port (a peercam device's LAN port), not "${url}".`);
+  const mdns = mdnsEnabled(options);
+  if (!mdns && peers.length === 0)
+    throw PeercamError.config(
+      'LAN discovery needs mDNS, which is off here (--no-mdns or PEERCAM_MDNS=off). Turn it on, or name the devices to dial with --peer ws://host:port.',
+    );
+  const port = options.lanPort === undefined ? undefined : Number(options.lanPort);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))
+    throw PeercamError.config(`--lan-port must be a port number (0-65535), not "${options.lanPort}".`);
+  const room = await loadRoom(options.room);
+  const broker = configuredBroker(options, room);
+  const role: Role = self.presence.role;
+  const lan = await LanRoom.join({
+    room,
+    self: self.id,
+    presence: self.presence,
+    announce: self.announce ?? true,
+    ...(self.advertise !== undefined ? { advertise: self.advertise } : {}),
+    role,
+    ...(self.mdnsName !== undefined ? { name: self.mdnsName } : {}),
+    ...(options.interface !== undefined ? { interface: options.interface } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(peers.length > 0 ? { peers } : {}),
+    ...(broker !== undefined ? { broker } : {}),
+    // --no-mdns must reach the transport, which otherwise only reads PEERCAM_MDNS.
+    env: mdns ? process.env : { ...process.env, PEERCAM_MDNS: 'off' },
+    log,
+  });
+  return {
+    room,
+    channel: lan.channel,
+    broker: lan.brokers()[0],
+    lan,
+    describe: () => ['the LAN', ...lan.brokers()].join(' + '),
+    close: () => lan.close(),
+  };
+}

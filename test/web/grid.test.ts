@@ -40,6 +40,14 @@ describe('peercam up: the viewer grid in Chromium', () => {
     await viewer.waitForFunction(() => /b\/s/.test(document.querySelector('.tile .stats')?.textContent ?? ''), undefined, { timeout: 10_000 });
     const stats = await tile.locator('.stats').textContent();
     assert.match(stats ?? '', /640×360 · \d+ fps · .*(kb|Mb)\/s · RTT \d+ ms · direct/);
+
+    // The pairing panel: a QR code and the room link for more devices.
+    await viewer.locator('#pair').click();
+    const dialog = viewer.locator('dialog.pairing');
+    await dialog.locator('.qr svg').waitFor({ timeout: 5000 });
+    assert.equal(await dialog.locator('input.link').inputValue(), hub.link);
+    await viewer.screenshot({ path: `${ARTIFACTS}/pairing.png` });
+    await dialog.getByRole('button', { name: 'Close' }).click();
   });
 
   it('a camera page (/camera?autostart=1) appears as a playing tile within 2 s; closing it removes the tile', async () => {
@@ -73,6 +81,35 @@ describe('peercam up: the viewer grid in Chromium', () => {
     assert.equal(await viewer.locator('.tile').count(), 1);
   });
 
+  it('a camera page takes its camera again when it comes back from background, and viewers keep playing', async () => {
+    const phone = await device(browser);
+    const url = new URL(hub.link);
+    await phone.page.goto(`${url.origin}/camera?autostart=1${url.hash}`);
+    await liveTile(viewer, 'Chrome on Linux camera', 15_000);
+    // What a phone does in background: the camera track ends. Back in front, the page must capture again.
+    await phone.page.evaluate(() => {
+      const stream = document.querySelector<HTMLVideoElement>('#preview')?.srcObject;
+      if (stream instanceof MediaStream) for (const t of stream.getVideoTracks()) t.stop();
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await phone.page.waitForFunction(
+      () => ((document.querySelector<HTMLVideoElement>('#preview')?.srcObject as MediaStream | null)?.getVideoTracks()[0]?.readyState ?? '') === 'live',
+      undefined,
+      { timeout: 10_000 },
+    );
+    const before = await decodedFrames(viewer, 'Chrome on Linux camera');
+    await viewer.waitForFunction(
+      ([n, f]) => {
+        const tile = [...document.querySelectorAll<HTMLElement>('.tile')].find((t) => t.querySelector('.name')?.textContent === n);
+        return (tile?.querySelector('video')?.getVideoPlaybackQuality().totalVideoFrames ?? 0) > (f as number) + 10;
+      },
+      ['Chrome on Linux camera', before] as const,
+      { timeout: 10_000 },
+    );
+    await phone.context.close();
+    await viewer.waitForFunction(() => document.querySelectorAll('.tile').length === 1, undefined, { timeout: 15_000 });
+  });
+
   it('two browsers on / that both share their camera see each other (a call)', async () => {
     const a = await device(browser);
     const b = await device(browser);
@@ -80,8 +117,14 @@ describe('peercam up: the viewer grid in Chromium', () => {
     await b.page.goto(hub.link);
     await a.page.locator('#share').click();
     await b.page.locator('#share').click();
-    await liveTile(a.page, /^Chrome on Linux$/, 15_000);
-    await liveTile(b.page, /^Chrome on Linux$/, 15_000);
+    const dump = async (err: unknown) => {
+      const tiles = async (p: Page) => p.evaluate(() => [...document.querySelectorAll<HTMLElement>('.tile')].map((t) => ({ ...t.dataset, text: t.textContent })));
+      throw new Error(`call tiles: a ${JSON.stringify(await tiles(a.page))} b ${JSON.stringify(await tiles(b.page))}`, { cause: err });
+    };
+    const t0 = Date.now();
+    await liveTile(a.page, /^Chrome on Linux$/, 15_000).catch(dump);
+    await liveTile(b.page, /^Chrome on Linux$/, 15_000).catch(dump);
+    process.stdout.write(`# call: both sides live ${Date.now() - t0} ms after sharing\n`);
     await viewer.waitForFunction(() => document.querySelectorAll('.tile[data-state="live"]').length === 3, undefined, { timeout: 15_000 });
     assert.equal(await viewer.locator('.tile[data-state="live"]').count(), 3, 'the third browser sees both callers and the demo');
     await a.page.screenshot({ path: `${ARTIFACTS}/call.png` });

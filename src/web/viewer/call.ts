@@ -48,7 +48,8 @@ export class CallMode {
   private async start(): Promise<void> {
     let stream: MediaStream;
     try {
-      stream = await capture({ height: 720, facing: 'user' });
+      // 480p: in a call every participant encodes once per watcher, and phones run hot.
+      stream = await capture({ height: 480, facing: 'user' });
     } catch (err) {
       const e = err instanceof CaptureError ? err : undefined;
       notice('error', e?.title ?? 'Could not open the camera', err instanceof Error ? err.message : String(err));

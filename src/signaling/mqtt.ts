@@ -26,6 +26,14 @@ const INBOX_EXPIRY_SECONDS = 60;
 const MAX_PACKET_BYTES = 1024 * 1024;
 /** How long a clean close waits for the broker before it just drops the connection. */
 const CLOSE_GRACE_MS = 1000;
+/**
+ * A broker that shuts down publishes every client's will (Mosquitto does on SIGTERM) just before it drops us: those
+ * presence clears say the broker is going, not the devices, and acting on them would end sessions whose media never
+ * touches the broker. So a clear is held this long and dropped if our connection closes meanwhile.
+ */
+const CLEAR_GRACE_MS = 750;
+/** Retry at least this often, so a broker that comes back is rejoined within 5 s however long it was away (issue 6). */
+const RECONNECT_MAX_MS = 4000;
 
 type Phase = 'idle' | 'opening' | 'online' | 'reconnecting' | 'closed';
 interface Link {
@@ -62,12 +70,14 @@ export class MqttTransport implements Transport {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private settleOpen: ((err?: PeercamError) => void) | undefined;
   private closing: Promise<void> | undefined;
+  /** Presence clears held for CLEAR_GRACE_MS, per device. */
+  private readonly clears = new Map<DeviceId, ReturnType<typeof setTimeout>>();
 
   constructor(private readonly options: MqttTransportOptions) {
     this.url = redact(options.url);
     if (!/^(mqtts?|wss?):\/\/[^/]/.test(options.url))
       throw PeercamError.config(`The broker URL "${this.url}" is not usable: write it as mqtt://host:1883, mqtts://host:8883, ws://host/mqtt or wss://host/mqtt.`);
-    this.policy = options.reconnect ?? exponentialBackoff();
+    this.policy = options.reconnect ?? exponentialBackoff({ maxMs: RECONNECT_MAX_MS });
     this.timeoutMs = options.connectTimeoutMs ?? 5000;
     this.log = (options.log ?? silentLogger).child({ transport: 'mqtt', broker: this.url });
   }
@@ -155,6 +165,7 @@ export class MqttTransport implements Transport {
     const wasOnline = this.phase === 'online';
     this.phase = 'closed';
     clearTimeout(this.retryTimer);
+    this.dropClears();
     this.settleOpen?.(new PeercamError('closed', `The connection to the MQTT broker at ${this.url} was closed before it came up.`));
     const client = this.client;
     if (!client) return;
@@ -217,6 +228,7 @@ export class MqttTransport implements Transport {
 
   private onClose(client: MqttClient): void {
     this.generation++;
+    this.dropClears();
     // MQTT.js keeps QoS 1 callbacks of a dead connection pending forever when it does not reconnect by itself.
     for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
     if (this.phase === 'closed') return;
@@ -265,7 +277,13 @@ export class MqttTransport implements Transport {
       const device = topics.presenceDevice(link.room, topic);
       if (topic === link.inboxTopic) link.handlers.inbox(payload);
       else if (device === undefined || device.includes('/')) this.log.debug({ topic }, 'message on an unexpected topic');
-      else if (device !== link.self) link.handlers.presence(device, payload.length === 0 ? null : payload);
+      else if (device !== link.self) {
+        if (payload.length === 0) this.holdClear(device);
+        else {
+          this.flushClear(device); // a clear then a presence, in that order (a device that came back)
+          link.handlers.presence(device, payload);
+        }
+      }
       else if (payload.length === 0 && this.phase === 'online' && typeof this.presence === 'string') {
         // Our own slot was cleared while we are alive: the late LWT of our previous connection, or an outsider.
         this.log.info({}, 'our presence was cleared by someone else; publishing it again');
@@ -274,6 +292,31 @@ export class MqttTransport implements Transport {
     } catch (err) {
       this.log.error({ err: errorText(err), topic }, 'a signaling handler threw');
     }
+  }
+
+  private holdClear(device: DeviceId): void {
+    if (this.clears.has(device)) return;
+    const generation = this.generation;
+    this.clears.set(
+      device,
+      setTimeout(() => {
+        if (!this.stale(generation)) this.flushClear(device);
+      }, CLEAR_GRACE_MS),
+    );
+  }
+
+  private flushClear(device: DeviceId): void {
+    const timer = this.clears.get(device);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.clears.delete(device);
+    this.link?.handlers.presence(device, null);
+  }
+
+  /** Our connection closed: the clears it delivered last may be the broker's own shutdown. */
+  private dropClears(): void {
+    for (const timer of this.clears.values()) clearTimeout(timer);
+    this.clears.clear();
   }
 
   private async publishPresence(): Promise<void> {

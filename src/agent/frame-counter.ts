@@ -20,7 +20,7 @@ export interface FrameStats {
  */
 export class FrameCounter {
   readonly stats: FrameStats = { frames: 0, keyframes: 0, bytes: 0, width: undefined, height: undefined, firstFrameMs: undefined, stalledMs: 0 };
-  private readonly h264 = new H264Depacketizer();
+  private h264 = new H264Depacketizer();
   private decodable = false;
   private lastFrameAt: number | undefined;
 
@@ -28,6 +28,16 @@ export class FrameCounter {
     private readonly codec: () => 'H264' | 'VP8' | undefined,
     private readonly start: number = performance.now(),
   ) {}
+
+  /**
+   * A new session (new peer, new RTP sequence space): forget the old stream's sequence numbers, or its packets would
+   * look like late duplicates of the old one and be dropped; wait for a keyframe again. Stall timing carries over.
+   */
+  newStream(): void {
+    this.h264 = new H264Depacketizer();
+    this.decodable = false;
+    this.keyStart = false;
+  }
 
   push(bytes: Uint8Array): void {
     let packet: ReturnType<typeof parseRtp>;

@@ -82,6 +82,8 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       log,
       peerFactory: (config) => {
+        // Every peer (a new session, or an ICE restart, which replaces peers) is a new RTP stream.
+        counter.newStream();
         peer = createViewerPeer(config, {
           ...options.engine,
           log,

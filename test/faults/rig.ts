@@ -110,3 +110,31 @@ export async function seen(proc: CliProcess, pattern: RegExp, timeoutMs = 15_000
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** Resolves with the time `pattern` first shows in `proc`'s output after character `from` (e.g. output().length). */
+export async function seenAfter(proc: CliProcess, from: number, pattern: RegExp, timeoutMs = 15_000): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (!pattern.test(proc.output().slice(from))) {
+    if (proc.child.exitCode !== null) throw new Error(`the process exited waiting for ${pattern}:\n${proc.output()}`);
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${proc.output().slice(from)}`);
+    await sleep(10);
+  }
+  return performance.now();
+}
+
+/** PIDs of the direct children of `pid` (the camera's ffmpeg), from /proc. */
+export async function childrenOf(pid: number): Promise<number[]> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const out: number[] = [];
+  for (const task of await readdir(`/proc/${pid}/task`)) {
+    const text = await readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '');
+    out.push(...text.split(/\s+/).filter(Boolean).map(Number));
+  }
+  return out;
+}
+
+/** The command name of a process (/proc/<pid>/comm). */
+export async function commOf(pid: number): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  return (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim();
+}

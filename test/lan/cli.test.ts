@@ -115,7 +115,7 @@ describe('peercam --lan in a namespaced LAN', { timeout: 180_000 }, () => {
     const ms = listed.t - cam.liveAt;
     const fromSpawn = listed.t - cam.spawnedAt;
     process.stderr.write(
-      `# porch listed ${ms} ms after its "is live" line; ${fromSpawn} ms after spawn, of which ~${startupMs} ms is start-up (--version)\n`,
+      `# porch listed ${ms} ms after its "is live" line; ${fromSpawn} ms after spawn (\`peercam --version\` alone: ${startupMs} ms)\n`,
     );
     assert.ok(ms <= 1500, `listed ${ms} ms after the camera was live`);
     // A one-shot listing says the same.

@@ -17,6 +17,7 @@ if [ "$#" -eq 0 ]; then
   npx tsc -p .
   npx biome lint
   npm run build --silent
-  set -- test/*.test.ts test/*/*.test.ts
+  mapfile -t files < <(find test -name '*.test.ts' | sort)
+  set -- "${files[@]}"
 fi
 exec node --import tsx --test --test-concurrency=1 --test-timeout=180000 "$@"

@@ -41,7 +41,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
   private constructor(
     readonly source: Source,
     private readonly ownsSource: boolean,
-    private readonly options: CameraAgentOptions,
+    options: CameraAgentOptions,
   ) {
     super();
     const log = (options.log ?? silentLogger).child({ camera: options.name });

@@ -61,17 +61,19 @@ function realPeers(name: string, transport: () => MemoryBroker | TestBroker) {
       let connects = 0;
       session.on('connected', () => connects++);
       await session.start();
-      await waitFor(() => connects === 1 && viewerPeer?.open === true, { timeoutMs: 5000, what: 'first connection' });
+      await waitFor(() => connects >= 1 && viewerPeer?.open === true, { timeoutMs: 5000, what: 'first connection' });
       viewerPeer!.send('one');
       await waitFor(() => echoes.includes('echo one'), { timeoutMs: 2000, what: 'first echo' });
 
-      const sid = [...offersFrom].length > 0 ? session.sid : '';
-      await camera.send(viewer.self, 'restart', sid, { reason: 'test: camera saw its path fail' });
-      await waitFor(() => connects === 2 && viewerPeer?.open === true, { timeoutMs: 8000, what: 'reconnection after restart' });
-      assert.equal(session.generation, 1);
+      const before = connects;
+      await camera.send(viewer.self, 'restart', session.sid, { reason: 'test: camera saw its path fail' });
+      await waitFor(() => connects === before + 1 && viewerPeer?.open === true, { timeoutMs: 8000, what: 'reconnection after restart' });
+      // libdatachannel now and then fails a fresh connection (see viewer-session.ts); each failure is one more attempt.
+      assert.ok(session.generation >= 1, `generation ${session.generation}`);
       viewerPeer!.send('two');
       await waitFor(() => echoes.includes('echo two'), { timeoutMs: 2000, what: 'echo after restart' });
-      assert.equal(cameraPeers.length, 2, 'libdatachannel cannot restart ICE in place: the camera built a fresh peer');
+      assert.ok(cameraPeers.length >= 2, 'libdatachannel cannot restart ICE in place: the camera built a fresh peer');
+      assert.ok(cameraPeers.slice(0, -1).every((p) => p.state === 'closed'), 'replaced camera peers are closed');
       assert.ok(offersFrom.length >= 2 && offersFrom.every((id) => id === viewer.self), 'every offer came from the viewer');
     });
   });

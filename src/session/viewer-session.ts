@@ -28,6 +28,7 @@ export class ViewerSession extends Negotiation {
   private remoteRestartable = false;
   private readonly off: () => void;
   private readonly offGone: () => void;
+  private readonly offState: () => void;
 
   constructor(private readonly options: ViewerSessionOptions) {
     super(
@@ -43,9 +44,15 @@ export class ViewerSession extends Negotiation {
     this.offGone = options.channel.on('gone', (id) => {
       if (id === this.remote) this.close('peer-gone', 'The camera left the room.', false);
     });
+    // An offer sent while the signaling link was down is lost: send it again the moment the link is back, instead of
+    // waiting out the answer timer (a viewer whose network was cut rejoins as soon as it can).
+    this.offState = options.channel.on('state', (state) => {
+      if (state === 'online' && !this.answered && !this.offering && this.offerSdp !== undefined && this.stateNow !== 'closed') this.sendOffer(false);
+    });
     this.once('closed', () => {
       this.off();
       this.offGone();
+      this.offState();
     });
   }
 

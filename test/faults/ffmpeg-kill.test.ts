@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { startMosquitto } from '../helpers/brokers.js';
 import { waitFor } from '../helpers/wait.js';
-import { childrenOf, commOf, faultRoom, seenAfter, sleep, startCamera, startWatcher } from './rig.js';
+import { childrenNamed, childrenOf, faultRoom, seenAfter, sleep, startCamera, startWatcher } from './rig.js';
 
 describe('fault: the camera\'s ffmpeg killed', () => {
   it('the source restarts and the watching viewer has frames again within a few seconds, same session', async () => {
@@ -17,18 +17,16 @@ describe('fault: the camera\'s ffmpeg killed', () => {
     await sleep(1500);
 
     const pid = camera.proc.child.pid ?? -1;
-    let ffmpeg: number[] = [];
-    await waitFor(async () => (ffmpeg = (await Promise.all((await childrenOf(pid)).map(async (c) => ((await commOf(c)) === 'ffmpeg' ? c : -1)))).filter((c) => c > 0)).length === 1, {
-      timeoutMs: 5000,
-      what: 'the camera\'s ffmpeg child',
-    });
+    await waitFor(async () => (await childrenNamed(pid, 'ffmpeg')).length === 1, { timeoutMs: 5000, what: "the camera's ffmpeg child" });
+    const [ffmpeg] = await childrenNamed(pid, 'ffmpeg');
+    assert.ok(ffmpeg !== undefined);
     const from = camera.proc.output().length;
     const killedAt = performance.now();
-    process.kill(ffmpeg[0] ?? -1, 'SIGKILL');
+    process.kill(ffmpeg, 'SIGKILL');
     await seenAfter(camera.proc, from, /source restarting: ffmpeg was killed by SIGKILL/, 5000);
     const liveAt = await seenAfter(camera.proc, from, /source live/, 10_000);
     const next = await childrenOf(pid);
-    assert.ok(!next.includes(ffmpeg[0] ?? -1) && next.length === 1, `a new ffmpeg runs (${next.join(',')})`);
+    assert.ok(!next.includes(ffmpeg) && next.length === 1, `a new ffmpeg runs (${next.join(',')})`);
 
     const report = await watcher.report;
     const sourceDownMs = Math.round(liveAt - killedAt);

@@ -138,3 +138,10 @@ export async function commOf(pid: number): Promise<string> {
   const { readFile } = await import('node:fs/promises');
   return (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim();
 }
+
+/** The PIDs of `pid`'s children running `comm` (e.g. the camera's ffmpeg). */
+export async function childrenNamed(pid: number, comm: string): Promise<number[]> {
+  const all = await childrenOf(pid);
+  const names = await Promise.all(all.map(commOf));
+  return all.filter((_, i) => names[i] === comm);
+}

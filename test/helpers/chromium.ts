@@ -1,16 +1,15 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 
 /**
- * Exactly DESIGN.md's flags for Debian's Chromium on these machines. Run it only inside a loopback-only network
- * namespace (scripts/test.sh): left alone, Chromium offers every address of the machine as an ICE candidate.
+ * DESIGN.md's flags for Debian's Chromium on these machines. Run it only inside a loopback-only network namespace
+ * (scripts/test.sh): left alone, Chromium offers every address of the machine as an ICE candidate.
  */
-export const DESIGN_CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',
@@ -19,44 +18,21 @@ export const DESIGN_CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
   '--allow-loopback-in-peer-connection',
-  '--use-fake-ui-for-media-stream',
   '--use-fake-device-for-media-stream',
   '--disable-features=WebRtcHideLocalIpsWithMdns',
+  // A page started without a tap (tests, kiosks, autostart) must still play video and talk-back audio.
+  '--autoplay-policy=no-user-gesture-required',
 ] as const;
 
-export interface Chromium {
-  readonly context: BrowserContext;
-  newPage(): Promise<Page>;
-  /** Closes the browser and removes its profile directory. Idempotent. */
-  close(): Promise<void>;
+export interface BrowserOptions {
+  /** Grant camera/microphone without asking (the fake UI); false leaves permissions to the test. Default true. */
+  readonly fakeUi?: boolean;
 }
 
-/** Launches /usr/bin/chromium headless with a fresh profile (user-data-dir) of its own. */
-export async function launchChromium(): Promise<Chromium> {
-  const profile = await mkdtemp(join(tmpdir(), 'peercam-chromium-'));
-  let context: BrowserContext;
-  try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [...DESIGN_CHROMIUM_ARGS],
-    });
-  } catch (err) {
-    await rm(profile, { recursive: true, force: true });
-    throw err;
-  }
-  let closing: Promise<void> | undefined;
-  return {
-    context,
-    newPage: () => context.newPage(),
-    close() {
-      closing ??= (async () => {
-        await context.close().catch(() => {});
-        await rm(profile, { recursive: true, force: true });
-      })();
-      return closing;
-    },
-  };
+/** Launches /usr/bin/chromium headless; playwright gives every launch a fresh temporary profile (user-data-dir). */
+export function launchBrowser(options: BrowserOptions = {}): Promise<Browser> {
+  const args = [...CHROMIUM_ARGS, ...(options.fakeUi === false ? [] : ['--use-fake-ui-for-media-stream'])];
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args });
 }
 
 export interface StaticServer {

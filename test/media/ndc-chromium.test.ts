@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { type CameraPeer, createCameraPeer, shutdownNdc } from '../../src/media/ndc/index.js';
 import { parseRtp, writeRtp } from '../../src/media/rtp.js';
 import type { CandidateInit } from '../../src/protocol/index.js';
 import type { IceServer, PeerConfig } from '../../src/session/peer.js';
-import { type Chromium, launchChromium, type StaticServer, serveFixtures } from '../helpers/chromium.js';
+import { launchBrowser, type StaticServer, serveFixtures } from '../helpers/chromium.js';
 import { type Coturn, startCoturn } from '../helpers/coturn.js';
 import { startFfmpegRtp } from '../helpers/ffmpeg-rtp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -38,12 +38,12 @@ interface Outcome {
   readonly keyframeRequests: number;
 }
 
-let chromium: Chromium;
+let chromium: Browser;
 let server: StaticServer;
 
 before(async () => {
   server = await serveFixtures();
-  chromium = await launchChromium();
+  chromium = await launchBrowser();
 });
 after(async () => {
   await chromium?.close();

@@ -5,24 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { build } from 'vite';
 import { startEmbeddedBroker } from '../../src/hub/broker.js';
 import { newDeviceId, utf8 } from '../../src/protocol/index.js';
 import { MqttTransport } from '../../src/signaling/mqtt.js';
+import { launchBrowser } from '../helpers/chromium.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ENTRY = fileURLToPath(new URL('../../src/signaling/mqtt.ts', import.meta.url));
 const ROOM = 'abcdefghijklmnopqrst';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 describe('MqttTransport in a browser', () => {
   it('bundles without Node built-ins and talks to the hub broker over WebSocket from Chromium', async (t) => {
@@ -58,7 +49,7 @@ describe('MqttTransport in a browser', () => {
       state() {},
     });
 
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    const browser = await launchBrowser();
     t.after(() => browser.close());
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${port}/`);

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type DeviceId, isDeviceId, newDeviceId, PeercamError, Room } from '../protocol/index.js';
@@ -53,13 +53,14 @@ export async function deviceId(key: string): Promise<DeviceId> {
 
 /** Writes atomically; a read-only or full disk becomes a PeercamError that says so. */
 export async function writeFileSafely(file: string, body: string, mode: number): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
   try {
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
     await writeFile(tmp, body, { mode });
     await chmod(tmp, mode);
     await rename(tmp, file);
   } catch (err) {
+    await rm(tmp, { force: true }).catch(() => {}); // a full disk leaves a truncated temp file behind
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOSPC'

@@ -68,3 +68,12 @@ export async function within(p: Promise<unknown>, ms: number): Promise<boolean> 
     clearTimeout(timer);
   }
 }
+
+/** The broker's ACL refused one of the few things protocol v1 needs (docs/mosquitto-acl.acl shows them). */
+export function aclRefusal(url: string, what: string, cause?: unknown): PeercamError {
+  return new PeercamError(
+    'broker-auth',
+    `The broker at ${url} does not let this device ${what}${cause ? ` (${errorText(cause)})` : ''}. Its ACL must let a device subscribe to presence/+ and its own inbox, and publish its presence and to others' inboxes.`,
+    { cause },
+  );
+}

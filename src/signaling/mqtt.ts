@@ -2,7 +2,8 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { type DeviceId, type Logger, PeercamError, randomBytes, type RoomId, silentLogger, toBase32, topics } from '../protocol/index.js';
 import { exponentialBackoff, type ReconnectPolicy } from './backoff.js';
-import { classify, errorText, redact, unreachable, within } from './mqtt-errors.js';
+import { aclRefusal, classify, errorText, redact, unreachable, within } from './mqtt-errors.js';
+import { HeldClears, PresenceKeeper } from './mqtt-presence.js';
 import type { Transport, TransportHandlers } from './transport.js';
 
 export interface MqttTransportOptions {
@@ -26,12 +27,6 @@ const INBOX_EXPIRY_SECONDS = 60;
 const MAX_PACKET_BYTES = 1024 * 1024;
 /** How long a clean close waits for the broker before it just drops the connection. */
 const CLOSE_GRACE_MS = 1000;
-/**
- * A broker that shuts down publishes every client's will (Mosquitto does on SIGTERM) just before it drops us: those
- * presence clears say the broker is going, not the devices, and acting on them would end sessions whose media never
- * touches the broker. So a clear is held this long and dropped if our connection closes meanwhile.
- */
-const CLEAR_GRACE_MS = 750;
 /** Retry at least this often, so a broker that comes back is rejoined within 5 s however long it was away (issue 6). */
 const RECONNECT_MAX_MS = 4000;
 
@@ -70,8 +65,14 @@ export class MqttTransport implements Transport {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private settleOpen: ((err?: PeercamError) => void) | undefined;
   private closing: Promise<void> | undefined;
-  /** Presence clears held for CLEAR_GRACE_MS, per device. */
-  private readonly clears = new Map<DeviceId, ReturnType<typeof setTimeout>>();
+  /** Others' presence clears, held for a grace period (see HeldClears). */
+  private readonly clears = new HeldClears((device) => this.link?.handlers.presence(device, null));
+  /** Re-publishes ours when our retained slot shows anything else (an outsider's clear or junk, our own late LWT). */
+  private readonly keeper = new PresenceKeeper(() => {
+    if (this.phase !== 'online') return;
+    this.log.info({}, 'our retained presence was replaced by someone else; publishing ours again');
+    void this.publishPresence().catch(() => {});
+  });
 
   constructor(private readonly options: MqttTransportOptions) {
     this.url = redact(options.url);
@@ -165,7 +166,8 @@ export class MqttTransport implements Transport {
     const wasOnline = this.phase === 'online';
     this.phase = 'closed';
     clearTimeout(this.retryTimer);
-    this.dropClears();
+    this.clears.drop();
+    this.keeper.cancel();
     this.settleOpen?.(new PeercamError('closed', `The connection to the MQTT broker at ${this.url} was closed before it came up.`));
     const client = this.client;
     if (!client) return;
@@ -228,7 +230,8 @@ export class MqttTransport implements Transport {
 
   private onClose(client: MqttClient): void {
     this.generation++;
-    this.dropClears();
+    this.clears.drop();
+    this.keeper.cancel();
     // MQTT.js keeps QoS 1 callbacks of a dead connection pending forever when it does not reconnect by itself.
     for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
     if (this.phase === 'closed') return;
@@ -278,45 +281,20 @@ export class MqttTransport implements Transport {
       if (topic === link.inboxTopic) link.handlers.inbox(payload);
       else if (device === undefined || device.includes('/')) this.log.debug({ topic }, 'message on an unexpected topic');
       else if (device !== link.self) {
-        if (payload.length === 0) this.holdClear(device);
-        else {
-          this.flushClear(device); // a clear then a presence, in that order (a device that came back)
+        if (payload.length === 0) {
+          const generation = this.generation;
+          this.clears.hold(device, () => !this.stale(generation));
+        } else {
+          this.clears.flush(device); // a clear then a presence, in that order (a device that came back)
           link.handlers.presence(device, payload);
         }
-      }
-      else if (payload.length === 0 && this.phase === 'online' && typeof this.presence === 'string') {
-        // Our own slot was cleared while we are alive: the late LWT of our previous connection, or an outsider.
-        this.log.info({}, 'our presence was cleared by someone else; publishing it again');
-        void this.publishPresence().catch(() => {});
+      } else if (this.phase === 'online' && this.presence !== undefined) {
+        // Our own slot: anything but ours is the late LWT of our previous connection, or an outsider's clear or junk.
+        this.keeper.seen(payload, this.presence);
       }
     } catch (err) {
       this.log.error({ err: errorText(err), topic }, 'a signaling handler threw');
     }
-  }
-
-  private holdClear(device: DeviceId): void {
-    if (this.clears.has(device)) return;
-    const generation = this.generation;
-    this.clears.set(
-      device,
-      setTimeout(() => {
-        if (!this.stale(generation)) this.flushClear(device);
-      }, CLEAR_GRACE_MS),
-    );
-  }
-
-  private flushClear(device: DeviceId): void {
-    const timer = this.clears.get(device);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    this.clears.delete(device);
-    this.link?.handlers.presence(device, null);
-  }
-
-  /** Our connection closed: the clears it delivered last may be the broker's own shutdown. */
-  private dropClears(): void {
-    for (const timer of this.clears.values()) clearTimeout(timer);
-    this.clears.clear();
   }
 
   private async publishPresence(): Promise<void> {
@@ -333,12 +311,4 @@ export class MqttTransport implements Transport {
     this.client?.end(true);
     this.settleOpen?.(error);
   }
-}
-
-function aclRefusal(url: string, what: string, cause?: unknown): PeercamError {
-  return new PeercamError(
-    'broker-auth',
-    `The broker at ${url} does not let this device ${what}${cause ? ` (${errorText(cause)})` : ''}. Its ACL must let a device subscribe to presence/+ and its own inbox, and publish its presence and to others' inboxes.`,
-    { cause },
-  );
 }

@@ -193,6 +193,48 @@ describe('MqttTransport: traffic', () => {
     await waitFor(() => c.peers.has(a.self), { timeoutMs: 1000, what: 'a newcomer seeing a (retained again)' });
   });
 
+  it('publishes its presence again when an outsider overwrites it with junk: a member joining later sees it within 1 s', async (t) => {
+    const broker = await startMosquitto();
+    t.after(() => broker.stop());
+    const room = await Room.create();
+    const join = async (name: string) => {
+      const channel = new SealedChannel(room, new MqttTransport({ url: broker.url }), { self: newDeviceId(), presence: { name, role: 'camera' } });
+      t.after(() => channel.close());
+      await channel.start();
+      return channel;
+    };
+    const cam = await join('cam');
+    const vandal = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    t.after(() => vandal.endAsync(true));
+    const junk = 'A'.repeat(200); // base64 of the right shape, fails authentication
+    await vandal.publishAsync(topics.presence(room.id, cam.self), junk, { qos: 1, retain: true });
+    const member = await join('member');
+    await waitFor(() => member.peers.has(cam.self), { timeoutMs: 1000, what: 'the new member seeing the camera' });
+    // What the broker keeps is the camera's own presence again, not the junk.
+    const reader = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    t.after(() => reader.endAsync(true));
+    const retained = new Promise<string>((resolve) => reader.on('message', (_topic, payload) => resolve(payload.toString())));
+    await reader.subscribeAsync(topics.presence(room.id, cam.self), { qos: 1 });
+    assert.notEqual(await retained, junk);
+  });
+
+  it('two transports fighting over one device id re-publish at most about once a second each', async (t) => {
+    const broker = await startMosquitto();
+    t.after(() => broker.stop());
+    const self = newDeviceId();
+    const a = await openRaw(t, { url: broker.url }, self);
+    const b = await openRaw(t, { url: broker.url }, self);
+    await a.transport.setPresence('presence-of-a');
+    await b.transport.setPresence('presence-of-b');
+    await sleep(3000);
+    const published = a.transport.stats.published + b.transport.stats.published;
+    // 2 initial publishes plus at most one re-publish per second per transport (4 in 3 s, one more for slack).
+    // Without the limit each would re-publish on every echo of the other's, thousands of times.
+    assert.ok(published >= 3, `they did react to each other (${published} publishes)`);
+    assert.ok(published <= 2 + 2 * 5, `${published} publishes in 3 s`);
+    t.diagnostic(`publishes in 3 s: ${published}`);
+  });
+
   it('follows an injected reconnect policy and reports giving up', async (t) => {
     const broker = await startAedes();
     t.after(() => broker.stop());

@@ -44,7 +44,11 @@ export function registerRoom(program: Command): void {
 
 async function print(room: Room, qr: boolean): Promise<void> {
   const link = await room.link();
-  if (qr) process.stdout.write(await QRCode.toString(link, { type: 'terminal', small: true }));
+  if (qr) {
+    // The terminal QR ends with a colour reset and no newline: without one the link would carry escape codes.
+    const code = await QRCode.toString(link, { type: 'terminal', small: true });
+    process.stdout.write(code.endsWith('\n') ? code : `${code}\n`);
+  }
   process.stdout.write(`${link}\n`);
   process.stderr.write(`room id ${room.id}${room.options.broker ? `, broker ${room.options.broker}` : ''}\n`);
 }

@@ -18,6 +18,8 @@ export interface WatchOptions {
   readonly log?: Logger;
   /** Called when a session (re)connects or ends, for live output. */
   readonly onEvent?: (event: string) => void;
+  /** Called once at the start with a function that returns the report so far (long runs print progress with it). */
+  readonly progress?: (current: () => WatchReport) => void;
 }
 
 /** What `peercam watch --json` prints. */
@@ -124,6 +126,23 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
     begin();
   };
 
+  const snapshot = (): WatchReport => {
+    const now: WatchReport = {
+      ...report,
+      firstFrameMs: counter.stats.firstFrameMs,
+      frames: counter.stats.frames,
+      keyframes: counter.stats.keyframes,
+      bytes: counter.stats.bytes,
+      width: counter.stats.width,
+      height: counter.stats.height,
+      codec,
+      stalledMs: counter.stats.stalledMs,
+    };
+    if (now.frames === 0) now.error = lastError ?? 'connected, but no decodable frame arrived';
+    return now;
+  };
+  options.progress?.(snapshot);
+
   begin();
   // Watch `seconds` from the first frame; give up at `seconds` + 20 s if none arrives.
   const deadline = started + options.seconds * 1000 + 20_000;
@@ -137,18 +156,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
     last.close('local', 'watch finished');
     await last.drain();
   }
-  Object.assign(report, {
-    firstFrameMs: counter.stats.firstFrameMs,
-    frames: counter.stats.frames,
-    keyframes: counter.stats.keyframes,
-    bytes: counter.stats.bytes,
-    width: counter.stats.width,
-    height: counter.stats.height,
-    codec,
-    stalledMs: counter.stats.stalledMs,
-  });
-  if (report.frames === 0) report.error = lastError ?? 'connected, but no decodable frame arrived';
-  return report;
+  return snapshot();
 }
 
 /** Waits for a camera with that name or id to be present. */

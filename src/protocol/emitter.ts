@@ -1,5 +1,5 @@
-// biome-ignore lint/suspicious/noExplicitAny: listener argument lists are checked at each map's definition.
-type Listener = (...args: any[]) => void;
+/** Any listener: `never[]` accepts every parameter list (parameters are contravariant). */
+type Listener = (...args: never[]) => void;
 
 /** A minimal typed event emitter, the same in Node and the browser. `on` returns the unsubscribe closure. */
 export class Emitter<Events extends { [K in keyof Events]: Listener }> {
@@ -24,7 +24,7 @@ export class Emitter<Events extends { [K in keyof Events]: Listener }> {
   }
 
   protected emit<K extends keyof Events>(event: K, ...args: Parameters<Events[K]>): void {
-    for (const l of [...(this.listeners.get(event) ?? [])]) l(...args);
+    for (const l of [...(this.listeners.get(event) ?? [])]) (l as (...a: Parameters<Events[K]>) => void)(...args);
   }
 
   protected removeAllListeners(): void {

@@ -7,7 +7,7 @@ const creds = { username: 'u', credential: 'p:@x' };
 
 describe('node-datachannel ICE configuration', () => {
   it('converts STUN and TURN URLs (udp, tcp, tls, IPv6) to the object form', () => {
-    assert.deepEqual(toNdcIceServer('stun:stun.example.org', { urls: '' }), { hostname: 'stun.example.org', port: 3478 });
+    assert.deepEqual(toNdcIceServer('stun:example.org', { urls: '' }), { hostname: 'example.org', port: 3478 });
     assert.deepEqual(toNdcIceServer('turn:10.0.0.1:3479?transport=udp', { urls: '', ...creds }), {
       hostname: '10.0.0.1',
       port: 3479,

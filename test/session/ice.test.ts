@@ -5,7 +5,7 @@ import { chooseIceServers, DEFAULT_PUBLIC_STUN, isLocalHost, parseIceServer } fr
 
 describe('ICE server choice', () => {
   it('parses STUN and TURN URLs with credentials and transport', () => {
-    assert.deepEqual(parseIceServer('stun:stun.example.org:3478'), { urls: 'stun:stun.example.org:3478' });
+    assert.deepEqual(parseIceServer('stun:example.org:3478'), { urls: 'stun:example.org:3478' });
     assert.deepEqual(parseIceServer('turn:alice:s%40cret@turn.example.org:3478?transport=tcp'), {
       urls: 'turn:turn.example.org:3478?transport=tcp',
       username: 'alice',

@@ -164,8 +164,10 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
     }
     const opened = await this.courier.openPresence(device, payload);
     if (this.closed) return;
+    const applied = opened.ok && (!this.limiter || this.limiter.take(device));
+    this.transport.presenceChecked?.(device, payload, applied);
     if (!opened.ok) return this.dropped(opened.reason, `presence of ${device}: ${opened.detail}`);
-    if (this.limiter && !this.limiter.take(device)) return this.dropped('rate-limited', `presence of ${device}: over its budget`);
+    if (!applied) return this.dropped('rate-limited', `presence of ${device}: over its budget`);
     const peer: PeerInfo = { ...opened.envelope.body, id: device, via: this.kind };
     const before = this.known.get(device);
     this.known.set(device, peer);

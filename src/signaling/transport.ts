@@ -31,4 +31,9 @@ export interface Transport {
   send(to: DeviceId, payload: string): Promise<void>;
   /** Clears our presence, then disconnects. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional: the Channel's verdict on a presence payload this transport handed up (`applied` = authentic, and taken).
+   * The LAN transport ties a device's presence to the link that carried an authentic one (docs/SECURITY.md).
+   */
+  presenceChecked?(device: DeviceId, payload: string | Uint8Array, applied: boolean): void;
 }

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { newDeviceId, PeercamError, Room } from '../../src/protocol/index.js';
 import { SealedChannel } from '../../src/signaling/channel.js';
-import { LanTransport, MAX_FRAME_BYTES } from '../../src/signaling/lan/index.js';
+import { HELLO_TIMEOUT_MS, LanTransport, MAX_FRAME_BYTES } from '../../src/signaling/lan/index.js';
+import { SERVER_LIMITS } from '../../src/signaling/lan/server.js';
+import { LINK_LIMITS } from '../../src/signaling/lan/transport.js';
 import type { TransportHandlers } from '../../src/signaling/transport.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -33,15 +35,39 @@ async function openTransport(room: string, options: Partial<ConstructorParameter
 }
 
 /** A hand-driven WebSocket client, to speak bad frames at a transport. */
-async function rawClient(port: number) {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+async function rawClient(port: number, localAddress = '127.0.0.1', answerPings = false) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`, { localAddress });
   closers.push(async () => ws.terminate());
   const frames: { t: string }[] = [];
   ws.on('message', (data) => frames.push(JSON.parse(String(data)) as { t: string }));
   const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
   ws.on('error', () => {});
   await new Promise((resolve) => ws.once('open', resolve));
-  return { ws, frames, closed };
+  const send = (frame: object) => ws.send(JSON.stringify(frame));
+  if (answerPings) ws.on('message', (data) => String(data) === '{"t":"ping"}' && send({ t: 'pong' }));
+  /** Sends a ping and waits for its pong: the transport has handled every frame sent before. */
+  const sync = async () => {
+    const pongs = frames.filter((f) => f.t === 'pong').length;
+    send({ t: 'ping' });
+    await waitFor(() => frames.filter((f) => f.t === 'pong').length > pongs, { timeoutMs: 2000, what: 'a pong' });
+  };
+  return { ws, frames, closed, send, sync };
+}
+
+/** A transport whose handlers stand in for the Channel: payloads starting with `good` are "authentic". */
+async function judgedTransport(room: string) {
+  const rec = recorder();
+  const transport = new LanTransport({ role: 'camera', env: OFF });
+  const self = newDeviceId();
+  await transport.open(room, self, {
+    ...rec.handlers,
+    presence: (d, p) => {
+      rec.presence.push([d, p]);
+      if (typeof p === 'string') transport.presenceChecked(d, p, p.startsWith('good'));
+    },
+  });
+  closers.push(() => transport.close());
+  return { transport, self, ...rec };
 }
 
 describe('LAN links (loopback, static peers, PEERCAM_MDNS=off)', () => {
@@ -71,13 +97,24 @@ describe('LAN links (loopback, static peers, PEERCAM_MDNS=off)', () => {
     assert.equal(transport.mdnsBinding(), undefined);
   });
 
-  it('a connection that says nothing is closed after 5 s (slow-loris)', async () => {
+  it('a connection that says nothing is closed after 2 s (slow-loris), at the WebSocket and at the HTTP stage', async () => {
+    assert.equal(HELLO_TIMEOUT_MS, 2000);
     const { transport } = await openTransport((await Room.create()).id);
     const client = await rawClient(transport.port);
     const started = Date.now();
+    // A bare TCP connection that never sends its upgrade request is closed by the same deadline.
+    const tcp = connect(transport.port, '127.0.0.1');
+    closers.push(async () => void tcp.destroy());
+    const tcpClosed = new Promise<number>((resolve) => tcp.once('close', () => resolve(Date.now() - started)));
     assert.equal(await client.closed, 4008);
-    assert.ok(Date.now() - started >= 4500);
+    assert.ok(Date.now() - started >= 1500);
     assert.equal(transport.stats.rejected, 1);
+    const tcpAfter = await tcpClosed;
+    assert.ok(tcpAfter >= 1500 && tcpAfter < 4000, `bare TCP connection closed after ${tcpAfter} ms`);
+    // A plain HTTP request is answered and closed, not kept.
+    const res = await fetch(`http://127.0.0.1:${transport.port}/`);
+    assert.equal(res.status, 426);
+    await res.text();
   });
 
   it('closes a link whose first frame is not a hello, and one from another room', async () => {
@@ -108,6 +145,92 @@ describe('LAN links (loopback, static peers, PEERCAM_MDNS=off)', () => {
     big.ws.send(hello());
     big.ws.send(JSON.stringify({ t: 'msg', p: 'x'.repeat(MAX_FRAME_BYTES) }));
     assert.equal(await big.closed, 1009);
+  });
+
+  it("a second link claiming a linked device's id never replaces it, and its presence frames are ignored", async () => {
+    const room = (await Room.create()).id;
+    const { transport, presence, inbox } = await judgedTransport(room);
+    const id = newDeviceId();
+    const member = await rawClient(transport.port);
+    member.send({ t: 'hello', v: 1, r: room, id });
+    member.send({ t: 'presence', p: 'good-1' });
+    await member.sync();
+    assert.deepEqual(presence, [[id, 'good-1']]);
+    const impostor = await rawClient(transport.port);
+    impostor.send({ t: 'hello', v: 1, r: room, id });
+    impostor.send({ t: 'presence', p: 'junk' });
+    impostor.send({ t: 'presence' });
+    impostor.send({ t: 'msg', p: 'from-the-impostor' });
+    await impostor.sync();
+    assert.deepEqual(presence, [[id, 'good-1']], 'nothing from the impostor reached the Channel but its message');
+    assert.deepEqual(inbox, ['from-the-impostor'], 'messages from any link go up (the Channel authenticates them)');
+    // Our messages to that device go to the member's link only.
+    await transport.send(id, 'for-the-member');
+    await member.sync();
+    assert.ok(member.frames.some((f) => f.t === 'msg'));
+    assert.ok(!impostor.frames.some((f) => f.t === 'msg'));
+    // The member's own clear, and its link closing, do count.
+    member.send({ t: 'presence' });
+    await member.sync();
+    assert.deepEqual(presence.at(-1), [id, null]);
+    member.send({ t: 'presence', p: 'good-2' });
+    await member.sync();
+    assert.deepEqual(presence.at(-1), [id, 'good-2']);
+    member.ws.terminate();
+    await waitFor(() => presence.length === 4, { timeoutMs: 2000, what: 'the member gone' });
+    assert.deepEqual(presence.at(-1), [id, null]);
+    assert.deepEqual(transport.connected(), [id], 'the impostor link stays, holding nothing');
+  });
+
+  it("a device's duplicate links carrying the same presence: losing one does not make it leave", async () => {
+    const room = (await Room.create()).id;
+    const { transport, presence } = await judgedTransport(room);
+    const id = newDeviceId();
+    const [one, two] = [await rawClient(transport.port), await rawClient(transport.port)];
+    for (const c of [one, two]) {
+      c.send({ t: 'hello', v: 1, r: room, id });
+      c.send({ t: 'presence', p: 'good-same' });
+      await c.sync();
+    }
+    assert.deepEqual(presence, [[id, 'good-same']]);
+    one.ws.terminate();
+    await one.closed;
+    await two.sync();
+    assert.deepEqual(presence, [[id, 'good-same']]);
+    two.send({ t: 'presence' });
+    await two.sync();
+    assert.deepEqual(presence.at(-1), [id, null]);
+  });
+
+  it('limits links: per device id, per address, and in all', async () => {
+    const room = (await Room.create()).id;
+    const { transport } = await openTransport(room);
+    const linked = async (id: string, from: string) => {
+      const c = await rawClient(transport.port, from, true); // alive: it answers heartbeats
+      c.send({ t: 'hello', v: 1, r: room, id });
+      await Promise.race([waitFor(() => c.frames.some((f) => f.t === 'ping'), { timeoutMs: 2000, what: 'a ping' }), c.closed]);
+      return c;
+    };
+    const id = newDeviceId();
+    for (let i = 0; i < LINK_LIMITS.perDevice; i++) await linked(id, '127.0.0.1');
+    assert.equal(await (await linked(id, '127.0.0.1')).closed, 4029, 'one more link to the same id');
+    // TCP connections per address: the first 32 (the 4 links above included) stay, the next is dropped at once.
+    const tcp = Array.from({ length: SERVER_LIMITS.connectionsPerAddress - LINK_LIMITS.perDevice + 1 }, () => {
+      const socket = connect({ port: transport.port, host: '127.0.0.1', localAddress: '127.0.0.1' });
+      closers.push(async () => void socket.destroy());
+      socket.on('error', () => {});
+      return new Promise<boolean>((resolve) => {
+        socket.once('close', () => resolve(false));
+        setTimeout(() => resolve(!socket.destroyed), 300);
+      });
+    });
+    assert.equal((await Promise.all(tcp)).filter((open) => open).length, SERVER_LIMITS.connectionsPerAddress - LINK_LIMITS.perDevice);
+    // Links in all: fill up from other addresses, one id each.
+    let n = transport.connected().length === 1 ? LINK_LIMITS.perDevice : 0;
+    for (let host = 2; n < LINK_LIMITS.total; host++)
+      for (let i = 0; i < SERVER_LIMITS.connectionsPerAddress && n < LINK_LIMITS.total; i++, n++) await linked(newDeviceId(), `127.0.0.${host}`);
+    assert.equal(transport.connected().length, LINK_LIMITS.total - LINK_LIMITS.perDevice + 1);
+    assert.equal(await (await linked(newDeviceId(), '127.0.0.9')).closed, 4029, 'one link over the total');
   });
 
   it('reports a device gone within 3 s when it stops answering heartbeats', async () => {

@@ -2,8 +2,11 @@ import type { WebSocket } from 'ws';
 import { type DeviceId, Emitter, type Logger, PROTOCOL_VERSION, type RoomId } from '../../protocol/index.js';
 import { encodeFrame, type Frame, hello, parseFrame } from './frames.js';
 
-/** A link must say a valid hello within this time, or it is closed (slow-loris guard). */
-export const HELLO_TIMEOUT_MS = 5_000;
+/**
+ * A link must say a valid hello within this time, or it is closed (slow-loris guard). Each end sends its hello the
+ * moment the socket opens, so an honest peer needs one round trip.
+ */
+export const HELLO_TIMEOUT_MS = 2_000;
 /** Silence longer than this many heartbeat intervals means the other end is gone. */
 export const DEAD_AFTER_BEATS = 2.5;
 
@@ -17,6 +20,7 @@ export const CloseCode = {
   wrongDevice: 4004, // the device at this address is not the one its advertisement named
   version: 4026,
   noHello: 4008,
+  busy: 4029, // too many links (in all, or to one device id)
 } as const;
 
 export interface LinkEvents {
@@ -75,6 +79,11 @@ export class Link extends Emitter<LinkEvents> {
 
   get isReady(): boolean {
     return this.remote !== undefined && !this.over;
+  }
+
+  /** Said hello, is not over, and something arrived on it within the last `ms`. */
+  heardWithin(ms: number): boolean {
+    return this.isReady && !this.retired && this.options.now() - this.lastHeard <= ms;
   }
 
   /** Sends a frame if the socket is open; false when it could not (the link is going down). */

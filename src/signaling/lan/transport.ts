@@ -1,47 +1,20 @@
-import { WebSocket, WebSocketServer } from 'ws';
-import { type DeviceId, Emitter, type Logger, PeercamError, type Role, type RoomId, silentLogger } from '../../protocol/index.js';
+import { WebSocket } from 'ws';
+import { type DeviceId, Emitter, type Logger, PeercamError, type RoomId, silentLogger } from '../../protocol/index.js';
 import type { Transport, TransportHandlers } from '../transport.js';
 import { Advertiser } from './advertiser.js';
-import { exponentialBackoff, type ReconnectPolicy, RetryTimers } from './backoff.js';
+import { exponentialBackoff, RetryTimers } from './backoff.js';
 import { type LanService, MdnsBrowser } from './browser.js';
 import { MAX_FRAME_BYTES } from './frames.js';
-import { CloseCode, Link } from './link.js';
+import { CloseCode, DEAD_AFTER_BEATS, Link } from './link.js';
 import { findInterface, mdnsAllowedByEnv, type NetIf } from './netif.js';
+import type { LanTransportEvents, LanTransportOptions } from './options.js';
+import { Roster } from './roster.js';
+import { LinkServer } from './server.js';
 
-export interface LanTransportOptions {
-  /** Pin discovery and the WebSocket server to one interface (`lan0`, `lan0@if5` or one of its IPv4 addresses). */
-  readonly interface?: string;
-  /** WebSocket port to listen on and advertise; 0 (default) picks a free one. */
-  readonly port?: number;
-  readonly role: Role;
-  /** mDNS instance name; defaults to `peercam <role> <id prefix>`. */
-  readonly name?: string;
-  /** More TXT entries to advertise (a hub's `b=<broker URL>`, see docs/PROTOCOL.md). */
-  readonly txt?: Readonly<Record<string, string>>;
-  readonly log?: Logger;
-  /** Advertise `_peercam._tcp` (default true). */
-  readonly advertise?: boolean;
-  /** Browse for `_peercam._tcp` (default true). */
-  readonly browse?: boolean;
-  /** Devices to dial directly, `ws://host:port` (networks without multicast, tests). */
-  readonly peers?: readonly string[];
-  /** Heartbeat interval; a link silent for 2.5 intervals is dead. Default 1000 ms. */
-  readonly heartbeatMs?: number;
-  readonly reconnect?: ReconnectPolicy;
-  readonly now?: () => number;
-  /** Environment read for `PEERCAM_MDNS=off`, which turns mDNS off whatever the options say. */
-  readonly env?: NodeJS.ProcessEnv;
-}
+export type { LanTransportEvents, LanTransportOptions } from './options.js';
 
-export interface LanTransportEvents {
-  /** A device of any room was resolved on the LAN (for `peercam ls --lan`). */
-  service: (service: LanService) => void;
-  /** A device of another room was seen; we never connect to it. */
-  foreign: (service: LanService) => void;
-}
-
-/** Unauthenticated inbound links allowed at once; more are refused until some say hello or time out. */
-const MAX_PENDING_INBOUND = 64;
+/** Links past their hello held at once (both directions), and to one device id (see roster.ts). */
+export const LINK_LIMITS = { total: 128, perDevice: 4 } as const;
 
 /**
  * Signaling with no server: finds room members with mDNS/DNS-SD and carries sealed payloads over direct WebSockets.
@@ -50,24 +23,22 @@ const MAX_PENDING_INBOUND = 64;
  */
 export class LanTransport extends Emitter<LanTransportEvents> implements Transport {
   readonly kind = 'lan';
-  /** Connections seen by our WebSocket server, dialed by us, and refused (bad hello, foreign room, limits). */
-  readonly stats = { inbound: 0, outbound: 0, rejected: 0 };
+  private readonly counts = { inbound: 0, outbound: 0, rejected: 0 };
   private readonly log: Logger;
   private readonly heartbeatMs: number;
   private readonly now: () => number;
   private readonly mdnsOn: boolean;
   private readonly retry: RetryTimers<string>;
   private netif: NetIf | undefined;
-  private server: WebSocketServer | undefined;
+  private server: LinkServer | undefined;
   private browser: MdnsBrowser | undefined;
   private advertiser: Advertiser | undefined;
   private me: { room: RoomId; self: DeviceId; handlers: TransportHandlers } | undefined;
   private presence: string | null = null;
   private closed = false;
-  private readonly links = new Map<DeviceId, Link>();
+  private roster: Roster | undefined;
   private readonly pending = new Set<Link>();
   private readonly dialing = new Map<string, Link>();
-  private readonly announced = new Set<DeviceId>();
   private readonly advertised = new Map<DeviceId, LanService>();
   private readonly others = new Map<string, LanService>();
   private readonly staticRemote = new Map<string, DeviceId>();
@@ -84,8 +55,7 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
 
   /** The port our WebSocket server listens on (after open). */
   get port(): number {
-    const address = this.server?.address();
-    return typeof address === 'object' && address !== null ? address.port : 0;
+    return this.server?.port ?? 0;
   }
 
   /** Every device resolved on the LAN, ours or not. */
@@ -98,9 +68,15 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
     return [...this.others.values()];
   }
 
-  /** Devices we hold a live link to. */
+  /** Connections seen by our WebSocket server, dialed by us, and refused (bad hello, foreign room, limits). */
+  get stats(): { inbound: number; outbound: number; rejected: number } {
+    const refused = this.server?.refused ?? 0;
+    return { ...this.counts, inbound: this.counts.inbound + refused, rejected: this.counts.rejected + refused };
+  }
+
+  /** Devices we hold a link to. */
   connected(): DeviceId[] {
-    return [...this.links.keys()];
+    return this.roster?.ids() ?? [];
   }
 
   /** Where the mDNS browser listens and sends from; undefined when mDNS browsing is off. */
@@ -112,6 +88,14 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
     if (this.closed) throw new PeercamError('closed', 'This LAN transport was closed; create a new one.');
     if (this.me) throw new PeercamError('internal', 'LAN transport opened twice.');
     this.me = { room, self, handlers };
+    this.roster = new Roster({
+      self,
+      // Both ends ping every beat, so a healthy link is heard at least once per beat; half the dead limit is slack.
+      liveMs: (this.heartbeatMs * DEAD_AFTER_BEATS) / 2,
+      maxLinks: LINK_LIMITS.total,
+      maxPerDevice: LINK_LIMITS.perDevice,
+      report: (device, payload) => handlers.presence(device, payload),
+    });
     handlers.state('connecting');
     this.netif = this.options.interface === undefined ? undefined : findInterface(this.options.interface);
     await this.listen();
@@ -146,65 +130,53 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
 
   async setPresence(payload: string | null): Promise<void> {
     this.presence = payload;
-    for (const link of this.links.values()) link.send(payload === null ? { t: 'presence' } : { t: 'presence', p: payload });
+    for (const link of this.roster?.all() ?? []) link.send(payload === null ? { t: 'presence' } : { t: 'presence', p: payload });
   }
 
   async send(to: DeviceId, payload: string): Promise<void> {
     if (this.closed) throw new PeercamError('closed', 'This LAN transport was closed; create a new one.');
-    const link = this.links.get(to);
+    const link = this.roster?.primary(to);
     if (!link?.send({ t: 'msg', p: payload }))
       throw new PeercamError('not-found', `Device ${to} has no open LAN link (it left, or is not reachable from here).`);
+  }
+
+  /** The Channel authenticated (or not) a presence we handed up: an authentic one binds the link that carried it. */
+  presenceChecked(device: DeviceId, payload: string | Uint8Array, applied: boolean): void {
+    if (typeof payload === 'string') this.roster?.checked(device, payload, applied);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.retry.clear();
-    for (const link of [...this.links.values(), ...this.pending]) {
+    const links = [...(this.roster?.all() ?? []), ...this.pending];
+    this.roster?.clear();
+    this.pending.clear();
+    for (const link of links) {
       if (link.isReady) link.send({ t: 'presence' });
       link.close(CloseCode.normal, 'leaving');
     }
-    this.links.clear();
-    this.pending.clear();
     await this.browser?.close();
     await this.advertiser?.stop().catch((err: unknown) => this.log.warn({ err: String(err) }, 'mDNS goodbye failed'));
-    const server = this.server;
-    if (server) {
-      for (const client of server.clients) client.terminate();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    await this.server?.close();
     this.removeAllListeners();
   }
 
   private async listen(): Promise<void> {
     const host = this.netif?.address ?? '0.0.0.0';
-    const port = this.options.port ?? 0;
-    const server = new WebSocketServer({ host, port, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: true });
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          PeercamError.config(
-            err.code === 'EADDRINUSE'
-              ? `Port ${port} on ${host} is already in use; pick another with --port, or 0 for any.`
-              : `Cannot listen on ${host}:${port} for LAN links: ${err.message}.`,
-            err,
-          ),
-        ),
-      );
-    });
-    server.on('error', (err) => this.log.warn({ err: err.message }, 'LAN WebSocket server error'));
-    server.on('connection', (socket) => {
-      this.stats.inbound++;
-      const inboundPending = [...this.pending].filter((l) => l.direction === 'in').length;
-      if (this.closed || inboundPending >= MAX_PENDING_INBOUND) {
-        this.stats.rejected++;
+    this.server = await LinkServer.listen(host, this.options.port ?? 0, this.log, (socket, address, settled) => {
+      this.counts.inbound++;
+      if (this.closed) {
+        settled();
         socket.terminate();
         return;
       }
-      this.attach(new Link(socket, this.linkOptions('in')));
+      const link = new Link(socket, this.linkOptions('in'));
+      link.on('ready', settled);
+      link.on('closed', settled);
+      this.log.debug({ address }, 'inbound LAN connection');
+      this.attach(link);
     });
-    this.server = server;
   }
 
   private linkOptions(direction: 'in' | 'out', expect?: DeviceId) {
@@ -213,7 +185,7 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
   }
 
   private dial(url: string, expect?: DeviceId): Link {
-    this.stats.outbound++;
+    this.counts.outbound++;
     const socket = new WebSocket(url, {
       maxPayload: MAX_FRAME_BYTES,
       perMessageDeflate: false,
@@ -228,48 +200,41 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
   private attach(link: Link): void {
     this.pending.add(link);
     let remote: DeviceId | undefined;
+    let held = false;
     link.on('ready', (id) => {
       remote = id;
       this.pending.delete(link);
-      this.adopt(link, id);
+      held = this.adopt(link, id);
     });
     link.on('presence', (p) => {
-      if (remote === undefined || this.links.get(remote) !== link) return;
-      if (p === null) this.announced.delete(remote);
-      else this.announced.add(remote);
-      this.me?.handlers.presence(remote, p);
+      if (held && remote !== undefined) this.roster?.presence(link, remote, p);
     });
     link.on('message', (p) => this.me?.handlers.inbox(p));
     link.on('closed', (why) => {
       this.pending.delete(link);
       if (remote === undefined) {
-        this.stats.rejected += link.direction === 'in' ? 1 : 0;
+        this.counts.rejected += link.direction === 'in' ? 1 : 0;
         this.log.debug({ direction: link.direction, why }, 'LAN link closed before hello');
         return;
       }
-      if (this.links.get(remote) !== link) return;
-      this.links.delete(remote);
+      if (!held || this.closed || !this.roster?.remove(link, remote)) return;
       this.log.info({ remote, why }, 'LAN link lost');
-      if (this.announced.delete(remote)) this.me?.handlers.presence(remote, null);
-      if (!this.closed) this.redial(remote);
+      if (!this.roster.has(remote)) this.redial(remote);
     });
   }
 
-  /** Both ends dial; of two links to one device both keep the one dialed by the lower id. */
-  private adopt(link: Link, remote: DeviceId): void {
-    const self = this.me!.self;
-    const dialer = (l: Link) => (l.direction === 'out' ? self : remote);
-    const current = this.links.get(remote);
-    if (current && current !== link) {
-      // Same dialer twice means a reconnect raced a dying link: the newer one wins.
-      const keepNew = dialer(link) === dialer(current) || dialer(link) < dialer(current);
-      const loser = keepNew ? current : link;
-      loser.retire('duplicate link');
-      if (!keepNew) return;
+  /** Holds a link that said hello, unless a limit or a live link to the same device says otherwise (roster.ts). */
+  private adopt(link: Link, remote: DeviceId): boolean {
+    const admission = this.roster!.admit(link, remote);
+    if (!admission.ok) {
+      if (link.direction === 'in') this.counts.rejected++;
+      if (admission.duplicate) link.retire(admission.why);
+      else link.close(CloseCode.busy, admission.why);
+      return false;
     }
-    this.links.set(remote, link);
     this.retry.reset(remote);
     if (this.presence !== null) link.send({ t: 'presence', p: this.presence });
+    return true;
   }
 
   private onServiceUp(s: LanService): void {
@@ -291,13 +256,13 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
     this.others.delete(s.instance);
     if (this.advertised.get(s.id)?.instance === s.instance) {
       this.advertised.delete(s.id);
-      if (!this.links.has(s.id)) this.retry.cancel(s.id);
+      if (!this.roster?.has(s.id)) this.retry.cancel(s.id);
     }
   }
 
   private dialAdvertised(id: DeviceId): void {
     const s = this.advertised.get(id);
-    if (this.closed || !s || this.links.has(id) || this.dialing.has(id)) return;
+    if (this.closed || !s || this.roster?.has(id) || this.dialing.has(id)) return;
     const link = this.dial(`ws://${s.address}:${s.port}`, id);
     this.dialing.set(id, link);
     link.on('closed', () => {
@@ -317,7 +282,7 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
     if (this.closed) return;
     const known = this.staticRemote.get(url);
     // Already linked to that device (e.g. it dialed us): check again later instead of opening a duplicate.
-    if (known !== undefined && this.links.has(known)) {
+    if (known !== undefined && this.roster?.has(known)) {
       this.retry.schedule(url, () => this.dialStatic(url));
       return;
     }
@@ -327,7 +292,7 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
       this.retry.reset(url);
     });
     link.on('closed', () => {
-      if (!this.closed && (!link.remote || !this.links.has(link.remote))) this.retry.schedule(url, () => this.dialStatic(url));
+      if (!this.closed && (!link.remote || !this.roster?.has(link.remote))) this.retry.schedule(url, () => this.dialStatic(url));
     });
   }
 }

@@ -1,6 +1,6 @@
 // One headless viewer device of the soak (bench/soak.ts): joins the room, watches every camera it is given at once
 // (one session each, through src/agent/watch.ts, which comes back by itself after any failure) and answers `stats`
-// on stdin with one JSON line. SIGTERM: prints its last stats and leaves cleanly.
+// on stdin with one JSON line. SIGTERM: prints its last stats and leaves cleanly. Config: PEERCAM_SOAK_VIEWER (JSON).
 import { createInterface } from 'node:readline';
 import { type WatchReport, watch } from '../src/agent/watch.js';
 import { shutdownNdc } from '../src/media/ndc/index.js';
@@ -16,7 +16,7 @@ interface Config {
   readonly seconds: number;
 }
 
-const config = JSON.parse(process.argv[2] ?? '{}') as Config;
+const config = JSON.parse(process.env.PEERCAM_SOAK_VIEWER ?? '{}') as Config;
 const room = await Room.fromLink(config.link);
 const channel = new SealedChannel(room, new MqttTransport({ url: config.broker }), {
   self: newDeviceId(),

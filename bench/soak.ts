@@ -55,8 +55,8 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 const dir = await mkdtemp(join(tmpdir(), 'peercam-soak-'));
 const env = { ...process.env, PEERCAM_HOME: dir, PEERCAM_MDNS: 'off', PEERCAM_ICE_BIND: '127.0.0.1', PEERCAM_ICE_SERVERS: 'none' };
 
-function start(argv: string[], opts: { stdin?: boolean } = {}): { child: ChildProcess; out: () => string } {
-  const child = spawn(argv[0] ?? '', argv.slice(1), { cwd: root, env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+function start(argv: string[], opts: { stdin?: boolean; env?: NodeJS.ProcessEnv } = {}): { child: ChildProcess; out: () => string } {
+  const child = spawn(argv[0] ?? '', argv.slice(1), { cwd: root, env: { ...env, ...opts.env }, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
@@ -101,7 +101,9 @@ try {
   const watchS = durationS + 120; // the viewers outlive the run; SIGTERM ends them
   const viewers = Array.from({ length: nViewers }, (_, i) => {
     const name = `viewer${i + 1}`;
-    const v = start([process.execPath, '--import', 'tsx', join(root, 'bench', 'soak-viewer.ts'), JSON.stringify({ link, broker: brokerUrl, name, cameras: names, seconds: watchS })], { stdin: true });
+    // The room link (the room's key) goes through the environment, not argv, which every user of the machine can read.
+    const config = JSON.stringify({ link, broker: brokerUrl, name, cameras: names, seconds: watchS });
+    const v = start([process.execPath, '--import', 'tsx', join(root, 'bench', 'soak-viewer.ts')], { stdin: true, env: { PEERCAM_SOAK_VIEWER: config } });
     return { name, ...v };
   });
   for (const v of viewers) {

@@ -127,7 +127,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.endpoint.close();
+    await this.endpoint.close(); // the hangups go out before whoever owns the channel closes it
     this.fanout.close();
     this.audioFanout?.close();
     for (const off of this.offs) off();

@@ -42,10 +42,18 @@ export class CameraEndpoint extends Emitter<CameraEndpointEvents> {
     return this.sessions.size;
   }
 
-  close(): void {
+  /**
+   * Hangs up every viewer. Resolves once the hangups are handed to the channel (at most `drainMs`): close the channel
+   * (or the broker, in a hub) only after that, or viewers never hear of it and keep a dead session until ICE fails.
+   */
+  close(drainMs = 1000): Promise<void> {
     for (const off of this.offs) off();
-    for (const s of [...this.sessions.values()]) s.close('local', 'The camera stopped.');
+    const sessions = [...this.sessions.values()];
+    for (const s of sessions) s.close('local', 'The camera stopped.');
     this.removeAllListeners();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+    return Promise.race([Promise.all(sessions.map((s) => s.drain())).then(() => {}), late]).finally(() => clearTimeout(timer));
   }
 
   private route(e: Envelope): void {

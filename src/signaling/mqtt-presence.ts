@@ -40,7 +40,7 @@ export class PresenceKeeper {
   }
 }
 
-/** Compares a received payload with our own (base64url text, so ASCII) without decoding it. */
+/** Compares a received payload with a sealed one (base64url text, so ASCII) without decoding it. */
 function sameText(bytes: Uint8Array, text: string): boolean {
   if (bytes.length !== text.length) return false;
   for (let i = 0; i < bytes.length; i++) if (bytes[i] !== text.charCodeAt(i)) return false;
@@ -48,42 +48,66 @@ function sameText(bytes: Uint8Array, text: string): boolean {
 }
 
 /**
- * A broker that shuts down publishes every client's will (Mosquitto does on SIGTERM) just before it drops us: those
- * presence clears say the broker is going, not the devices, and acting on them would end sessions whose media never
- * touches the broker. So a clear is held `graceMs` and dropped if our connection closes meanwhile.
+ * Other devices' retained presence, as it reaches the Channel. Two rules on top of passing it up:
+ * - A broker that shuts down publishes every client's will (Mosquitto does on SIGTERM) just before it drops us: those
+ *   clears say the broker is going, not the devices, and acting on them would end sessions whose media never touches
+ *   the broker. So a clear is held `graceMs` and dropped if our connection closes meanwhile.
+ * - Without a per-device ACL an outsider can clear any slot; the device re-publishes its presence at once
+ *   (PresenceKeeper). A held clear followed by the very presence the Channel last authenticated is no leave at all.
  */
-export class HeldClears {
+export class OthersPresence {
   private readonly clears = new Map<DeviceId, ReturnType<typeof setTimeout>>();
+  /** Per device, the last presence the Channel authenticated and applied. */
+  private readonly authentic = new Map<DeviceId, string>();
 
   constructor(
-    private readonly deliver: (device: DeviceId) => void,
+    private readonly deliver: (device: DeviceId, payload: Uint8Array | null) => void,
     private readonly graceMs = 750,
   ) {}
 
-  /** Holds a clear of `device`; `live()` is asked when the grace ends (false: that connection is gone). */
-  hold(device: DeviceId, live: () => boolean): void {
-    if (this.clears.has(device)) return;
-    this.clears.set(
-      device,
-      setTimeout(() => {
-        if (live()) this.flush(device);
-        else this.clears.delete(device);
-      }, this.graceMs),
-    );
+  /** A retained message on `device`'s slot; `live()` says whether the connection it came by is still up. */
+  received(device: DeviceId, payload: Uint8Array, live: () => boolean): void {
+    if (payload.length === 0) {
+      this.hold(device, live);
+      return;
+    }
+    const known = this.authentic.get(device);
+    if (known !== undefined && sameText(payload, known)) this.forget(device);
+    else this.flush(device); // a clear then a presence, in that order (a device that came back)
+    this.deliver(device, payload);
   }
 
-  /** Delivers a held clear of `device` now (a presence follows it, in that order: a device that came back). */
-  flush(device: DeviceId): void {
-    const timer = this.clears.get(device);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    this.clears.delete(device);
-    this.deliver(device);
+  /** The Channel's verdict on a presence we passed up (Transport.presenceChecked). */
+  checked(device: DeviceId, payload: string | Uint8Array, applied: boolean): void {
+    if (applied) this.authentic.set(device, typeof payload === 'string' ? payload : new TextDecoder().decode(payload));
   }
 
   /** Our connection closed: the clears it delivered last may be the broker's own shutdown. */
   drop(): void {
     for (const timer of this.clears.values()) clearTimeout(timer);
     this.clears.clear();
+  }
+
+  private hold(device: DeviceId, live: () => boolean): void {
+    if (this.clears.has(device)) return;
+    this.clears.set(
+      device,
+      setTimeout(() => {
+        if (live()) this.flush(device);
+        else this.forget(device);
+      }, this.graceMs),
+    );
+  }
+
+  private flush(device: DeviceId): void {
+    if (!this.clears.has(device)) return;
+    this.forget(device);
+    this.authentic.delete(device);
+    this.deliver(device, null);
+  }
+
+  private forget(device: DeviceId): void {
+    clearTimeout(this.clears.get(device));
+    this.clears.delete(device);
   }
 }

@@ -3,7 +3,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { type DeviceId, type Logger, PeercamError, randomBytes, type RoomId, silentLogger, toBase32, topics } from '../protocol/index.js';
 import { exponentialBackoff, type ReconnectPolicy } from './backoff.js';
 import { aclRefusal, classify, errorText, redact, unreachable, within } from './mqtt-errors.js';
-import { HeldClears, PresenceKeeper } from './mqtt-presence.js';
+import { OthersPresence, PresenceKeeper } from './mqtt-presence.js';
 import type { Transport, TransportHandlers } from './transport.js';
 
 export interface MqttTransportOptions {
@@ -65,8 +65,8 @@ export class MqttTransport implements Transport {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private settleOpen: ((err?: PeercamError) => void) | undefined;
   private closing: Promise<void> | undefined;
-  /** Others' presence clears, held for a grace period (see HeldClears). */
-  private readonly clears = new HeldClears((device) => this.link?.handlers.presence(device, null));
+  /** Others' presence on its way up: clears held for a grace period, an outsider's clear undone (OthersPresence). */
+  private readonly others = new OthersPresence((device, payload) => this.link?.handlers.presence(device, payload));
   /** Re-publishes ours when our retained slot shows anything else (an outsider's clear or junk, our own late LWT). */
   private readonly keeper = new PresenceKeeper(() => {
     if (this.phase !== 'online') return;
@@ -157,6 +157,10 @@ export class MqttTransport implements Transport {
     }
   }
 
+  presenceChecked(device: DeviceId, payload: string | Uint8Array, applied: boolean): void {
+    this.others.checked(device, payload, applied);
+  }
+
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
@@ -166,7 +170,7 @@ export class MqttTransport implements Transport {
     const wasOnline = this.phase === 'online';
     this.phase = 'closed';
     clearTimeout(this.retryTimer);
-    this.clears.drop();
+    this.others.drop();
     this.keeper.cancel();
     this.settleOpen?.(new PeercamError('closed', `The connection to the MQTT broker at ${this.url} was closed before it came up.`));
     const client = this.client;
@@ -230,7 +234,7 @@ export class MqttTransport implements Transport {
 
   private onClose(client: MqttClient): void {
     this.generation++;
-    this.clears.drop();
+    this.others.drop();
     this.keeper.cancel();
     // MQTT.js keeps QoS 1 callbacks of a dead connection pending forever when it does not reconnect by itself.
     for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
@@ -281,13 +285,8 @@ export class MqttTransport implements Transport {
       if (topic === link.inboxTopic) link.handlers.inbox(payload);
       else if (device === undefined || device.includes('/')) this.log.debug({ topic }, 'message on an unexpected topic');
       else if (device !== link.self) {
-        if (payload.length === 0) {
-          const generation = this.generation;
-          this.clears.hold(device, () => !this.stale(generation));
-        } else {
-          this.clears.flush(device); // a clear then a presence, in that order (a device that came back)
-          link.handlers.presence(device, payload);
-        }
+        const generation = this.generation;
+        this.others.received(device, payload, () => !this.stale(generation));
       } else if (this.phase === 'online' && this.presence !== undefined) {
         // Our own slot: anything but ours is the late LWT of our previous connection, or an outsider's clear or junk.
         this.keeper.seen(payload, this.presence);

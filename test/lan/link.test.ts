@@ -4,9 +4,7 @@ import { after, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { newDeviceId, PeercamError, Room } from '../../src/protocol/index.js';
 import { SealedChannel } from '../../src/signaling/channel.js';
-import { HELLO_TIMEOUT_MS, LanTransport, MAX_FRAME_BYTES } from '../../src/signaling/lan/index.js';
-import { SERVER_LIMITS } from '../../src/signaling/lan/server.js';
-import { LINK_LIMITS } from '../../src/signaling/lan/transport.js';
+import { HELLO_TIMEOUT_MS, LINK_LIMITS, LanTransport, MAX_FRAME_BYTES, SERVER_LIMITS } from '../../src/signaling/lan/index.js';
 import type { TransportHandlers } from '../../src/signaling/transport.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -3,4 +3,5 @@ export { exponentialBackoff, type ReconnectPolicy } from './backoff.js';
 export { type LanService, SERVICE_TYPE } from './browser.js';
 export { MAX_FRAME_BYTES } from './frames.js';
 export { HELLO_TIMEOUT_MS } from './link.js';
-export { LanTransport, type LanTransportEvents, type LanTransportOptions } from './transport.js';
+export { SERVER_LIMITS } from './server.js';
+export { LINK_LIMITS, LanTransport, type LanTransportEvents, type LanTransportOptions } from './transport.js';

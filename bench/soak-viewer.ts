@@ -40,6 +40,10 @@ for (const w of watched) {
     peerConfig: { iceServers: [], iceTransportPolicy: 'all' },
     engine: { bindAddress: '127.0.0.1' },
     progress: (current) => (w.current = current),
+    // Why sessions end is what a soak must explain: every reconnect is reported (stderr, relayed by the soak).
+    onEvent: (event) => {
+      if (!event.startsWith('connected')) process.stderr.write(`${config.name} -> ${w.camera}: ${event}\n`);
+    },
   }).catch((err: unknown) => (w.error = String(err)));
 }
 

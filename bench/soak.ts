@@ -104,6 +104,9 @@ try {
     // The room link (the room's key) goes through the environment, not argv, which every user of the machine can read.
     const config = JSON.stringify({ link, broker: brokerUrl, name, cameras: names, seconds: watchS });
     const v = start([process.execPath, '--import', 'tsx', join(root, 'bench', 'soak-viewer.ts')], { stdin: true, env: { PEERCAM_SOAK_VIEWER: config } });
+    v.child.stderr?.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n')) if (line.includes(' -> ')) say(`  ${line}`);
+    });
     return { name, ...v };
   });
   for (const v of viewers) {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { startMosquitto } from '../helpers/brokers.js';
-import { faultRoom, seen, sleep, startCamera, startWatcher } from './rig.js';
+import { waitFor } from '../helpers/wait.js';
+import { childrenNamed, faultRoom, seen, sleep, startCamera, startWatcher } from './rig.js';
 
 /** How long the camera stays dead before it is started again. */
 const DEAD_MS = 1000;
@@ -33,5 +35,19 @@ describe('fault: camera agent killed with SIGKILL and restarted', () => {
     assert.ok(report.reconnects >= 1, 'the viewer set up a new session');
     assert.ok(recoveryMs <= 3000, `frames again within 3 s of the camera's return (took ${recoveryMs} ms)`);
     assert.ok(report.frames >= 12 * 20 - 30 * (report.stalledMs / 1000), `frames flow after the return: ${report.frames}`);
+  });
+});
+
+describe('fault: camera agent killed with SIGKILL while encoding', () => {
+  it('takes its ffmpeg with it (no orphan encoder left running)', async () => {
+    const broker = await startMosquitto();
+    after(() => broker.stop());
+    const room = await faultRoom(broker.url);
+    const cam = await startCamera(room.env, ['--source', 'testsrc', '--size', '320x240']);
+    const pid = cam.proc.child.pid!;
+    await waitFor(async () => (await childrenNamed(pid, 'ffmpeg')).length === 1, { timeoutMs: 10_000, what: "the camera's ffmpeg" });
+    const [ffmpeg] = await childrenNamed(pid, 'ffmpeg');
+    await cam.proc.kill();
+    await waitFor(() => !existsSync(`/proc/${ffmpeg}`), { timeoutMs: 2000, what: `ffmpeg ${ffmpeg} to end with its camera` });
   });
 });

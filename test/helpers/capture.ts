@@ -23,6 +23,8 @@ export function startCapture(prefix: readonly string[], iface = 'any', filter = 
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve())); // 'close': after stdout drained
   return {
     listening,
+    /** Packets counted so far (tcpdump -l prints each as it comes). */
+    count: () => packets,
     async stop(): Promise<number> {
       if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGINT');
       await exited;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Room } from '../../src/protocol/index.js';
 import { startCapture } from '../helpers/capture.js';
+import { waitFor } from '../helpers/wait.js';
 import { type Event, type HostProcess, NetnsRig } from '../helpers/netns.js';
 
 /**
@@ -59,6 +60,8 @@ describe('LAN transport in a namespaced LAN', { timeout: 120_000 }, () => {
     await viewer.waitFor((e) => e.ev === 'peer' && e.id === cam.id, 5_000, 'viewer sees cam-capture');
     const ready = cam.proc.events.find((e) => e.ev === 'ready');
     assert.deepEqual(ready?.mdns, { bind: '0.0.0.0', multicastInterface: rig.address('c') }, 'mDNS pinned to lan0 of host C');
+    // The camera re-announces and answers queries for a while: give tcpdump's line-buffered output time to show them.
+    await waitFor(() => inner.count() > 0, { timeoutMs: 5000, what: 'mDNS on lan0 of host B' }).catch(() => {});
     await cam.proc.kill();
     const innerCount = await inner.stop();
     assert.ok(innerCount > 0, 'the capture works: mDNS was seen inside the rig');

@@ -8,6 +8,17 @@ import { DEFAULT_RESTART_POLICY, type RestartPolicy, restartDelay } from './rest
 import type { AudioInfo, MediaKind, Source, SourceEvents, SourceState } from './source.js';
 import { describeSourceSpec, type SourceSpec } from './spec.js';
 
+const SETPRIV = '/usr/bin/setpriv';
+
+/**
+ * An encoder that outlives a camera killed with SIGKILL keeps encoding for a socket nobody reads, forever (seen: a
+ * dozen orphans after a day of tests). setpriv (util-linux, on every Debian) execs ffmpeg with PR_SET_PDEATHSIG, so
+ * the kernel ends it with us; the PID stays ffmpeg's.
+ */
+function withParentDeath(command: string, args: string[]): [string, string[]] {
+  return existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', command, ...args]] : [command, args];
+}
+
 export interface FfmpegSourceOptions extends Partial<Omit<EncodeOptions, 'clock'>> {
   /** Restart backoff; defaults to 1 s doubling to 30 s with 20% jitter, reset after a healthy minute. */
   readonly restart?: Partial<RestartPolicy>;
@@ -104,7 +115,7 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
     this.stderrTail = [];
     this.liveSince = undefined;
     this.runs++;
-    const child = spawn(this.ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(...withParentDeath(this.ffmpeg, args), { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     this.pid = child.pid;
     this.log.info({ pid: child.pid, run: this.runs }, 'ffmpeg started');

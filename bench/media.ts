@@ -30,6 +30,8 @@ const arg = (name: string, fallback: number) => {
 const TRIALS = arg('trials', 12);
 const WINDOW_S = arg('window', 10);
 const CYCLES = arg('cycles', 100);
+/** `--ttff-only`: just the two Chromium arms (skips the load and connect/disconnect parts). */
+const TTFF_ONLY = process.argv.includes('--ttff-only');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -66,7 +68,7 @@ async function startCamera(name: string, extra: string[] = []) {
 
 async function ttff(camera: string): Promise<number[]> {
   const page = await rig.page(browser);
-  const trials = await watchInBrowser(page, { link, broker: rig.wsBroker, camera, trials: TRIALS, playMs: 300 });
+  const trials = await watchInBrowser(page, { link, broker: rig.wsBroker, camera, trials: TRIALS, playMs: 300, spreadMs: 4000 });
   await page.close();
   const bad = trials.filter((t) => !Number.isFinite(t.ttffMs) || t.framesDecoded === 0);
   if (bad.length) throw new Error(`${bad.length} Chromium trials decoded nothing`);
@@ -131,37 +133,41 @@ try {
   say(`ttff with cache: ${ttffCache.join(' ')} ms`);
 
   const load: Record<number, { cpuPct: number; rssMb: number }> = {};
-  load[0] = { cpuPct: await cpuPct(pid, WINDOW_S), rssMb: rssMb(pid) };
-  say(` 0 viewers: camera ${load[0].cpuPct}% of a core, RSS ${load[0].rssMb} MB`);
-  for (const n of [1, 10, 50]) {
-    const v = await headless('cache', n);
-    await sleep(1000);
-    load[n] = { cpuPct: await cpuPct(pid, WINDOW_S), rssMb: rssMb(pid) };
-    const fps = v.counters.reduce((s, c) => s + c.stats.frames, 0) / n;
-    say(`${String(n).padStart(2)} viewers: camera ${load[n].cpuPct}% of a core, RSS ${load[n].rssMb} MB (${Math.round(fps)} frames per viewer so far)`);
-    await v.close();
-    await sleep(2000);
-  }
-  const cpuPerViewer = Math.round(((load[50]!.cpuPct - load[0]!.cpuPct) / 50) * 100) / 100;
-
+  let cpuPerViewer = Number.NaN;
   let warm = 0;
+  let after = 0;
   const cycleFailures: string[] = [];
-  for (let i = 0; i < CYCLES + 10; i++) {
-    try {
-      const v = await headless('cache', 1);
-      await v.close();
-    } catch (err) {
-      cycleFailures.push(String(err));
-    }
-    if (i === 9) {
+  if (!TTFF_ONLY) {
+    load[0] = { cpuPct: await cpuPct(pid, WINDOW_S), rssMb: rssMb(pid) };
+    say(` 0 viewers: camera ${load[0].cpuPct}% of a core, RSS ${load[0].rssMb} MB`);
+    for (const n of [1, 10, 50]) {
+      const v = await headless('cache', n);
       await sleep(1000);
-      warm = rssMb(pid);
+      load[n] = { cpuPct: await cpuPct(pid, WINDOW_S), rssMb: rssMb(pid) };
+      const fps = v.counters.reduce((s, c) => s + c.stats.frames, 0) / n;
+      say(`${String(n).padStart(2)} viewers: camera ${load[n].cpuPct}% of a core, RSS ${load[n].rssMb} MB (${Math.round(fps)} frames per viewer so far)`);
+      await v.close();
+      await sleep(2000);
     }
+    cpuPerViewer = Math.round(((load[50]!.cpuPct - load[0]!.cpuPct) / 50) * 100) / 100;
+
+    for (let i = 0; i < CYCLES + 10; i++) {
+      try {
+        const v = await headless('cache', 1);
+        await v.close();
+      } catch (err) {
+        cycleFailures.push(String(err));
+      }
+      if (i === 9) {
+        await sleep(1000);
+        warm = rssMb(pid);
+      }
+    }
+    await sleep(2000);
+    after = rssMb(pid);
+    say(`RSS after 10 warm-up cycles ${warm} MB, after ${CYCLES} more ${after} MB; ${cycleFailures.length} failed cycles`);
+    for (const f of new Set(cycleFailures)) say(`  failed cycle: ${f}`);
   }
-  await sleep(2000);
-  const after = rssMb(pid);
-  say(`RSS after 10 warm-up cycles ${warm} MB, after ${CYCLES} more ${after} MB; ${cycleFailures.length} failed cycles`);
-  for (const f of new Set(cycleFailures)) say(`  failed cycle: ${f}`);
   await cached.stop();
 
   const plain = await startCamera('nocache', ['--no-cache']);
@@ -175,15 +181,15 @@ try {
     ttffCacheP95Ms: percentile(ttffCache, 95),
     ttffNoCacheP50Ms: percentile(ttffNoCache, 50),
     ttffNoCacheP95Ms: percentile(ttffNoCache, 95),
-    cpuPctIdle: load[0]!.cpuPct,
-    cpuPct1: load[1]!.cpuPct,
-    cpuPct10: load[10]!.cpuPct,
-    cpuPct50: load[50]!.cpuPct,
+    cpuPctIdle: load[0]?.cpuPct,
+    cpuPct1: load[1]?.cpuPct,
+    cpuPct10: load[10]?.cpuPct,
+    cpuPct50: load[50]?.cpuPct,
     cpuPctPerViewer: cpuPerViewer,
-    rssMb0: load[0]!.rssMb,
-    rssMb50: load[50]!.rssMb,
-    rssGrowthMb: Math.round((after - warm) * 10) / 10,
-    cycles: CYCLES,
+    rssMb0: load[0]?.rssMb,
+    rssMb50: load[50]?.rssMb,
+    rssGrowthMb: TTFF_ONLY ? null : Math.round((after - warm) * 10) / 10,
+    cycles: TTFF_ONLY ? 0 : CYCLES,
     failedCycles: cycleFailures.length,
   });
 } finally {

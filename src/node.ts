@@ -1,2 +1,9 @@
-/** The Node entry: the browser surface plus what needs Node (files, media engine, LAN, hub). */
+/** The Node entry: the browser surface plus what needs Node (media engine, sources, agents, LAN, embedded broker). */
 export * from './browser.js';
+export { CameraAgent, type CameraAgentEvents, type CameraAgentOptions, startCamera } from './agent/camera.js';
+export { findCamera, type WatchOptions, type WatchReport, watch } from './agent/watch.js';
+export { type EmbeddedBroker, startEmbeddedBroker } from './hub/broker.js';
+export { createCameraPeer, createDataPeer, createViewerPeer, shutdownNdc } from './media/ndc/index.js';
+export { openSource, parseSourceSpec, type Source, type SourceSpec } from './media/sources/index.js';
+export { LanTransport } from './signaling/lan/index.js';
+export { MergedChannel } from './signaling/merged.js';

@@ -111,6 +111,8 @@ export interface BrowserWatchOptions {
   /** How long each trial keeps playing after its first frame. */
   playMs: number;
   relay?: boolean;
+  /** Pause a random 0..spreadMs before each trial, so trials land at random points of the keyframe interval. */
+  spreadMs?: number;
   iceServers?: { urls: string; username?: string; credential?: string }[];
 }
 

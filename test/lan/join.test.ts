@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import { newDeviceId, Room } from '../../src/protocol/index.js';
 import { SealedChannel } from '../../src/signaling/channel.js';
 import { toService } from '../../src/signaling/lan/browser.js';
-import { exponentialBackoff } from '../../src/signaling/lan/backoff.js';
+import { exponentialBackoff } from '../../src/signaling/backoff.js';
 import { hubBrokerUrl, LanRoom } from '../../src/signaling/lan/join.js';
 import { MqttTransport } from '../../src/signaling/mqtt.js';
 import { freePort, startAedes } from '../helpers/brokers.js';
@@ -45,7 +45,7 @@ describe('LanRoom: the LAN plus a configured broker behind one channel', () => {
       env,
       interface: '127.0.0.1',
       brokerTimeoutMs: 1000,
-      retry: exponentialBackoff(50, 200),
+      retry: exponentialBackoff({ initialMs: 50, maxMs: 200, jitter: 'equal' }),
       ...options,
     });
     closers.push(() => lan.close());

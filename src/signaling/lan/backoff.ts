@@ -1,17 +1,4 @@
-/** When to try a lost link again: exponential backoff with jitter (LiveKit-style policy, injectable). */
-export interface ReconnectPolicy {
-  /** Delay before attempt `attempt` (0-based), in ms. */
-  delayMs(attempt: number): number;
-}
-
-export function exponentialBackoff(initialMs = 250, maxMs = 10_000, jitter = 0.2, random: () => number = Math.random): ReconnectPolicy {
-  return {
-    delayMs(attempt: number): number {
-      const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
-      return Math.round(base * (1 - jitter + 2 * jitter * random()));
-    },
-  };
-}
+import type { ReconnectPolicy } from '../backoff.js';
 
 /** One retry timer per key; scheduling again replaces the pending one. */
 export class RetryTimers<K> {
@@ -23,11 +10,13 @@ export class RetryTimers<K> {
   schedule(key: K, run: () => void): void {
     this.cancel(key);
     const attempt = this.attempts.get(key) ?? 0;
+    const delay = this.policy.nextDelayMs(attempt);
+    if (delay === null) return; // the policy gave up on this key
     this.attempts.set(key, attempt + 1);
     const timer = setTimeout(() => {
       this.timers.delete(key);
       run();
-    }, this.policy.delayMs(attempt));
+    }, delay);
     this.timers.set(key, { timer, attempt });
   }
 

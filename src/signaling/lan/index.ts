@@ -1,5 +1,4 @@
 // Node-only entry of the LAN adapter (ws, dgram, ciao); never imported by browser code.
-export { exponentialBackoff, type ReconnectPolicy } from './backoff.js';
 export { type LanService, SERVICE_TYPE } from './browser.js';
 export { MAX_FRAME_BYTES } from './frames.js';
 export { HELLO_TIMEOUT_MS } from './link.js';

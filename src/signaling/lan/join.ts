@@ -2,7 +2,8 @@ import { Courier, type DeviceId, Emitter, type Logger, type PresenceBody, type R
 import { SealedChannel } from '../channel.js';
 import { MergedChannel } from '../merged.js';
 import { MqttTransport } from '../mqtt.js';
-import { exponentialBackoff, type ReconnectPolicy, RetryTimers } from './backoff.js';
+import { exponentialBackoff, type ReconnectPolicy } from '../backoff.js';
+import { RetryTimers } from './backoff.js';
 import type { LanService } from './browser.js';
 import { LanTransport } from './transport.js';
 
@@ -62,7 +63,7 @@ export class LanRoom extends Emitter<LanRoomEvents> {
   ) {
     super();
     this.log = (options.log ?? silentLogger).child({ component: 'lan-room' });
-    this.retry = new RetryTimers(options.retry ?? exponentialBackoff(2000, 30_000));
+    this.retry = new RetryTimers(options.retry ?? exponentialBackoff({ initialMs: 2000, maxMs: 30_000, jitter: 'equal' }));
     const lanChannel = new SealedChannel(options.room, lan, this.channelOptions());
     this.channel = new MergedChannel([lanChannel], { presence: options.presence, ...(options.log ? { log: options.log } : {}) });
     if (options.followHubs ?? true) {

@@ -1,5 +1,5 @@
 import type { Logger, Role } from '../../protocol/index.js';
-import type { ReconnectPolicy } from './backoff.js';
+import type { ReconnectPolicy } from '../backoff.js';
 import type { LanService } from './browser.js';
 
 export interface LanTransportOptions {

@@ -2,7 +2,8 @@ import { WebSocket } from 'ws';
 import { type DeviceId, Emitter, type Logger, PeercamError, type RoomId, silentLogger } from '../../protocol/index.js';
 import type { Transport, TransportHandlers } from '../transport.js';
 import { Advertiser } from './advertiser.js';
-import { exponentialBackoff, RetryTimers } from './backoff.js';
+import { exponentialBackoff } from '../backoff.js';
+import { RetryTimers } from './backoff.js';
 import { type LanService, MdnsBrowser } from './browser.js';
 import { MAX_FRAME_BYTES } from './frames.js';
 import { CloseCode, DEAD_AFTER_BEATS, Link } from './link.js';
@@ -49,7 +50,7 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
     this.heartbeatMs = options.heartbeatMs ?? 1000;
     this.now = options.now ?? Date.now;
     this.mdnsOn = mdnsAllowedByEnv(options.env);
-    this.retry = new RetryTimers(options.reconnect ?? exponentialBackoff());
+    this.retry = new RetryTimers(options.reconnect ?? exponentialBackoff({ initialMs: 250, maxMs: 10_000, jitter: 'equal' }));
     if (!(this.heartbeatMs >= 50)) throw PeercamError.config(`heartbeatMs must be at least 50 ms, got ${options.heartbeatMs}.`);
   }
 

@@ -4,6 +4,7 @@ import { BROADCAST, MAX_SEALED_BYTES, MAX_SKEW_MS, PROTOCOL_VERSION, parseEnvelo
 import type { DropReason } from './errors.js';
 import type { DeviceId, SessionId } from './ids.js';
 import type { Room } from './room.js';
+import { SeenWindow } from './seen.js';
 import { topics } from './topics.js';
 
 export type Opened<E extends Envelope = Envelope> = { ok: true; envelope: E } | { ok: false; reason: DropReason; detail: string };
@@ -22,9 +23,7 @@ export interface CourierOptions {
 export class Courier {
   private seq: number;
   private readonly now: () => number;
-  private readonly maxSeen: number;
-  /** from -> (seq -> ts): what was accepted within the skew window. */
-  private readonly seen = new Map<DeviceId, Map<number, number>>();
+  private readonly seen: SeenWindow;
 
   constructor(
     readonly room: Room,
@@ -32,7 +31,7 @@ export class Courier {
     options: CourierOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.maxSeen = options.maxSeenPerSender ?? 4096;
+    this.seen = new SeenWindow(this.now, options.maxSeenPerSender);
     // Start from the clock so a restarted device with the same id never reuses a (from, seq) a peer still remembers.
     this.seq = this.now() * 16;
   }
@@ -66,7 +65,7 @@ export class Courier {
     if (e.to !== this.self) return drop('wrong-recipient', `sealed for ${e.to}`);
     const skew = Math.abs(this.now() - e.ts);
     if (skew > MAX_SKEW_MS) return drop('stale', `${e.type} from ${e.from} is ${Math.round(skew / 1000)} s off our clock`);
-    if (!this.remember(e.from, e.seq, e.ts)) return drop('replay', `${e.type} seq ${e.seq} from ${e.from} seen before`);
+    if (!this.seen.firstTime(e.from, e.seq, e.ts)) return drop('replay', `${e.type} seq ${e.seq} from ${e.from} seen before`);
     return opened;
   }
 
@@ -100,21 +99,6 @@ export class Courier {
     if (envelope === 'unknown-version') return drop('unknown-version', 'envelope version is not 1');
     if (envelope === 'malformed') return drop('malformed', 'envelope does not match protocol v1');
     return { ok: true, envelope };
-  }
-
-  private remember(from: DeviceId, seq: number, ts: number): boolean {
-    let seen = this.seen.get(from);
-    if (!seen) {
-      seen = new Map();
-      this.seen.set(from, seen);
-    }
-    if (seen.has(seq)) return false;
-    seen.set(seq, ts);
-    // Anything older than twice the skew window would be rejected as stale anyway.
-    const horizon = this.now() - 2 * MAX_SKEW_MS;
-    if (seen.size > this.maxSeen || seen.size % 256 === 0)
-      for (const [s, t] of seen) if (t < horizon || seen.size > this.maxSeen) seen.delete(s);
-    return true;
   }
 }
 

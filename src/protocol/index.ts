@@ -6,5 +6,6 @@ export * from './ids.js';
 export * from './log.js';
 export * from './room.js';
 export * from './seal.js';
+export * from './seen.js';
 export * from './topics.js';
 export * from './emitter.js';

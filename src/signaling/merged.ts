@@ -3,7 +3,7 @@ import {
   type DeviceId,
   Emitter,
   type Logger,
-  MAX_SKEW_MS,
+  SeenWindow,
   type MessageType,
   PeercamError,
   type PresenceBody,
@@ -40,7 +40,7 @@ export class MergedChannel extends Emitter<ChannelEvents> implements Channel {
   private readonly latest = new Map<DeviceId, PeerInfo>();
   private readonly merged = new Map<DeviceId, PeerInfo>();
   /** from -> (seq -> ts) of messages passed on. */
-  private readonly seen = new Map<DeviceId, Map<number, number>>();
+  private readonly seen: SeenWindow;
   private presence: PresenceBody | undefined;
   private linkState: LinkState = 'connecting';
   private started = false;
@@ -58,6 +58,7 @@ export class MergedChannel extends Emitter<ChannelEvents> implements Channel {
     this.presence = options.presence;
     this.log = (options.log ?? silentLogger).child({ channel: 'merged' });
     this.now = options.now ?? Date.now;
+    this.seen = new SeenWindow(this.now);
     for (const channel of channels) this.attach(channel);
   }
 
@@ -159,7 +160,7 @@ export class MergedChannel extends Emitter<ChannelEvents> implements Channel {
         channel.on('peer', (p) => this.onPeer(channel, p)),
         channel.on('gone', (id) => this.forget(id, channel)),
         channel.on('message', (e) => {
-          if (this.firstTime(e.from, e.seq, e.ts)) this.emit('message', e);
+          if (this.seen.firstTime(e.from, e.seq, e.ts)) this.emit('message', e);
           else this.emit('dropped', 'replay', `${e.type} seq ${e.seq} from ${e.from} already arrived by another transport`);
         }),
         channel.on('dropped', (reason, detail) => this.emit('dropped', reason, detail)),
@@ -213,23 +214,6 @@ export class MergedChannel extends Emitter<ChannelEvents> implements Channel {
     this.linkState = state;
     const detail = this.channels.map((c) => `${c.kind} ${c.state}`).join(', ');
     this.emit('state', state, detail);
-  }
-
-  /** False when (from, seq) was passed on already (the same envelope by a second transport). */
-  private firstTime(from: DeviceId, seq: number, ts: number): boolean {
-    let seen = this.seen.get(from);
-    if (!seen) {
-      seen = new Map();
-      this.seen.set(from, seen);
-    }
-    if (seen.has(seq)) return false;
-    seen.set(seq, ts);
-    // The Courier drops anything older than the skew window, so older entries cannot come back.
-    if (seen.size % 256 === 0) {
-      const horizon = this.now() - 2 * MAX_SKEW_MS;
-      for (const [s, t] of seen) if (t < horizon) seen.delete(s);
-    }
-    return true;
   }
 }
 

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IceServer } from '../../src/session/peer.js';
+import { freePort, untilListening } from './brokers.js';
 
 export interface Coturn {
   /** turn:127.0.0.1:P?transport=udp and ?transport=tcp. */
@@ -70,7 +70,7 @@ export async function startCoturn(options: { relayIp?: string } = {}): Promise<C
     return stopping;
   };
   try {
-    await waitListening(port, () => child.exitCode !== null, 5000);
+    await untilListening(port, 5000, () => (child.exitCode !== null ? 'turnserver exited' : undefined));
   } catch (err) {
     const log = await readFile(logFile, 'utf8').catch(() => '');
     await stop();
@@ -85,35 +85,4 @@ export async function startCoturn(options: { relayIp?: string } = {}): Promise<C
     log: () => readFile(logFile, 'utf8').catch(() => ''),
     stop,
   };
-}
-
-/** A port free on 127.0.0.1 for TCP right now (UDP on loopback in a fresh namespace is free alike). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitListening(port: number, dead: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (dead()) throw new Error('turnserver exited');
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }

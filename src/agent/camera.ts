@@ -20,6 +20,11 @@ export interface CameraAgentOptions {
   readonly engine?: NdcOptions;
   readonly timeouts?: Partial<Timeouts>;
   readonly log?: Logger;
+  /**
+   * Listeners registered before the camera can be reached: a viewer's offer may arrive the instant the endpoint
+   * exists, and a listener added after `start()` resolved would miss that viewer joining.
+   */
+  readonly on?: Partial<CameraAgentEvents>;
 }
 
 export interface CameraAgentEvents {
@@ -44,6 +49,8 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
     options: CameraAgentOptions,
   ) {
     super();
+    if (options.on?.viewer) this.on('viewer', options.on.viewer);
+    if (options.on?.source) this.on('source', options.on.source);
     const log = (options.log ?? silentLogger).child({ camera: options.name });
     this.fanout = new Fanout({
       codec: source.codec,
@@ -58,6 +65,8 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
       ...(this.audioFanout ? [connectSource(source, this.audioFanout, 'audio')] : []),
       source.on('state', (state, reason) => this.emit('source', state, reason)),
     );
+    // A source opened before the agent may be live already: say so once, as if it had just happened.
+    if (source.state !== 'starting') this.emit('source', source.state, source.reason);
     this.endpoint = new CameraEndpoint({
       channel: options.channel,
       config: options.peerConfig,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CameraAgent } from '../agent/camera.js';
+import { openSource } from '../media/sources/index.js';
 import { addNetOptions, engineOptions, logger, peerConfig, presenceOf } from './context.js';
 import { deviceId } from './home.js';
 import { addLanOptions, joinRoom, type LanCliOptions } from './lan.js';
@@ -32,34 +33,42 @@ export function registerCamera(program: Command): void {
     const log = logger(opts);
     const name = opts.name ?? `${opts.source.split(/[:/]/).filter(Boolean).pop() ?? 'camera'}@${(await import('node:os')).hostname()}`;
     const id = await deviceId(`camera:${name}`);
-    const joined = await joinRoom(opts, { id, presence: presenceOf(name, 'camera'), mdnsName: name }, log);
-    const { channel, broker, room } = joined;
     const [w, h] = (opts.size ?? '1280x720').split('x').map(Number);
+    const say = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+    // The source first: once our presence is out, viewers offer at once, and the answer needs the source.
+    const source = await openSource(opts.source, {
+      ...(w && h ? { width: w, height: h } : {}),
+      fps: Number(opts.fps),
+      bitrate: Number(opts.bitrate) * 1000,
+      gopSeconds: Number(opts.gop),
+      logger: log,
+    });
+    const joined = await joinRoom(opts, { id, presence: presenceOf(name, 'camera'), mdnsName: name }, log).catch(async (err: unknown) => {
+      await source.stop();
+      throw err;
+    });
+    const { channel, broker, room } = joined;
     const agent = await CameraAgent.start({
       channel,
-      source: opts.source,
+      source,
       name,
       peerConfig: peerConfig(opts, broker),
       engine: engineOptions(opts),
       keyframeCache: opts.cache,
       maxViewers: Number(opts.maxViewers ?? 64),
-      sourceOptions: {
-        ...(w && h ? { width: w, height: h } : {}),
-        fps: Number(opts.fps),
-        bitrate: Number(opts.bitrate) * 1000,
-        gopSeconds: Number(opts.gop),
-      },
       log,
+      on: {
+        viewer: (e) => say(`viewer ${e.viewer} ${e.change}${e.reason ? ` (${e.reason})` : ''}; ${e.viewers} watching`),
+        source: (state, reason) => say(`source ${state}${reason ? `: ${reason}` : ''}`),
+      },
     });
-    const say = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
     say(`camera "${name}" (${id}) is live in room ${room.id} via ${joined.describe()}, source ${opts.source}`);
     joined.lan?.on('broker', (url, change, detail) => say(`broker ${url} ${change}${detail ? `: ${detail}` : ''}`));
-    agent.on('viewer', (e) => say(`viewer ${e.viewer} ${e.change}${e.reason ? ` (${e.reason})` : ''}; ${e.viewers} watching`));
-    agent.on('source', (state, reason) => say(`source ${state}${reason ? `: ${reason}` : ''}`));
     channel.on('state', (state, detail) => say(`${joined.lan ? 'signaling' : 'broker'} ${state}${detail ? `: ${detail}` : ''}`));
     await untilSignal();
     say('stopping');
     await agent.close();
+    await source.stop();
     await joined.close();
   });
 }

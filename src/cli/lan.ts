@@ -18,7 +18,7 @@ export function addLanOptions(cmd: Command): Command {
     .option('--lan', 'find and signal devices on this LAN directly (mDNS + WebSocket); also joins a broker when one is configured or a hub is seen')
     .option('--interface <name>', 'with --lan: pin discovery and LAN links to this interface (name or IPv4 address)')
     .option('--peer <ws://host:port>', 'with --lan: also dial this device directly (networks without multicast), repeatable', collect, [])
-    .option('--lan-port <n>', 'with --lan: port of our LAN WebSocket (default: any free port)');
+    .option('--lan-port <n>', 'with --lan: port of our LAN WebSocket (default: a free port)');
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -43,7 +43,7 @@ describe('Fanout over a live ffmpeg source', () => {
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
     );
     assert.equal(probe.trim(), `320,240,${units.length}`);
-    // -xerror: any decoding error ends the run with a non-zero status; -v error prints each one.
+    // -xerror: a decoding error ends the run with a non-zero status; -v error prints each one.
     const decode = spawnSync('ffmpeg', ['-v', 'error', '-xerror', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' });
     assert.equal(decode.stderr, '');
     assert.equal(decode.status, 0);

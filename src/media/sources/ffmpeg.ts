@@ -23,7 +23,7 @@ export interface FfmpegSourceOptions extends Partial<Omit<EncodeOptions, 'clock'
   /** Restart backoff; defaults to 1 s doubling to 30 s with 20% jitter, reset after a healthy minute. */
   readonly restart?: Partial<RestartPolicy>;
   /**
-   * Send the input's audio as Opus when it has any ('auto': files and RTSP streams, found with ffprobe). testsrc and
+   * Send the input's audio as Opus when the input has audio ('auto': files and RTSP streams, found with ffprobe). testsrc and
    * V4L2 cameras have none. Default 'auto'.
    */
   readonly audio?: 'auto' | false;

@@ -17,7 +17,7 @@ export interface SourceEvents {
   state: (state: SourceState, reason: string | undefined) => void;
 }
 
-/** The audio a source sends beside its video, when it has any. */
+/** The audio a source sends beside its video, when it has audio. */
 export interface AudioInfo {
   readonly codec: 'opus';
   readonly clockRate: 48000;

@@ -51,6 +51,7 @@ class CameraPage {
     byId('pair').addEventListener('click', () => void this.hub.then((hub) => openPairing(this.room, hub)));
     this.nameInput.value = localStorage.getItem('peercam.camera-name') ?? `${defaultName()} camera`;
     this.startButton.addEventListener('click', () => void (this.camera ? this.stop() : this.start()));
+    this.startButton.disabled = false; // disabled in the page until this listener exists
     byId('front').addEventListener('click', () => void this.flip('user'));
     byId('back').addEventListener('click', () => void this.flip('environment'));
     for (const s of [this.cameraSelect, this.micSelect, this.sizeSelect]) s.addEventListener('change', () => void this.recapture());

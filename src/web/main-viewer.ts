@@ -55,6 +55,9 @@ async function run(room: Room): Promise<void> {
   const call = new CallMode(channel, config, name, log);
   const share = byId<HTMLButtonElement>('share');
   share.addEventListener('click', () => void call.toggle(share));
+  // Disabled in the page until now: a click before the room is joined would be lost without a word.
+  share.disabled = false;
+  share.removeAttribute('title');
   byId('self').append(call.preview);
   window.addEventListener('pagehide', () => void channel.close());
   document.body.dataset.ready = 'true';

@@ -2,7 +2,7 @@ import { type DeviceId, Emitter, type Logger, silentLogger } from '../protocol/i
 import { CameraEndpoint, type PeerConfig, type Timeouts } from '../session/index.js';
 import type { Channel } from '../signaling/channel.js';
 import { connectSource, Fanout } from '../media/fanout.js';
-import { createCameraPeer, type NdcOptions } from '../media/ndc/index.js';
+import { createCameraPeer, type NdcOptions, TurnBridge } from '../media/ndc/index.js';
 import { describeSourceSpec, type OpenSourceOptions, openSource, parseSourceSpec, type Source, type SourceState } from '../media/sources/index.js';
 import type { ViewerFeed } from '../media/viewer-feed.js';
 
@@ -47,6 +47,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
     readonly source: Source,
     private readonly ownsSource: boolean,
     options: CameraAgentOptions,
+    private readonly turnBridge: TurnBridge | undefined,
   ) {
     super();
     if (options.on?.viewer) this.on('viewer', options.on.viewer);
@@ -91,7 +92,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
                 audioFeed = this.audioFanout.addViewer({ payloadType: n.audio.pt, ssrc: n.audio.ssrc, sink: (p) => peer.sendAudioRtp(p) });
             },
           },
-          { ...options.engine, log },
+          { ...options.engine, ...(turnBridge ? { turnBridge } : {}), log },
         );
         // Stop feeding before the track closes: a send after close crashes libdatachannel (DESIGN.md).
         peer.on('state', (s) => {
@@ -117,7 +118,14 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
       typeof options.source === 'string'
         ? await openSource(options.source, { ...options.sourceOptions, ...(options.log ? { logger: options.log } : {}) })
         : options.source;
-    const agent = new CameraAgent(source, owns, options);
+    let bridge: TurnBridge | undefined;
+    try {
+      bridge = await TurnBridge.open(options.peerConfig, options.log);
+    } catch (err) {
+      if (owns) await source.stop();
+      throw err;
+    }
+    const agent = new CameraAgent(source, owns, options, bridge);
     const label = typeof options.source === 'string' ? describeSourceSpec(parseSourceSpec(options.source)) : source.spec;
     await options.channel.setPresence({
       name: options.name,
@@ -141,6 +149,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
     this.audioFanout?.close();
     for (const off of this.offs) off();
     if (this.ownsSource) await this.source.stop();
+    this.turnBridge?.close();
     this.removeAllListeners();
   }
 }

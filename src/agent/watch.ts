@@ -1,7 +1,7 @@
 import { type DeviceId, type Logger, PeercamError, silentLogger } from '../protocol/index.js';
 import { type PeerConfig, type Timeouts, ViewerSession } from '../session/index.js';
 import type { Channel, PeerInfo } from '../signaling/channel.js';
-import { createViewerPeer, type NdcOptions, type ViewerPeer } from '../media/ndc/index.js';
+import { createViewerPeer, type NdcOptions, TurnBridge, type ViewerPeer } from '../media/ndc/index.js';
 import { FrameCounter } from './frame-counter.js';
 
 export interface WatchOptions {
@@ -51,6 +51,16 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   const log = options.log ?? silentLogger;
   const started = performance.now();
   const target = await findCamera(options.channel, options.camera, options.findMs ?? 10_000);
+  const turnBridge = await TurnBridge.open(options.peerConfig, log);
+  try {
+    return await watchCamera(options, target, started, turnBridge);
+  } finally {
+    turnBridge?.close();
+  }
+}
+
+async function watchCamera(options: WatchOptions, target: PeerInfo, started: number, turnBridge: TurnBridge | undefined): Promise<WatchReport> {
+  const log = options.log ?? silentLogger;
   let codec: 'H264' | 'VP8' | undefined;
   const counter = new FrameCounter(() => codec, started);
   const report: WatchReport = {
@@ -88,6 +98,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
         counter.newStream();
         peer = createViewerPeer(config, {
           ...options.engine,
+          ...(turnBridge ? { turnBridge } : {}),
           log,
           onRtp: (packet, kind) => {
             if (kind !== 'video') return;

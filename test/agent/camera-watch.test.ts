@@ -56,22 +56,24 @@ describe('peercam camera + peercam watch', () => {
     }
   });
 
-  it('relay only on both sides, through a local coturn (TURN over UDP)', async () => {
-    const broker = await startMosquitto();
-    after(() => broker.stop());
-    const turn = await startCoturn({ relayIp: '127.0.0.2' });
-    after(() => turn.stop());
-    const ice = `turn:${turn.username}:${turn.credential}@${turn.urls.udp.slice('turn:'.length)}`;
-    const home = await cliHome();
-    after(() => home.remove());
-    await runCli(['room', 'new', '--no-qr', '--broker', broker.url], home.env);
-    const camera = spawnCli(['camera', '--source', 'demo', '--name', 'shelf', '--relay', '--ice-server', ice], home.env);
-    after(() => camera.kill());
-    await camera.waitFor(/is live in room/);
-    const report = await watchJson(home.env, ['--relay', '--ice-server', ice]);
-    assert.equal(report.candidateType, 'relay');
-    assert.ok(report.frames >= 40, `frames ${report.frames}`);
-  });
+  for (const transport of ['udp', 'tcp'] as const) {
+    it(`relay only on both sides, through a local coturn (TURN over ${transport.toUpperCase()}${transport === 'tcp' ? ', its UDP listener off' : ''})`, async () => {
+      const broker = await startMosquitto();
+      after(() => broker.stop());
+      const turn = await startCoturn({ relayIp: '127.0.0.2', udp: transport === 'udp' });
+      after(() => turn.stop());
+      const ice = `turn:${turn.username}:${turn.credential}@${turn.urls[transport].slice('turn:'.length)}`;
+      const home = await cliHome();
+      after(() => home.remove());
+      await runCli(['room', 'new', '--no-qr', '--broker', broker.url], home.env);
+      const camera = spawnCli(['camera', '--source', 'demo', '--name', 'shelf', '--relay', '--ice-server', ice], home.env);
+      after(() => camera.kill());
+      await camera.waitFor(/is live in room/);
+      const report = await watchJson(home.env, ['--relay', '--ice-server', ice]);
+      assert.equal(report.candidateType, 'relay');
+      assert.ok(report.frames >= 40, `frames ${report.frames}`);
+    });
+  }
 
   it('says how to fix a missing ffmpeg, and watch exits non-zero naming a camera that is not there', async () => {
     const broker = await startAedes();

@@ -25,8 +25,11 @@ export interface Coturn {
  * `relayIp` 127.0.0.2 makes "relay" mean relay on loopback: TURN permissions are per peer IP (RFC 8656 9), so with
  * relayed addresses on 127.0.0.1 any host socket on 127.0.0.1 may send to them directly, and libjuice then selects a
  * host/prflx pair even under a relay-only policy.
+ *
+ * `udp: false` listens for clients on TCP alone (coturn's --no-udp), so a session through it proves that TURN over
+ * TCP carried it.
  */
-export async function startCoturn(options: { relayIp?: string } = {}): Promise<Coturn> {
+export async function startCoturn(options: { relayIp?: string; udp?: boolean } = {}): Promise<Coturn> {
   const dir = await mkdtemp(join(tmpdir(), 'peercam-coturn-'));
   const port = await freePort();
   // A relay range of its own, away from ephemeral ports; the namespace is private to this test run.
@@ -49,6 +52,7 @@ export async function startCoturn(options: { relayIp?: string } = {}): Promise<C
     '--no-cli',
     '--allow-loopback-peers',
     '--fingerprint',
+    ...(options.udp === false ? ['--no-udp'] : []),
     `--pidfile=${join(dir, 'turnserver.pid')}`,
     `--log-file=${logFile}`,
     '--simple-log',

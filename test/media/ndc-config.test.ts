@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toNdcIceServer, toRtcConfig } from '../../src/media/ndc/config.js';
+import { TurnBridge } from '../../src/media/ndc/turn-bridge.js';
 import { PeercamError } from '../../src/protocol/index.js';
 
 const creds = { username: 'u', credential: 'p:@x' };
@@ -32,14 +33,36 @@ describe('node-datachannel ICE configuration', () => {
     assert.throws(() => toNdcIceServer('stun:h:70000', { urls: '' }), isConfig);
   });
 
-  it('skips TCP/TLS relays (libjuice cannot use them) and refuses relay-only without a UDP relay', () => {
+  it('skips TCP/TLS relays without a bridge (libjuice cannot use them) and refuses relay-only without a usable relay', () => {
     const tcp = { urls: 'turn:127.0.0.1:3478?transport=tcp', ...creds };
     const udp = { urls: ['turn:127.0.0.1:3478?transport=udp'], ...creds };
     assert.deepEqual(toRtcConfig({ iceServers: [tcp, udp], iceTransportPolicy: 'relay' }, {}).iceServers.length, 1);
     assert.throws(
       () => toRtcConfig({ iceServers: [tcp], iceTransportPolicy: 'relay' }, {}),
-      (e: unknown) => e instanceof PeercamError && /TURN server over UDP/.test(e.message),
+      (e: unknown) => e instanceof PeercamError && /needs a TURN server/.test(e.message),
     );
+  });
+
+  it('with a TurnBridge, TCP and TLS relays become UDP relays on a local port of the bridge', async () => {
+    const config = {
+      iceServers: [{ urls: ['turn:192.0.2.1:3478?transport=tcp', 'turns:turn.example:443?transport=tcp'], ...creds }, { urls: 'stun:192.0.2.1' }],
+      iceTransportPolicy: 'relay' as const,
+    };
+    const bridge = await TurnBridge.open(config);
+    assert.ok(bridge);
+    try {
+      const servers = toRtcConfig(config, { turnBridge: bridge }).iceServers;
+      assert.equal(servers.length, 3);
+      const [tcp, tls] = servers;
+      assert.equal(tcp?.hostname, '127.0.0.1');
+      assert.equal(tcp?.relayType, 'TurnUdp');
+      assert.equal(tcp?.username, 'u');
+      assert.notEqual(tcp?.port, tls?.port, 'one local port per server');
+      assert.equal(bridge.streams, 0, 'no connection to a server before an agent talks to it');
+    } finally {
+      bridge.close();
+    }
+    assert.equal(await TurnBridge.open({ iceServers: [{ urls: 'turn:h:1', ...creds }], iceTransportPolicy: 'all' }), undefined, 'nothing to bridge');
   });
 
   it('passes bind address, port range and policy through', () => {

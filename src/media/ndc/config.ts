@@ -1,6 +1,7 @@
 import type { IceServer as NdcIceServer, RtcConfig } from 'node-datachannel';
 import { type Logger, PeercamError } from '../../protocol/index.js';
 import type { IceServer, PeerConfig } from '../../session/peer.js';
+import type { TurnBridge } from './turn-bridge.js';
 
 /** Engine options that are not part of the portable PeerConfig. */
 export interface NdcOptions {
@@ -9,12 +10,14 @@ export interface NdcOptions {
   /** Local UDP port range for ICE. */
   readonly portRange?: { readonly begin: number; readonly end: number };
   readonly log?: Logger;
+  /** Carries TURN over TCP/TLS for libjuice (see TurnBridge); without it such servers are skipped. */
+  readonly turnBridge?: TurnBridge;
 }
 
 /**
  * The prebuilt node-datachannel uses libjuice for ICE, which speaks TURN over UDP only: libdatachannel skips TCP and
- * TLS relays with a warning. We drop them here with our own warning so that a relay-only peer with no usable server
- * fails with a clear message instead of silently gathering nothing.
+ * TLS relays with a warning. A TurnBridge stands in for them on a local UDP port; without one we drop them here with
+ * our own warning so that a relay-only peer with no usable server fails with a clear message.
  */
 const UNSUPPORTED_RELAYS = new Set(['TurnTcp', 'TurnTls']);
 
@@ -44,7 +47,12 @@ export function toRtcConfig(config: PeerConfig, options: NdcOptions): RtcConfig 
     for (const url of typeof server.urls === 'string' ? [server.urls] : server.urls) {
       const converted = toNdcIceServer(url, server);
       if (converted.relayType && UNSUPPORTED_RELAYS.has(converted.relayType)) {
-        options.log?.warn({ url }, 'node-datachannel (libjuice) cannot use TURN over TCP/TLS; this server is skipped');
+        const local = options.turnBridge?.local(url);
+        if (local) {
+          iceServers.push({ ...converted, ...local, relayType: 'TurnUdp' });
+          continue;
+        }
+        options.log?.warn({ url }, 'node-datachannel (libjuice) needs a TurnBridge for TURN over TCP/TLS; this server is skipped');
         continue;
       }
       iceServers.push(converted);
@@ -52,7 +60,7 @@ export function toRtcConfig(config: PeerConfig, options: NdcOptions): RtcConfig 
   }
   if (config.iceTransportPolicy === 'relay' && !iceServers.some((s) => s.relayType !== undefined)) {
     throw PeercamError.config(
-      'Relay-only ICE needs a TURN server over UDP (turn:user:password@host:3478); none was given that this engine can use.',
+      'Relay-only ICE needs a TURN server (turn:user:password@host:3478[?transport=tcp]); none was given that this engine can use.',
     );
   }
   const rtc: RtcConfig = { iceServers, iceTransportPolicy: config.iceTransportPolicy };

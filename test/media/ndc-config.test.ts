@@ -51,7 +51,7 @@ describe('node-datachannel ICE configuration', () => {
     const bridge = await TurnBridge.open(config);
     assert.ok(bridge);
     try {
-      const servers = toRtcConfig(config, { turnBridge: bridge }).iceServers;
+      const servers = toRtcConfig(config, { turnBridge: bridge }).iceServers.map((s) => (typeof s === 'string' ? assert.fail(`object form expected: ${s}`) : s));
       assert.equal(servers.length, 3);
       const [tcp, tls] = servers;
       assert.equal(tcp?.hostname, '127.0.0.1');

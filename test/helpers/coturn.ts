@@ -1,17 +1,20 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IceServer } from '../../src/session/peer.js';
+import { generate } from 'selfsigned';
 import { freePort, untilListening } from './brokers.js';
 
 export interface Coturn {
-  /** turn:127.0.0.1:P?transport=udp and ?transport=tcp. */
-  readonly urls: { readonly udp: string; readonly tcp: string };
+  /** turn:127.0.0.1:P?transport=udp and ?transport=tcp; with `tls`, turns:127.0.0.1:Q?transport=tcp too. */
+  readonly urls: { readonly udp: string; readonly tcp: string; readonly tls?: string };
+  /** With `tls`: the PEM file of the server's self-signed certificate (give it to clients as NODE_EXTRA_CA_CERTS). */
+  readonly caFile?: string;
   readonly username: string;
   readonly credential: string;
   /** RTCIceServer entries for one transport. */
-  iceServer(transport: 'udp' | 'tcp'): IceServer;
+  iceServer(transport: 'udp' | 'tcp' | 'tls'): IceServer;
   /** The server log so far (for diagnostics when a test fails). */
   log(): Promise<string>;
   /** Stops the server (by its PID) and removes its directory. Idempotent. */
@@ -29,9 +32,21 @@ export interface Coturn {
  * `udp: false` listens for clients on TCP alone (coturn's --no-udp), so a session through it proves that TURN over
  * TCP carried it.
  */
-export async function startCoturn(options: { relayIp?: string; udp?: boolean } = {}): Promise<Coturn> {
+export async function startCoturn(options: { relayIp?: string; udp?: boolean; tls?: boolean } = {}): Promise<Coturn> {
   const dir = await mkdtemp(join(tmpdir(), 'peercam-coturn-'));
   const port = await freePort();
+  const tlsPort = options.tls ? await freePort() : undefined;
+  const caFile = join(dir, 'turn-cert.pem');
+  if (options.tls) {
+    const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+    });
+    await writeFile(caFile, pems.cert);
+    await writeFile(join(dir, 'turn-key.pem'), pems.private, { mode: 0o600 });
+  }
   // A relay range of its own, away from ephemeral ports; the namespace is private to this test run.
   const minPort = 50000 + Math.floor(Math.random() * 100) * 100;
   const username = 'peercam';
@@ -47,7 +62,7 @@ export async function startCoturn(options: { relayIp?: string; udp?: boolean } =
     '--lt-cred-mech',
     `--user=${username}:${credential}`,
     '--realm=peercam.test',
-    '--no-tls',
+    ...(tlsPort ? [`--tls-listening-port=${tlsPort}`, `--cert=${caFile}`, `--pkey=${join(dir, 'turn-key.pem')}`] : ['--no-tls']),
     '--no-dtls',
     '--no-cli',
     '--allow-loopback-peers',
@@ -74,18 +89,27 @@ export async function startCoturn(options: { relayIp?: string; udp?: boolean } =
     return stopping;
   };
   try {
-    await untilListening(port, 5000, () => (child.exitCode !== null ? 'turnserver exited' : undefined));
+    for (const p of [port, ...(tlsPort ? [tlsPort] : [])]) await untilListening(p, 5000, () => (child.exitCode !== null ? 'turnserver exited' : undefined));
   } catch (err) {
     const log = await readFile(logFile, 'utf8').catch(() => '');
     await stop();
     throw new Error(`coturn did not start: ${String(err)}\n${stderr}\n${log}`);
   }
-  const urls = { udp: `turn:127.0.0.1:${port}?transport=udp`, tcp: `turn:127.0.0.1:${port}?transport=tcp` };
+  const urls = {
+    udp: `turn:127.0.0.1:${port}?transport=udp`,
+    tcp: `turn:127.0.0.1:${port}?transport=tcp`,
+    ...(tlsPort ? { tls: `turns:127.0.0.1:${tlsPort}?transport=tcp` } : {}),
+  };
   return {
     urls,
+    ...(options.tls ? { caFile } : {}),
     username,
     credential,
-    iceServer: (transport) => ({ urls: urls[transport], username, credential }),
+    iceServer: (transport) => {
+      const url = urls[transport];
+      if (!url) throw new Error(`this coturn was started without ${transport}`);
+      return { urls: url, username, credential };
+    },
     log: () => readFile(logFile, 'utf8').catch(() => ''),
     stop,
   };

@@ -15,11 +15,11 @@ export interface HubProcess {
   close(): Promise<void>;
 }
 
-export async function startHubProcess(options: { demo?: boolean } = {}): Promise<HubProcess> {
+export async function startHubProcess(options: { demo?: boolean; args?: readonly string[] } = {}): Promise<HubProcess> {
   const home = await cliHome();
   const port = await freePort();
   const mqttPort = await freePort();
-  const args = ['up', ...(options.demo === false ? [] : ['--demo']), '--no-mdns', '--port', String(port), '--mqtt-port', String(mqttPort)];
+  const args = ['up', ...(options.demo === false ? [] : ['--demo']), '--no-mdns', '--port', String(port), '--mqtt-port', String(mqttPort), ...(options.args ?? [])];
   let proc: CliProcess | undefined;
   let link = '';
   let before = '';

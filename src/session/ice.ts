@@ -1,5 +1,5 @@
 import { PeercamError } from '../protocol/index.js';
-import type { IceServer } from './peer.js';
+import type { IceServer, PeerConfig } from './peer.js';
 
 /** Public STUN added by default only when signaling crosses a non-local broker (both ends may be behind NAT). */
 export const DEFAULT_PUBLIC_STUN = 'stun:stun.l.google.com:19302';
@@ -66,4 +66,23 @@ export function isLocalHost(url: string): boolean {
     /^f[cd][0-9a-f]{2}:/i.test(host) ||
     /^fe80:/i.test(host)
   );
+}
+
+/**
+ * What to try when no candidate pair worked. One known trap gets its own advice: Chromium sends a zero ICE
+ * tie-breaker over TURN/TCP and TURN/TLS, which libjuice (the Node engine) refuses with a 400
+ * (https://github.com/paullouisageneau/libjuice/issues/355), so a browser whose only relays are TCP/TLS cannot reach
+ * a Node camera.
+ */
+export function iceFailureAdvice(config: PeerConfig, remoteAgent: string | undefined): string {
+  const turn = config.iceServers.flatMap((s) => (typeof s.urls === 'string' ? [s.urls] : [...s.urls])).filter((u) => /^turns?:/i.test(u));
+  if (turn.length === 0) return 'If the devices are on different networks, a TURN server is needed: pass --ice-server turn:user:password@host:3478.';
+  const streamedOnly = turn.every((u) => /^turns:/i.test(u) || /\?transport=tcp$/i.test(u));
+  if (streamedOnly && remoteAgent !== undefined && / node$/.test(remoteAgent)) {
+    return (
+      'Every TURN server here is over TCP/TLS, and a browser cannot reach a Node camera that way (libjuice issue 355): ' +
+      'add a UDP TURN URL (turn:host:3478) for the browser, or watch with peercam watch.'
+    );
+  }
+  return 'Check that the TURN server is reachable from both devices and that its credentials are right.';
 }

@@ -1,6 +1,7 @@
 import { type DeviceId, type Envelope, type Logger, newSessionId, silentLogger } from '../protocol/index.js';
 import type { Channel } from '../signaling/channel.js';
 import { Negotiation, type Timeouts } from './negotiation.js';
+import { iceFailureAdvice } from './ice.js';
 import type { PeerConfig, PeerFactory } from './peer.js';
 
 export interface ViewerSessionOptions {
@@ -102,8 +103,8 @@ export class ViewerSession extends Negotiation {
     if (this.restarts >= (this.options.maxRestarts ?? 3)) {
       this.close(
         'ice-failed',
-        `No network path to the camera (${why}, ${this.restarts} restarts). If the devices are on different networks, ` +
-          'a TURN server is needed: pass --ice-server turn:user:password@host:3478.',
+        `No network path to the camera (${why}, ${this.restarts} restarts). ` +
+          iceFailureAdvice(this.options.config, this.options.channel.peers.get(this.options.camera)?.agent),
       );
       return;
     }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { createServer, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { generate } from 'selfsigned';
+import type { Logger } from '../../src/protocol/index.js';
 import { after, describe, it } from 'node:test';
 import { frameLength, TurnBridge } from '../../src/media/ndc/turn-bridge.js';
 
@@ -78,6 +81,31 @@ describe('TURN bridge framing (RFC 8656 12.5)', () => {
     // A server that talks nonsense loses its stream; a closed server connection frees it.
     client.write(Buffer.from([0xff, 0xff, 0xff, 0xff]));
     await until(() => bridge.streams === 0);
+  });
+
+  it('refuses a TURN server over TLS whose certificate is not trusted, and says how to trust it', async () => {
+    const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], { keyType: 'ec', curve: 'P-256', algorithm: 'sha256' });
+    let accepted = 0;
+    const server = createTlsServer({ key: pems.private, cert: pems.cert }, () => accepted++);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    after(() => server.close());
+    const address = server.address();
+    assert.ok(address && typeof address === 'object');
+    const warnings: string[] = [];
+    const log: Logger = { debug() {}, info() {}, error() {}, warn: (o, m) => warnings.push(`${m} ${JSON.stringify(o)}`), child: () => log };
+    const url = `turns:127.0.0.1:${address.port}?transport=tcp`;
+    const bridge = await TurnBridge.open({ iceServers: [{ urls: url, username: 'u', credential: 'p' }], iceTransportPolicy: 'relay' }, log);
+    assert.ok(bridge);
+    after(() => bridge.close());
+    const local = bridge.local(url);
+    assert.ok(local);
+    const agent = createSocket('udp4');
+    after(() => agent.close());
+    agent.send(stun(0), local.port, local.hostname);
+    await until(() => warnings.length > 0 && bridge.streams === 0);
+    assert.match(warnings[0] ?? '', /certificate trusted\? NODE_EXTRA_CA_CERTS/);
+    assert.match(warnings[0] ?? '', /self.signed/i);
+    assert.equal(accepted, 0, 'no TLS session was set up with an untrusted server');
   });
 });
 

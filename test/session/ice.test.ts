@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PeercamError } from '../../src/protocol/index.js';
-import { chooseIceServers, DEFAULT_PUBLIC_STUN, isLocalHost, parseIceServer } from '../../src/session/index.js';
+import { chooseIceServers, DEFAULT_PUBLIC_STUN, iceFailureAdvice, isLocalHost, parseIceServer } from '../../src/session/index.js';
 
 describe('ICE server choice', () => {
   it('parses STUN and TURN URLs with credentials and transport', () => {
@@ -32,5 +32,14 @@ describe('ICE server choice', () => {
       assert.deepEqual(chooseIceServers({ broker: local }), [], local);
     assert.deepEqual(chooseIceServers({}), []);
     assert.equal(isLocalHost('mqtt://172.32.0.1'), false);
+  });
+
+  it('advises on an ICE failure: TURN when there is none, UDP TURN for a browser facing a Node camera over TCP/TLS relays', () => {
+    const relay = (urls: string[]) => ({ iceServers: [{ urls, username: 'u', credential: 'p' }], iceTransportPolicy: 'relay' as const });
+    assert.match(iceFailureAdvice({ iceServers: [], iceTransportPolicy: 'all' }, undefined), /a TURN server is needed/);
+    const tcpOnly = relay(['turn:h:3478?transport=tcp', 'turns:h:443?transport=tcp']);
+    assert.match(iceFailureAdvice(tcpOnly, 'peercam/0.1.0 node'), /add a UDP TURN URL.*libjuice|libjuice.*add a UDP TURN URL/);
+    assert.match(iceFailureAdvice(tcpOnly, 'peercam/0.1.0 web'), /reachable from both devices/);
+    assert.match(iceFailureAdvice(relay(['turn:h:3478?transport=tcp', 'turn:h:3478']), 'peercam/0.1.0 node'), /reachable from both devices/);
   });
 });

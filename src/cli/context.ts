@@ -24,7 +24,7 @@ export function addNetOptions(cmd: Command): Command {
   return cmd
     .option('--room <link|file>', 'pairing link or file holding it (default: the room in PEERCAM_HOME)')
     .option('--broker <url>', 'MQTT broker: mqtt://, mqtts://, ws://, wss:// (default: PEERCAM_BROKER, the link, or the local hub)')
-    .option('--ice-server <url>', 'STUN/TURN server, repeatable: stun:host:port, turn:user:pass@host:port[?transport=tcp], or none', collect, [])
+    .option('--ice-server <url>', 'STUN/TURN server, repeatable: stun:host:port, turn:user:pass@host:port[?transport=tcp], turns:user:pass@host:port, or none', collect, [])
     .option('--relay', 'only use TURN relays (iceTransportPolicy relay)')
     .option('--ice-bind <address>', 'gather ICE candidates on this local address only (also PEERCAM_ICE_BIND; 127.0.0.1 for loopback tests)')
     .option('--no-mdns', 'do not use mDNS on the LAN (also PEERCAM_MDNS=off)')

@@ -97,6 +97,8 @@ interface Target {
 class Relay {
   private readonly streams_ = new Map<string, Stream>();
   private closed = false;
+  /** Said once per outage: libjuice retransmits every request, and each try is a new connection that fails too. */
+  private failing = false;
 
   private constructor(
     private readonly udp: UdpSocket,
@@ -147,13 +149,39 @@ class Relay {
         this.log.warn({ url: this.target.url }, `more than ${MAX_STREAMS} TURN allocations through one bridge; dropped a new one`);
         return;
       }
-      stream = new Stream(this.target, this.log, (frame) => this.udp.send(frame, from.port, from.address), () => {
-        if (this.streams_.get(key) === stream) this.streams_.delete(key);
+      const created: Stream = new Stream(this.target, this.log, {
+        deliver: (frame) => this.udp.send(frame, from.port, from.address),
+        ended: () => {
+          if (this.streams_.get(key) === created) this.streams_.delete(key);
+        },
+        failed: (err) => this.failed(err),
+        alive: () => {
+          this.failing = false;
+        },
       });
+      stream = created;
       this.streams_.set(key, stream);
     }
     stream.send(msg.subarray(0, length));
   }
+
+  private failed(err: unknown): void {
+    const what = this.target.tls
+      ? 'the TURN server over TLS failed (is the port right, and its certificate trusted? NODE_EXTRA_CA_CERTS adds a CA)'
+      : 'the TURN server over TCP failed (is it running, and the port right?)';
+    if (this.failing) this.log.debug({ err: String(err), url: this.target.url }, what);
+    else this.log.warn({ err: String(err), url: this.target.url }, what);
+    this.failing = true;
+  }
+}
+
+interface StreamHooks {
+  /** A whole STUN message or ChannelData frame from the server, unpadded. */
+  deliver(frame: Buffer): void;
+  ended(): void;
+  failed(err: unknown): void;
+  /** The server answered: the path works. */
+  alive(): void;
 }
 
 /** One TCP/TLS connection to the TURN server, carrying one agent socket's TURN traffic. */
@@ -166,8 +194,7 @@ class Stream {
   constructor(
     private readonly target: Target,
     private readonly log: Logger,
-    private readonly deliver: (frame: Buffer) => void,
-    private readonly onEnd: () => void,
+    private readonly hooks: StreamHooks,
   ) {
     const options = { host: target.host, port: target.port };
     this.socket = target.tls
@@ -176,12 +203,7 @@ class Stream {
     this.socket.setNoDelay(true);
     this.socket.on('data', (chunk: Buffer) => this.fromServer(chunk));
     this.socket.on('error', (err) => {
-      this.log.warn(
-        { err: String(err), url: target.url },
-        target.tls
-          ? 'the TURN server over TLS failed (is the port right, and its certificate trusted? NODE_EXTRA_CA_CERTS adds a CA)'
-          : 'the TURN server over TCP failed (is it running, and the port right?)',
-      );
+      hooks.failed(err);
       this.close();
     });
     this.socket.on('close', () => this.close());
@@ -202,7 +224,7 @@ class Stream {
     this.ended = true;
     clearTimeout(this.idle);
     this.socket.destroy();
-    this.onEnd();
+    this.hooks.ended();
   }
 
   private fromServer(chunk: Buffer): void {
@@ -218,7 +240,8 @@ class Stream {
       }
       const onWire = this.pending[0] !== undefined && this.pending[0] >= 0x40 ? (length + 3) & ~3 : length;
       if (this.pending.length < onWire) break;
-      this.deliver(this.pending.subarray(0, length));
+      this.hooks.alive();
+      this.hooks.deliver(this.pending.subarray(0, length));
       this.pending = this.pending.subarray(onWire);
     }
   }

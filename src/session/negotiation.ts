@@ -57,6 +57,8 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
   private peerOff: (() => void)[] = [];
   private remoteReady = false;
   private early: { gen: number; candidate: CandidateInit }[] = [];
+  /** The newest generation whose remote candidates are all in (the remote sent `done`). */
+  private remoteDoneGen = -1;
   private sendChain: Promise<void> = Promise.resolve();
   private inbox: Promise<void> = Promise.resolve();
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -158,6 +160,7 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
 
   protected async onCandidates(body: Body<'candidates'>): Promise<void> {
     if (body.gen < this.gen) return; // from an abandoned ICE generation
+    if (body.done) this.remoteDoneGen = Math.max(this.remoteDoneGen, body.gen);
     if (body.gen > this.gen || !this.remoteReady) {
       this.early.push(...body.candidates.map((candidate) => ({ gen: body.gen, candidate })));
       if (this.early.length > 256) this.early.splice(0, this.early.length - 256);
@@ -219,7 +222,11 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
         this.onIceTrouble(`disconnected for ${this.timeouts.disconnectedGraceMs} ms`),
       );
     } else if (state === 'failed') {
-      this.onIceTrouble('ICE failed');
+      // Chromium declares failure as soon as every pair it has failed, even while the remote is still trickling
+      // (a TURN allocation over TCP takes a while); it comes back to checking when more candidates arrive. Only a
+      // failure with all remote candidates in is final at once; before that it gets the disconnected grace.
+      if (this.remoteDoneGen >= this.gen) this.onIceTrouble('ICE failed');
+      else this.arm('disconnected', this.timeouts.disconnectedGraceMs, () => this.onIceTrouble('ICE failed'));
     }
   }
 

@@ -36,11 +36,20 @@ export class W3cPeer extends Emitter<PeerEvents> implements Peer {
   readonly pc: RTCPeerConnection;
   private stateNow: PeerState = 'new';
   private closed = false;
+  /**
+   * Settles when close() runs. A W3C operation pending at close never settles (the spec aborts its steps when the
+   * connection closes), and a session awaiting one would wait forever: every operation races this.
+   */
+  private readonly closing: Promise<void>;
+  private markClosed: () => void = () => {};
   /** The viewer's talk-back sender (audio transceiver); undefined on the camera side. */
   readonly talkBack: RTCRtpSender | undefined;
 
   constructor(private readonly options: W3cPeerOptions) {
     super();
+    this.closing = new Promise((resolve) => {
+      this.markClosed = resolve;
+    });
     const { config } = options;
     this.pc = new options.RTCPeerConnection({
       iceServers: config.iceServers.map((s) => ({
@@ -74,41 +83,51 @@ export class W3cPeer extends Emitter<PeerEvents> implements Peer {
 
   async createOffer(options: { iceRestart: boolean }): Promise<string> {
     this.assertOpen('make an offer');
-    const offer = await this.pc.createOffer({ iceRestart: options.iceRestart });
-    await this.pc.setLocalDescription(offer);
+    const offer = await this.unlessClosed(this.pc.createOffer({ iceRestart: options.iceRestart }), 'make an offer');
+    await this.unlessClosed(this.pc.setLocalDescription(offer), 'make an offer');
     return this.localSdp();
   }
 
   async answer(offer: string): Promise<string> {
     this.assertOpen('answer');
-    await this.pc.setRemoteDescription({ type: 'offer', sdp: offer });
+    await this.unlessClosed(this.pc.setRemoteDescription({ type: 'offer', sdp: offer }), 'answer');
     if (this.options.media.role === 'camera') this.attachCameraTracks(this.options.media.stream());
-    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    const answer = await this.unlessClosed(this.pc.createAnswer(), 'answer');
+    await this.unlessClosed(this.pc.setLocalDescription(answer), 'answer');
     return this.localSdp();
   }
 
   async acceptAnswer(answer: string): Promise<void> {
     this.assertOpen('apply an answer');
-    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    await this.unlessClosed(this.pc.setRemoteDescription({ type: 'answer', sdp: answer }), 'apply an answer');
   }
 
   async addCandidate(candidate: CandidateInit): Promise<void> {
     if (this.closed) return;
-    await this.pc.addIceCandidate({ candidate: candidate.candidate, sdpMid: candidate.mid });
+    // A candidate for a connection that closed meanwhile has nothing left to do: done, not an error.
+    await Promise.race([this.pc.addIceCandidate({ candidate: candidate.candidate, sdpMid: candidate.mid }), this.closing]);
   }
 
   /** The local candidate type of the selected pair (host/srflx/prflx/relay), from getStats. */
   async candidateType(): Promise<string | undefined> {
     if (this.closed) return undefined;
-    return selectedPair(await this.pc.getStats())?.localType;
+    const stats = await Promise.race([this.pc.getStats(), this.closing]);
+    return stats ? selectedPair(stats)?.localType : undefined;
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.markClosed();
     this.pc.close();
     this.setState('closed');
     this.removeAllListeners();
+  }
+
+  private async unlessClosed<T>(op: Promise<T>, what: string): Promise<T> {
+    const result = await Promise.race([op.then((value) => ({ value })), this.closing.then(() => undefined)]);
+    if (!result || this.closed) throw new PeercamError('closed', `Cannot ${what}: this peer connection was closed meanwhile.`);
+    return result.value;
   }
 
   /** Swaps the sending track of `kind` (a re-acquired camera or microphone), with no renegotiation. */

@@ -26,9 +26,12 @@ export class NdcConnection extends Emitter<PeerEvents> {
   private stateNow: PeerState = 'new';
   private closedFlag = false;
   private readonly stopHooks: (() => void)[] = [];
+  private readonly turnBridge: NdcOptions['turnBridge'];
+  private localUfrag: string | undefined;
 
   constructor(name: string, config: PeerConfig, options: NdcOptions) {
     super();
+    this.turnBridge = options.turnBridge;
     this.log = (options.log ?? silentLogger).child({ peer: name });
     this.pc = new ndc.PeerConnection(name, toRtcConfig(config, options));
     this.pc.onStateChange((s) => this.safely('state', () => this.onNativeState(s)));
@@ -75,6 +78,12 @@ export class NdcConnection extends Emitter<PeerEvents> {
   protected localSdp(what: string): string {
     const local = this.pc.localDescription();
     if (!local) throw new PeercamError('internal', `node-datachannel produced no local description after ${what}.`);
+    const ufrag = /^a=ice-ufrag:(\S+)/m.exec(local.sdp)?.[1];
+    const pwd = /^a=ice-pwd:(\S+)/m.exec(local.sdp)?.[1];
+    if (this.turnBridge && ufrag && pwd) {
+      this.turnBridge.trust(ufrag, pwd);
+      this.localUfrag = ufrag;
+    }
     return local.sdp;
   }
 
@@ -101,6 +110,7 @@ export class NdcConnection extends Emitter<PeerEvents> {
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    if (this.localUfrag) this.turnBridge?.forget(this.localUfrag);
     for (const hook of this.stopHooks.splice(0)) this.safely('stop hook', hook);
     try {
       this.pc.close();

@@ -4,6 +4,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { type Logger, PeercamError, silentLogger } from '../../protocol/index.js';
 import type { IceServer, PeerConfig } from '../../session/peer.js';
 import { toNdcIceServer } from './config.js';
+import { mendRelayedCheck, type PasswordOf } from './tiebreaker-fix.js';
 
 /** Where libjuice should send its TURN traffic instead of a TCP/TLS server: a UDP socket of this bridge. */
 export interface BridgedServer {
@@ -28,9 +29,14 @@ const MAX_BUFFERED = 512 * 1024;
  * pass unchanged (they carry their own length); ChannelData is padded to a multiple of four bytes on the stream and
  * unpadded on the way back (RFC 8656 12.5). The peer side of the relay is UDP either way: only the client leg rides
  * on TCP, which is what gets a camera out of a network that blocks UDP.
+ *
+ * On the way in, checks that Chromium signed with a zero tie-breaker are mended for libjuice (see tiebreaker-fix.ts):
+ * peers register their local ICE credentials with `trust`.
  */
 export class TurnBridge {
   private readonly relays = new Map<string, Relay>();
+  private readonly passwords = new Map<string, string>();
+  private readonly passwordOf: PasswordOf = (ufrag) => this.passwords.get(ufrag);
 
   private constructor(private readonly log: Logger) {}
 
@@ -45,6 +51,7 @@ export class TurnBridge {
         const relay = await Relay.listen(
           { host: target.hostname, port: target.port ?? 3478, tls: target.relayType === 'TurnTls', url },
           bridge.log,
+          bridge.passwordOf,
         );
         bridge.relays.set(url, relay);
       }
@@ -59,6 +66,15 @@ export class TurnBridge {
   local(url: string): BridgedServer | undefined {
     const relay = this.relays.get(url.trim());
     return relay ? { hostname: '127.0.0.1', port: relay.port } : undefined;
+  }
+
+  /** A local ICE agent's credentials (from its local description), so checks for it can be mended and re-signed. */
+  trust(ufrag: string, password: string): void {
+    this.passwords.set(ufrag, password);
+  }
+
+  forget(ufrag: string): void {
+    this.passwords.delete(ufrag);
   }
 
   /** Streams now open (one per agent socket that talked to a server). */
@@ -104,12 +120,13 @@ class Relay {
     private readonly udp: UdpSocket,
     private readonly target: Target,
     private readonly log: Logger,
+    private readonly passwordOf: PasswordOf,
   ) {
     udp.on('message', (msg, from) => this.fromAgent(msg, from));
     udp.on('error', (err) => this.log.warn({ err, url: target.url }, 'the TURN bridge socket failed'));
   }
 
-  static async listen(target: Target, log: Logger): Promise<Relay> {
+  static async listen(target: Target, log: Logger, passwordOf: PasswordOf): Promise<Relay> {
     const udp = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
@@ -120,7 +137,7 @@ class Relay {
     }).catch((err: unknown) => {
       throw PeercamError.config(`Cannot open a local UDP port on 127.0.0.1 to bridge TURN over TCP/TLS: ${String(err)}.`, err);
     });
-    return new Relay(udp, target, log);
+    return new Relay(udp, target, log, passwordOf);
   }
 
   get port(): number {
@@ -150,7 +167,7 @@ class Relay {
         return;
       }
       const created: Stream = new Stream(this.target, this.log, {
-        deliver: (frame) => this.udp.send(frame, from.port, from.address),
+        deliver: (frame) => this.udp.send(mendRelayedCheck(frame, this.passwordOf) ?? frame, from.port, from.address),
         ended: () => {
           if (this.streams_.get(key) === created) this.streams_.delete(key);
         },

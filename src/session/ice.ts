@@ -71,8 +71,8 @@ export function isLocalHost(url: string): boolean {
 /**
  * What to try when no candidate pair worked. One known trap gets its own advice: Chromium sends a zero ICE
  * tie-breaker over TURN/TCP and TURN/TLS, which libjuice (the Node engine) refuses with a 400
- * (https://github.com/paullouisageneau/libjuice/issues/355), so a browser whose only relays are TCP/TLS cannot reach
- * a Node camera.
+ * (https://github.com/paullouisageneau/libjuice/issues/355). peercam's TURN bridge mends those checks only when the
+ * Node side has the TCP/TLS server too, so a browser whose only relays are TCP/TLS needs that (docs/TURN.md).
  */
 export function iceFailureAdvice(config: PeerConfig, remoteAgent: string | undefined): string {
   const turn = config.iceServers.flatMap((s) => (typeof s.urls === 'string' ? [s.urls] : [...s.urls])).filter((u) => /^turns?:/i.test(u));
@@ -80,8 +80,8 @@ export function iceFailureAdvice(config: PeerConfig, remoteAgent: string | undef
   const streamedOnly = turn.every((u) => /^turns:/i.test(u) || /\?transport=tcp$/i.test(u));
   if (streamedOnly && remoteAgent !== undefined && / node$/.test(remoteAgent)) {
     return (
-      'Every TURN server here is over TCP/TLS, and a browser cannot reach a Node camera that way (libjuice issue 355): ' +
-      'add a UDP TURN URL (turn:host:3478) for the browser, or watch with peercam watch.'
+      'Every TURN server here is over TCP/TLS, and a browser reaches a Node camera that way only if the camera has the ' +
+      'same TCP/TLS TURN server (libjuice issue 355): give the camera the same --ice-server, or add a UDP TURN URL (turn:host:3478).'
     );
   }
   return 'Check that the TURN server is reachable from both devices and that its credentials are right.';

@@ -47,6 +47,7 @@ export class TurnBridge {
     const bridge = new TurnBridge(log.child({ part: 'turn-bridge' }));
     try {
       for (const { url, server } of streamed) {
+        if (bridge.relays.has(url)) continue; // the same server listed twice: one relay serves both
         const target = toNdcIceServer(url, server);
         const relay = await Relay.listen(
           { host: target.hostname, port: target.port ?? 3478, tls: target.relayType === 'TurnTls', url },

@@ -1,6 +1,6 @@
 import { H264Depacketizer, NAL, nalType, parseSps } from '../media/h264.js';
 import { parseRtp } from '../media/rtp.js';
-import { vp8StartsKeyframe } from '../media/vp8.js';
+import { vp8KeyframeSize, vp8StartsKeyframe } from '../media/vp8.js';
 
 export interface FrameStats {
   frames: number;
@@ -16,7 +16,7 @@ export interface FrameStats {
 
 /**
  * Counts what a decoder could show: complete frames from the first keyframe on (H.264 access units rebuilt per
- * RFC 6184; VP8 frames by marker bit, RFC 7741). Width and height come from the H.264 SPS.
+ * RFC 6184; VP8 frames by marker bit, RFC 7741). Width and height come from the H.264 SPS or the VP8 key frame header.
  */
 export class FrameCounter {
   readonly stats: FrameStats = { frames: 0, keyframes: 0, bytes: 0, width: undefined, height: undefined, firstFrameMs: undefined, stalledMs: 0 };
@@ -48,7 +48,14 @@ export class FrameCounter {
     }
     this.stats.bytes += bytes.length;
     if (this.codec() === 'VP8') {
-      if (vp8StartsKeyframe(packet.payload)) this.keyStart = true;
+      if (vp8StartsKeyframe(packet.payload)) {
+        this.keyStart = true;
+        const size = vp8KeyframeSize(packet.payload);
+        if (size) {
+          this.stats.width = size.width;
+          this.stats.height = size.height;
+        }
+      }
       if (packet.marker) this.frame(this.keyStart);
       if (packet.marker) this.keyStart = false;
       return;

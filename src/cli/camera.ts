@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CameraAgent } from '../agent/camera.js';
 import { openSource } from '../media/sources/index.js';
+import { PeercamError } from '../protocol/index.js';
 import { addNetOptions, engineOptions, logger, peerConfig, presenceOf } from './context.js';
 import { deviceId } from './home.js';
 import { addLanOptions, joinRoom, type LanCliOptions } from './lan.js';
@@ -14,6 +15,7 @@ interface CameraOptions extends LanCliOptions {
   bitrate?: string;
   cache: boolean;
   maxViewers?: string;
+  codec: string;
 }
 
 export function registerCamera(program: Command): void {
@@ -27,6 +29,7 @@ export function registerCamera(program: Command): void {
       .option('--size <WxH>', 'encoded size', '1280x720')
       .option('--fps <n>', 'encoded frame rate', '30')
       .option('--bitrate <kbps>', 'encoded bitrate', '2000')
+      .option('--codec <h264|vp8>', 'video codec of encoded sources: h264, or vp8 for viewers without H.264', 'h264')
       .option('--no-cache', 'do not start new viewers from the cached keyframe (for measurements)')
       .option('--max-viewers <n>', 'viewers served at once', '64'),
   )).action(async (opts: CameraOptions) => {
@@ -35,8 +38,11 @@ export function registerCamera(program: Command): void {
     const id = await deviceId(`camera:${name}`);
     const [w, h] = (opts.size ?? '1280x720').split('x').map(Number);
     const say = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+    const codec = opts.codec.toLowerCase();
+    if (codec !== 'h264' && codec !== 'vp8') throw PeercamError.config(`--codec ${opts.codec}: use h264 or vp8.`);
     // The source first: once our presence is out, viewers offer at once, and the answer needs the source.
     const source = await openSource(opts.source, {
+      codec: codec === 'vp8' ? 'VP8' : 'H264',
       ...(w && h ? { width: w, height: h } : {}),
       fps: Number(opts.fps),
       bitrate: Number(opts.bitrate) * 1000,

@@ -45,3 +45,17 @@ export function vp8StartsKeyframe(payload: Uint8Array): boolean {
   const header = payload[d.size];
   return header !== undefined && (header & 0x01) === 0;
 }
+
+/**
+ * Width and height from the first packet of a VP8 key frame: after the 3-byte frame tag come the start code
+ * 9d 01 2a and two little-endian 16-bit fields whose low 14 bits are the size (RFC 6386 section 9.1).
+ */
+export function vp8KeyframeSize(payload: Uint8Array): { width: number; height: number } | undefined {
+  if (!vp8StartsKeyframe(payload)) return undefined;
+  const d = parseVp8Descriptor(payload);
+  if (!d) return undefined;
+  const f = payload.subarray(d.size);
+  if (f.length < 10 || f[3] !== 0x9d || f[4] !== 0x01 || f[5] !== 0x2a) return undefined;
+  const word = (i: number) => ((f[i] ?? 0) | ((f[i + 1] ?? 0) << 8)) & 0x3fff;
+  return { width: word(6), height: word(8) };
+}

@@ -42,6 +42,20 @@ describe('Chromium watches a `peercam camera` (testsrc) over MQTT', () => {
     await page.close();
   });
 
+  it('decodes VP8 from a camera encoding VP8 (--codec vp8)', async () => {
+    const camera = spawnCli(['camera', '--source', 'testsrc', '--name', 'vp8-desk', '--size', '640x360', '--gop', '2', '--codec', 'vp8'], home.env);
+    after(() => camera.kill());
+    await camera.waitFor(/is live in room/, 20_000);
+    const page = await rig.page(browser);
+    const [trial] = await watchInBrowser(page, { link, broker: rig.wsBroker, camera: 'vp8-desk', trials: 1, playMs: 1500 });
+    assert.ok(trial);
+    assert.equal(trial.width, 640);
+    assert.equal(trial.height, 360);
+    assert.ok(trial.framesDecoded >= 20, `framesDecoded ${trial.framesDecoded}`);
+    process.stdout.write(`# Chromium VP8: first frame ${Math.round(trial.ttffMs)} ms\n`);
+    await page.close();
+  });
+
   // The camera knows the same TURN server as the viewer, as `peercam up --ice-server` arranges for pages and cameras.
   // Over TCP, Chromium's checks reach the camera's relay through peercam's TURN bridge, which mends their zero
   // tie-breaker for libjuice (docs/TURN.md); coturn's UDP listener is off, so the client legs can only be TCP.

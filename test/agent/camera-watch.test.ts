@@ -6,12 +6,12 @@ import { cliHome, runCli, spawnCli } from '../helpers/cli.js';
 import { startCoturn } from '../helpers/coturn.js';
 
 /** `peercam camera` and `peercam watch` as a user runs them, over each real broker. */
-async function cameraRig(broker: TestBroker, source: string) {
+async function cameraRig(broker: TestBroker, source: string, extra: string[] = []) {
   const home = await cliHome();
   after(() => home.remove());
   const made = await runCli(['room', 'new', '--no-qr', '--broker', broker.url], home.env);
   assert.equal(made.code, 0, made.stderr);
-  const camera = spawnCli(['camera', '--source', source, '--name', 'shelf', '--size', '640x360', '--gop', '1'], home.env);
+  const camera = spawnCli(['camera', '--source', source, '--name', 'shelf', '--size', '640x360', '--gop', '1', ...extra], home.env);
   after(() => camera.kill());
   await camera.waitFor(/is live in room/);
   return { home, camera };
@@ -42,6 +42,24 @@ describe('peercam camera + peercam watch', () => {
     assert.equal(report.candidateType, 'host');
     await camera.waitFor(/joined; 1 watching/);
     await camera.waitFor(/left.*; 0 watching/);
+  });
+
+  it('testsrc encoded as VP8 (--codec vp8) for viewers without H.264: decodable VP8 640x360', async () => {
+    const broker = await startAedes();
+    after(() => broker.stop());
+    const { home } = await cameraRig(broker, 'testsrc', ['--codec', 'vp8']);
+    const report = await watchJson(home.env);
+    assert.equal(report.codec, 'VP8');
+    assert.equal(report.width, 640);
+    assert.equal(report.height, 360);
+    assert.ok(report.frames >= 40, `frames ${report.frames}`);
+    assert.ok(report.keyframes >= 2, `keyframes ${report.keyframes} with a 1 s GOP over 2 s`);
+    const demo = await runCli(['camera', '--source', 'demo', '--codec', 'vp8'], home.env);
+    assert.notEqual(demo.code, 0);
+    assert.match(demo.stderr, /demo source .* H\.264 .* cannot send VP8/);
+    const bad = await runCli(['camera', '--source', 'testsrc', '--codec', 'av1'], home.env);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--codec av1: use h264 or vp8/);
   });
 
   it('the demo source over Mosquitto (no ffmpeg involved), two viewers at once', async () => {

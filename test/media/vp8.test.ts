@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseVp8Descriptor, vp8StartsKeyframe } from '../../src/media/vp8.js';
+import { parseVp8Descriptor, vp8KeyframeSize, vp8StartsKeyframe } from '../../src/media/vp8.js';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
 
@@ -25,5 +25,13 @@ describe('VP8 payload descriptor (RFC 7741)', () => {
   it('rejects truncated descriptors instead of reading past the end', () => {
     for (const s of ['', '90', '9080', '908080']) assert.equal(parseVp8Descriptor(hex(s)), undefined, s);
     assert.equal(vp8StartsKeyframe(hex('90808000')), false);
+  });
+
+  it('reads the size from a key frame header (RFC 6386 9.1), and only from one', () => {
+    // Descriptor 90808000, frame tag 304a01 (key frame), start code 9d012a, 640 (0x0280) x 360 (0x0168) little-endian.
+    assert.deepEqual(vp8KeyframeSize(hex('90808000304a019d012a80026801')), { width: 640, height: 360 });
+    assert.deepEqual(vp8KeyframeSize(hex('90808000304a019d012a8042684')), undefined, 'odd hex: truncated');
+    assert.equal(vp8KeyframeSize(hex('9080812c31aa019d012a80026801')), undefined, 'interframe');
+    assert.equal(vp8KeyframeSize(hex('90808000304a01000000800268 01'.replace(' ', ''))), undefined, 'no start code');
   });
 });

@@ -106,7 +106,7 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
       throw new PeercamError(
         'media',
         `The viewer offered no video codec this camera can send (it can send ${preference.join('/')} with ` +
-          `packetization-mode=1; the viewer offered ${offered}). Use a browser with H.264 support or a VP8 source.`,
+          `packetization-mode=1; the viewer offered ${offered}). Use a browser with H.264 support, or start the camera with --codec vp8.`,
       );
     }
     const ssrc = randomSsrc();

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { PeercamError } from '../../protocol/index.js';
+import type { VideoCodec } from './source.js';
 import type { SourceSpec } from './spec.js';
 
 const INSTALL_HINT =
@@ -62,6 +63,8 @@ export interface EncodeOptions {
   readonly preset: string;
   /** Burn a clock into testsrc (when the ffmpeg has drawtext). */
   readonly clock: boolean;
+  /** H.264 (every browser with hardware decoding, RTSP copied as is) or VP8 (for viewers without H.264). */
+  readonly codec: VideoCodec;
 }
 
 /** ffmpeg input arguments for a spec. */
@@ -82,9 +85,10 @@ function input(spec: Exclude<SourceSpec, { kind: 'demo' }>, o: EncodeOptions): s
 }
 
 /**
- * The whole ffmpeg command line: one H.264 stream as RTP to 127.0.0.1:port, RTCP to the same port (told apart by
- * RFC 5761 rules and ignored). Encoded streams are constrained baseline without B-frames, a fixed GOP and packets of at
- * most 1200 bytes, what every browser decodes with packetization-mode=1. RTSP is copied, not re-encoded.
+ * The whole ffmpeg command line: one video stream as RTP to 127.0.0.1:port, RTCP to the same port (told apart by
+ * RFC 5761 rules and ignored). H.264 is constrained baseline without B-frames, a fixed GOP and packets of at most 1200
+ * bytes, what every browser decodes with packetization-mode=1; RTSP H.264 is copied, not re-encoded. VP8 is encoded
+ * in real-time mode with the same GOP, from any input.
  */
 export function ffmpegArgs(
   spec: Exclude<SourceSpec, { kind: 'demo' }>,
@@ -93,16 +97,25 @@ export function ffmpegArgs(
 ): string[] {
   const gop = String(Math.max(1, Math.round(o.fps * o.gopSeconds)));
   const fit = `scale=${o.width}:${o.height}:force_original_aspect_ratio=decrease,scale=trunc(iw/2)*2:trunc(ih/2)*2`;
+  const rate = ['-b:v', String(o.bitrate), '-maxrate', String(o.bitrate), '-bufsize', String(o.bitrate)];
+  const keyframes = ['-g', gop, '-keyint_min', gop];
   const video =
-    spec.kind === 'rtsp'
+    spec.kind === 'rtsp' && o.codec === 'H264'
       ? // Cameras often announce SPS/PPS only in the SDP; repeat them before every keyframe for late joiners.
         ['-c:v', 'copy', '-bsf:v', 'dump_extra=freq=keyframe']
       : [
           ...(spec.kind === 'file' ? ['-vf', fit, '-r', String(o.fps)] : []),
-          ...['-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p'],
-          ...['-preset', o.preset, '-tune', 'zerolatency', '-bf', '0'],
-          ...['-g', gop, '-keyint_min', gop, '-sc_threshold', '0'],
-          ...['-b:v', String(o.bitrate), '-maxrate', String(o.bitrate), '-bufsize', String(o.bitrate)],
+          ...(o.codec === 'H264'
+            ? [
+                ...['-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p'],
+                ...['-preset', o.preset, '-tune', 'zerolatency', '-bf', '0', ...keyframes, '-sc_threshold', '0'],
+              ]
+            : // libvpx in real-time mode: no look-ahead or alt-ref frames (they add latency), error resilient for loss.
+              [
+                ...['-c:v', 'libvpx', '-pix_fmt', 'yuv420p', '-deadline', 'realtime', '-cpu-used', '8'],
+                ...['-lag-in-frames', '0', '-auto-alt-ref', '0', '-error-resilient', '1', ...keyframes],
+              ]),
+          ...rate,
         ];
   // The RTP muxer takes one stream per output, so audio is a second output (RFC 7587: Opus is 48 kHz, 2 channels).
   const audio =

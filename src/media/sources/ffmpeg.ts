@@ -5,7 +5,7 @@ import { Emitter, type Logger, PeercamError, silentLogger } from '../../protocol
 import { isRtcp, parseRtp } from '../rtp.js';
 import { canDrawText, type EncodeOptions, ffmpegArgs, findFfmpeg, hasAudio } from './ffmpeg-args.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy, restartDelay } from './restart-policy.js';
-import type { AudioInfo, MediaKind, Source, SourceEvents, SourceState } from './source.js';
+import type { AudioInfo, MediaKind, Source, SourceEvents, SourceState, VideoCodec } from './source.js';
 import { describeSourceSpec, type SourceSpec } from './spec.js';
 
 const SETPRIV = '/usr/bin/setpriv';
@@ -39,6 +39,7 @@ const DEFAULTS: Omit<EncodeOptions, 'clock'> = {
   bitrate: 2_000_000,
   gopSeconds: 4,
   preset: 'veryfast',
+  codec: 'H264',
 };
 
 type FfmpegSpec = Exclude<SourceSpec, { kind: 'demo' }>;
@@ -49,7 +50,7 @@ type FfmpegSpec = Exclude<SourceSpec, { kind: 'demo' }>;
  * after a backoff, so an unplugged camera or a dropped RTSP feed comes back by itself.
  */
 export class FfmpegSource extends Emitter<SourceEvents> implements Source {
-  readonly codec = 'H264' as const;
+  readonly codec: VideoCodec;
   readonly clockRate = 90000;
   readonly audio: AudioInfo | undefined;
   readonly spec: string;
@@ -79,6 +80,7 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
   ) {
     super();
     this.spec = describeSourceSpec(source);
+    this.codec = encode.codec;
     this.policy = { ...DEFAULT_RESTART_POLICY, ...options.restart };
     this.log = (options.logger ?? silentLogger).child({ source: this.spec });
     this.audio = audioSocket ? { codec: 'opus', clockRate: 48000, channels: 2 } : undefined;
@@ -233,6 +235,7 @@ function encodeOptions(o: FfmpegSourceOptions, clock: boolean): EncodeOptions {
     bitrate: o.bitrate ?? DEFAULTS.bitrate,
     gopSeconds: o.gopSeconds ?? DEFAULTS.gopSeconds,
     preset: o.preset ?? DEFAULTS.preset,
+    codec: o.codec ?? DEFAULTS.codec,
     clock,
   };
   const even = (n: number) => Number.isInteger(n) && n >= 16 && n <= 7680 && n % 2 === 0;

@@ -1,4 +1,4 @@
-import type { Logger } from '../../protocol/index.js';
+import { type Logger, PeercamError } from '../../protocol/index.js';
 import { DemoSource, type DemoSourceOptions } from './demo.js';
 import { FfmpegSource, type FfmpegSourceOptions } from './ffmpeg.js';
 import type { Source } from './source.js';
@@ -24,6 +24,9 @@ export interface OpenSourceOptions extends FfmpegSourceOptions {
 export async function openSource(spec: string | SourceSpec, options: OpenSourceOptions = {}): Promise<Source> {
   const parsed = typeof spec === 'string' ? parseSourceSpec(spec) : spec;
   if (parsed.kind === 'demo') {
+    if (options.codec === 'VP8') {
+      throw PeercamError.config('The demo source is a pre-encoded H.264 clip and cannot send VP8: use testsrc, a file or a camera with VP8.');
+    }
     return DemoSource.open(options.logger ? { ...options.demo, logger: options.logger } : { ...options.demo });
   }
   return FfmpegSource.open(parsed, options);

@@ -65,6 +65,8 @@ export interface EncodeOptions {
   readonly clock: boolean;
   /** H.264 (every browser with hardware decoding, RTSP copied as is) or VP8 (for viewers without H.264). */
   readonly codec: VideoCodec;
+  /** The input's video codec as probed (RTSP: H.264 is copied, anything else is re-encoded); undefined if unknown. */
+  readonly inputCodec?: string | undefined;
 }
 
 /** ffmpeg input arguments for a spec. */
@@ -87,8 +89,9 @@ function input(spec: Exclude<SourceSpec, { kind: 'demo' }>, o: EncodeOptions): s
 /**
  * The whole ffmpeg command line: one video stream as RTP to 127.0.0.1:port, RTCP to the same port (told apart by
  * RFC 5761 rules and ignored). H.264 is constrained baseline without B-frames, a fixed GOP and packets of at most 1200
- * bytes, what every browser decodes with packetization-mode=1; RTSP H.264 is copied, not re-encoded. VP8 is encoded
- * in real-time mode with the same GOP, from any input.
+ * bytes, what every browser decodes with packetization-mode=1; RTSP H.264 is copied, not re-encoded (a stream that
+ * could not be probed is assumed to be H.264, what IP cameras send by default). H.265 or MJPEG from a camera is
+ * re-encoded, since browsers cannot be counted on to decode them. VP8 is encoded in real-time mode with the same GOP.
  */
 export function ffmpegArgs(
   spec: Exclude<SourceSpec, { kind: 'demo' }>,
@@ -100,7 +103,7 @@ export function ffmpegArgs(
   const rate = ['-b:v', String(o.bitrate), '-maxrate', String(o.bitrate), '-bufsize', String(o.bitrate)];
   const keyframes = ['-g', gop, '-keyint_min', gop];
   const video =
-    spec.kind === 'rtsp' && o.codec === 'H264'
+    spec.kind === 'rtsp' && o.codec === 'H264' && (o.inputCodec === undefined || o.inputCodec === 'h264')
       ? // Cameras often announce SPS/PPS only in the SDP; repeat them before every keyframe for late joiners.
         ['-c:v', 'copy', '-bsf:v', 'dump_extra=freq=keyframe']
       : [
@@ -139,21 +142,34 @@ export function ffmpegArgs(
 
 const rtpUrl = (port: number) => `rtp://127.0.0.1:${port}?pkt_size=1200&rtcpport=${port}`;
 
+/** What ffprobe found in a file or RTSP stream. */
+export interface InputProbe {
+  readonly audio: boolean;
+  /** ffmpeg's name of the first video stream's codec (h264, hevc, mjpeg...), when it could be probed. */
+  readonly video: string | undefined;
+}
+
 /**
- * Whether a file or RTSP stream has audio, asked of the ffprobe next to ffmpeg. False when there is no ffprobe or
- * the input cannot be probed now (an offline camera): video alone is still worth showing.
+ * Asks the ffprobe next to ffmpeg what a file or RTSP stream carries. No audio and an unknown video codec when there
+ * is no ffprobe or the input cannot be probed now (an offline camera): video alone is still worth showing.
  */
-export async function hasAudio(ffmpeg: string, spec: SourceSpec, timeoutMs = 8000): Promise<boolean> {
-  if (spec.kind !== 'file' && spec.kind !== 'rtsp') return false;
+export async function probeInput(ffmpeg: string, spec: SourceSpec, timeoutMs = 8000): Promise<InputProbe> {
+  if (spec.kind !== 'file' && spec.kind !== 'rtsp') return { audio: false, video: undefined };
   const ffprobe = join(dirname(ffmpeg), 'ffprobe');
   const target = spec.kind === 'file' ? ['-i', spec.path] : ['-rtsp_transport', 'tcp', '-i', spec.url];
-  const args = ['-v', 'error', '-select_streams', 'a', '-show_entries', 'stream=index', '-of', 'csv=p=0', ...target];
-  return new Promise((resolve) => {
-    let out = '';
+  const args = ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name', '-of', 'csv=p=0', ...target];
+  const out = await new Promise<string>((resolve) => {
+    let text = '';
     const probe = spawn(ffprobe, args, { stdio: ['ignore', 'pipe', 'ignore'], timeout: timeoutMs });
     probe.stdout.setEncoding('utf8');
-    probe.stdout.on('data', (chunk: string) => (out += chunk));
-    probe.once('error', () => resolve(false));
-    probe.once('exit', (code) => resolve(code === 0 && out.trim().length > 0));
+    probe.stdout.on('data', (chunk: string) => (text += chunk));
+    probe.once('error', () => resolve(''));
+    probe.once('exit', (code) => resolve(code === 0 ? text : ''));
   });
+  // One line per stream, "codec_name,codec_type" in ffprobe's field order, e.g. "hevc,video".
+  const streams = out
+    .split('\n')
+    .map((line) => line.trim().split(','))
+    .filter((f) => f.length >= 2);
+  return { audio: streams.some((f) => f[1] === 'audio'), video: streams.find((f) => f[1] === 'video')?.[0] };
 }

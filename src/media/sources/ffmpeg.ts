@@ -3,7 +3,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { Emitter, type Logger, PeercamError, silentLogger } from '../../protocol/index.js';
 import { isRtcp, parseRtp } from '../rtp.js';
-import { canDrawText, type EncodeOptions, ffmpegArgs, findFfmpeg, hasAudio } from './ffmpeg-args.js';
+import { canDrawText, type EncodeOptions, ffmpegArgs, findFfmpeg, probeInput } from './ffmpeg-args.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy, restartDelay } from './restart-policy.js';
 import type { AudioInfo, MediaKind, Source, SourceEvents, SourceState, VideoCodec } from './source.js';
 import { describeSourceSpec, type SourceSpec } from './spec.js';
@@ -95,11 +95,18 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
    */
   static async open(spec: FfmpegSpec, options: FfmpegSourceOptions = {}): Promise<FfmpegSource> {
     const ffmpeg = findFfmpeg(options.env);
-    const encode = encodeOptions(options, spec.kind === 'testsrc' && (await canDrawText(ffmpeg)));
     if (spec.kind === 'file' && !existsSync(spec.path)) {
       throw new PeercamError('media', `The video file ${spec.path} does not exist. Check the path after "file:".`);
     }
-    const withAudio = options.audio !== false && (await hasAudio(ffmpeg, spec));
+    const probed = await probeInput(ffmpeg, spec);
+    const encode = { ...encodeOptions(options, spec.kind === 'testsrc' && (await canDrawText(ffmpeg))), inputCodec: probed.video };
+    if (spec.kind === 'rtsp' && probed.video !== undefined && probed.video !== 'h264' && encode.codec === 'H264') {
+      (options.logger ?? silentLogger).warn(
+        { input: probed.video },
+        `the RTSP stream is ${probed.video}, not H.264: re-encoding it to H.264 (costs CPU; set the camera to H.264 to avoid it)`,
+      );
+    }
+    const withAudio = options.audio !== false && probed.audio;
     const socket = await bindLoopback();
     const audioSocket = withAudio ? await bindLoopback() : undefined;
     return new FfmpegSource(spec, ffmpeg, socket, audioSocket, encode, options);

@@ -1,5 +1,6 @@
 import { type DeviceId, type Logger, PeercamError, silentLogger } from '../protocol/index.js';
 import { type PeerConfig, type Timeouts, ViewerSession } from '../session/index.js';
+import { exponentialBackoff } from '../signaling/backoff.js';
 import type { Channel, PeerInfo } from '../signaling/channel.js';
 import { createViewerPeer, type NdcOptions, TurnBridge, type ViewerPeer } from '../media/ndc/index.js';
 import { FrameCounter } from './frame-counter.js';
@@ -130,9 +131,9 @@ async function watchCamera(options: WatchOptions, target: PeerInfo, started: num
   };
 
   // After a session ends: wait until the camera is present again, then start over.
+  const retry = exponentialBackoff({ initialMs: 250, maxMs: 4000, jitter: 'none' });
   const comeBack = async () => {
-    failuresInRow++;
-    await new Promise((r) => setTimeout(r, 250 * Math.min(2 ** (failuresInRow - 1), 16)));
+    await new Promise((r) => setTimeout(r, retry.nextDelayMs(failuresInRow++) ?? 4000));
     while (!done && !options.channel.peers.has(target.id)) await new Promise((r) => setTimeout(r, 100));
     begin();
   };

@@ -26,6 +26,17 @@ export function parseIceServer(text: string): IceServer {
   return { urls };
 }
 
+/** The URLs of one ICE server entry (RTCIceServer allows one string or a list). */
+export function urlsOf(server: IceServer): readonly string[] {
+  return typeof server.urls === 'string' ? [server.urls] : server.urls;
+}
+
+/** TURN whose client leg is a stream rather than UDP: `turns:` (TLS) or `turn:...?transport=tcp`. */
+export function isStreamedTurn(url: string): boolean {
+  const u = url.trim();
+  return /^turns:/i.test(u) || (/^turn:/i.test(u) && /\?transport=tcp$/i.test(u));
+}
+
 export interface IceChoice {
   /** `--ice-server` values, in order; `none` alone means no ICE servers at all. */
   readonly flags?: readonly string[];
@@ -75,9 +86,9 @@ export function isLocalHost(url: string): boolean {
  * Node side has the TCP/TLS server too, so a browser whose only relays are TCP/TLS needs that (docs/TURN.md).
  */
 export function iceFailureAdvice(config: PeerConfig, remoteAgent: string | undefined): string {
-  const turn = config.iceServers.flatMap((s) => (typeof s.urls === 'string' ? [s.urls] : [...s.urls])).filter((u) => /^turns?:/i.test(u));
+  const turn = config.iceServers.flatMap(urlsOf).filter((u) => /^turns?:/i.test(u));
   if (turn.length === 0) return 'If the devices are on different networks, a TURN server is needed: pass --ice-server turn:user:password@host:3478.';
-  const streamedOnly = turn.every((u) => /^turns:/i.test(u) || /\?transport=tcp$/i.test(u));
+  const streamedOnly = turn.every(isStreamedTurn);
   if (streamedOnly && remoteAgent !== undefined && / node$/.test(remoteAgent)) {
     return (
       'Every TURN server here is over TCP/TLS, and a browser reaches a Node camera that way only if the camera has the ' +

@@ -1,5 +1,6 @@
 import type { IceServer as NdcIceServer, RtcConfig } from 'node-datachannel';
 import { type Logger, PeercamError } from '../../protocol/index.js';
+import { urlsOf } from '../../session/ice.js';
 import type { IceServer, PeerConfig } from '../../session/peer.js';
 import type { TurnBridge } from './turn-bridge.js';
 
@@ -44,7 +45,7 @@ export function toNdcIceServer(url: string, server: IceServer): NdcIceServer {
 export function toRtcConfig(config: PeerConfig, options: NdcOptions): RtcConfig {
   const iceServers: NdcIceServer[] = [];
   for (const server of config.iceServers) {
-    for (const url of typeof server.urls === 'string' ? [server.urls] : server.urls) {
+    for (const url of urlsOf(server)) {
       const converted = toNdcIceServer(url, server);
       if (converted.relayType && UNSUPPORTED_RELAYS.has(converted.relayType)) {
         const local = options.turnBridge?.local(url);

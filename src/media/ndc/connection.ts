@@ -1,6 +1,7 @@
 import ndc from 'node-datachannel';
 import { type CandidateInit, Emitter, type Logger, PeercamError, silentLogger } from '../../protocol/index.js';
 import type { PeerConfig, PeerEvents, PeerState } from '../../session/peer.js';
+import { iceCredentialsOf, parseSdp } from '../sdp.js';
 import { type NdcOptions, toRtcConfig } from './config.js';
 
 const STATES = new Set<string>(['new', 'connecting', 'connected', 'disconnected', 'failed', 'closed']);
@@ -78,11 +79,12 @@ export class NdcConnection extends Emitter<PeerEvents> {
   protected localSdp(what: string): string {
     const local = this.pc.localDescription();
     if (!local) throw new PeercamError('internal', `node-datachannel produced no local description after ${what}.`);
-    const ufrag = /^a=ice-ufrag:(\S+)/m.exec(local.sdp)?.[1];
-    const pwd = /^a=ice-pwd:(\S+)/m.exec(local.sdp)?.[1];
-    if (this.turnBridge && ufrag && pwd) {
-      this.turnBridge.trust(ufrag, pwd);
-      this.localUfrag = ufrag;
+    if (this.turnBridge) {
+      const { ufrag, pwd } = iceCredentialsOf(parseSdp(local.sdp));
+      if (ufrag && pwd) {
+        this.turnBridge.trust(ufrag, pwd);
+        this.localUfrag = ufrag;
+      }
     }
     return local.sdp;
   }

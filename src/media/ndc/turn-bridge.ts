@@ -2,6 +2,7 @@ import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dg
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { type Logger, PeercamError, silentLogger } from '../../protocol/index.js';
+import { isStreamedTurn, urlsOf } from '../../session/ice.js';
 import type { IceServer, PeerConfig } from '../../session/peer.js';
 import { toNdcIceServer } from './config.js';
 import { mendRelayedCheck, type PasswordOf } from './tiebreaker-fix.js';
@@ -95,10 +96,7 @@ export class TurnBridge {
 export function streamedTurnUrls(servers: readonly IceServer[]): { url: string; server: IceServer }[] {
   const out: { url: string; server: IceServer }[] = [];
   for (const server of servers) {
-    for (const raw of typeof server.urls === 'string' ? [server.urls] : server.urls) {
-      const url = raw.trim();
-      if (/^turns:/i.test(url) || (/^turn:/i.test(url) && /\?transport=tcp$/i.test(url))) out.push({ url, server });
-    }
+    for (const url of urlsOf(server)) if (isStreamedTurn(url)) out.push({ url: url.trim(), server });
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { type DeviceId, type Logger, PeercamError, type PresenceBody, type Room } from '../../protocol/index.js';
+import { exponentialBackoff } from '../../signaling/backoff.js';
 import type { SealedChannel } from '../../signaling/channel.js';
 import { byId, notice } from './dom.js';
 import { joinRoom } from './join.js';
@@ -26,6 +27,7 @@ export async function connect(
   prepare?: (channel: SealedChannel) => void,
 ): Promise<SealedChannel> {
   let clearNotice: (() => void) | undefined;
+  const retry = exponentialBackoff({ initialMs: 500, maxMs: 5000, jitter: 'none' });
   for (let attempt = 0; ; attempt++) {
     showStatus('connecting', 'Connecting to the room…');
     try {
@@ -50,7 +52,7 @@ export async function connect(
     } catch (err) {
       // A broker URL the browser cannot use will not get better by retrying.
       if (err instanceof PeercamError && err.code === 'bad-config') throw err;
-      const delay = Math.min(5000, 500 * 2 ** attempt);
+      const delay = retry.nextDelayMs(attempt) ?? 5000;
       const why = err instanceof PeercamError ? err.message : String(err);
       clearNotice?.();
       clearNotice = notice(

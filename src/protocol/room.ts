@@ -18,11 +18,25 @@ export interface RoomOptions {
   readonly name?: string;
 }
 
+/**
+ * What a member shows to the room's own servers (the hub's HTTP API and embedded broker), derived from the secret so
+ * the pairing link stays the only credential. Not secret from members; secret from everyone else.
+ */
+export interface RoomCredentials {
+  /** Bearer token for the hub's HTTP API beyond the public pages (base64url of 32 bytes). */
+  readonly httpToken: string;
+  /** MQTT username on a hub's embedded broker: `peercam-<roomId>` (public, like the room id). */
+  readonly brokerUsername: string;
+  /** MQTT password on a hub's embedded broker (base64url of 32 bytes). */
+  readonly brokerPassword: string;
+}
+
 export class Room {
   private constructor(
     readonly secret: Uint8Array,
     readonly id: RoomId,
     readonly key: SealKey,
+    readonly credentials: RoomCredentials,
     readonly options: RoomOptions,
   ) {}
 
@@ -35,7 +49,14 @@ export class Room {
       'encrypt',
       'decrypt',
     ]);
-    return new Room(secret, toBase32(idBits).slice(0, 20), new SealKey(sealKey), options);
+    const id = toBase32(idBits).slice(0, 20);
+    const token = async (info: string) => toBase64Url(new Uint8Array(await crypto.subtle.deriveBits(hkdf(info), ikm, 256)));
+    const credentials: RoomCredentials = {
+      httpToken: await token('peercam/v1 http-token'),
+      brokerUsername: `peercam-${id}`,
+      brokerPassword: await token('peercam/v1 broker-password'),
+    };
+    return new Room(secret, id, new SealKey(sealKey), credentials, options);
   }
 
   static async create(options: RoomOptions = {}): Promise<Room> {
@@ -77,7 +98,7 @@ export class Room {
   }
 
   withOptions(options: RoomOptions): Room {
-    return new Room(this.secret, this.id, this.key, { ...this.options, ...options });
+    return new Room(this.secret, this.id, this.key, this.credentials, { ...this.options, ...options });
   }
 }
 

@@ -33,6 +33,20 @@ describe('Room', () => {
     assert.notEqual((await Room.create()).id, a.id);
   });
 
+  it('derives the HTTP token and broker credentials from the secret, each with its own label', async () => {
+    const secret = new Uint8Array(32).fill(7);
+    const a = await Room.fromSecret(secret);
+    const b = await Room.fromSecret(secret.slice(), { name: 'other options, same secret' });
+    assert.deepEqual(a.credentials, b.credentials);
+    assert.match(a.credentials.httpToken, /^[A-Za-z0-9_-]{43}$/);
+    assert.match(a.credentials.brokerPassword, /^[A-Za-z0-9_-]{43}$/);
+    assert.notEqual(a.credentials.httpToken, a.credentials.brokerPassword);
+    assert.equal(a.credentials.brokerUsername, `peercam-${a.id}`);
+    const other = await Room.create();
+    assert.notEqual(other.credentials.httpToken, a.credentials.httpToken);
+    assert.notEqual(other.credentials.brokerPassword, a.credentials.brokerPassword);
+  });
+
   it('round-trips the pairing link with broker and name', async () => {
     const room = await Room.create({ broker: 'mqtts://broker.example:8883', name: 'Home' });
     const link = await room.link('https://192.168.1.5:8443/');

@@ -7,5 +7,6 @@ export * from './session/index.js';
 export * from './signaling/channel.js';
 export * from './signaling/memory.js';
 export * from './signaling/mqtt.js';
+export * from './signaling/mqtt-version.js';
 export * from './signaling/backoff.js';
 export type * from './signaling/transport.js';

@@ -32,6 +32,19 @@ export function classify(url: string, err: unknown, timeoutMs: number): PeercamE
   return unreachable(url, errorText(err), err);
 }
 
+/**
+ * True when the broker hung up on our CONNECT without a CONNACK: a clean close, a reset, or bytes MQTT.js could not
+ * parse as the CONNACK it expected. Brokers that speak only MQTT 3.1.1 answer an MQTT 5 CONNECT this way (RabbitMQ 3.10
+ * closes the socket) instead of the CONNACK refusal the spec asks for (MQTT 3.1.1 section 3.1.2.2).
+ */
+export function hungUp(err: unknown): boolean {
+  if (err === undefined) return true;
+  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+  if (code === 'ECONNRESET' || code === 'EPIPE') return true;
+  // mqtt-packet's parse errors are plain Errors without a code ("Invalid header flag bits", "Malformed ...").
+  return err instanceof Error && code === undefined && !/connack timeout/i.test(err.message);
+}
+
 export function unreachable(url: string, why: string, cause?: unknown): PeercamError {
   return new PeercamError('broker-unreachable', `Cannot reach the MQTT broker at ${url}: ${why}. Is it running? Check --broker or PEERCAM_BROKER.`, {
     cause,

@@ -2,8 +2,9 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { type DeviceId, type Logger, PeercamError, randomBytes, type RoomId, silentLogger, toBase32, topics } from '../protocol/index.js';
 import { exponentialBackoff, type ReconnectPolicy } from './backoff.js';
-import { aclRefusal, classify, errorText, redact, unreachable, within } from './mqtt-errors.js';
+import { aclRefusal, classify, errorText, hungUp, redact, unreachable, within } from './mqtt-errors.js';
 import { OthersPresence, PresenceKeeper } from './mqtt-presence.js';
+import { brokerKey, type MqttVersion, processMemory, type VersionMemory } from './mqtt-version.js';
 import type { Transport, TransportHandlers } from './transport.js';
 
 export interface MqttTransportOptions {
@@ -18,6 +19,8 @@ export interface MqttTransportOptions {
   readonly connectTimeoutMs?: number;
   /** MQTT keepalive; a vanished peer's LWT fires after 1.5 x this (MQTT 3.1.1 section 3.1.2.10). Default 20 s. */
   readonly keepaliveSeconds?: number;
+  /** Where the MQTT version each broker accepted is remembered. Default: shared by this process (processMemory). */
+  readonly versionMemory?: VersionMemory;
   readonly log?: Logger;
 }
 
@@ -54,7 +57,13 @@ export class MqttTransport implements Transport {
   private readonly log: Logger;
   private client: MqttClient | undefined;
   private link: Link | undefined;
-  private version: 4 | 5 = 5;
+  private version: MqttVersion;
+  private readonly versions: VersionMemory;
+  private readonly key: string;
+  /** This connection got its CONNACK: a close after that is a lost link, not a refused protocol. */
+  private connacked = false;
+  /** A remembered 3.1.1 was refused and MQTT 5 tried once, so the two cannot alternate forever. */
+  private triedV5 = false;
   private phase: Phase = 'idle';
   /** Our sealed presence; null = cleared; undefined = never set. Re-published after every reconnect. */
   private presence: string | null | undefined;
@@ -81,6 +90,9 @@ export class MqttTransport implements Transport {
     this.policy = options.reconnect ?? exponentialBackoff({ maxMs: RECONNECT_MAX_MS });
     this.timeoutMs = options.connectTimeoutMs ?? 5000;
     this.log = (options.log ?? silentLogger).child({ transport: 'mqtt', broker: this.url });
+    this.versions = options.versionMemory ?? processMemory();
+    this.key = brokerKey(options.url);
+    this.version = this.versions.get(this.key) ?? 5;
   }
 
   open(room: RoomId, self: DeviceId, handlers: TransportHandlers): Promise<void> {
@@ -92,8 +104,8 @@ export class MqttTransport implements Transport {
       manualConnect: true,
       reconnectPeriod: 0, // we drive reconnects (see onClose)
       resubscribe: false, // and subscribe again ourselves
-      protocolVersion: 5,
-      properties: { maximumPacketSize: MAX_PACKET_BYTES },
+      protocolVersion: this.version,
+      ...(this.version === 5 ? { properties: { maximumPacketSize: MAX_PACKET_BYTES } } : {}),
       clean: true,
       // Unique per connection: a restarted device must not take over (and fire the LWT of) a session it replaces.
       clientId: `pc${self}${toBase32(randomBytes(4)).slice(0, 5)}`,
@@ -112,7 +124,10 @@ export class MqttTransport implements Transport {
       return Promise.reject(PeercamError.config(`The broker URL "${this.url}" is not usable: ${errorText(err)}.`, err));
     }
     this.client = client;
-    client.on('connect', () => void this.onConnect(client));
+    client.on('connect', () => {
+      this.connacked = true;
+      void this.onConnect(client);
+    });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     client.on('error', (err) => {
       this.lastError = err;
@@ -221,6 +236,7 @@ export class MqttTransport implements Transport {
     if (this.stale(generation)) return;
     this.failures = 0;
     this.lastError = undefined;
+    this.versions.set(this.key, this.version);
     this.phase = 'online';
     this.log.info({ mqtt: this.version === 5 ? '5' : '3.1.1' }, 'online');
     link.handlers.state('online', `connected to ${this.url} (MQTT ${this.version === 5 ? '5' : '3.1.1'})`);
@@ -242,12 +258,22 @@ export class MqttTransport implements Transport {
     const lastError = this.lastError;
     const failure = classify(this.url, lastError, this.timeoutMs);
     this.lastError = undefined;
-    if (failure === 'protocol' && this.version === 5) {
-      // The broker refused MQTT 5 (aedes answers 3.1.1 CONNACK code 1, "unacceptable protocol version"): speak 3.1.1.
-      this.log.info({}, 'broker refused MQTT 5; using 3.1.1');
-      this.version = 4;
-      client.options.protocolVersion = 4;
-      client.options.properties = undefined;
+    const connacked = this.connacked;
+    this.connacked = false;
+    // A broker refuses MQTT 5 with a CONNACK (aedes: 3.1.1 code 1, "unacceptable protocol version") or by hanging up
+    // before any CONNACK (RabbitMQ 3.10). A hang-up counts only while MQTT 5 never worked with this broker: one that
+    // did is just restarting.
+    const refusedV5 = failure === 'protocol' || (!connacked && hungUp(lastError) && this.versions.get(this.key) !== 5);
+    if (this.version === 5 && refusedV5) {
+      this.log.info({ why: lastError === undefined ? 'closed' : errorText(lastError) }, 'broker refused MQTT 5; using 3.1.1');
+      this.setVersion(4);
+      client.reconnect();
+      return;
+    }
+    if (failure === 'protocol' && this.versions.get(this.key) === 4 && !this.triedV5) {
+      // Remembered 3.1.1, but the broker now refuses it (replaced by an MQTT 5-only one): try 5 once.
+      this.triedV5 = true;
+      this.setVersion(5);
       client.reconnect();
       return;
     }
@@ -301,6 +327,14 @@ export class MqttTransport implements Transport {
     if (!client || !this.link || this.presence === undefined) return;
     this.stats.published++;
     await client.publishAsync(this.link.presenceTopic, this.presence ?? '', { qos: 1, retain: true });
+  }
+
+  private setVersion(version: MqttVersion): void {
+    this.version = version;
+    const options = this.client?.options;
+    if (!options) return;
+    options.protocolVersion = version;
+    options.properties = version === 5 ? { maximumPacketSize: MAX_PACKET_BYTES } : undefined;
   }
 
   private failOpen(error: PeercamError): void {

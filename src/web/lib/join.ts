@@ -3,6 +3,7 @@ import type { IceServer, PeerConfig } from '../../session/index.js';
 import { exponentialBackoff } from '../../signaling/backoff.js';
 import { SealedChannel } from '../../signaling/channel.js';
 import { MqttTransport } from '../../signaling/mqtt.js';
+import { storageMemory } from '../../signaling/mqtt-version.js';
 
 /** What the hub tells its pages (/hub.json); absent when the page is served by something else. */
 export interface HubInfo {
@@ -83,6 +84,8 @@ export async function joinRoom(
     // A page waits for its hub however long it takes; every 5 s at most, so it resumes soon after the hub is back.
     reconnect: exponentialBackoff({ initialMs: 250, maxMs: 5000 }),
     connectTimeoutMs: 5000,
+    // A 3.1.1-only broker costs a refused MQTT 5 attempt once per browser, not on every page open.
+    versionMemory: storageMemory(localStorage),
     log,
   });
   const channel = new SealedChannel(room, transport, { self, presence, log });

@@ -48,6 +48,12 @@ export class Courier {
     return { address, payload: await this.sealAt(address, BROADCAST, 'presence', '', body) };
   }
 
+  /** Seals a who-is-here query, broadcast at this device's presence address (not retained). */
+  async sealQuery(body: Body<'query'>): Promise<{ address: string; payload: string }> {
+    const address = topics.presence(this.room.id, this.self);
+    return { address, payload: await this.sealAt(address, BROADCAST, 'query', '', body) };
+  }
+
   private async sealAt<T extends MessageType>(address: string, to: string, type: T, sid: SessionId, body: Body<T>): Promise<string> {
     const envelope = { v: PROTOCOL_VERSION, type, from: this.self, to, sid, seq: this.seq++, ts: this.now(), body };
     const payload = await this.room.key.seal(utf8.encode(JSON.stringify(envelope)), address);
@@ -61,7 +67,7 @@ export class Courier {
     const opened = await this.openAt(address, payload);
     if (!opened.ok) return opened;
     const e = opened.envelope;
-    if (e.type === 'presence') return drop('malformed', 'presence in an inbox');
+    if (e.type === 'presence' || e.type === 'query') return drop('malformed', `${e.type} in an inbox`);
     if (e.to !== this.self) return drop('wrong-recipient', `sealed for ${e.to}`);
     const skew = Math.abs(this.now() - e.ts);
     if (skew > MAX_SKEW_MS) return drop('stale', `${e.type} from ${e.from} is ${Math.round(skew / 1000)} s off our clock`);
@@ -71,10 +77,25 @@ export class Courier {
 
   /** Opens a retained presence published at `presence/<device>`. */
   async openPresence(device: DeviceId, payload: string | Uint8Array): Promise<Opened<EnvelopeOf<'presence'>>> {
+    const opened = await this.openBroadcast(device, payload);
+    if (!opened.ok || opened.envelope.type === 'presence') return opened as Opened<EnvelopeOf<'presence'>>;
+    return drop('malformed', 'not a presence of that device');
+  }
+
+  /**
+   * Opens what arrived at `presence/<device>`: its retained presence, or a live who-is-here query. A query is not
+   * retained, so the inbox rules for freshness and replay apply to it.
+   */
+  async openBroadcast(device: DeviceId, payload: string | Uint8Array): Promise<Opened<EnvelopeOf<'presence'> | EnvelopeOf<'query'>>> {
     const opened = await this.openAt(topics.presence(this.room.id, device), payload);
     if (!opened.ok) return opened;
     const e = opened.envelope;
-    if (e.type !== 'presence' || e.from !== device || e.to !== BROADCAST) return drop('malformed', 'not a presence of that device');
+    if ((e.type !== 'presence' && e.type !== 'query') || e.from !== device || e.to !== BROADCAST) return drop('malformed', 'not a presence of that device');
+    if (e.type === 'query') {
+      const skew = Math.abs(this.now() - e.ts);
+      if (skew > MAX_SKEW_MS) return drop('stale', `query from ${e.from} is ${Math.round(skew / 1000)} s off our clock`);
+      if (!this.seen.firstTime(e.from, e.seq, e.ts)) return drop('replay', `query seq ${e.seq} from ${e.from} seen before`);
+    }
     return { ok: true, envelope: e };
   }
 

@@ -13,6 +13,8 @@ export type Role = 'camera' | 'viewer' | 'hub';
 export const BROADCAST = '*';
 
 const id = v.pipe(v.string(), v.regex(DEVICE_ID_PATTERN));
+/** A query lists at most this many members it already knows (17 bytes each in the JSON: ~17 KiB, under 64 KiB sealed). */
+export const MAX_QUERY_KNOWN = 1000;
 const shortText = (max: number) => v.pipe(v.string(), v.maxLength(max));
 
 const Candidate = v.object({
@@ -22,16 +24,25 @@ const Candidate = v.object({
 
 const SourceInfo = v.object({ id: shortText(64), name: shortText(128), kinds: v.array(v.picklist(['video', 'audio'])) });
 
+const Presence = v.object({
+  name: shortText(128),
+  role: v.picklist(['camera', 'viewer', 'hub']),
+  /** Media this device offers (cameras). */
+  sources: v.optional(v.array(SourceInfo)),
+  /** Software that sent it, e.g. `peercam/0.1.0 node`. */
+  agent: v.optional(shortText(128)),
+});
+
 const bodies = {
-  presence: v.object({
-    name: shortText(128),
-    role: v.picklist(['camera', 'viewer', 'hub']),
-    /** Media this device offers (cameras). */
-    sources: v.optional(v.array(SourceInfo)),
-    /** Software that sent it, e.g. `peercam/0.1.0 node`. */
-    agent: v.optional(shortText(128)),
-  }),
+  presence: Presence,
   bye: v.object({ reason: v.optional(shortText(256)) }),
+  /**
+   * "Who is here?": broadcast (not retained) by a device that joins or comes back, for brokers whose retained presence
+   * does not reach it (RabbitMQ clusters, brokers without retain). Members not in `known` answer with `here`.
+   */
+  query: v.object({ known: v.optional(v.pipe(v.array(id), v.maxLength(MAX_QUERY_KNOWN))) }),
+  /** A member's answer to a `query`: its presence, sent to the asker's inbox. */
+  here: Presence,
   offer: v.object({
     sdp: shortText(48 * 1024),
     /** Negotiation number within the session; an ICE restart offer has a higher one. */
@@ -75,6 +86,8 @@ const msg = <T extends MessageType>(type: T) => v.object({ ...header, type: v.li
 const EnvelopeSchema = v.variant('type', [
   msg('presence'),
   msg('bye'),
+  msg('query'),
+  msg('here'),
   msg('offer'),
   msg('answer'),
   msg('candidates'),

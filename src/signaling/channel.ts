@@ -6,6 +6,7 @@ import {
   Emitter,
   type Envelope,
   type Logger,
+  MAX_QUERY_KNOWN,
   type MessageType,
   type PresenceBody,
   PeercamError,
@@ -88,6 +89,8 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
   private readonly presenceQueue = new Map<DeviceId, Promise<void>>();
   private readonly limiter: RateLimiter | undefined;
   private readonly dropLog: DropLog;
+  /** Set once start() asked who is here; from then on every return to 'online' asks again. */
+  private asking = false;
 
   constructor(
     readonly room: Room,
@@ -119,12 +122,17 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
       presence: (device, payload) => this.onPresence(device, payload),
       inbox: (payload) => void this.onInbox(payload),
       state: (state, detail) => {
+        const back = state === 'online' && this.linkState !== 'online';
         this.linkState = state;
         this.emit('state', state, detail);
+        // Members that joined while we were away, or whose presence our broker node never had, answer this.
+        if (back && this.asking) void this.ask();
       },
     });
     this.linkState = 'online';
     if (this.announce) await this.transport.setPresence((await this.courier.sealPresence(this.presence)).payload);
+    this.asking = true;
+    void this.ask();
   }
 
   async setPresence(presence: PresenceBody): Promise<void> {
@@ -146,6 +154,38 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
     this.removeAllListeners();
   }
 
+  /** Broadcasts "who is here?", listing who we already know so they need not answer. */
+  private async ask(): Promise<void> {
+    if (!this.transport.query || this.closed) return;
+    try {
+      await this.transport.query(async () => {
+        await Promise.all(this.presenceQueue.values()); // presence already delivered, still being opened
+        const known = [...this.known.keys()].slice(0, MAX_QUERY_KNOWN);
+        return (await this.courier.sealQuery(known.length > 0 ? { known } : {})).payload;
+      });
+    } catch (err) {
+      this.log.debug({ err: String(err) }, 'who-is-here query not sent');
+    }
+  }
+
+  /** A member asked who is here: we answer once, to its inbox, unless it listed us. */
+  private async answer(from: DeviceId, known: readonly string[] | undefined): Promise<void> {
+    if (!this.announce || known?.includes(this.self)) return;
+    try {
+      await this.send(from, 'here', '', this.presence);
+    } catch (err) {
+      this.log.debug({ err: String(err), to: from }, 'answer to a who-is-here query not sent');
+    }
+  }
+
+  /** A presence, from the retained slot or from an answer to our query. */
+  private notePeer(device: DeviceId, body: PresenceBody): void {
+    const peer: PeerInfo = { ...body, id: device, via: this.kind };
+    const before = this.known.get(device);
+    this.known.set(device, peer);
+    if (!before || JSON.stringify(before) !== JSON.stringify(peer)) this.emit('peer', peer);
+  }
+
   private onPresence(device: DeviceId, payload: string | Uint8Array | null): void {
     if (device === this.self) return;
     const prev = this.presenceQueue.get(device) ?? Promise.resolve();
@@ -162,16 +202,18 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
       if (this.known.delete(device)) this.emit('gone', device);
       return;
     }
-    const opened = await this.courier.openPresence(device, payload);
+    const opened = await (this.transport.query ? this.courier.openBroadcast(device, payload) : this.courier.openPresence(device, payload));
     if (this.closed) return;
     const applied = opened.ok && (!this.limiter || this.limiter.take(device));
+    if (opened.ok && opened.envelope.type === 'query') {
+      if (!applied) return this.dropped('rate-limited', `query of ${device}: over its budget`);
+      return this.answer(device, opened.envelope.body.known);
+    }
     this.transport.presenceChecked?.(device, payload, applied);
     if (!opened.ok) return this.dropped(opened.reason, `presence of ${device}: ${opened.detail}`);
     if (!applied) return this.dropped('rate-limited', `presence of ${device}: over its budget`);
-    const peer: PeerInfo = { ...opened.envelope.body, id: device, via: this.kind };
-    const before = this.known.get(device);
-    this.known.set(device, peer);
-    if (!before || JSON.stringify(before) !== JSON.stringify(peer)) this.emit('peer', peer);
+    const e = opened.envelope;
+    if (e.type === 'presence') this.notePeer(device, e.body);
   }
 
   private async onInbox(payload: string | Uint8Array): Promise<void> {
@@ -181,6 +223,7 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
     // Only after authentication: an outsider cannot spend a member's budget, and only members have one.
     const e = opened.envelope;
     if (this.limiter && !this.limiter.take(e.from)) return this.dropped('rate-limited', `${e.type} from ${e.from}: over its budget`);
+    if (e.type === 'here') return this.notePeer(e.from, e.body);
     this.emit('message', e);
   }
 

@@ -45,6 +45,11 @@ export function hungUp(err: unknown): boolean {
   return err instanceof Error && code === undefined && !/connack timeout/i.test(err.message);
 }
 
+/** MQTT 5 CONNACK 0x9A "Retain not supported" (MQTT 5 section 3.2.2.2): our retained LWT was refused. */
+export function retainRefused(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && err.code === 0x9a;
+}
+
 export function unreachable(url: string, why: string, cause?: unknown): PeercamError {
   return new PeercamError('broker-unreachable', `Cannot reach the MQTT broker at ${url}: ${why}. Is it running? Check --broker or PEERCAM_BROKER.`, {
     cause,

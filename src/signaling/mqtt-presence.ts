@@ -41,8 +41,8 @@ export class PresenceKeeper {
 }
 
 /** Compares a received payload with a sealed one (base64url text, so ASCII) without decoding it. */
-function sameText(bytes: Uint8Array, text: string): boolean {
-  if (bytes.length !== text.length) return false;
+export function sameText(bytes: Uint8Array, text: string | undefined): boolean {
+  if (text === undefined || bytes.length !== text.length) return false;
   for (let i = 0; i < bytes.length; i++) if (bytes[i] !== text.charCodeAt(i)) return false;
   return true;
 }

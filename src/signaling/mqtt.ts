@@ -2,8 +2,8 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { type DeviceId, type Logger, PeercamError, randomBytes, type RoomId, silentLogger, toBase32, topics } from '../protocol/index.js';
 import { exponentialBackoff, type ReconnectPolicy } from './backoff.js';
-import { aclRefusal, classify, errorText, hungUp, redact, unreachable, within } from './mqtt-errors.js';
-import { OthersPresence, PresenceKeeper } from './mqtt-presence.js';
+import { aclRefusal, classify, errorText, hungUp, redact, retainRefused, unreachable, within } from './mqtt-errors.js';
+import { OthersPresence, PresenceKeeper, sameText } from './mqtt-presence.js';
 import { brokerKey, type MqttVersion, processMemory, type VersionMemory } from './mqtt-version.js';
 import type { Transport, TransportHandlers } from './transport.js';
 
@@ -19,6 +19,11 @@ export interface MqttTransportOptions {
   readonly connectTimeoutMs?: number;
   /** MQTT keepalive; a vanished peer's LWT fires after 1.5 x this (MQTT 3.1.1 section 3.1.2.10). Default 20 s. */
   readonly keepaliveSeconds?: number;
+  /**
+   * Publish presence retained (default). false for brokers without retained messages; found out by itself when an
+   * MQTT 5 broker says so (CONNACK 0x9A, or "retain available" 0). Members still find each other by query (docs/SCALE.md).
+   */
+  readonly retain?: boolean;
   /** Where the MQTT version each broker accepted is remembered. Default: shared by this process (processMemory). */
   readonly versionMemory?: VersionMemory;
   readonly log?: Logger;
@@ -30,6 +35,8 @@ const INBOX_EXPIRY_SECONDS = 60;
 const MAX_PACKET_BYTES = 1024 * 1024;
 /** How long a clean close waits for the broker before it just drops the connection. */
 const CLOSE_GRACE_MS = 1000;
+/** How long a query waits for the echo of our presence before it goes out anyway. */
+const ECHO_WAIT_MS = 1000;
 /** Retry at least this often, so a broker that comes back is rejoined within 5 s however long it was away (issue 6). */
 const RECONNECT_MAX_MS = 4000;
 
@@ -62,6 +69,13 @@ export class MqttTransport implements Transport {
   private readonly key: string;
   /** This connection got its CONNACK: a close after that is a lost link, not a refused protocol. */
   private connacked = false;
+  /** Presence and LWT are published retained (see MqttTransportOptions.retain). */
+  private retain: boolean;
+  /** Our last who-is-here query: its echo on our own slot is no outsider's write. */
+  private lastQuery: string | undefined;
+  /** Our presence came back to us on this connection (query() waits for it, see there). */
+  private echoed = false;
+  private readonly onEcho: (() => void)[] = [];
   /** A remembered 3.1.1 was refused and MQTT 5 tried once, so the two cannot alternate forever. */
   private triedV5 = false;
   private phase: Phase = 'idle';
@@ -93,6 +107,7 @@ export class MqttTransport implements Transport {
     this.versions = options.versionMemory ?? processMemory();
     this.key = brokerKey(options.url);
     this.version = this.versions.get(this.key) ?? 5;
+    this.retain = options.retain ?? true;
   }
 
   open(room: RoomId, self: DeviceId, handlers: TransportHandlers): Promise<void> {
@@ -111,7 +126,7 @@ export class MqttTransport implements Transport {
       clientId: `pc${self}${toBase32(randomBytes(4)).slice(0, 5)}`,
       keepalive: this.options.keepaliveSeconds ?? 20,
       connectTimeout: this.timeoutMs,
-      will: { topic: presenceTopic, payload: '', qos: 1, retain: true },
+      will: { topic: presenceTopic, payload: '', qos: 1, retain: this.retain },
       ...(this.options.username !== undefined ? { username: this.options.username } : {}),
       ...(this.options.password !== undefined ? { password: this.options.password } : {}),
       ...(this.options.ca !== undefined ? { ca: this.options.ca } : {}),
@@ -124,8 +139,9 @@ export class MqttTransport implements Transport {
       return Promise.reject(PeercamError.config(`The broker URL "${this.url}" is not usable: ${errorText(err)}.`, err));
     }
     this.client = client;
-    client.on('connect', () => {
+    client.on('connect', (connack) => {
       this.connacked = true;
+      if (connack.properties?.retainAvailable === false && this.retain) this.noRetain(client);
       void this.onConnect(client);
     });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
@@ -172,6 +188,28 @@ export class MqttTransport implements Transport {
     }
   }
 
+  async query(seal: () => Promise<string>): Promise<void> {
+    // The broker sends retained presence right after the SUBACK, before the echo of our own presence: once the echo
+    // is here the members our node retained are known, and need not answer (none on a broker that retains them all).
+    if (typeof this.presence === 'string' && !this.echoed) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ECHO_WAIT_MS);
+        this.onEcho.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    const client = this.client;
+    const link = this.link;
+    if (this.phase !== 'online' || !client?.connected || !link) return;
+    const payload = await seal();
+    if (this.phase !== 'online' || !client.connected) return;
+    this.lastQuery = payload;
+    this.stats.published++;
+    await client.publishAsync(link.presenceTopic, payload, { qos: 1 }).catch((err: unknown) => this.log.debug({ err: errorText(err) }, 'query not sent'));
+  }
+
   presenceChecked(device: DeviceId, payload: string | Uint8Array, applied: boolean): void {
     this.others.checked(device, payload, applied);
   }
@@ -194,7 +232,7 @@ export class MqttTransport implements Transport {
       // Clear our retained presence ourselves: a clean DISCONNECT discards the LWT (MQTT 3.1.1 section 3.14.4).
       if (typeof this.presence === 'string') {
         this.stats.published++;
-        await within(client.publishAsync(this.link!.presenceTopic, '', { qos: 1, retain: true }), CLOSE_GRACE_MS);
+        await within(client.publishAsync(this.link!.presenceTopic, '', { qos: 1, retain: this.retain }), CLOSE_GRACE_MS);
       }
       if (!(await within(client.endAsync(false), CLOSE_GRACE_MS))) client.stream?.destroy();
     } else {
@@ -250,6 +288,7 @@ export class MqttTransport implements Transport {
 
   private onClose(client: MqttClient): void {
     this.generation++;
+    this.echoed = false;
     this.others.drop();
     this.keeper.cancel();
     // MQTT.js keeps QoS 1 callbacks of a dead connection pending forever when it does not reconnect by itself.
@@ -267,6 +306,11 @@ export class MqttTransport implements Transport {
     if (this.version === 5 && refusedV5) {
       this.log.info({ why: lastError === undefined ? 'closed' : errorText(lastError) }, 'broker refused MQTT 5; using 3.1.1');
       this.setVersion(4);
+      client.reconnect();
+      return;
+    }
+    if (retainRefused(lastError) && this.retain) {
+      this.noRetain(client);
       client.reconnect();
       return;
     }
@@ -313,7 +357,10 @@ export class MqttTransport implements Transport {
       else if (device !== link.self) {
         const generation = this.generation;
         this.others.received(device, payload, () => !this.stale(generation));
-      } else if (this.phase === 'online' && this.presence !== undefined) {
+      } else if (typeof this.presence === 'string' && sameText(payload, this.presence)) {
+        this.echoed = true;
+        for (const f of this.onEcho.splice(0)) f();
+      } else if (this.phase === 'online' && this.presence !== undefined && !sameText(payload, this.lastQuery)) {
         // Our own slot: anything but ours is the late LWT of our previous connection, or an outsider's clear or junk.
         this.keeper.seen(payload, this.presence);
       }
@@ -326,7 +373,14 @@ export class MqttTransport implements Transport {
     const client = this.client;
     if (!client || !this.link || this.presence === undefined) return;
     this.stats.published++;
-    await client.publishAsync(this.link.presenceTopic, this.presence ?? '', { qos: 1, retain: true });
+    await client.publishAsync(this.link.presenceTopic, this.presence ?? '', { qos: 1, retain: this.retain });
+  }
+
+  /** The broker keeps no retained messages (Mosquitto `retain_available false`): presence goes out live only. */
+  private noRetain(client: MqttClient): void {
+    this.log.info({}, 'broker has no retained messages; presence goes out live and members answer our query');
+    this.retain = false;
+    if (client.options.will) client.options.will.retain = false;
   }
 
   private setVersion(version: MqttVersion): void {

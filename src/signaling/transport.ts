@@ -29,6 +29,13 @@ export interface Transport {
   setPresence(payload: string | null): Promise<void>;
   /** Delivers a payload to a device's inbox, at least once while both are online. */
   send(to: DeviceId, payload: string): Promise<void>;
+  /**
+   * Optional: broadcasts a sealed who-is-here query to every member, not retained. Transports whose late joiners may
+   * miss members' presence (MQTT: retained messages per cluster node, or none at all) provide it; the Channel asks
+   * after it joins and after every reconnect. `seal` makes the payload once the transport is ready to send it (so it
+   * lists every member heard of by then). Resolves without sending while offline.
+   */
+  query?(seal: () => Promise<string>): Promise<void>;
   /** Clears our presence, then disconnects. Idempotent. */
   close(): Promise<void>;
   /**

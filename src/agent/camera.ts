@@ -32,6 +32,8 @@ export interface CameraAgentEvents {
   viewer: (event: { viewer: DeviceId; change: 'joined' | 'left'; viewers: number; reason?: string }) => void;
   /** The source changed state (restarting after a crash, failed, live again). */
   source: (state: SourceState, reason: string | undefined) => void;
+  /** The first video packet went to a viewer, `ms` after its peer connection was created for its offer. */
+  'first-frame': (event: { viewer: DeviceId; ms: number }) => void;
 }
 
 /** One camera: one source, one encode, fanned out to every viewer that offers. */
@@ -42,6 +44,8 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
   private readonly audioFanout: Fanout | undefined;
   private readonly offs: (() => void)[] = [];
   private closed = false;
+  /** Media sent to viewers since start, all viewers together (read by the metrics, src/metrics/). */
+  readonly sent = { bytes: 0, packets: 0, frames: 0 };
 
   private constructor(
     readonly source: Source,
@@ -74,7 +78,19 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
       log,
       ...(options.maxViewers ? { maxViewers: options.maxViewers } : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      peerFactory: (config) => {
+      peerFactory: (config, session) => {
+        const created = performance.now();
+        let first = true;
+        const sendVideo = (p: Uint8Array) => {
+          this.sent.bytes += p.length;
+          this.sent.packets++;
+          if (((p[1] ?? 0) & 0x80) !== 0) this.sent.frames++; // RTP marker bit: last packet of a frame (RFC 6184 5.1)
+          if (first) {
+            first = false;
+            this.emit('first-frame', { viewer: session.viewer, ms: performance.now() - created });
+          }
+          peer.sendRtp(p);
+        };
         let feed: ViewerFeed | undefined;
         let audioFeed: ViewerFeed | undefined;
         const peer = createCameraPeer(
@@ -87,7 +103,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
             onOpen: () => {
               const n = peer.negotiated;
               if (!n || feed || this.closed) return;
-              feed = this.fanout.addViewer({ payloadType: n.videoPt, ssrc: n.ssrc, sink: (p) => peer.sendRtp(p) });
+              feed = this.fanout.addViewer({ payloadType: n.videoPt, ssrc: n.ssrc, sink: sendVideo });
               if (n.audio && this.audioFanout)
                 audioFeed = this.audioFanout.addViewer({ payloadType: n.audio.pt, ssrc: n.audio.ssrc, sink: (p) => peer.sendAudioRtp(p) });
             },

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CameraAgent } from '../agent/camera.js';
 import { openSource } from '../media/sources/index.js';
+import { PeercamMetrics, serveMetrics } from '../metrics/index.js';
 import { PeercamError } from '../protocol/index.js';
 import { addNetOptions, engineOptions, logger, peerConfig, presenceOf } from './context.js';
 import { deviceId } from './home.js';
@@ -16,6 +17,7 @@ interface CameraOptions extends LanCliOptions {
   cache: boolean;
   maxViewers?: string;
   codec: string;
+  metricsPort?: string;
 }
 
 export function registerCamera(program: Command): void {
@@ -31,7 +33,8 @@ export function registerCamera(program: Command): void {
       .option('--bitrate <kbps>', 'encoded bitrate', '2000')
       .option('--codec <h264|vp8>', 'video codec of encoded sources: h264, or vp8 for viewers without H.264', 'h264')
       .option('--no-cache', 'do not start new viewers from the cached keyframe (for measurements)')
-      .option('--max-viewers <n>', 'viewers served at once', '64'),
+      .option('--max-viewers <n>', 'viewers served at once', '64')
+      .option('--metrics-port <n>', 'serve Prometheus metrics at http://127.0.0.1:N/metrics'),
   )).action(async (opts: CameraOptions) => {
     const log = logger(opts);
     const name = opts.name ?? `${opts.source.split(/[:/]/).filter(Boolean).pop() ?? 'camera'}@${(await import('node:os')).hostname()}`;
@@ -68,11 +71,16 @@ export function registerCamera(program: Command): void {
         source: (state, reason) => say(`source ${state}${reason ? `: ${reason}` : ''}`),
       },
     });
+    const metrics = opts.metricsPort !== undefined ? new PeercamMetrics() : undefined;
+    metrics?.watchCamera(agent, name);
+    const scrape = metrics ? await serveMetrics(metrics, Number(opts.metricsPort)) : undefined;
+    if (scrape) say(`metrics at http://127.0.0.1:${scrape.port}/metrics`);
     say(`camera "${name}" (${id}) is live in room ${room.id} via ${joined.describe()}, source ${opts.source}`);
     joined.lan?.on('broker', (url, change, detail) => say(`broker ${url} ${change}${detail ? `: ${detail}` : ''}`));
     channel.on('state', (state, detail) => say(`${joined.lan ? 'signaling' : 'broker'} ${state}${detail ? `: ${detail}` : ''}`));
     await untilSignal();
     say('stopping');
+    await scrape?.close();
     await agent.close();
     await source.stop();
     await joined.close();

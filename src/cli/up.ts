@@ -6,6 +6,7 @@ import { banner } from '../hub/banner.js';
 import { hubCertificate } from '../hub/cert.js';
 import { type Closable, type HubInfo, type JoinRoom, startHub } from '../hub/hub.js';
 import { advertiseHub } from '../hub/lan.js';
+import { PeercamMetrics } from '../metrics/index.js';
 import { findInterface } from '../signaling/lan/netif.js';
 import { shutdownNdc } from '../media/ndc/index.js';
 import { type Logger, PeercamError, Room } from '../protocol/index.js';
@@ -52,7 +53,8 @@ export function registerUp(program: Command): void {
       const certificate = await hubCertificate(dataDir(), certificateNames(addresses), writeFileSafely, log);
       const config = peerConfig({ iceServer: opts.iceServer ?? [], ...(opts.relay ? { relay: true } : {}) }, undefined);
       const extras: ((hub: HubInfo, join: JoinRoom) => Promise<Closable>)[] = [];
-      if (opts.demo) extras.push((_hub, join) => demoCamera(join, config, log));
+      const metrics = new PeercamMetrics();
+      if (opts.demo) extras.push((_hub, join) => demoCamera(join, config, log, metrics));
       // LAN advertising (DNS-SD of the hub and its broker) when mDNS is allowed; with --no-mdns or
       // PEERCAM_MDNS=off nothing may be sent on mDNS, so nothing is added.
       if (mdnsEnabled(opts))
@@ -62,7 +64,7 @@ export function registerUp(program: Command): void {
           return advertiseHub({ room, id: await deviceId('hub'), mqttPort: hub.mqttPort, ...where, log });
         });
       else log.info({}, 'mDNS off: the hub is not advertised on the LAN');
-      const hub = await startHub({ room, port, mqttPort, certificate, lanAddresses: addresses, peerConfig: config, extras, log });
+      const hub = await startHub({ room, port, mqttPort, certificate, lanAddresses: addresses, peerConfig: config, extras, metrics, log });
       process.stdout.write(await banner(hub, { qr: opts.qr, fingerprint: certificate.fingerprint, demo: opts.demo === true }));
       await untilSignal();
       process.stdout.write('peercam hub: stopping\n');
@@ -88,10 +90,12 @@ async function hubRoom(option: string | undefined): Promise<Room> {
   return room;
 }
 
-async function demoCamera(join: JoinRoom, config: ReturnType<typeof peerConfig>, log: Logger): Promise<Closable> {
+async function demoCamera(join: JoinRoom, config: ReturnType<typeof peerConfig>, log: Logger, metrics: PeercamMetrics): Promise<Closable> {
   const name = 'Demo camera';
   const channel = await join({ id: await deviceId('camera:hub-demo'), name, role: 'camera' });
-  return startCamera({ channel, source: 'demo', name, peerConfig: config, log });
+  const camera = await startCamera({ channel, source: 'demo', name, peerConfig: config, log });
+  metrics.watchCamera(camera, name);
+  return camera;
 }
 
 function portOption(text: string, flag: string, zeroOk: boolean): number {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { type Logger, PeercamError, type Room, silentLogger } from '../protocol/index.js';
+import { type Logger, newDeviceId, PeercamError, type Room, silentLogger } from '../protocol/index.js';
 import type { PeerConfig } from '../session/index.js';
+import type { PeercamMetrics } from '../metrics/index.js';
 import { SealedChannel } from '../signaling/channel.js';
 import { MqttTransport } from '../signaling/mqtt.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
@@ -42,6 +43,8 @@ export interface HubOptions {
    * when mDNS is off). Each gets the hub's addresses and a way to join the room over the embedded broker.
    */
   readonly extras?: readonly ((hub: HubInfo, join: JoinRoom) => Promise<Closable>)[];
+  /** Served at /metrics (room HTTP token); the hub adds its broker and the room's members to it. */
+  readonly metrics?: PeercamMetrics;
   readonly log?: Logger;
 }
 
@@ -59,6 +62,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     throw brokerPortError(err, options.mqttPort);
   });
   const cleanups: (() => Promise<void>)[] = [() => broker.close()];
+  options.metrics?.watchBroker(broker.aedes);
   const closeAll = async () => {
     for (const c of cleanups.splice(0).reverse()) await c().catch((err: unknown) => log.warn({ err: String(err) }, 'shutdown step failed'));
   };
@@ -70,6 +74,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       port: options.port,
       tls: options.certificate,
       log,
+      ...(options.metrics ? { metrics: { registry: options.metrics, token: options.room.credentials.httpToken } } : {}),
       json: {
         // What a page cannot know by itself: how phones reach this hub, and the ICE servers to use. No secrets.
         '/hub.json': () => ({
@@ -103,6 +108,18 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       await channel.start();
       return channel;
     };
+    if (options.metrics) {
+      // A silent member (no presence) that only counts who is in the room.
+      const watcher = new SealedChannel(options.room, new MqttTransport({ url: brokerUrl, log }), {
+        self: newDeviceId(),
+        presence: { name: 'hub metrics', role: 'hub' },
+        announce: false,
+        log,
+      });
+      cleanups.push(() => watcher.close());
+      await watcher.start();
+      options.metrics.watchRoom(watcher);
+    }
     for (const extra of options.extras ?? []) {
       const running = await extra(info, join);
       cleanups.push(() => running.close());

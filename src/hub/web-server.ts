@@ -3,6 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
+import { answerScrape, type PeercamMetrics } from '../metrics/index.js';
 import { type Logger, PeercamError, silentLogger } from '../protocol/index.js';
 
 export interface WebServerOptions {
@@ -14,6 +15,8 @@ export interface WebServerOptions {
   readonly tls: { readonly key: string; readonly cert: string };
   /** Small JSON documents served at fixed paths (e.g. /hub.json); computed on each request. */
   readonly json?: Readonly<Record<string, () => unknown>>;
+  /** GET /metrics (Prometheus), only with `Authorization: Bearer <token>`. */
+  readonly metrics?: { readonly registry: PeercamMetrics; readonly token: string };
   readonly log?: Logger;
 }
 
@@ -95,6 +98,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
 
 async function serve(req: IncomingMessage, res: ServerResponse, options: WebServerOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://hub');
+  if (url.pathname === '/metrics' && options.metrics) return answerScrape(req, res, options.metrics.registry, options.metrics.token);
   const json = options.json?.[url.pathname];
   if (json) {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });

@@ -1,0 +1,2 @@
+export { answerScrape, serveMetrics } from './http.js';
+export { PeercamMetrics } from './metrics.js';

@@ -1,0 +1,121 @@
+import type { Aedes } from 'aedes';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CameraAgent } from '../agent/camera.js';
+import type { Channel } from '../signaling/channel.js';
+
+/** Session end reasons (session/negotiation.ts CloseReason); anything else is counted as `other`: bounded labels. */
+const REASONS = new Set(['local', 'hangup', 'peer-gone', 'no-answer', 'ice-failed', 'rejected', 'error']);
+/** Ends that are failures rather than someone hanging up. */
+const FAILURES = new Set(['no-answer', 'ice-failed', 'rejected', 'error', 'other']);
+/** Camera names become label values: at most this many distinct ones per process (a hub runs a few). */
+const MAX_CAMERAS = 64;
+
+/**
+ * Prometheus metrics of one peercam process (hub, camera), in a registry of its own. Labels are camera names and
+ * roles, never ids or secrets; every label set is bounded (MAX_CAMERAS, REASONS).
+ */
+export class PeercamMetrics {
+  readonly registry = new Registry();
+  private readonly viewers = new Gauge({ name: 'peercam_camera_viewers', help: 'Viewers watching each camera now', labelNames: ['camera'], registers: [this.registry] });
+  private readonly started = new Counter({ name: 'peercam_sessions_started_total', help: 'Viewer sessions started, per camera', labelNames: ['camera'], registers: [this.registry] });
+  private readonly ended = new Counter({
+    name: 'peercam_sessions_ended_total',
+    help: 'Viewer sessions ended, per camera and reason (local, hangup, peer-gone, no-answer, ice-failed, rejected, error, other)',
+    labelNames: ['camera', 'reason'],
+    registers: [this.registry],
+  });
+  private readonly failed = new Counter({
+    name: 'peercam_sessions_failed_total',
+    help: 'Viewer sessions that ended in failure (no-answer, ice-failed, rejected, error, other), per camera and reason',
+    labelNames: ['camera', 'reason'],
+    registers: [this.registry],
+  });
+  private readonly firstFrame = new Histogram({
+    name: 'peercam_first_frame_seconds',
+    help: "From a viewer's offer to the first video packet the camera sent it",
+    labelNames: ['camera'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers: [this.registry],
+  });
+  /** What each watched camera sent so far (CameraAgent.sent), read at scrape time. */
+  private readonly sent = new Map<string, CameraAgent['sent']>();
+
+  constructor() {
+    const sent = this.sent;
+    for (const [key, help] of [
+      ['bytes', 'RTP bytes sent to viewers (all viewers together), per camera'],
+      ['packets', 'RTP packets sent to viewers, per camera'],
+      ['frames', 'Video frames sent to viewers (counted once per viewer that got it), per camera'],
+    ] as const)
+      new Counter({
+        name: `peercam_camera_sent_${key}_total`,
+        help,
+        labelNames: ['camera'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const [camera, s] of sent) this.inc({ camera }, s[key]);
+        },
+      });
+  }
+
+  /** Counts the room's members by role, from what `channel` sees (a silent watcher is enough). */
+  watchRoom(channel: Channel): void {
+    new Gauge({
+      name: 'peercam_room_members',
+      help: 'Devices present in the room, by role',
+      labelNames: ['role'],
+      registers: [this.registry],
+      collect() {
+        const counts: Record<string, number> = { camera: 0, viewer: 0, hub: 0 };
+        for (const p of channel.peers.values()) counts[p.role] = (counts[p.role] ?? 0) + 1;
+        for (const [role, n] of Object.entries(counts)) this.set({ role }, n);
+      },
+    });
+  }
+
+  /** The embedded broker's clients and traffic. */
+  watchBroker(aedes: Aedes): void {
+    const connections = new Counter({ name: 'peercam_broker_connections_total', help: 'MQTT clients that connected to the embedded broker', registers: [this.registry] });
+    const messages = new Counter({ name: 'peercam_broker_messages_total', help: 'MQTT messages published by clients of the embedded broker', registers: [this.registry] });
+    const bytes = new Counter({ name: 'peercam_broker_message_bytes_total', help: 'Payload bytes published by clients of the embedded broker', registers: [this.registry] });
+    new Gauge({
+      name: 'peercam_broker_clients',
+      help: 'MQTT clients connected to the embedded broker now',
+      registers: [this.registry],
+      collect() {
+        this.set(aedes.connectedClients);
+      },
+    });
+    aedes.on('client', () => connections.inc());
+    aedes.on('publish', (packet, client) => {
+      if (!client) return; // the broker's own $SYS messages and wills
+      messages.inc();
+      bytes.inc(packet.payload.length);
+    });
+  }
+
+  /** One camera agent: viewers, sessions, first-frame latency, what it sent. `name` is its label. */
+  watchCamera(agent: CameraAgent, name: string): void {
+    const camera = this.sent.has(name) || this.sent.size < MAX_CAMERAS ? name : 'other';
+    if (!this.sent.has(camera)) this.sent.set(camera, agent.sent);
+    this.viewers.set({ camera }, agent.viewers);
+    agent.on('viewer', (e) => {
+      this.viewers.set({ camera }, e.viewers);
+      if (e.change === 'joined') {
+        this.started.inc({ camera });
+        return;
+      }
+      const code = (e.reason ?? 'other').split(':')[0] ?? 'other';
+      const reason = REASONS.has(code) ? code : 'other';
+      this.ended.inc({ camera, reason });
+      if (FAILURES.has(reason)) this.failed.inc({ camera, reason });
+    });
+    agent.on('first-frame', (e) => this.firstFrame.observe({ camera }, e.ms / 1000));
+  }
+
+  /** The text format Prometheus scrapes. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

@@ -38,9 +38,10 @@ const bodies = {
   bye: v.object({ reason: v.optional(shortText(256)) }),
   /**
    * "Who is here?": broadcast (not retained) by a device that joins or comes back, for brokers whose retained presence
-   * does not reach it (RabbitMQ clusters, brokers without retain). Members not in `known` answer with `here`.
+   * does not reach it (RabbitMQ clusters, brokers without retain). Members not in `known` answer with `here`, except
+   * that viewers do not answer a viewer (`role`): a viewer needs cameras, which hear of it by its live presence.
    */
-  query: v.object({ known: v.optional(v.pipe(v.array(id), v.maxLength(MAX_QUERY_KNOWN))) }),
+  query: v.object({ known: v.optional(v.pipe(v.array(id), v.maxLength(MAX_QUERY_KNOWN))), role: v.optional(v.picklist(['camera', 'viewer', 'hub'])) }),
   /** A member's answer to a `query`: its presence, sent to the asker's inbox. */
   here: Presence,
   offer: v.object({

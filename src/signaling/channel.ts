@@ -161,16 +161,22 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
       await this.transport.query(async () => {
         await Promise.all(this.presenceQueue.values()); // presence already delivered, still being opened
         const known = [...this.known.keys()].slice(0, MAX_QUERY_KNOWN);
-        return (await this.courier.sealQuery(known.length > 0 ? { known } : {})).payload;
+        // A silent watcher (`peercam ls`) sends no role: everyone answers it.
+        const role = this.announce ? { role: this.presence.role } : {};
+        return (await this.courier.sealQuery(known.length > 0 ? { known, ...role } : role)).payload;
       });
     } catch (err) {
       this.log.debug({ err: String(err) }, 'who-is-here query not sent');
     }
   }
 
-  /** A member asked who is here: we answer once, to its inbox, unless it listed us. */
-  private async answer(from: DeviceId, known: readonly string[] | undefined): Promise<void> {
-    if (!this.announce || known?.includes(this.self)) return;
+  /**
+   * A member asked who is here: we answer once, to its inbox, unless it listed us, or both of us are viewers (viewers
+   * need cameras only; without this a crowd of viewers joining at once would answer each other, N x N messages).
+   */
+  private async answer(from: DeviceId, query: Body<'query'>): Promise<void> {
+    if (!this.announce || query.known?.includes(this.self)) return;
+    if (query.role === 'viewer' && this.presence.role === 'viewer') return;
     try {
       await this.send(from, 'here', '', this.presence);
     } catch (err) {
@@ -207,7 +213,7 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
     const applied = opened.ok && (!this.limiter || this.limiter.take(device));
     if (opened.ok && opened.envelope.type === 'query') {
       if (!applied) return this.dropped('rate-limited', `query of ${device}: over its budget`);
-      return this.answer(device, opened.envelope.body.known);
+      return this.answer(device, opened.envelope.body);
     }
     this.transport.presenceChecked?.(device, payload, applied);
     if (!opened.ok) return this.dropped(opened.reason, `presence of ${device}: ${opened.detail}`);

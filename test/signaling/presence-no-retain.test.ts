@@ -78,12 +78,13 @@ describe('presence where retain works (Mosquitto): the query costs no answers', 
     const room = await Room.create();
     const spy = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
     t.after(() => spy.endAsync(true));
-    let inbox = 0;
-    spy.on('message', () => inbox++);
-    await spy.subscribeAsync(`${topics.root(room.id)}/to/+`, { qos: 1 });
-    const join = async (name: string) => {
+    const lateId = newDeviceId();
+    let answers = 0;
+    spy.on('message', () => answers++);
+    await spy.subscribeAsync(topics.inbox(room.id, lateId), { qos: 1 });
+    const join = async (name: string, self = newDeviceId()) => {
       const transport = new MqttTransport({ url: broker.url });
-      const channel = new SealedChannel(room, transport, { self: newDeviceId(), presence: { name, role: 'camera' } });
+      const channel = new SealedChannel(room, transport, { self, presence: { name, role: 'camera' } });
       t.after(() => channel.close());
       await channel.start();
       // Its query goes out once its own presence came back (after the members the broker retained).
@@ -92,12 +93,12 @@ describe('presence where retain works (Mosquitto): the query costs no answers', 
     };
     const members = [await join('a'), await join('b'), await join('c')];
     await waitFor(() => members.every((m) => m.channel.peers.size === 2), { timeoutMs: 5000, what: 'the members seeing each other' });
-    const before = { inbox, received: members.map((m) => m.transport.stats.received) };
-    const late = await join('late');
+    const before = members.map((m) => m.transport.stats.received);
+    const late = await join('late', lateId);
     await waitFor(() => late.channel.peers.size === 3, { timeoutMs: 5000, what: 'the late joiner seeing the members' });
-    await waitFor(() => members.every((m, i) => m.transport.stats.received - before.received[i]! === 2), { timeoutMs: 5000, what: 'presence and query at every member' });
+    await waitFor(() => members.every((m, i) => m.transport.stats.received - before[i]! >= 2), { timeoutMs: 5000, what: 'presence and query at every member' });
     // An answer would follow the query within milliseconds; give it a generous window to show up.
     await new Promise((r) => setTimeout(r, 500));
-    assert.equal(inbox - before.inbox, 0, 'no inbox message: every member was listed in the query');
+    assert.equal(answers, 0, 'no answer in the joiner\'s inbox: every member was listed in its query');
   });
 });

@@ -22,6 +22,8 @@ export interface RabbitCluster {
   readonly nodes: readonly RabbitNode[];
   /** The running nodes as the first node's `rabbitmqctl cluster_status` lists them. */
   runningNodes(): Promise<string[]>;
+  /** `rabbitmqctl stop_app` then `start_app` on node `index`: its clients are cut, the cluster keeps it. */
+  restartApp(index: number, downMs: number): Promise<void>;
   /** rabbitmqctl stop on every node, then `epmd -kill` of this cluster's own epmd; removes its directory. */
   stop(): Promise<void>;
 }
@@ -124,6 +126,13 @@ export async function startRabbitCluster(size = 2): Promise<RabbitCluster> {
     runningNodes: async () => {
       const { stdout } = await ctl(nodes[0]!.name, 'cluster_status', '--formatter', 'json');
       return ((JSON.parse(stdout) as { running_nodes?: string[] }).running_nodes ?? []).sort();
+    },
+    async restartApp(index, downMs) {
+      const n = nodes[index]!;
+      await ctl(n.name, 'stop_app');
+      await new Promise((r) => setTimeout(r, downMs));
+      await ctl(n.name, 'start_app');
+      await untilListening(n.mqttPort, 120_000);
     },
     stop,
   };

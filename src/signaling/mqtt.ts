@@ -193,11 +193,14 @@ export class MqttTransport implements Transport {
     // is here the members our node retained are known, and need not answer (none on a broker that retains them all).
     if (typeof this.presence === 'string' && !this.echoed) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ECHO_WAIT_MS);
-        this.onEcho.push(() => {
+        const done = () => {
           clearTimeout(timer);
+          const at = this.onEcho.indexOf(done);
+          if (at >= 0) this.onEcho.splice(at, 1);
           resolve();
-        });
+        };
+        const timer = setTimeout(done, ECHO_WAIT_MS);
+        this.onEcho.push(done);
       });
     }
     const client = this.client;

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,9 +46,25 @@ export async function startRabbitCluster(size = 2): Promise<RabbitCluster> {
   const outputs: string[] = [];
   const ctl = (node: string, ...args: string[]) => run(`${BIN}/rabbitmqctl`, ['-n', node, ...args], { env: base, timeout: 120_000 });
 
+  // A test file that is cancelled (its timeout) exits without its after hooks: the nodes and epmd must not outlive it.
+  const orphans = () => {
+    for (const child of children) killGroup(child);
+    try {
+      execFileSync('epmd', ['-kill'], { env: base, stdio: 'ignore', timeout: 5000 });
+    } catch {}
+  };
+  // The runner ends a file that overran its timeout with SIGTERM, which skips 'exit' handlers by default.
+  const terminated = () => {
+    orphans();
+    process.exit(143);
+  };
+  process.once('exit', orphans);
+  process.once('SIGTERM', terminated);
   const stop = async () => {
+    process.off('exit', orphans);
+    process.off('SIGTERM', terminated);
     await Promise.all(nodes.map((n) => ctl(n.name, 'stop').catch(() => {})));
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const child of children) killGroup(child);
     await run('epmd', ['-kill'], { env: base }).catch(() => {});
     await rm(dir, { recursive: true, force: true });
   };
@@ -91,6 +107,8 @@ export async function startRabbitCluster(size = 2): Promise<RabbitCluster> {
           RABBITMQ_LOGS: '-',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
+        // Its own process group: the script runs beam.smp as a child, and both must go if the node must be killed.
+        detached: true,
       });
       const index = i - 1;
       outputs[index] = '';
@@ -136,4 +154,12 @@ export async function startRabbitCluster(size = 2): Promise<RabbitCluster> {
     },
     stop,
   };
+}
+
+/** SIGKILL to the process group of a node started by this helper (the script and its beam.smp), if still running. */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {}
 }

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +53,7 @@ export async function startRabbitCluster(size = 2): Promise<RabbitCluster> {
     try {
       execFileSync('epmd', ['-kill'], { env: base, stdio: 'ignore', timeout: 5000 });
     } catch {}
+    rmSync(dir, { recursive: true, force: true });
   };
   // The runner ends a file that overran its timeout with SIGTERM, which skips 'exit' handlers by default.
   const terminated = () => {

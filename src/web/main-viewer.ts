@@ -5,6 +5,7 @@ import { consoleLogger, defaultName, fetchHubInfo, peerConfigOf, tabDeviceId } f
 import { catchEverything, showNoRoom } from './lib/no-room.js';
 import { openPairing } from './lib/pairing.js';
 import { loadPageRoom } from './lib/room-link.js';
+import { checkWebRtc } from './lib/webrtc.js';
 import { CallMode } from './viewer/call.js';
 import { Grid } from './viewer/grid.js';
 import { TalkBack } from './viewer/talk.js';
@@ -51,6 +52,7 @@ async function run(room: Room): Promise<void> {
     notice('error', 'Cannot join this room from a browser', err instanceof PeercamError ? err.message : String(err));
     return;
   }
+  checkWebRtc();
   grid.attach(channel);
   const call = new CallMode(channel, config, name, log);
   const share = byId<HTMLButtonElement>('share');

@@ -4,6 +4,7 @@ import type { Channel, PeerInfo } from '../../signaling/channel.js';
 import { h, notice } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
 import { formatStats, StatsReader } from '../lib/stats.js';
+import { hasWebRtc, NO_WEBRTC } from '../lib/webrtc.js';
 import type { TalkBack } from './talk.js';
 
 export type TileState = 'connecting' | 'live' | 'offline';
@@ -90,6 +91,10 @@ export class Tile {
 
   start(): void {
     if (this.disposed || this.session) return;
+    if (!hasWebRtc()) {
+      this.setState('offline', NO_WEBRTC.short);
+      return;
+    }
     this.startedAt = performance.now();
     this.setState('connecting');
     const session = new ViewerSession({

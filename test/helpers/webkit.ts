@@ -1,11 +1,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { freePort } from './brokers.js';
 import { sleep } from './wait.js';
 
-/** Debian's WebKitGTK MiniBrowser (webkit2gtk-driver pulls it in), the engine of Safari. */
-export const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
+/** Debian's WebKitGTK MiniBrowser (libwebkit2gtk, pulled in by webkit2gtk-driver), the engine of Safari. */
+export function findMiniBrowser(): string {
+  for (const arch of readdirSync('/usr/lib').filter((d) => d.includes('-linux-'))) {
+    for (const api of ['webkit2gtk-4.1', 'webkit2gtk-4.0', 'webkitgtk-6.0']) {
+      const path = `/usr/lib/${arch}/${api}/MiniBrowser`;
+      if (existsSync(path)) return path;
+    }
+  }
+  throw new Error('No WebKitGTK MiniBrowser under /usr/lib/*/webkit2gtk-4.*/: apt-get install webkit2gtk-driver');
+}
 
 interface WebDriverError {
   error: string;
@@ -62,7 +71,7 @@ export class WebKit {
         capabilities: {
           alwaysMatch: {
             'webkitgtk:browserOptions': {
-              binary: MINIBROWSER,
+              binary: findMiniBrowser(),
               args: ['--automation', '--enable-mock-capture-devices=true', '--enable-media-stream=true'],
             },
           },

@@ -63,6 +63,7 @@ describe('an RTSP IP camera end to end', { timeout: 180_000 }, () => {
     h264 = spawnCli(['camera', '--source', ip.url('h264'), '--name', 'shop', '--room', hub.link], env);
     await h264.waitFor(/is live in room/, 30_000);
     await h264.waitFor(/source live/, 30_000);
+    const liveMs = Date.now() - t0;
     const procs = await encoders(h264);
     assert.equal(procs.length, 1, `one ffmpeg: ${JSON.stringify(procs)}`);
     const args = (procs[0] ?? []).join(' ');
@@ -77,7 +78,7 @@ describe('an RTSP IP camera end to end', { timeout: 180_000 }, () => {
     await liveTile(viewer, 'shop', 20_000);
     const before = await decodedFrames(viewer, 'shop');
     await waitFor(async () => (await decodedFrames(viewer, 'shop')) > before + 10, { timeoutMs: 10_000, what: 'the shop tile playing' });
-    process.stdout.write(`# RTSP H.264 copied: camera live + tile playing ${Date.now() - t0} ms after start; watch first frame ${report.firstFrameMs} ms\n`);
+    process.stdout.write(`# RTSP H.264 copied: camera live ${liveMs} ms after spawn (ffprobe of the stream included), tile playing at ${Date.now() - t0} ms; watch first frame ${report.firstFrameMs} ms\n`);
   });
 
   it('the IP camera stopped and started again: the running camera recovers by itself, watch and the tile play again', async () => {

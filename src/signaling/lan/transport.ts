@@ -186,7 +186,8 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
       this.log.info({ interfaces: lan.map((n) => `${n.name} ${n.address}`) }, 'mDNS on every network interface');
       return lan;
     }
-    this.log.warn(
+    // info, not warn: `discovery.offline` says it to callers, and the CLI prints it in words.
+    this.log.info(
       {},
       'No network interface with an IPv4 address besides loopback: LAN discovery can find only devices on this machine. ' +
         'Connect to a network (or pass --interface), or dial devices directly with --peer ws://host:port.',

@@ -40,7 +40,7 @@ function box(page: Page, selector: string): Promise<Box> {
  * no violation (a report of each is collected from the first script on), and on a 390x844 touch screen every control
  * is at least 44 px high and the header takes two short rows. Screenshots (phone and desktop) go to test-artifacts/.
  */
-describe('pages under the hub CSP, at phone and desktop size', { timeout: 150_000 }, () => {
+describe('pages under the hub CSP, at phone and desktop size', { timeout: 170_000 }, () => {
   let hub: HubProcess;
   let browser: Browser;
   const violations: string[] = [];
@@ -102,6 +102,8 @@ describe('pages under the hub CSP, at phone and desktop size', { timeout: 150_00
     const dialogSmall = (await controls(page)).filter((b) => b.h < 44);
     assert.deepEqual(dialogSmall, [], 'pairing dialog controls under 44 px');
     await page.screenshot({ path: `${ARTIFACTS}/phone-pairing.png` });
+    // Each test closes what it opened: live tiles left playing would load the machine for the tests after.
+    await page.context().close();
   });
 
   it('phone 390x844 (touch): the camera page, live, every control >= 44 px', async () => {
@@ -117,7 +119,7 @@ describe('pages under the hub CSP, at phone and desktop size', { timeout: 150_00
     assert.ok(preview.y <= header.h + 40 && preview.w >= 340, `the preview starts at ${preview.y} px, ${preview.w} px wide`);
     process.stdout.write(`# phone camera page: header ${Math.round(header.h)} px, preview at ${Math.round(preview.y)} px\n`);
     await page.screenshot({ path: `${ARTIFACTS}/phone-camera.png` });
-    await page.close();
+    await page.context().close();
   });
 
   it('desktop 1280x800 (mouse): one header row; the grid and the camera page', async () => {
@@ -136,6 +138,12 @@ describe('pages under the hub CSP, at phone and desktop size', { timeout: 150_00
     await liveTile(page, 'Chrome on Linux camera', 15_000);
     await cam.screenshot({ path: `${ARTIFACTS}/desktop-camera.png` });
     await page.screenshot({ path: `${ARTIFACTS}/desktop-grid-two.png` });
+    // A snapshot download (a blob: link) under the same policy.
+    const download = page.waitForEvent('download');
+    await page.locator('.tile', { has: page.locator('.name', { hasText: 'Demo camera' }) }).locator('button.snapshot').click();
+    assert.match((await download).suggestedFilename(), /^peercam-.*\.png$/);
+    await cam.context().close();
+    await page.context().close();
   });
 
   it('pages with no room or a bad link, then: no CSP violation anywhere', async () => {

@@ -61,7 +61,7 @@ describe('an RTSP IP camera end to end', { timeout: 180_000 }, () => {
   it('H.264 is copied: one ffmpeg with -c:v copy and no encoder; `peercam watch` and a Chromium tile play it', async () => {
     const t0 = Date.now();
     h264 = spawnCli(['camera', '--source', ip.url('h264'), '--name', 'shop', '--room', hub.link], env);
-    await h264.waitFor(/is live in room/, 30_000);
+    await h264.waitFor(/is live in room/, 60_000);
     await h264.waitFor(/source live/, 30_000);
     const liveMs = Date.now() - t0;
     const procs = await encoders(h264);
@@ -103,7 +103,7 @@ describe('an RTSP IP camera end to end', { timeout: 180_000 }, () => {
   it('H.265 is re-encoded to H.264: `peercam watch` and a Chromium tile play it', async () => {
     const h265 = spawnCli(['camera', '--source', ip.url('h265'), '--name', 'yard', '--room', hub.link], env);
     try {
-      await h265.waitFor(/is live in room/, 30_000);
+      await h265.waitFor(/is live in room/, 60_000);
       await h265.waitFor(/source live/, 30_000);
       const procs = await encoders(h265);
       assert.equal(procs.length, 1, `one ffmpeg: ${JSON.stringify(procs)}`);

@@ -149,6 +149,7 @@ export class TranscodeSource extends Emitter<SourceEvents> implements Source {
         this.scheduleRestart(last ? `ffmpeg ${how}: ${last}` : `ffmpeg ${how}`);
       });
     });
+    this.pts = -ONE_FRAME; // the run's first frame is at 0
     child.stdin?.write(writeIvfHeader({ fourcc: this.input.source.codec === 'H264' ? 'H264' : 'VP80', width: 0, height: 0, rate: 90000, scale: 1 }));
     this.restartInput();
     for (const packet of this.input.gop()) this.take(packet);
@@ -185,8 +186,9 @@ export class TranscodeSource extends Emitter<SourceEvents> implements Source {
         continue;
       }
       this.keyed = true;
+      // Timestamps must increase: after a restart of the input or a jump, continue one frame later.
       const delta = this.lastTs === undefined ? 0 : (frame.timestamp - this.lastTs) >>> 0;
-      this.pts += delta > 0 && delta < MAX_FRAME_GAP ? delta : this.lastTs === undefined ? 0 : ONE_FRAME;
+      this.pts += delta > 0 && delta < MAX_FRAME_GAP ? delta : ONE_FRAME;
       this.lastTs = frame.timestamp;
       stdin.write(writeIvfFrame(this.pts, frame.data));
     }

@@ -1,5 +1,5 @@
-import { type DeviceId, Emitter, type Logger, silentLogger } from '../protocol/index.js';
-import { CameraEndpoint, type PeerConfig, type Timeouts } from '../session/index.js';
+import { type DeviceId, Emitter, type Logger, type SessionId, silentLogger } from '../protocol/index.js';
+import { CameraEndpoint, type CameraSession, type PeerConfig, type Timeouts } from '../session/index.js';
 import type { Channel } from '../signaling/channel.js';
 import { VideoEncodes } from '../media/encodes.js';
 import { connectSource, Fanout } from '../media/fanout.js';
@@ -58,6 +58,9 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
   /** Opus from sources that have audio (files, RTSP), one more fan-out beside the video's. */
   private readonly audioFanout: Fanout | undefined;
   private readonly offs: (() => void)[] = [];
+  /** Live sessions by id, and the codec each one's viewer receives: to tell them when their encode cannot run. */
+  private readonly sessions = new Map<SessionId, CameraSession>();
+  private readonly holders = new Map<SessionId, VideoCodec>();
   private closed = false;
 
   private constructor(
@@ -85,6 +88,9 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
       },
       logger: log,
       onSecondEncode: (codec, state, reason) => this.emit('encode', codec, state, reason),
+      onUnusable: (codec, message) => {
+        for (const [sid, c] of this.holders) if (c === codec) this.sessions.get(sid)?.close('error', `This camera cannot send ${codec}: ${message}`);
+      },
     });
     this.audioFanout = source.audio ? new Fanout({ codec: 'opus', clockRate: source.audio.clockRate, logger: log }) : undefined;
     this.offs.push(
@@ -99,7 +105,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
       log,
       ...(options.maxViewers ? { maxViewers: options.maxViewers } : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      peerFactory: (config) => {
+      peerFactory: (config, context) => {
         let feed: ViewerFeed | undefined;
         let audioFeed: ViewerFeed | undefined;
         /** The encode this viewer holds, from the answer until the peer ends. */
@@ -107,6 +113,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
         const release = () => {
           if (held) this.encodes.release(held.codec);
           held = undefined;
+          this.holders.delete(context.sid);
         };
         const peer = createCameraPeer(
           config,
@@ -114,6 +121,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
             video: { codec: this.encodes.codecs },
             onCodec: (codec) => {
               held = { codec, fanout: this.encodes.acquire(codec) };
+              this.holders.set(context.sid, codec);
             },
             ...(this.audioFanout ? { audio: { codec: 'opus' as const } } : {}),
             onKeyframeRequest: () => feed?.pictureLost(),
@@ -140,9 +148,11 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
       },
     });
     this.endpoint.on('session', (s) => {
+      this.sessions.set(s.sid, s);
       this.emit('viewer', { viewer: s.remote, change: 'joined', viewers: this.endpoint.viewers });
     });
     this.endpoint.on('ended', (s, reason) => {
+      this.sessions.delete(s.sid);
       this.emit('viewer', { viewer: s.remote, change: 'left', viewers: this.endpoint.viewers, reason });
     });
   }

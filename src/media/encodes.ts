@@ -15,6 +15,11 @@ export interface VideoEncodesOptions {
   readonly logger?: Logger;
   /** A second encode changed state (started, live, restarting, stopped). */
   readonly onSecondEncode?: (codec: VideoCodec, state: SourceState, reason: string | undefined) => void;
+  /**
+   * A second encode failed twice without ever sending a frame (e.g. an ffmpeg without libvpx): its viewers will get
+   * nothing, so tell them `message`. New viewers of that codec are refused with it until the encode is gone.
+   */
+  readonly onUnusable?: (codec: VideoCodec, message: string) => void;
 }
 
 interface SecondEncode {
@@ -23,6 +28,11 @@ interface SecondEncode {
   readonly offs: (() => void)[];
   users: number;
   linger: ReturnType<typeof setTimeout> | undefined;
+  /** Sent a frame at least once. */
+  live: boolean;
+  failures: number;
+  /** Why it cannot serve anyone, once it failed twice without a frame. */
+  unusable: string | undefined;
 }
 
 const ALL_CODECS: readonly VideoCodec[] = ['H264', 'VP8'];
@@ -64,6 +74,7 @@ export class VideoEncodes {
     if (this.closed) throw new PeercamError('closed', 'The camera is stopping.');
     if (codec === this.options.source.codec) return this.primary;
     const running = this.second.get(codec);
+    if (running?.unusable) throw new PeercamError('media', running.unusable);
     if (running) {
       running.users++;
       if (running.linger) clearTimeout(running.linger);
@@ -72,14 +83,22 @@ export class VideoEncodes {
     }
     const source = this.startSecond(codec);
     const fanout = this.fanoutOf(source);
-    const offs = [
+    const entry: SecondEncode = { source, fanout, offs: [], users: 1, linger: undefined, live: false, failures: 0, unusable: undefined };
+    entry.offs.push(
       connectSource(source, fanout),
       source.on('state', (state, reason) => {
-        if (state === 'restarting' || state === 'failed') this.log.warn({ codec, state, reason }, 'second encode trouble');
+        if (state === 'live') entry.live = true;
+        if (state === 'restarting' || state === 'failed') {
+          this.log.warn({ codec, state, reason }, 'second encode trouble');
+          if (!entry.live && (++entry.failures >= 2 || state === 'failed') && !entry.unusable) {
+            entry.unusable = `the ${codec} encode this viewer needs fails on this camera (${reason ?? state}). Fix the camera's ffmpeg, or watch from a browser that decodes ${this.options.source.codec}.`;
+            this.options.onUnusable?.(codec, entry.unusable);
+          }
+        }
         this.options.onSecondEncode?.(codec, state, reason);
       }),
-    ];
-    this.second.set(codec, { source, fanout, offs, users: 1, linger: undefined });
+    );
+    this.second.set(codec, entry);
     this.log.info({ codec, from: this.options.source.codec }, 'second encode started for a viewer');
     this.options.onSecondEncode?.(codec, 'starting', undefined);
     return fanout;

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CameraAgent } from '../../src/agent/camera.js';
 import { watch, type WatchReport } from '../../src/agent/watch.js';
@@ -130,6 +133,40 @@ describe('codec per viewer: H.264 where offered, else VP8 from a second encode r
       await agent.close();
       await source.stop();
       await Promise.all(channels.map((c) => c.close()));
+    }
+  });
+  it('a second encode that fails before its first frame (an ffmpeg without libvpx) ends its viewers with the reason', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'peercam-ffmpeg-'));
+    const fake = join(dir, 'ffmpeg');
+    await writeFile(fake, "#!/bin/sh\necho \"Unknown encoder 'libvpx'\" >&2\nexit 1\n", { mode: 0o755 });
+    const { channels } = await memoryRoom(['camera', 'viewer']);
+    const [camChannel, viewerChannel] = channels as [(typeof channels)[0], (typeof channels)[0]];
+    const source = await DemoSource.open({ file: DEMO_CLIP });
+    const engine = { bindAddress: '127.0.0.1' };
+    const config = { iceServers: [], iceTransportPolicy: 'all' as const };
+    const agent = await CameraAgent.start({ channel: camChannel, source, name: 'clip', peerConfig: config, engine, sourceOptions: { env: { PEERCAM_FFMPEG: fake } } });
+    const vp8Viewer = () => {
+      const session = new ViewerSession({
+        channel: viewerChannel,
+        camera: camChannel.self,
+        config,
+        peerFactory: (c) => createViewerPeer(c, { ...engine, videoCodecs: ['VP8'] }),
+      });
+      const closed = new Promise<string>((resolve) => session.on('closed', (_reason, message) => resolve(message)));
+      return { session, closed };
+    };
+    try {
+      const first = vp8Viewer();
+      await first.session.start();
+      assert.match(await first.closed, /cannot send VP8: the VP8 encode .* fails on this camera .*Unknown encoder 'libvpx'.*decodes H264/s);
+      const next = vp8Viewer();
+      await next.session.start();
+      assert.match(await next.closed, /cannot send VP8.*fails on this camera/s, 'a new VP8 viewer is refused at once');
+    } finally {
+      await agent.close();
+      await source.stop();
+      await Promise.all(channels.map((c) => c.close()));
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

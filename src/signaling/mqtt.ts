@@ -205,7 +205,7 @@ export class MqttTransport implements Transport {
       if (refused.length > 0) refusal = aclRefusal(this.url, `subscribe to ${refused.join(' and ')}`);
     } catch (err) {
       // MQTT.js rejects a SUBACK with failure codes too, carrying the packet.
-      const codes = typeof err === 'object' && err !== null && 'packet' in err ? (err.packet as { granted?: unknown }).granted : undefined;
+      const codes = typeof err === 'object' && err !== null && 'packet' in err ? (err.packet as { granted?: unknown } | undefined)?.granted : undefined;
       const refused = Array.isArray(codes) ? wanted.filter((_, i) => !(codes[i] < 128)) : [];
       if (!this.stale(generation)) refusal = aclRefusal(this.url, `subscribe to ${refused.length > 0 ? refused.join(' and ') : 'its topics'}`, err);
     }

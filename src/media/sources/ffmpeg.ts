@@ -15,7 +15,7 @@ const SETPRIV = '/usr/bin/setpriv';
  * dozen orphans after a day of tests). setpriv (util-linux, on every Debian) execs ffmpeg with PR_SET_PDEATHSIG, so
  * the kernel ends it with us; the PID stays ffmpeg's.
  */
-function withParentDeath(command: string, args: string[]): [string, string[]] {
+export function withParentDeath(command: string, args: string[]): [string, string[]] {
   return existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', command, ...args]] : [command, args];
 }
 
@@ -211,7 +211,7 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
   }
 }
 
-async function bindLoopback(): Promise<Socket> {
+export async function bindLoopback(): Promise<Socket> {
   const socket = createSocket('udp4');
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
@@ -225,7 +225,7 @@ async function bindLoopback(): Promise<Socket> {
   return socket;
 }
 
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
+export function killQuietly(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(pid, signal);
   } catch {

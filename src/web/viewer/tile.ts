@@ -199,6 +199,7 @@ export class Tile {
       this.statsLine.textContent = formatStats(s);
       this.el.dataset.frames = String(s.framesDecoded);
       if (s.path) this.el.dataset.path = s.path;
+      if (s.codec) this.el.dataset.codec = s.codec;
       if (s.framesDecoded > 0 && this.video.videoWidth > 0 && this.session?.state === 'connected') this.onFirstFrame();
     } catch {
       // the connection closed between two reads

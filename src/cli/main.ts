@@ -5,6 +5,7 @@ import { PeercamError } from '../protocol/index.js';
 import { VERSION } from './context.js';
 import { registerCamera } from './camera.js';
 import { registerLs } from './ls.js';
+import { registerRecord } from './record.js';
 import { registerRoom } from './room.js';
 import { registerUp } from './up.js';
 import { registerWatch } from './watch.js';
@@ -17,6 +18,7 @@ registerRoom(program);
 registerLs(program);
 registerCamera(program);
 registerWatch(program);
+registerRecord(program);
 registerUp(program);
 
 program

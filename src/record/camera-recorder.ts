@@ -32,8 +32,12 @@ interface Session {
   readonly assembler: VideoAssembler;
   readonly videoClock: RtpClock;
   readonly audioClock: RtpClock;
-  /** Wall time (ms) and session ticks of the first keyframe: the session's timeline starts there. */
-  anchor: { wallMs: number; ticks: number } | undefined;
+  /**
+   * Wall time (ms) of session tick `ticks`. Set at the first keyframe, then lowered to the earliest arrival the RTP
+   * clock allows during the first seconds: a camera starts a new viewer with its cached keyframe, seconds old, in a
+   * burst, so arrival times only settle once the burst has caught up with live.
+   */
+  anchor: { wallMs: number; ticks: number; setAt: number } | undefined;
   /** Audio session ticks (48 kHz) = unwrapped audio RTP ticks + this, set from the first audio packet's arrival. */
   audioOffset: number | undefined;
   lastAudioWall: number;
@@ -44,8 +48,8 @@ interface Session {
 /** The segment being written. Its file is created in the write queue, so every step queued after it finds it. */
 interface Open {
   file: SegmentFile | undefined;
-  readonly path: string;
-  readonly startMs: number;
+  path: string;
+  startMs: number;
   readonly startTicks: number;
   readonly config: VideoConfig;
   readonly tracks: SegmentTracks;
@@ -53,6 +57,10 @@ interface Open {
   /** Spacing of the last two frames: the length given to the last frame when no next keyframe ends the segment. */
   lastDelta: number;
 }
+
+/** How long the wall-clock anchor of a session is refined, and after how long audio is lined up against it. */
+const REFINE_MS = 10_000;
+const SETTLE_MS = 1500;
 
 const sameConfig = (a: VideoConfig, b: VideoConfig) => a.codecString === b.codecString && a.width === b.width && a.height === b.height;
 
@@ -117,7 +125,7 @@ export class CameraRecorder {
     this.receivedBytes += packet.length;
     const wall = this.now();
     s.lastAudioWall = wall;
-    if (!s.anchor) return;
+    if (!s.anchor || wall - s.anchor.setAt < SETTLE_MS) return;
     const sample = opusSample(packet);
     if (!sample) return;
     const ticks = s.audioClock.unwrap(sample.rtpTs);
@@ -162,9 +170,12 @@ export class CameraRecorder {
     s.lastVideoWall = wall;
     if (!s.anchor) {
       if (!frame.keyframe || !frame.config) return;
-      s.anchor = { wallMs: wall, ticks };
+      s.anchor = { wallMs: wall, ticks, setAt: wall };
+    } else if (wall - s.anchor.setAt < REFINE_MS) {
+      s.anchor.wallMs = Math.min(s.anchor.wallMs, wall - ((ticks - s.anchor.ticks) * 1000) / VIDEO_CLOCK);
     }
-    const withAudio = wall - s.lastAudioWall < 1000;
+    // Audio joins once the timeline has settled (see `anchor`), at the next keyframe.
+    const withAudio = wall - s.lastAudioWall < 1000 && wall - s.anchor.setAt >= SETTLE_MS;
     const open = this.open;
     if (open && frame.keyframe && frame.config) {
       const full = ticks - open.startTicks >= this.segmentTicks;
@@ -192,15 +203,19 @@ export class CameraRecorder {
 
   private openSegment(s: Session, ticks: number, config: VideoConfig, withAudio: boolean): void {
     const anchor = s.anchor!;
-    const startMs = Math.round(anchor.wallMs + ((ticks - anchor.ticks) * 1000) / VIDEO_CLOCK);
-    const path = newSegmentPath(this.options.root, this.options.camera, startMs);
     const tracks: SegmentTracks = { video: config, audio: withAudio ? { channels: 2 } : undefined };
-    const open: Open = { file: undefined, path, startMs, startTicks: ticks, config, tracks, lastTicks: ticks, lastDelta: 3000 };
+    const startMs = () => Math.round(anchor.wallMs + ((ticks - anchor.ticks) * 1000) / VIDEO_CLOCK);
+    const open: Open = { file: undefined, path: '', startMs: startMs(), startTicks: ticks, config, tracks, lastTicks: ticks, lastDelta: 3000 };
     this.open = open;
     this.enqueue(async () => {
+      // Name the file once the session's clock has settled (see Session.anchor); its frames wait in the queue.
+      const settle = anchor.setAt + SETTLE_MS - this.now();
+      if (settle > 0 && this.options.now === undefined) await new Promise((r) => setTimeout(r, settle));
+      open.startMs = startMs();
+      open.path = newSegmentPath(this.options.root, this.options.camera, open.startMs);
       try {
-        makeSegmentDir(path);
-        open.file = await SegmentFile.create(path, tracks, ticks);
+        makeSegmentDir(open.path);
+        open.file = await SegmentFile.create(open.path, tracks, ticks);
       } catch (err) {
         if (this.open === open) this.open = undefined;
         this.options.disk?.failed(err as NodeJS.ErrnoException);
@@ -213,6 +228,8 @@ export class CameraRecorder {
     const open = this.open;
     if (!open) return;
     this.open = undefined;
+    // The anchor as refined so far names the file (the open file's name used the first guess).
+    const anchor = this.session?.anchor ? { ...this.session.anchor } : undefined;
     this.enqueue(async () => {
       const file = open.file;
       if (!file || file.error) return;
@@ -224,9 +241,10 @@ export class CameraRecorder {
         return;
       }
       const durationMs = ((end - open.startTicks) * 1000) / VIDEO_CLOCK;
+      const startMs = anchor ? Math.round(anchor.wallMs + ((open.startTicks - anchor.ticks) * 1000) / VIDEO_CLOCK) : open.startMs;
       try {
-        const sealed = sealSegment(file.path, open.startMs, durationMs);
-        this.options.onSegment?.(sealed, open.startMs, durationMs, file.bytes);
+        const sealed = sealSegment(file.path, startMs, durationMs);
+        this.options.onSegment?.(sealed, startMs, durationMs, file.bytes);
       } catch (err) {
         this.options.disk?.failed(err as NodeJS.ErrnoException);
       }

@@ -52,9 +52,11 @@ export function makeSegmentDir(path: string): void {
   mkdirSync(join(path, '..'), { recursive: true });
 }
 
-/** Renames a finished segment to carry its duration; returns the new path. */
+/** Renames a finished segment to carry its duration (and its settled start); returns the new path. */
 export function sealSegment(path: string, startMs: number, durationMs: number): string {
-  const to = join(path, '..', segmentName(startMs, durationMs));
+  const dir = join(path, '..', '..', dayOf(startMs));
+  mkdirSync(dir, { recursive: true });
+  const to = join(dir, segmentName(startMs, durationMs));
   renameSync(path, to);
   return to;
 }

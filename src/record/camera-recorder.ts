@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { type Logger, silentLogger } from '../protocol/index.js';
 import { opusSample, RtpClock, VideoAssembler, type VideoConfig, type VideoFrame } from './assembler.js';
 import { OPUS_CLOCK, SegmentFile, type SegmentTracks, VIDEO_CLOCK } from './segment-file.js';
@@ -238,6 +239,7 @@ export class CameraRecorder {
       await file.close(end);
       if (file.error) {
         this.options.disk?.failed(file.error);
+        await this.keepWhatIsWhole(open, file);
         return;
       }
       const durationMs = ((end - open.startTicks) * 1000) / VIDEO_CLOCK;
@@ -258,7 +260,19 @@ export class CameraRecorder {
     if (this.open === open) this.open = undefined;
     open.file = undefined;
     this.options.disk?.failed(file.error);
-    void file.abort();
+    this.enqueue(() => this.keepWhatIsWhole(open, file));
+  }
+
+  /** A write failed: keep the whole fragments as a finished segment (retention can then delete it like any other). */
+  private async keepWhatIsWhole(open: Open, file: SegmentFile): Promise<void> {
+    const keptMs = await file.abort();
+    if (keptMs === undefined) return;
+    try {
+      const sealed = sealSegment(file.path, open.startMs, keptMs);
+      this.options.onSegment?.(sealed, open.startMs, keptMs, statSync(sealed).size);
+    } catch {
+      // left open: the repair at the next start seals it
+    }
   }
 
   private enqueue(step: () => Promise<void>): void {

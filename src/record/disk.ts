@@ -58,8 +58,8 @@ export class DiskGuard implements DiskGate {
         '(free some space, or lower --max-disk / --keep).',
       { cause: err },
     );
-    this.log.error({ code }, this.error.message);
-    this.options.onChange?.(this.state, this.error);
+    if (this.options.onChange) this.options.onChange(this.state, this.error);
+    else this.log.error({ code }, this.error.message);
     this.tick();
   }
 
@@ -76,8 +76,8 @@ export class DiskGuard implements DiskGate {
     if (this.probe()) {
       this.state = 'ok';
       this.error = undefined;
-      this.log.warn({}, `Recording resumed: ${this.options.root} is writable again.`);
-      this.options.onChange?.('ok', undefined);
+      if (this.options.onChange) this.options.onChange('ok', undefined);
+      else this.log.warn({}, `Recording resumed: ${this.options.root} is writable again.`);
     }
   }
 

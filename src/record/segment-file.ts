@@ -119,18 +119,22 @@ export class SegmentFile {
       }
       await new Promise<void>((resolve) => fdatasync(this.fd, () => resolve()));
       closeSync(this.fd);
-      if (this.error) this.keepWhole();
     });
   }
 
-  /** Gives up at once (shutdown after an error): no finalize, the file ends at its last complete fragment. */
-  abort(): Promise<void> {
+  /**
+   * Gives up at once (after a failed write): no finalize, the file is cut at its last complete fragment. Resolves
+   * with the video duration kept (ms), or undefined when nothing was whole and the file was removed.
+   */
+  abort(): Promise<number | undefined> {
+    let kept: number | undefined;
     return this.enqueue(async () => {
-      if (this.closed) return;
-      this.closed = true;
-      closeSync(this.fd);
-      this.keepWhole();
-    });
+      if (!this.closed) {
+        this.closed = true;
+        closeSync(this.fd);
+      }
+      kept = this.keepWhole();
+    }).then(() => kept);
   }
 
   private async writeVideo(s: Sample, durationTicks: number): Promise<void> {
@@ -190,13 +194,16 @@ export class SegmentFile {
     });
   }
 
-  /** After a failed write: cut the half-written fragment off, or remove a file with no whole fragment. */
-  private keepWhole(): void {
+  /** After a failed write: cut the half-written fragment off (returns the ms kept), or remove a file with none whole. */
+  private keepWhole(): number | undefined {
     try {
-      if (!repairSegment(this.path)) unlinkSync(this.path);
+      const layout = repairSegment(this.path);
+      if (layout) return layout.fragments.reduce((n, f) => n + f.videoDuration, 0) / (layout.videoTimescale / 1000);
+      unlinkSync(this.path);
     } catch {
       // the repair at the next start finishes the job
     }
+    return undefined;
   }
 
   private noteError(err: unknown): void {

@@ -32,7 +32,7 @@ export interface SegmentLayout {
 
 const HEADER = 16;
 
-function readAt(fd: number, position: number, length: number): Uint8Array {
+export function readAt(fd: number, position: number, length: number): Uint8Array {
   const buf = new Uint8Array(length);
   let o = 0;
   while (o < length) {

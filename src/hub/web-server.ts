@@ -46,7 +46,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** Clean URLs of the app's pages. */
-const PAGES: Record<string, string> = { '/': 'index.html', '/camera': 'camera.html' };
+const PAGES: Record<string, string> = { '/': 'index.html', '/camera': 'camera.html', '/recordings': 'recordings.html' };
 
 /**
  * One port, two protocols: TLS for the LAN (phones need a secure context for the camera) and plain HTTP for loopback
@@ -119,7 +119,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: WebServ
   if (!file.startsWith(options.root.endsWith(sep) ? options.root : options.root + sep)) return notFound(res);
   const info = await stat(file).catch(() => undefined);
   if (!info?.isFile()) {
-    if (rel === 'index.html' || rel === 'camera.html') return notBuilt(res, options.root);
+    if (rel === 'index.html' || rel === 'camera.html' || rel === 'recordings.html') return notBuilt(res, options.root);
     return notFound(res);
   }
   const body = await readFile(file);

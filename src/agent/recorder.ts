@@ -95,8 +95,13 @@ export class Recorder {
   }
 
   /** Frames written per camera name (tests, progress). */
-  stats(): { camera: string; frames: number; receivedBytes: number }[] {
-    return [...this.watched.values()].map((w) => ({ camera: w.camera.name, frames: w.recorder.frames, receivedBytes: w.recorder.receivedBytes }));
+  stats(): { camera: string; frames: number; receivedBytes: number; writtenBytes: number }[] {
+    return [...this.watched.values()].map((w) => ({
+      camera: w.camera.name,
+      frames: w.recorder.frames,
+      receivedBytes: w.recorder.receivedBytes,
+      writtenBytes: w.recorder.writtenBytes,
+    }));
   }
 
   async close(): Promise<void> {
@@ -104,8 +109,10 @@ export class Recorder {
     this.closed = true;
     for (const off of this.offs) off();
     const all = [...this.watched.values()];
-    this.watched.clear();
     await Promise.all(all.map((w) => this.stop(w)));
+    for (const st of this.stats())
+      this.options.onEvent?.(`"${st.camera}": ${st.frames} frames, ${st.receivedBytes} RTP bytes received, ${st.writtenBytes} bytes written`);
+    this.watched.clear();
     this.guard.close();
     this.turnBridge?.close();
   }

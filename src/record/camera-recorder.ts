@@ -75,14 +75,17 @@ export class CameraRecorder {
   private session: Session | undefined;
   private open: Open | undefined;
   private chain: Promise<void> = Promise.resolve();
+  private watchdog: ReturnType<typeof setInterval> | undefined;
   private readonly segmentTicks: number;
   private readonly gapMs: number;
   private readonly log: Logger;
   private readonly now: () => number;
   /** Frames handed to files, for tests and stats. */
   frames = 0;
-  /** Media bytes received (RTP payloads of both kinds). */
+  /** RTP bytes received (video and audio packets, headers included). */
   receivedBytes = 0;
+  /** Bytes of finished segment files. */
+  writtenBytes = 0;
 
   constructor(private readonly options: CameraRecorderOptions) {
     this.segmentTicks = ((options.segmentMs ?? 60_000) * VIDEO_CLOCK) / 1000;
@@ -94,6 +97,18 @@ export class CameraRecorder {
   /** A new connection to the camera: a new RTP stream (new SSRC, sequence and timestamp bases). */
   startSession(codec: 'H264' | 'VP8'): void {
     this.endSession();
+    // Frames that stop without the session ending (the camera's source died) end the segment too.
+    this.watchdog = setInterval(() => {
+      const s = this.session;
+      if (s?.anchor && this.open && this.now() - s.lastVideoWall > this.gapMs) {
+        this.log.info({ camera: this.options.camera }, 'recording: no frames, segment ended');
+        this.closeOpen(undefined);
+        s.anchor = undefined;
+        s.audioOffset = undefined;
+        s.lastVideoTicks = undefined;
+      }
+    }, 1000);
+    this.watchdog.unref();
     this.session = {
       codec,
       assembler: new VideoAssembler(codec),
@@ -109,6 +124,8 @@ export class CameraRecorder {
 
   /** The connection ended: finish the segment at its last frame. */
   endSession(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
     this.closeOpen(undefined);
     this.session = undefined;
   }
@@ -246,6 +263,7 @@ export class CameraRecorder {
       const startMs = anchor ? Math.round(anchor.wallMs + ((open.startTicks - anchor.ticks) * 1000) / VIDEO_CLOCK) : open.startMs;
       try {
         const sealed = sealSegment(file.path, startMs, durationMs);
+        this.writtenBytes += file.bytes;
         this.options.onSegment?.(sealed, startMs, durationMs, file.bytes);
       } catch (err) {
         this.options.disk?.failed(err as NodeJS.ErrnoException);
@@ -269,7 +287,9 @@ export class CameraRecorder {
     if (keptMs === undefined) return;
     try {
       const sealed = sealSegment(file.path, open.startMs, keptMs);
-      this.options.onSegment?.(sealed, open.startMs, keptMs, statSync(sealed).size);
+      const bytes = statSync(sealed).size;
+      this.writtenBytes += bytes;
+      this.options.onSegment?.(sealed, open.startMs, keptMs, bytes);
     } catch {
       // left open: the repair at the next start seals it
     }

@@ -20,6 +20,11 @@ export interface RecorderOptions extends RetentionPolicy {
   readonly cameras?: readonly string[];
   /** Retention sweep / disk retry interval. Default 5 s. */
   readonly sweepMs?: number;
+  /**
+   * Ask for a keyframe (PLI) when none came for this long. Fragments start at keyframes, so this bounds what a crash
+   * loses; browser cameras send keyframes only when asked. Default 2 s. Encoders with a fixed interval ignore it.
+   */
+  readonly keyframeMs?: number;
   readonly engine?: NdcOptions;
   readonly timeouts?: Partial<Timeouts>;
   readonly log?: Logger;
@@ -33,6 +38,8 @@ interface Watched {
   camera: PeerInfo;
   readonly recorder: CameraRecorder;
   session: ViewerSession | undefined;
+  /** Asks for keyframes while the session is up. */
+  pli: ReturnType<typeof setInterval> | undefined;
   failures: number;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
@@ -145,6 +152,7 @@ export class Recorder {
         onSegment: (path, start, durationMs, bytes) => this.retention.add(path, start + durationMs, bytes),
       }),
       session: undefined,
+      pli: undefined,
       failures: 0,
       timer: undefined,
     };
@@ -196,9 +204,16 @@ export class Recorder {
     w.session = s;
     s.on('connected', () => {
       w.failures = 0;
+      const every = this.options.keyframeMs ?? 2000;
+      if (w.pli) clearInterval(w.pli);
+      w.pli = setInterval(() => {
+        if (w.session === s && Date.now() - w.recorder.lastKeyframeWall > every) peer?.requestKeyframe();
+      }, Math.max(250, every / 4));
       this.options.onEvent?.(`"${w.camera.name}" connected`);
     });
     s.on('closed', (reason, message) => {
+      if (w.pli) clearInterval(w.pli);
+      w.pli = undefined;
       if (w.session === s) w.session = undefined;
       w.recorder.endSession();
       if (this.closed || this.watched.get(w.camera.id) !== w) return;
@@ -215,6 +230,8 @@ export class Recorder {
 
   private async stop(w: Watched): Promise<void> {
     if (w.timer) clearTimeout(w.timer);
+    if (w.pli) clearInterval(w.pli);
+    w.pli = undefined;
     const s = w.session;
     w.session = undefined;
     if (s) {

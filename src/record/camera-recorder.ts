@@ -86,6 +86,8 @@ export class CameraRecorder {
   receivedBytes = 0;
   /** Bytes of finished segment files. */
   writtenBytes = 0;
+  /** Wall time of the last keyframe received (ask the camera for one when it gets old: browsers send them rarely). */
+  lastKeyframeWall = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: CameraRecorderOptions) {
     this.segmentTicks = ((options.segmentMs ?? 60_000) * VIDEO_CLOCK) / 1000;
@@ -186,6 +188,7 @@ export class CameraRecorder {
     }
     s.lastVideoTicks = ticks;
     s.lastVideoWall = wall;
+    if (frame.keyframe) this.lastKeyframeWall = wall;
     if (!s.anchor) {
       if (!frame.keyframe || !frame.config) return;
       s.anchor = { wallMs: wall, ticks, setAt: wall };

@@ -29,10 +29,10 @@ export async function probe(path: string): Promise<Probe> {
   };
 }
 
-/** Decodes the whole file with ffmpeg; resolves with its error output (empty = clean). */
+/** Decodes the whole file with ffmpeg (timestamps as recorded: cameras are variable frame rate); its error output, empty = clean. */
 export async function decodeErrors(path: string): Promise<string> {
   try {
-    const { stderr } = await run('ffmpeg', ['-v', 'error', '-nostdin', '-i', path, '-f', 'null', '-']);
+    const { stderr } = await run('ffmpeg', ['-v', 'error', '-nostdin', '-i', path, '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'null', '-']);
     return stderr.trim();
   } catch (err) {
     return String((err as { stderr?: string }).stderr ?? err);

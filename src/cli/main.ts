@@ -6,6 +6,7 @@ import { COMMAND } from './command.js';
 import { VERSION } from './context.js';
 import { registerCamera } from './camera.js';
 import { registerLs } from './ls.js';
+import { registerRecord } from './record.js';
 import { registerRoom } from './room.js';
 import { registerUp } from './up.js';
 import { registerWatch } from './watch.js';
@@ -23,6 +24,7 @@ registerRoom(program);
 registerLs(program);
 registerCamera(program);
 registerWatch(program);
+registerRecord(program);
 registerUp(program);
 
 program

@@ -93,7 +93,7 @@ describe('second encodes', () => {
     await until(() => frames.length > 200, 10_000, '200 frames');
     await source.stop();
     assert.ok(frames[0]!.keyframe);
-    frames.forEach((f, i) => assert.equal(f.keyframe, i % 30 === 0, `frame ${i}`));
+    for (const [i, f] of frames.entries()) assert.equal(f.keyframe, i % 30 === 0, `frame ${i}`);
     for (let i = 1; i < ids.length; i++) assert.equal(ids[i], (ids[i - 1]! + 1) & 0x7fff);
     const h264 = await DemoSource.open();
     opened.push(h264);

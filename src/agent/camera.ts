@@ -1,5 +1,5 @@
-import { type DeviceId, Emitter, type Logger, silentLogger } from '../protocol/index.js';
-import { CameraEndpoint, type PeerConfig, type Timeouts } from '../session/index.js';
+import { type DeviceId, Emitter, type Logger, type PresenceBody, silentLogger } from '../protocol/index.js';
+import { CameraEndpoint, iceAdvertOf, type PeerConfig, type Timeouts } from '../session/index.js';
 import type { Channel } from '../signaling/channel.js';
 import { connectSource, Fanout } from '../media/fanout.js';
 import { createCameraPeer, type NdcOptions, TurnBridge } from '../media/ndc/index.js';
@@ -12,7 +12,8 @@ export interface CameraAgentOptions {
   /** A source spec (`demo`, `testsrc`, `file:PATH`, `v4l2:/dev/video0`, `rtsp://...`) or an open Source. */
   readonly source: string | Source;
   readonly name: string;
-  readonly peerConfig: PeerConfig;
+  /** Its ICE servers, also lent to viewers in the sealed presence (`refreshMs`: re-advertise that often, for minted TURN). */
+  readonly peerConfig: PeerConfig & { readonly refreshMs?: number };
   readonly sourceOptions?: OpenSourceOptions;
   /** Start new viewers from the cached GOP (default true). Off only for the benchmark's comparison arm. */
   readonly keyframeCache?: boolean;
@@ -127,12 +128,23 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
     }
     const agent = new CameraAgent(source, owns, options, bridge);
     const label = typeof options.source === 'string' ? describeSourceSpec(parseSourceSpec(options.source)) : source.spec;
-    await options.channel.setPresence({
-      name: options.name,
-      role: 'camera',
-      sources: [{ id: 'main', name: label, kinds: source.audio ? ['video', 'audio'] : ['video'] }],
-      agent: 'peercam/0.1.0 node',
-    });
+    const presence = (): PresenceBody => {
+      const ice = iceAdvertOf(options.peerConfig);
+      return {
+        name: options.name,
+        role: 'camera',
+        sources: [{ id: 'main', name: label, kinds: source.audio ? ['video', 'audio'] : ['video'] }],
+        agent: 'peercam/0.1.0 node',
+        ...(ice ? { ice } : {}),
+      };
+    };
+    await options.channel.setPresence(presence());
+    // Minted TURN credentials age: viewers get fresh ones in the presence long before the old ones expire.
+    const refreshMs = options.peerConfig.refreshMs;
+    if (refreshMs !== undefined) {
+      const timer = setInterval(() => void options.channel.setPresence(presence()).catch(() => {}), refreshMs);
+      agent.offs.push(() => clearInterval(timer));
+    }
     return agent;
   }
 

@@ -1,4 +1,5 @@
 import { access } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { startCamera } from '../agent/camera.js';
 import { certificateNames, lanAddresses } from '../hub/addresses.js';
@@ -6,11 +7,12 @@ import { banner } from '../hub/banner.js';
 import { hubCertificate } from '../hub/cert.js';
 import { type Closable, type HubInfo, type JoinRoom, startHub } from '../hub/hub.js';
 import { advertiseHub } from '../hub/lan.js';
+import { lendIce } from '../hub/lend-ice.js';
 import { findInterface } from '../signaling/lan/netif.js';
 import { shutdownNdc } from '../media/ndc/index.js';
 import { type Logger, PeercamError, Room } from '../protocol/index.js';
 import { untilSignal } from './camera.js';
-import { logger, mdnsEnabled, peerConfig } from './context.js';
+import { logger, mdnsEnabled, peerConfig, TURN_SECRET_OPTION, TURN_TTL_OPTION } from './context.js';
 import { dataDir, deviceId, loadRoom, roomFile, saveRoom, writeFileSafely } from './home.js';
 
 interface UpOptions {
@@ -22,6 +24,8 @@ interface UpOptions {
   room?: string;
   iceServer?: string[];
   relay?: boolean;
+  turnSecret?: string;
+  turnTtl?: string;
   qr: boolean;
   verbose?: boolean;
 }
@@ -39,6 +43,8 @@ export function registerUp(program: Command): void {
     .option('--room <link|file>', 'serve this room instead of the one in the data dir')
     .option('--ice-server <url>', 'STUN/TURN server for the pages and the demo camera, repeatable (or none)', collect, [])
     .option('--relay', 'only use TURN relays')
+    .option(...TURN_SECRET_OPTION)
+    .option(...TURN_TTL_OPTION)
     .option('--no-mdns', 'send nothing on mDNS (also PEERCAM_MDNS=off)')
     .option('--interface <name>', 'advertise the hub on the LAN on this interface only (name or IPv4 address)')
     .option('--no-qr', 'do not print the QR code')
@@ -50,8 +56,10 @@ export function registerUp(program: Command): void {
       const room = await hubRoom(opts.room);
       const addresses = lanAddresses();
       const certificate = await hubCertificate(dataDir(), certificateNames(addresses), writeFileSafely, log);
-      const config = peerConfig({ iceServer: opts.iceServer ?? [], ...(opts.relay ? { relay: true } : {}) }, undefined);
+      const config = peerConfig(opts, undefined);
       const extras: ((hub: HubInfo, join: JoinRoom) => Promise<Closable>)[] = [];
+      // The owner's STUN/TURN servers reach every member in the hub's sealed presence, not only the pages it serves.
+      extras.push(async (_hub, join) => (await lendIce(join, { id: await deviceId('hub:ice'), name: `peercam hub ${hostname()}` }, config, log)) ?? { close: async () => {} });
       if (opts.demo) extras.push((_hub, join) => demoCamera(join, config, log));
       // LAN advertising (DNS-SD of the hub and its broker) when mDNS is allowed; with --no-mdns or
       // PEERCAM_MDNS=off nothing may be sent on mDNS, so nothing is added.

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { type Logger, PeercamError, type Room, silentLogger } from '../protocol/index.js';
+import { type IceAdvertBody, type Logger, PeercamError, type Room, silentLogger } from '../protocol/index.js';
 import type { PeerConfig } from '../session/index.js';
 import { SealedChannel } from '../signaling/channel.js';
 import { MqttTransport } from '../signaling/mqtt.js';
@@ -46,7 +46,7 @@ export interface HubOptions {
 }
 
 /** Joins the room as a device over the embedded broker (a started channel). */
-export type JoinRoom = (self: { id: string; name: string; role: 'camera' | 'viewer' | 'hub' }) => Promise<SealedChannel>;
+export type JoinRoom = (self: { id: string; name: string; role: 'camera' | 'viewer' | 'hub'; ice?: IceAdvertBody }) => Promise<SealedChannel>;
 
 export interface Hub extends HubInfo {
   close(): Promise<void>;
@@ -96,7 +96,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const join: JoinRoom = async (self) => {
       const channel = new SealedChannel(options.room, new MqttTransport({ url: brokerUrl, log }), {
         self: self.id,
-        presence: { name: self.name, role: self.role, agent: 'peercam/0.1.0 hub' },
+        presence: { name: self.name, role: self.role, agent: 'peercam/0.1.0 hub', ...(self.ice ? { ice: self.ice } : {}) },
         log,
       });
       cleanups.push(() => channel.close());

@@ -1,7 +1,7 @@
 import { type DeviceId, type Envelope, type Logger, newSessionId, silentLogger } from '../protocol/index.js';
 import type { Channel } from '../signaling/channel.js';
 import { Negotiation, type Timeouts } from './negotiation.js';
-import { iceFailureAdvice } from './ice.js';
+import { iceFailureAdvice, withLentIce } from './ice.js';
 import type { PeerConfig, PeerFactory } from './peer.js';
 
 export interface ViewerSessionOptions {
@@ -104,7 +104,7 @@ export class ViewerSession extends Negotiation {
       this.close(
         'ice-failed',
         `No network path to the camera (${why}, ${this.restarts} restarts). ` +
-          iceFailureAdvice(this.options.config, this.options.channel.peers.get(this.options.camera)?.agent),
+          iceFailureAdvice(this.config(), this.options.channel.peers.get(this.options.camera)?.agent),
       );
       return;
     }
@@ -119,7 +119,7 @@ export class ViewerSession extends Negotiation {
     this.answered = false;
     this.startedAt = Date.now();
     const inPlace = restart && this.peer?.canRestartIce === true && this.remoteRestartable;
-    const peer = inPlace && this.peer ? this.peer : this.options.peerFactory(this.options.config);
+    const peer = inPlace && this.peer ? this.peer : this.options.peerFactory(this.config());
     this.usePeer(peer);
     this.offering = true;
     try {
@@ -130,6 +130,11 @@ export class ViewerSession extends Negotiation {
     if (this.stateNow === 'closed') return;
     this.sendOffer(false);
     this.localDescriptionSent();
+  }
+
+  /** Our ICE servers plus those the camera and the room's hubs lend in their sealed presence (read at each offer). */
+  private config(): PeerConfig {
+    return withLentIce(this.options.config, this.options.channel.peers.values(), this.remote);
   }
 
   private sendOffer(retry: boolean): void {

@@ -15,6 +15,8 @@ export interface ViewerSessionOptions {
   readonly maxRestarts?: number;
   readonly timeouts?: Partial<Timeouts>;
   readonly log?: Logger;
+  /** How failure messages call this side: "this page" in the web app (default "this device"). */
+  readonly selfName?: string;
 }
 
 /**
@@ -30,6 +32,7 @@ export class ViewerSession extends Negotiation {
   private readonly off: () => void;
   private readonly offGone: () => void;
   private readonly offState: () => void;
+  protected readonly names: { readonly self: string; readonly other: string };
 
   constructor(private readonly options: ViewerSessionOptions) {
     super(
@@ -39,6 +42,7 @@ export class ViewerSession extends Negotiation {
       (options.log ?? silentLogger).child({ camera: options.camera }),
       options.timeouts ?? {},
     );
+    this.names = { self: options.selfName ?? 'this device', other: 'the camera' };
     this.off = options.channel.on('message', (e) => {
       if (e.from === this.remote && e.sid === this.sid) void this.handle(e);
     });
@@ -95,17 +99,17 @@ export class ViewerSession extends Negotiation {
   }
 
   protected onIceTrouble(why: string): void {
+    // Said at the first trouble, not after the restarts: the user learns why within the ICE timeout.
+    this.troubled();
     void this.restart(why);
   }
 
   private async restart(why: string): Promise<void> {
     if (this.stateNow === 'closed' || this.offering) return;
     if (this.restarts >= (this.options.maxRestarts ?? 3)) {
-      this.close(
-        'ice-failed',
-        `No network path to the camera (${why}, ${this.restarts} restarts). ` +
-          iceFailureAdvice(this.config(), this.options.channel.peers.get(this.options.camera)?.agent),
-      );
+      const d = this.diagnose();
+      const advice = d.problem === 'no-path' ? ` ${iceFailureAdvice(this.config(), this.options.channel.peers.get(this.options.camera)?.agent)}` : '';
+      this.close('ice-failed', `${d.message}${advice} (${why}, ${this.restarts} restarts)`);
       return;
     }
     this.restarts++;
@@ -119,7 +123,8 @@ export class ViewerSession extends Negotiation {
     this.answered = false;
     this.startedAt = Date.now();
     const inPlace = restart && this.peer?.canRestartIce === true && this.remoteRestartable;
-    const peer = inPlace && this.peer ? this.peer : this.options.peerFactory(this.config());
+    if (!inPlace) this.usedConfig = this.config();
+    const peer = inPlace && this.peer ? this.peer : this.options.peerFactory(this.usedConfig);
     this.usePeer(peer);
     this.offering = true;
     try {

@@ -97,11 +97,19 @@ export class Tile {
       camera: this.camera.id,
       config: this.config,
       log: this.log,
+      selfName: 'this page',
       peerFactory: (config) => this.newPeer(config),
+    });
+    // Why it cannot connect, within the ICE timeout; the session keeps trying (a restart may still find a path).
+    session.on('trouble', (d) => {
+      if (this.session !== session) return;
+      this.el.dataset.problem = d.problem;
+      this.setState('connecting', d.message);
     });
     this.session = session;
     session.on('connected', (info) => {
       this.retries = 0;
+      delete this.el.dataset.problem;
       this.el.dataset.path = info.candidateType ?? '';
     });
     session.on('state', (s) => {
@@ -191,7 +199,8 @@ export class Tile {
     if (!peer || peer.state === 'closed') return;
     try {
       const s = await this.stats.read(peer.pc);
-      this.statsLine.textContent = formatStats(s);
+      // Until it is live, a known reason (why ICE cannot connect) stays in view instead of "0 kb/s".
+      if (this.stateNow === 'live' || this.el.dataset.problem === undefined) this.statsLine.textContent = formatStats(s);
       this.el.dataset.frames = String(s.framesDecoded);
       if (s.path) this.el.dataset.path = s.path;
       if (s.framesDecoded > 0 && this.video.videoWidth > 0 && this.session?.state === 'connected') this.onFirstFrame();

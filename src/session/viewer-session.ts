@@ -54,10 +54,18 @@ export class ViewerSession extends Negotiation {
     this.offState = options.channel.on('state', (state) => {
       if (state === 'online' && !this.answered && !this.offering && this.offerSdp !== undefined && this.stateNow !== 'closed') this.sendOffer(false);
     });
+    // ICE servers lent after we offered (the hub's presence arrived after the camera's): start again with them at
+    // once instead of failing first without them.
+    const offLent = options.channel.on('peer', (p) => {
+      if (!p.ice || (p.id !== this.remote && p.role !== 'hub') || this.stateNow === 'connected' || this.offerSdp === undefined) return;
+      if (this.config().iceServers.length !== this.usedConfig.iceServers.length || this.config().iceTransportPolicy !== this.usedConfig.iceTransportPolicy)
+        void this.restart('the room lent ICE servers', true);
+    });
     this.once('closed', () => {
       this.off();
       this.offGone();
       this.offState();
+      offLent();
     });
   }
 
@@ -104,25 +112,26 @@ export class ViewerSession extends Negotiation {
     void this.restart(why);
   }
 
-  private async restart(why: string): Promise<void> {
+  /** `fresh`: a new peer even where ICE could restart in place (new ICE servers need a new connection). */
+  private async restart(why: string, fresh = false): Promise<void> {
     if (this.stateNow === 'closed' || this.offering) return;
-    if (this.restarts >= (this.options.maxRestarts ?? 3)) {
+    if (!fresh && this.restarts >= (this.options.maxRestarts ?? 3)) {
       const d = this.diagnose();
       const advice = d.problem === 'no-path' ? ` ${iceFailureAdvice(this.config(), this.options.channel.peers.get(this.options.camera)?.agent)}` : '';
       this.close('ice-failed', `${d.message}${advice} (${why}, ${this.restarts} restarts)`);
       return;
     }
-    this.restarts++;
+    if (!fresh) this.restarts++;
     this.log.info({ why, gen: this.gen + 1 }, 'restarting ICE');
     this.setState('restarting');
-    await this.offer(true);
+    await this.offer(true, fresh);
   }
 
-  private async offer(restart: boolean): Promise<void> {
+  private async offer(restart: boolean, fresh = false): Promise<void> {
     if (restart) this.gen++;
     this.answered = false;
     this.startedAt = Date.now();
-    const inPlace = restart && this.peer?.canRestartIce === true && this.remoteRestartable;
+    const inPlace = restart && !fresh && this.peer?.canRestartIce === true && this.remoteRestartable;
     if (!inPlace) this.usedConfig = this.config();
     const peer = inPlace && this.peer ? this.peer : this.options.peerFactory(this.usedConfig);
     this.usePeer(peer);

@@ -22,6 +22,7 @@ interface UpOptions {
   mdns: boolean;
   interface?: string;
   room?: string;
+  broker?: string;
   iceServer?: string[];
   relay?: boolean;
   turnSecret?: string;
@@ -41,6 +42,7 @@ export function registerUp(program: Command): void {
     .option('--mqtt-port <n>', 'MQTT (TCP) port of the embedded broker; 0 = any free port', String(DEFAULT_MQTT_PORT))
     .option('--demo', 'add a demo camera (a looping clip) to the room')
     .option('--room <link|file>', 'serve this room instead of the one in the data dir')
+    .option('--broker <url>', "the room's broker away from home (wss://host/mqtt; also PEERCAM_BROKER): put in the pairing link, the hub's devices meet there; the embedded broker keeps serving the LAN")
     .option('--ice-server <url>', 'STUN/TURN server for the pages and the demo camera, repeatable (or none)', collect, [])
     .option('--relay', 'only use TURN relays')
     .option(...TURN_SECRET_OPTION)
@@ -53,7 +55,8 @@ export function registerUp(program: Command): void {
       const log = logger(opts);
       const port = portOption(opts.port, '--port', false);
       const mqttPort = portOption(opts.mqttPort, '--mqtt-port', true);
-      const room = await hubRoom(opts.room);
+      const broker = opts.broker ?? process.env.PEERCAM_BROKER;
+      const room = withBroker(await hubRoom(opts.room), broker);
       const addresses = lanAddresses();
       const certificate = await hubCertificate(dataDir(), certificateNames(addresses), writeFileSafely, log);
       const config = peerConfig(opts, undefined);
@@ -70,7 +73,7 @@ export function registerUp(program: Command): void {
           return advertiseHub({ room, id: await deviceId('hub'), mqttPort: hub.mqttPort, ...where, log });
         });
       else log.info({}, 'mDNS off: the hub is not advertised on the LAN');
-      const hub = await startHub({ room, port, mqttPort, certificate, lanAddresses: addresses, peerConfig: config, extras, log });
+      const hub = await startHub({ room, port, mqttPort, certificate, lanAddresses: addresses, peerConfig: config, extras, log, ...(broker ? { broker } : {}) });
       process.stdout.write(await banner(hub, { qr: opts.qr, fingerprint: certificate.fingerprint, demo: opts.demo === true }));
       await untilSignal();
       process.stdout.write('peercam hub: stopping\n');
@@ -100,6 +103,14 @@ async function demoCamera(join: JoinRoom, config: ReturnType<typeof peerConfig>,
   const name = 'Demo camera';
   const channel = await join({ id: await deviceId('camera:hub-demo'), name, role: 'camera' });
   return startCamera({ channel, source: 'demo', name, peerConfig: config, log });
+}
+
+/** The room with the away-from-home broker in its link, so a phone paired at home finds the room at work too. */
+function withBroker(room: Room, broker: string | undefined): Room {
+  if (broker === undefined) return room;
+  if (!/^wss?:\/\//.test(broker))
+    process.stderr.write(`peercam: --broker ${broker} is not a WebSocket URL: browsers cannot use it (give wss://host/mqtt).\n`);
+  return room.withOptions({ broker });
 }
 
 function portOption(text: string, flag: string, zeroOk: boolean): number {

@@ -38,6 +38,11 @@ export interface HubOptions {
   readonly peerConfig: PeerConfig;
   readonly webRoot?: string;
   /**
+   * The room's own broker elsewhere (`peercam up --broker wss://...`): the hub's devices (demo camera, lent ICE
+   * servers) meet there, where members away from home are too. The embedded broker keeps serving the LAN.
+   */
+  readonly broker?: string;
+  /**
    * Started once the hub is up: the demo camera, LAN advertising (the LAN gateway plugs in here; it is not started
    * when mDNS is off). Each gets the hub's addresses and a way to join the room over the embedded broker.
    */
@@ -94,7 +99,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       mqttPort: broker.port,
     };
     const join: JoinRoom = async (self) => {
-      const channel = new SealedChannel(options.room, new MqttTransport({ url: brokerUrl, log }), {
+      const channel = new SealedChannel(options.room, new MqttTransport({ url: options.broker ?? brokerUrl, log }), {
         self: self.id,
         presence: { name: self.name, role: self.role, agent: 'peercam/0.1.0 hub', ...(self.ice ? { ice: self.ice } : {}) },
         log,

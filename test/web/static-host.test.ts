@@ -8,8 +8,6 @@ import { device, launch } from './browser.js';
 import { type HubProcess, startHubProcess } from './hub-process.js';
 import { liveTile } from './pages.js';
 
-const DIST_WEB = fileURLToPath(new URL('../../dist/web/', import.meta.url));
-
 /**
  * The built web app on a plain static host (no /hub.json, no /mqtt), in a sub-folder, joined with a link that names
  * the room's broker: it learns the owner's TURN from the hub's sealed presence alone, and says why when it cannot use it.

@@ -30,6 +30,8 @@ export class Tile {
   private startedAt = 0;
   private disposed = false;
   private stateNow: TileState = 'connecting';
+  /** Why ICE cannot connect (the session's diagnosis), shown until the tile is live. */
+  private problem: string | undefined;
 
   constructor(
     private readonly channel: Channel,
@@ -104,13 +106,17 @@ export class Tile {
     session.on('trouble', (d) => {
       if (this.session !== session) return;
       this.el.dataset.problem = d.problem;
+      this.problem = d.message;
       this.setState('connecting', d.message);
     });
     this.session = session;
     session.on('connected', (info) => {
       this.retries = 0;
       delete this.el.dataset.problem;
+      this.problem = undefined;
       this.el.dataset.path = info.candidateType ?? '';
+      // The local candidate type (host/srflx/prflx/relay); data-path becomes direct/relay once stats are read.
+      this.el.dataset.candidate = info.candidateType ?? '';
     });
     session.on('state', (s) => {
       if (s === 'restarting') this.setState('connecting');
@@ -213,8 +219,9 @@ export class Tile {
     this.stateNow = state;
     this.el.dataset.state = state;
     this.badge.textContent = state === 'live' ? 'live' : state === 'connecting' ? 'connecting…' : 'offline';
-    this.badge.title = why ?? '';
-    if (state !== 'live') this.statsLine.textContent = why ?? '';
+    const reason = why ?? (state === 'live' ? undefined : this.problem);
+    this.badge.title = reason ?? '';
+    if (state !== 'live') this.statsLine.textContent = reason ?? '';
   }
 
   private toggleMute(): void {

@@ -69,6 +69,9 @@ export function peerConfig(
     iceTransportPolicy: options.relay ? 'relay' : 'all',
   };
   if (secret === undefined) return base;
+  // A secret from the environment alone is for the commands that have a TURN server to mint for; others ignore it.
+  const mintable = base.iceServers.some((s) => s.username === undefined && (typeof s.urls === 'string' ? [s.urls] : s.urls).some((u) => /^turns?:/i.test(u)));
+  if (options.turnSecret === undefined && !mintable) return base;
   const ttlText = options.turnTtl ?? process.env.PEERCAM_TURN_TTL;
   const ttlS = ttlText === undefined ? undefined : Number(ttlText);
   return turnRestConfig(base, { secret, ...(ttlS !== undefined ? { ttlS } : {}) });

@@ -85,7 +85,10 @@ export class NatRig {
     // ip netns exec keeps the inherited descriptors, so playwright's debugging pipe (fds 3 and 4) reaches Chromium.
     await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${this.ns(site)} /usr/bin/chromium "$@"\n`);
     await chmod(wrapper, 0o755);
-    const browser = await chromium.launch({ executablePath: wrapper, args: [...CHROMIUM_ARGS, '--use-fake-ui-for-media-stream'] });
+    // No loopback candidates: a browser at home or at work has real interfaces, and a loopback candidate only makes
+    // the TURN server refuse a permission (403) for 127.0.0.1.
+    const args = CHROMIUM_ARGS.filter((a) => a !== '--allow-loopback-in-peer-connection');
+    const browser = await chromium.launch({ executablePath: wrapper, args: [...args, '--use-fake-ui-for-media-stream'] });
     this.browsers.push(browser);
     return browser;
   }

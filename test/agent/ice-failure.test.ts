@@ -11,6 +11,8 @@ function exitCode(child: ChildProcess): Promise<number | null> {
 
 /** The ICE timeout of a viewer (DEFAULT_TIMEOUTS.iceMs): the reason must come before it has passed. */
 const ICE_TIMEOUT_MS = 15_000;
+/** Measured from the watch process starting: its Node start-up and joining the room come on top (slow on a loaded machine). */
+const STARTUP_MS = 5_000;
 
 /** `peercam watch` and `peercam camera` say why ICE cannot connect, while it still tries, not 25 s later. */
 describe('clear ICE failures in peercam watch and the camera log', () => {
@@ -40,9 +42,9 @@ describe('clear ICE failures in peercam watch and the camera log', () => {
     const started = Date.now();
     const watch = spawnCli(['watch', 'shelf', '--seconds', '1', '--relay', '--ice-server', bad], env);
     t.after(() => watch.kill());
-    await watch.waitFor(/cannot connect yet: TURN refused \(credentials\): turn:127\.0\.0\.1:\d+\?transport=udp answered 401/, ICE_TIMEOUT_MS);
+    await watch.waitFor(/cannot connect yet: TURN refused \(credentials\): turn:127\.0\.0\.1:\d+\?transport=udp answered 401/, ICE_TIMEOUT_MS + STARTUP_MS);
     const saidAfter = Date.now() - started;
-    assert.ok(saidAfter < ICE_TIMEOUT_MS, `said after ${saidAfter} ms`);
+    assert.ok(saidAfter < ICE_TIMEOUT_MS + STARTUP_MS, `said after ${saidAfter} ms`);
     process.stdout.write(`# TURN refused said ${saidAfter} ms after watch started\n`);
     assert.match(watch.output(), /this device gathered host 0, srflx 0, relay 0/);
     // It keeps trying until its deadline (the network may still change), then ends with the reason, not "no frame".
@@ -63,8 +65,8 @@ describe('clear ICE failures in peercam watch and the camera log', () => {
     const started = Date.now();
     const watch = spawnCli(['watch', 'porch', '--seconds', '1'], bare);
     t.after(() => watch.kill());
-    await watch.waitFor(/cannot connect yet: No network path: this device gathered host 0, srflx 0, relay 0; the camera host 0, srflx 0, relay 0( so far)?\./, ICE_TIMEOUT_MS);
-    assert.ok(Date.now() - started < ICE_TIMEOUT_MS);
+    await watch.waitFor(/cannot connect yet: No network path: this device gathered host 0, srflx 0, relay 0; the camera host 0, srflx 0, relay 0( so far)?\./, ICE_TIMEOUT_MS + STARTUP_MS);
+    assert.ok(Date.now() - started < ICE_TIMEOUT_MS + STARTUP_MS);
     assert.match(watch.output(), /no usable network address: check its network connection/);
     await watch.stop();
     await camera.waitFor(/"problem":"no-local-candidates".*this camera gathered host 0, srflx 0, relay 0/, 2 * ICE_TIMEOUT_MS);

@@ -149,7 +149,8 @@ describe('away from home: Chromium at the office watches home through NAT router
     await camera.until(() => (camera?.stdout.includes('is live in room') ? true : undefined), 30_000, 'the camera live');
     const { page, t0 } = await openOffice();
     const stats = tileOf(page, 'Home Node').locator('.stats', { hasText: 'No STUN/TURN server known to this page' });
-    await stats.waitFor({ timeout: 20_000 }).catch(async (err: unknown) => {
+    // The 15 s ICE timeout runs from the answer; the page load, the WSS connect and the join come before it.
+    await stats.waitFor({ timeout: 30_000 }).catch(async (err: unknown) => {
       const tiles = await page.locator('.tile').evaluateAll((ts) => ts.map((t) => `${t.textContent} ${JSON.stringify((t as HTMLElement).dataset)}`));
       throw new Error(`tiles: ${tiles.join(' | ')}\nbody: ${(await page.locator('body').textContent())?.slice(0, 800)}\ncamera: ${camera?.stdout}${camera?.stderr}`, { cause: err });
     });

@@ -131,7 +131,6 @@ describe('away from home: Chromium at the office watches home through NAT router
       .waitFor({ timeout: 30_000 })
       .catch(async (err: unknown) => {
         const tiles = await page.locator('.tile').evaluateAll((ts) => ts.map((t) => `${t.textContent} ${JSON.stringify((t as HTMLElement).dataset)}`));
-        await writeFile('/tmp/remote-turn.log', turnProc?.stdout ?? '');
         const turnLog = (turnProc?.stdout ?? '').split('\n').filter((l) => /error|denied|forbidden|peer|refused/i.test(l)).join('\n');
         throw new Error(`${label}: not live. tiles: ${tiles.join(' | ')}\nturn: ${turnLog.slice(-1500)}\ncamera: ${camera?.stderr.slice(-1500)}`, { cause: err });
       });

@@ -7,7 +7,8 @@ const web = (path: string) => fileURLToPath(new URL(`./src/web/${path}`, import.
 export default defineConfig({
   root: web(''),
   publicDir: web('public'),
-  base: '/',
+  // Relative: the same build works from the hub and from any static host, at its root or in a sub-folder.
+  base: './',
   build: {
     outDir: fileURLToPath(new URL('./dist/web', import.meta.url)),
     emptyOutDir: true,

@@ -1,5 +1,5 @@
-import { type DeviceId, Emitter, type Logger, type SessionId, silentLogger } from '../protocol/index.js';
-import { CameraEndpoint, type CameraSession, type PeerConfig, type Timeouts } from '../session/index.js';
+import { type DeviceId, Emitter, type Logger, type PresenceBody, type SessionId, silentLogger } from '../protocol/index.js';
+import { CameraEndpoint, type CameraSession, iceAdvertOf, type PeerConfig, type Timeouts } from '../session/index.js';
 import type { Channel } from '../signaling/channel.js';
 import { VideoEncodes } from '../media/encodes.js';
 import { connectSource, Fanout } from '../media/fanout.js';
@@ -21,7 +21,8 @@ export interface CameraAgentOptions {
   /** A source spec (`demo`, `testsrc`, `file:PATH`, `v4l2:/dev/video0`, `rtsp://...`) or an open Source. */
   readonly source: string | Source;
   readonly name: string;
-  readonly peerConfig: PeerConfig;
+  /** Its ICE servers, also lent to viewers in the sealed presence (`refreshMs`: re-advertise that often, for minted TURN). */
+  readonly peerConfig: PeerConfig & { readonly refreshMs?: number };
   /** Options to open `source` with; their bitrate, keyframe interval and ffmpeg lookup also apply to second encodes. */
   readonly sourceOptions?: OpenSourceOptions;
   /** How long a second encode (another codec, for viewers without the source's) outlives its last viewer. Default 10 s. */
@@ -172,12 +173,23 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
     }
     const agent = new CameraAgent(source, owns, options, bridge);
     const label = typeof options.source === 'string' ? describeSourceSpec(parseSourceSpec(options.source)) : source.spec;
-    await options.channel.setPresence({
-      name: options.name,
-      role: 'camera',
-      sources: [{ id: 'main', name: label, kinds: source.audio ? ['video', 'audio'] : ['video'] }],
-      agent: 'peercam/0.1.0 node',
-    });
+    const presence = (): PresenceBody => {
+      const ice = iceAdvertOf(options.peerConfig);
+      return {
+        name: options.name,
+        role: 'camera',
+        sources: [{ id: 'main', name: label, kinds: source.audio ? ['video', 'audio'] : ['video'] }],
+        agent: 'peercam/0.1.0 node',
+        ...(ice ? { ice } : {}),
+      };
+    };
+    await options.channel.setPresence(presence());
+    // Minted TURN credentials age: viewers get fresh ones in the presence long before the old ones expire.
+    const refreshMs = options.peerConfig.refreshMs;
+    if (refreshMs !== undefined) {
+      const timer = setInterval(() => void options.channel.setPresence(presence()).catch(() => {}), refreshMs);
+      agent.offs.push(() => clearInterval(timer));
+    }
     return agent;
   }
 

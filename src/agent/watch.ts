@@ -122,8 +122,14 @@ async function watchCamera(options: WatchOptions, target: PeerInfo, started: num
       report.candidateType = candidateType;
       options.onEvent?.(`connected in ${ms} ms (${candidateType ?? 'unknown'} path)`);
     });
+    // Why ICE is stuck, as soon as it is (within the ICE timeout), not after the restarts ran out.
+    s.on('trouble', (d) => {
+      lastError = d.message;
+      options.onEvent?.(`cannot connect yet: ${d.message}`);
+    });
     s.on('closed', (reason, message) => {
-      lastError = message;
+      // A session closed by watch itself says nothing new; keep the reason the network gave.
+      if (!(reason === 'local' && lastError !== undefined)) lastError = message;
       options.onEvent?.(`session ended (${reason}): ${message}`);
       if (session === s) session = undefined;
       if (!done) void comeBack();

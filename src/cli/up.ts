@@ -1,4 +1,5 @@
 import { access } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { startCamera } from '../agent/camera.js';
 import { certificateNames, lanAddresses } from '../hub/addresses.js';
@@ -6,13 +7,14 @@ import { banner } from '../hub/banner.js';
 import { hubCertificate } from '../hub/cert.js';
 import { type Closable, type HubInfo, type JoinRoom, startHub } from '../hub/hub.js';
 import { advertiseHub } from '../hub/lan.js';
+import { lendIce } from '../hub/lend-ice.js';
 import { findInterface } from '../signaling/lan/netif.js';
 import { shutdownNdc } from '../media/ndc/index.js';
 import { type Logger, PeercamError, Room } from '../protocol/index.js';
 import type { Recorder } from '../agent/recorder.js';
 import { recordingsRoutes } from '../hub/recordings-api.js';
 import { untilSignal } from './camera.js';
-import { engineOptions, logger, mdnsEnabled, peerConfig } from './context.js';
+import { engineOptions, logger, mdnsEnabled, peerConfig, TURN_SECRET_OPTION, TURN_TTL_OPTION } from './context.js';
 import { addRecordOptions, defaultRecordingsDir, type RecordCliOptions, recorderSettings, startRecorder } from './record.js';
 import { dataDir, deviceId, loadRoom, roomFile, saveRoom, writeFileSafely } from './home.js';
 
@@ -24,8 +26,11 @@ interface UpOptions extends RecordCliOptions {
   mdns: boolean;
   interface?: string;
   room?: string;
+  broker?: string;
   iceServer?: string[];
   relay?: boolean;
+  turnSecret?: string;
+  turnTtl?: string;
   qr: boolean;
   verbose?: boolean;
 }
@@ -41,8 +46,11 @@ export function registerUp(program: Command): void {
     .option('--mqtt-port <n>', 'MQTT (TCP) port of the embedded broker; 0 = any free port', String(DEFAULT_MQTT_PORT))
     .option('--demo', 'add a demo camera (a looping clip) to the room')
     .option('--room <link|file>', 'serve this room instead of the one in the data dir')
+    .option('--broker <url>', "the room's broker away from home (wss://host/mqtt; also PEERCAM_BROKER): put in the pairing link, the hub's devices meet there; the embedded broker keeps serving the LAN")
     .option('--ice-server <url>', 'STUN/TURN server for the pages and the demo camera, repeatable (or none)', collect, [])
     .option('--relay', 'only use TURN relays')
+    .option(...TURN_SECRET_OPTION)
+    .option(...TURN_TTL_OPTION)
     .option('--no-mdns', 'send nothing on mDNS (also PEERCAM_MDNS=off)')
     .option('--interface <name>', 'advertise the hub on the LAN on this interface only (name or IPv4 address)')
     .option('--no-qr', 'do not print the QR code')
@@ -52,11 +60,14 @@ export function registerUp(program: Command): void {
       const log = logger(opts);
       const port = portOption(opts.port, '--port', false);
       const mqttPort = portOption(opts.mqttPort, '--mqtt-port', true);
-      const room = await hubRoom(opts.room);
+      const broker = opts.broker ?? process.env.PEERCAM_BROKER;
+      const room = withBroker(await hubRoom(opts.room), broker);
       const addresses = lanAddresses();
       const certificate = await hubCertificate(dataDir(), certificateNames(addresses), writeFileSafely, log);
-      const config = peerConfig({ iceServer: opts.iceServer ?? [], ...(opts.relay ? { relay: true } : {}) }, undefined);
+      const config = peerConfig(opts, undefined);
       const extras: ((hub: HubInfo, join: JoinRoom) => Promise<Closable>)[] = [];
+      // The owner's STUN/TURN servers reach every member in the hub's sealed presence, not only the pages it serves.
+      extras.push(async (_hub, join) => (await lendIce(join, { id: await deviceId('hub:ice'), name: `peercam hub ${hostname()}` }, config, log)) ?? { close: async () => {} });
       if (opts.demo) extras.push((_hub, join) => demoCamera(join, config, log));
       const recording = opts.record === undefined || opts.record === false ? undefined : hubRecorder(opts, room, config, log);
       if (recording) extras.push(recording.start);
@@ -70,7 +81,18 @@ export function registerUp(program: Command): void {
         });
       else log.info({}, 'mDNS off: the hub is not advertised on the LAN');
       const routes = recording?.routes;
-      const hub = await startHub({ room, port, mqttPort, certificate, lanAddresses: addresses, peerConfig: config, extras, ...(routes ? { routes } : {}), log });
+      const hub = await startHub({
+        room,
+        port,
+        mqttPort,
+        certificate,
+        lanAddresses: addresses,
+        peerConfig: config,
+        extras,
+        ...(routes ? { routes } : {}),
+        log,
+        ...(broker ? { broker } : {}),
+      });
       process.stdout.write(await banner(hub, { qr: opts.qr, fingerprint: certificate.fingerprint, demo: opts.demo === true }));
       await untilSignal();
       process.stdout.write('peercam hub: stopping\n');
@@ -123,6 +145,14 @@ async function demoCamera(join: JoinRoom, config: ReturnType<typeof peerConfig>,
   const name = 'Demo camera';
   const channel = await join({ id: await deviceId('camera:hub-demo'), name, role: 'camera' });
   return startCamera({ channel, source: 'demo', name, peerConfig: config, log });
+}
+
+/** The room with the away-from-home broker in its link, so a phone paired at home finds the room at work too. */
+function withBroker(room: Room, broker: string | undefined): Room {
+  if (broker === undefined) return room;
+  if (!/^wss?:\/\//.test(broker))
+    process.stderr.write(`peercam: --broker ${broker} is not a WebSocket URL: browsers cannot use it (give wss://host/mqtt).\n`);
+  return room.withOptions({ broker });
 }
 
 function portOption(text: string, flag: string, zeroOk: boolean): number {

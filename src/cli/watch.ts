@@ -38,7 +38,7 @@ export function registerWatch(program: Command): void {
             `${report.reconnects} reconnects, longest stall ${report.stalledMs} ms\n`,
         );
       if (report.frames === 0) {
-        process.stderr.write(`peercam: no frame arrived from "${report.camera}": ${report.error}\n`);
+        process.stderr.write(`peercam: could not watch "${report.camera}": ${report.error}\n`);
         process.exitCode = 1;
       }
     } finally {

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { type Logger, PeercamError, type Room, silentLogger } from '../protocol/index.js';
+import { type IceAdvertBody, type Logger, PeercamError, type Room, silentLogger } from '../protocol/index.js';
 import type { PeerConfig } from '../session/index.js';
 import { SealedChannel } from '../signaling/channel.js';
 import { MqttTransport } from '../signaling/mqtt.js';
@@ -39,6 +39,11 @@ export interface HubOptions {
   readonly peerConfig: PeerConfig;
   readonly webRoot?: string;
   /**
+   * The room's own broker elsewhere (`peercam up --broker wss://...`): the hub's devices (demo camera, lent ICE
+   * servers) meet there, where members away from home are too. The embedded broker keeps serving the LAN.
+   */
+  readonly broker?: string;
+  /**
    * Started once the hub is up: the demo camera, LAN advertising (the LAN gateway plugs in here; it is not started
    * when mDNS is off). Each gets the hub's addresses and a way to join the room over the embedded broker.
    */
@@ -49,7 +54,7 @@ export interface HubOptions {
 }
 
 /** Joins the room as a device over the embedded broker (a started channel). */
-export type JoinRoom = (self: { id: string; name: string; role: 'camera' | 'viewer' | 'hub' }) => Promise<SealedChannel>;
+export type JoinRoom = (self: { id: string; name: string; role: 'camera' | 'viewer' | 'hub'; ice?: IceAdvertBody }) => Promise<SealedChannel>;
 
 export interface Hub extends HubInfo {
   close(): Promise<void>;
@@ -98,9 +103,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       mqttPort: broker.port,
     };
     const join: JoinRoom = async (self) => {
-      const channel = new SealedChannel(options.room, new MqttTransport({ url: brokerUrl, log }), {
+      const channel = new SealedChannel(options.room, new MqttTransport({ url: options.broker ?? brokerUrl, log }), {
         self: self.id,
-        presence: { name: self.name, role: self.role, agent: 'peercam/0.1.0 hub' },
+        presence: { name: self.name, role: self.role, agent: 'peercam/0.1.0 hub', ...(self.ice ? { ice: self.ice } : {}) },
         log,
       });
       cleanups.push(() => channel.close());

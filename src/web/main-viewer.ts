@@ -43,7 +43,7 @@ async function run(room: Room): Promise<void> {
   byId('room-name').textContent = room.options.name ?? `Room ${room.id.slice(0, 6)}`;
   const grid = new Grid(byId('grid'), config, new TalkBack(), log);
   byId('pair').addEventListener('click', () => void openPairing(room, hub));
-  byId<HTMLAnchorElement>('as-camera').href = '/camera';
+  byId<HTMLAnchorElement>('as-camera').href = 'camera.html';
   const name = localStorage.getItem('peercam.name') ?? defaultName();
   let channel: Awaited<ReturnType<typeof connect>>;
   try {

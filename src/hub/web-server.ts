@@ -4,6 +4,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { type Logger, PeercamError, silentLogger } from '../protocol/index.js';
+import type { RouteHandler } from './http-auth.js';
 
 export interface WebServerOptions {
   /** The built web app (dist/web). */
@@ -14,6 +15,11 @@ export interface WebServerOptions {
   readonly tls: { readonly key: string; readonly cert: string };
   /** Small JSON documents served at fixed paths (e.g. /hub.json); computed on each request. */
   readonly json?: Readonly<Record<string, () => unknown>>;
+  /**
+   * Handlers at fixed paths, any method, before the JSON documents and static files. Anything not public goes
+   * here behind `BearerGuard.protect` (http-auth.ts): the room's HTTP token or 401.
+   */
+  readonly routes?: Readonly<Record<string, RouteHandler>>;
   readonly log?: Logger;
 }
 
@@ -95,6 +101,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
 
 async function serve(req: IncomingMessage, res: ServerResponse, options: WebServerOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://hub');
+  const route = options.routes?.[url.pathname];
+  if (route) return route(req, res);
   const json = options.json?.[url.pathname];
   if (json) {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });

@@ -159,24 +159,4 @@ describe('a stranger on the LAN against the WebSocket endpoint', () => {
     await Promise.all(silent.map((s) => s.closed));
     assert.ok(cam.transport.stats.rejected >= 100, `rejected ${cam.transport.stats.rejected}`);
   });
-
-  it("silent connections from 16 addresses fill every pending slot: a member, whose upgrade carries the room's token, still links within 1 s", async (t) => {
-    const room = await Room.create();
-    const cam = await lanCamera(room);
-    // 4 pending per address x 16 addresses = the 64 pending slots in all (server.ts SERVER_LIMITS).
-    const silent = Array.from({ length: 64 }, (_, i) => silentFrom(cam.url, `127.0.0.${2 + (i % 16)}`));
-    assert.equal((await Promise.all(silent.map((s) => s.opened))).filter(Boolean).length, 64);
-    // Full: a dialer without the token (a stranger, or an older device) is turned away now.
-    const late = silentFrom(cam.url, '127.0.0.50');
-    assert.equal(await late.opened, false);
-    const viewer = new SealedChannel(room, new LanTransport({ role: 'viewer', env: OFF, peers: [cam.url] }), {
-      self: newDeviceId(),
-      presence: { name: 'v', role: 'viewer' },
-    });
-    closers.push(() => viewer.close());
-    const started = Date.now();
-    await viewer.start();
-    await waitFor(() => cam.channel.peers.has(viewer.self) && viewer.peers.has(cam.channel.self), { timeoutMs: 1000, what: 'the member linked within 1 s' });
-    t.diagnostic(`member linked after ${Date.now() - started} ms with all 64 pending slots held by strangers`);
-  });
 });

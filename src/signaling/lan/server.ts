@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -20,21 +19,6 @@ export const SERVER_LIMITS = {
 export type OnInbound = (socket: WebSocket, address: string, settled: () => void) => void;
 
 /**
- * True when an upgrade request proves room membership (the room's HTTP token as a Bearer): such a dialer skips the
- * pending limits, so strangers filling them cannot keep members out. Dialers without it (older devices) are not refused.
- */
-export type IsMember = (req: IncomingMessage) => boolean;
-
-/** IsMember for `Authorization: Bearer <token>`, compared in constant time. */
-export function bearerCheck(token: string): IsMember {
-  const expected = createHash('sha256').update(token).digest();
-  return (req) => {
-    const given = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
-    return given !== undefined && timingSafeEqual(createHash('sha256').update(given).digest(), expected);
-  };
-}
-
-/**
  * The WebSocket endpoint of a LAN device, with slow-loris guards at each stage: per-address TCP connections,
  * an HTTP upgrade that must arrive within the hello deadline, and pending (pre-hello) links per address and in all.
  */
@@ -52,7 +36,6 @@ export class LinkServer {
     private readonly http: Server,
     private readonly log: Logger,
     onInbound: OnInbound,
-    private readonly isMember: IsMember | undefined,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: true });
     http.on('connection', (socket) => this.onTcp(socket));
@@ -62,7 +45,7 @@ export class LinkServer {
   }
 
   /** Listens on host:port; rejects with a bad-config PeercamError saying what to change. */
-  static async listen(host: string, port: number, log: Logger, onInbound: OnInbound, isMember?: IsMember): Promise<LinkServer> {
+  static async listen(host: string, port: number, log: Logger, onInbound: OnInbound): Promise<LinkServer> {
     const http = createServer();
     await new Promise<void>((resolve, reject) => {
       http.once('listening', resolve);
@@ -79,7 +62,7 @@ export class LinkServer {
       http.listen(port, host);
     });
     http.on('error', (err) => log.warn({ err: err.message }, 'LAN WebSocket server error'));
-    return new LinkServer(http, log, onInbound, isMember);
+    return new LinkServer(http, log, onInbound);
   }
 
   get port(): number {
@@ -124,10 +107,6 @@ export class LinkServer {
     clearTimeout(this.unupgraded.get(socket));
     this.unupgraded.delete(socket);
     const address = socket.remoteAddress ?? '?';
-    if (this.isMember?.(req) === true) {
-      this.wss.handleUpgrade(req, socket, head, (ws) => onInbound(ws, address, () => {}));
-      return;
-    }
     const mine = this.pendingFrom.get(address) ?? 0;
     if (mine >= SERVER_LIMITS.pendingPerAddress || this.pending >= SERVER_LIMITS.pending) {
       this.refused++;

@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import { type DeviceId, Emitter, type Logger, PeercamError, type RoomCredentials, type RoomId, silentLogger } from '../../protocol/index.js';
+import { type DeviceId, Emitter, type Logger, PeercamError, type RoomId, silentLogger } from '../../protocol/index.js';
 import type { Transport, TransportHandlers } from '../transport.js';
 import { Advertiser } from './advertiser.js';
 import { exponentialBackoff } from '../backoff.js';
@@ -10,7 +10,7 @@ import { CloseCode, DEAD_AFTER_BEATS, Link } from './link.js';
 import { findInterface, mdnsAllowedByEnv, type NetIf } from './netif.js';
 import type { LanTransportEvents, LanTransportOptions } from './options.js';
 import { Roster } from './roster.js';
-import { bearerCheck, LinkServer } from './server.js';
+import { LinkServer } from './server.js';
 
 export type { LanTransportEvents, LanTransportOptions } from './options.js';
 
@@ -35,8 +35,6 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
   private browser: MdnsBrowser | undefined;
   private advertiser: Advertiser | undefined;
   private me: { room: RoomId; self: DeviceId; handlers: TransportHandlers } | undefined;
-  /** The room's HTTP token (from the Channel): sent when dialing, and what marks a member's inbound upgrade. */
-  private httpToken: string | undefined;
   private presence: string | null = null;
   private closed = false;
   private roster: Roster | undefined;
@@ -85,10 +83,6 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
   /** Where the mDNS browser listens and sends from; undefined when mDNS browsing is off. */
   mdnsBinding(): { bind: string; multicastInterface: string | undefined } | undefined {
     return this.browser?.binding;
-  }
-
-  useRoomCredentials(credentials: RoomCredentials): void {
-    this.httpToken = credentials.httpToken;
   }
 
   async open(room: RoomId, self: DeviceId, handlers: TransportHandlers): Promise<void> {
@@ -171,8 +165,6 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
 
   private async listen(): Promise<void> {
     const host = this.netif?.address ?? '0.0.0.0';
-    const token = this.httpToken;
-    const isMember = token === undefined ? undefined : bearerCheck(token);
     this.server = await LinkServer.listen(host, this.options.port ?? 0, this.log, (socket, address, settled) => {
       this.counts.inbound++;
       if (this.closed) {
@@ -185,7 +177,7 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
       link.on('closed', settled);
       this.log.debug({ address }, 'inbound LAN connection');
       this.attach(link);
-    }, isMember);
+    });
   }
 
   private linkOptions(direction: 'in' | 'out', expect?: DeviceId) {
@@ -199,8 +191,6 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
       maxPayload: MAX_FRAME_BYTES,
       perMessageDeflate: false,
       handshakeTimeout: 5000,
-      // Lets the other end tell a member from a stranger before the hello (server.ts IsMember); older peers ignore it.
-      ...(this.httpToken !== undefined ? { headers: { authorization: `Bearer ${this.httpToken}` } } : {}),
       ...(this.netif ? { localAddress: this.netif.address } : {}),
     });
     const link = new Link(socket, this.linkOptions('out', expect));

@@ -32,11 +32,11 @@ export function registerRoom(program: Command): void {
     .description('print the pairing link, room id and QR code')
     .option('--room <link|file>', 'a link or room file (default: the room in the data dir)')
     .option('--no-qr', 'do not print the QR code')
-    .option('--json', 'print {roomId, link, broker, name} as JSON')
+    .option('--json', "print {roomId, link, broker, name, httpToken} as JSON (httpToken: Bearer token for the hub's members-only HTTP)")
     .action(async (opts: { room?: string; qr: boolean; json?: boolean }) => {
       const r = await loadRoom(opts.room);
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ roomId: r.id, link: await r.link(), broker: r.options.broker ?? null, name: r.options.name ?? null })}\n`);
+        process.stdout.write(`${JSON.stringify({ roomId: r.id, link: await r.link(), broker: r.options.broker ?? null, name: r.options.name ?? null, httpToken: r.credentials.httpToken })}\n`);
         return;
       }
       await print(r, opts.qr);

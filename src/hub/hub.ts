@@ -5,7 +5,7 @@ import { SealedChannel } from '../signaling/channel.js';
 import { MqttTransport } from '../signaling/mqtt.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
 import type { HubCertificate } from './cert.js';
-import type { RouteHandler } from './http-auth.js';
+import { BearerGuard, type RouteHandler, unauthorized } from './http-auth.js';
 import { startWebServer, type WebServer } from './web-server.js';
 
 /** The built web app, next to this file's folder: dist/hub -> dist/web. */
@@ -63,7 +63,8 @@ export interface Hub extends HubInfo {
 /** `peercam up`: the embedded broker (TCP + WebSocket at /mqtt), the web app on one port (HTTPS + loopback HTTP). */
 export async function startHub(options: HubOptions): Promise<Hub> {
   const log = options.log ?? silentLogger;
-  const broker: EmbeddedBroker = await startEmbeddedBroker({ host: '0.0.0.0', port: options.mqttPort, log }).catch((err: unknown) => {
+  const members = { room: options.room.id, credentials: options.room.credentials };
+  const broker: EmbeddedBroker = await startEmbeddedBroker({ host: '0.0.0.0', port: options.mqttPort, members, log }).catch((err: unknown) => {
     throw brokerPortError(err, options.mqttPort);
   });
   const cleanups: (() => Promise<void>)[] = [() => broker.close()];
@@ -73,21 +74,30 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   try {
     const lanUrls = (port: number) => options.lanAddresses.map((a) => `https://${a}:${port}/`);
     let web: WebServer | undefined;
+    const guard = new BearerGuard(options.room.credentials.httpToken);
     web = await startWebServer({
       root: options.webRoot ?? WEB_ROOT,
       port: options.port,
       tls: options.certificate,
       log,
-      ...(options.routes ? { routes: options.routes } : {}),
-      json: {
-        // What a page cannot know by itself: how phones reach this hub, and the ICE servers to use. No secrets.
-        '/hub.json': () => ({
-          v: 1,
-          lanUrls: lanUrls(web?.port ?? options.port),
-          iceServers: options.peerConfig.iceServers,
-          iceTransportPolicy: options.peerConfig.iceTransportPolicy,
-          fingerprint: options.certificate.fingerprint,
-        }),
+      routes: {
+        ...options.routes,
+        // What a page cannot know by itself: how phones reach this hub (public: anyone on the LAN sees the addresses
+        // and the certificate anyway), and the ICE servers to use (TURN passwords: members only, by the HTTP token).
+        '/hub.json': (req, res) => {
+          const bearer = guard.check(req);
+          if (bearer === 'wrong') return unauthorized(res, bearer);
+          res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', vary: 'authorization' });
+          res.end(
+            JSON.stringify({
+              v: 1,
+              lanUrls: lanUrls(web?.port ?? options.port),
+              fingerprint: options.certificate.fingerprint,
+              member: bearer === 'member',
+              ...(bearer === 'member' ? { iceServers: options.peerConfig.iceServers, iceTransportPolicy: options.peerConfig.iceTransportPolicy } : {}),
+            }),
+          );
+        },
       },
     });
     const started = web;
@@ -103,11 +113,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       mqttPort: broker.port,
     };
     const join: JoinRoom = async (self) => {
-      const channel = new SealedChannel(options.room, new MqttTransport({ url: options.broker ?? brokerUrl, log }), {
-        self: self.id,
-        presence: { name: self.name, role: self.role, agent: 'peercam/0.1.0 hub', ...(self.ice ? { ice: self.ice } : {}) },
-        log,
-      });
+      const channel = new SealedChannel(
+        options.room,
+        // The hub's own broker knows the room login; a cloud broker (--broker) is any other broker.
+        new MqttTransport({ url: options.broker ?? brokerUrl, ...(options.broker ? {} : { roomLogin: 'first' as const }), log }),
+        {
+          self: self.id,
+          presence: { name: self.name, role: self.role, agent: 'peercam/0.1.0 hub', ...(self.ice ? { ice: self.ice } : {}) },
+          log,
+        },
+      );
       cleanups.push(() => channel.close());
       await channel.start();
       return channel;

@@ -42,10 +42,12 @@ class CameraPage {
   private busy = false;
   private talkers: TalkPlayer | undefined;
 
-  constructor(private readonly room: Room) {}
-
   /** Asked at once, used when connecting: capture and this request run side by side. */
-  private readonly hub = fetchHubInfo();
+  private readonly hub: ReturnType<typeof fetchHubInfo>;
+
+  constructor(private readonly room: Room) {
+    this.hub = fetchHubInfo(room);
+  }
 
   async init(): Promise<void> {
     byId('room-name').textContent = this.room.options.name ?? `Room ${this.room.id.slice(0, 6)}`;

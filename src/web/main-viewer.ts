@@ -38,7 +38,7 @@ async function main(): Promise<void> {
 
 async function run(room: Room): Promise<void> {
   const log = consoleLogger();
-  const hub = await fetchHubInfo();
+  const hub = await fetchHubInfo(room);
   const config = peerConfigOf(hub);
   byId('room-name').textContent = room.options.name ?? `Room ${room.id.slice(0, 6)}`;
   const grid = new Grid(byId('grid'), config, new TalkBack(), log);

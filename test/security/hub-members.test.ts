@@ -212,6 +212,19 @@ describe('a hub admits room members only (issue 14)', () => {
     await slot(warm.client, warm.device);
     warm.client.end(true);
     await new Promise((r) => setTimeout(r, 500));
+    // The hub's own members (e.g. the one lending its ICE servers) keep their retained presence.
+    const retainedPresence = async () => {
+      const { client: reader } = await member();
+      const retained: string[] = [];
+      reader.on('message', (topic, _p, packet) => {
+        if (packet.retain) retained.push(topic);
+      });
+      await reader.subscribeAsync(topics.presenceAll(room.id), { qos: 1 });
+      await new Promise((r) => setTimeout(r, 1000));
+      await reader.endAsync();
+      return retained.sort();
+    };
+    const before = await retainedPresence();
     const start = await rssBytes(pid);
     let peak = start;
     const sampler = setInterval(() => void rssBytes(pid).then((r) => (peak = Math.max(peak, r)), () => {}), 50);
@@ -245,15 +258,8 @@ describe('a hub admits room members only (issue 14)', () => {
     console.log(`hub RSS: start ${mb(start)} MB, peak ${mb(peak)} MB, end ${mb(end)} MB (2 x 10,000 retained publishes of 4 KiB, 32 abandoned slots)`);
     assert.equal(dropped, 2, 'both flooders were dropped');
     assert.ok(end - start < 20 * 1024 * 1024, `RSS grew by ${mb(end - start)} MB`);
-    // Nothing of it stays retained.
-    const { client: reader } = await member();
-    const retained: string[] = [];
-    reader.on('message', (topic, _p, packet) => {
-      if (packet.retain) retained.push(topic);
-    });
-    await reader.subscribeAsync(topics.presenceAll(room.id), { qos: 1 });
-    await new Promise((r) => setTimeout(r, 1000));
-    assert.deepEqual(retained, []);
+    // Nothing of it stays retained: what is retained is the hub's own members' presence, as before the flood.
+    assert.deepEqual(await retainedPresence(), before);
   });
   it('members get through: Node devices present the room login by themselves, on TCP and the WebSocket', async () => {
     for (const url of [tcpUrl, wsUrl]) {

@@ -4,6 +4,7 @@ import type { Channel } from '../signaling/channel.js';
 import { connectSource, Fanout } from '../media/fanout.js';
 import { createCameraPeer, type NdcOptions, TurnBridge } from '../media/ndc/index.js';
 import { describeSourceSpec, type OpenSourceOptions, openSource, parseSourceSpec, type Source, type SourceState } from '../media/sources/index.js';
+import type { Speaker } from '../media/speaker/index.js';
 import type { ViewerFeed } from '../media/viewer-feed.js';
 
 export interface CameraAgentOptions {
@@ -18,6 +19,8 @@ export interface CameraAgentOptions {
   readonly keyframeCache?: boolean;
   readonly maxViewers?: number;
   readonly engine?: NdcOptions;
+  /** Plays viewers' talk-back; without it the camera's audio is send-only (or absent). Its owner stops it. */
+  readonly speaker?: Speaker;
   readonly timeouts?: Partial<Timeouts>;
   readonly log?: Logger;
   /**
@@ -74,7 +77,8 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
       log,
       ...(options.maxViewers ? { maxViewers: options.maxViewers } : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      peerFactory: (config) => {
+      peerFactory: (config, { viewer }) => {
+        const speaker = options.speaker;
         let feed: ViewerFeed | undefined;
         let audioFeed: ViewerFeed | undefined;
         const peer = createCameraPeer(
@@ -84,6 +88,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
             ...(this.audioFanout ? { audio: { codec: 'opus' as const } } : {}),
             onKeyframeRequest: () => feed?.pictureLost(),
             onNack: (seqs) => feed?.nack(seqs),
+            ...(speaker ? { talkBack: { onRtp: (packet: Uint8Array) => speaker.play(viewer, packet) } } : {}),
             onOpen: () => {
               const n = peer.negotiated;
               if (!n || feed || this.closed) return;

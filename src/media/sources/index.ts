@@ -24,6 +24,9 @@ export interface OpenSourceOptions extends FfmpegSourceOptions {
 export async function openSource(spec: string | SourceSpec, options: OpenSourceOptions = {}): Promise<Source> {
   const parsed = typeof spec === 'string' ? parseSourceSpec(spec) : spec;
   if (parsed.kind === 'demo') {
+    if (options.mic !== undefined) {
+      throw PeercamError.config('The demo source is a pre-encoded clip and cannot take a microphone: use --mic with testsrc or a v4l2 camera.');
+    }
     if (options.codec === 'VP8') {
       throw PeercamError.config('The demo source is a pre-encoded H.264 clip and cannot send VP8: use testsrc, a file or a camera with VP8.');
     }

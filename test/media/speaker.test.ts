@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAudioDevice } from '../../src/media/audio-device.js';
+import { type EncodeOptions, ffmpegArgs } from '../../src/media/sources/ffmpeg-args.js';
+import { openSource } from '../../src/media/sources/index.js';
 import { OggOpusWriter, oggCrc } from '../../src/media/ogg-opus.js';
 import { OPUS_SILENCE_20MS, opusPacketSamples } from '../../src/media/opus.js';
 import { parseRtp } from '../../src/media/rtp.js';
@@ -92,6 +94,30 @@ describe('--mic / --speaker device names', () => {
         bad,
       );
     }
+  });
+});
+
+describe('--mic on the source command line', () => {
+  const base: EncodeOptions = { width: 320, height: 240, fps: 15, bitrate: 300_000, gopSeconds: 1, preset: 'veryfast', clock: false, codec: 'H264' };
+
+  it('captures the microphone as a second input and sends it as Opus RTP beside the video', () => {
+    const args = ffmpegArgs({ kind: 'v4l2', device: '/dev/video0' }, { video: 5000, audio: 5002 }, { ...base, mic: { backend: 'alsa', name: 'plughw:1,0' } });
+    const inputs = args.flatMap((a, i) => (a === '-i' ? [args[i + 1]] : []));
+    assert.deepEqual(inputs, ['/dev/video0', 'plughw:1,0']);
+    assert.equal(args[args.indexOf('plughw:1,0') - 1], '-i');
+    assert.equal(args[args.indexOf('plughw:1,0') - 2], 'alsa');
+    assert.equal(args[args.indexOf('1:a:0') - 1], '-map', 'the audio output takes the microphone, not the camera');
+    assert.equal(args[args.indexOf('-c:a') + 1], 'libopus');
+    const pulse = ffmpegArgs({ kind: 'testsrc' }, { video: 5000, audio: 5002 }, { ...base, mic: { backend: 'pulse', name: undefined } });
+    assert.equal(pulse[pulse.indexOf('pulse') + 3], '-i');
+    assert.equal(pulse[pulse.indexOf('pulse') + 4], 'default');
+  });
+
+  it('refuses --mic where the source brings its own audio, or is a pre-encoded clip', async () => {
+    const config = (err: unknown) => err instanceof PeercamError && err.code === 'bad-config' && /testsrc|v4l2/.test(err.message);
+    await assert.rejects(openSource('rtsp://10.0.0.9/stream1', { mic: 'default' }), config);
+    await assert.rejects(openSource('demo', { mic: 'default' }), config);
+    await assert.rejects(openSource('testsrc', { mic: 'speaker' }), (err: unknown) => err instanceof PeercamError && /pulse:NAME/.test(err.message));
   });
 });
 

@@ -59,6 +59,7 @@ export class Speaker extends Emitter<SpeakerEvents> {
   private attempt = 0;
   private readySince: number | undefined;
   private stderrTail: string[] = [];
+  private partial = '';
   private stopping = false;
   private readonly holdMs: number;
   private readonly env: NodeJS.ProcessEnv;
@@ -147,6 +148,7 @@ export class Speaker extends Emitter<SpeakerEvents> {
     ];
     this.runs++;
     this.stderrTail = [];
+    this.partial = '';
     this.readySince = undefined;
     this.writer = new OggOpusWriter(1);
     if (this.state !== 'starting') this.setState('starting');
@@ -169,6 +171,7 @@ export class Speaker extends Emitter<SpeakerEvents> {
         this.pid = undefined;
         resolve();
         if (this.stopping || this.state === 'failed') return;
+        if (this.partial.trim()) this.stderrTail.push(this.partial.trim());
         const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
         const words = lastWords(this.stderrTail);
         this.scheduleRestart(`the player (ffmpeg) for ${describeAudioDevice(this.device)} ${how}${words ? `: ${words}` : ''}`);
@@ -180,7 +183,10 @@ export class Speaker extends Emitter<SpeakerEvents> {
   }
 
   private onStderr(chunk: string): void {
-    for (const line of chunk.split(/\r?\n/)) {
+    // Chunks end anywhere: keep a partial last line until the rest arrives.
+    const lines = (this.partial + chunk).split(/\r?\n/);
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) {
       const text = line.trim();
       if (!text) continue;
       this.log.debug({ ffmpeg: text }, 'talk-back player says');
@@ -232,7 +238,7 @@ export class Speaker extends Emitter<SpeakerEvents> {
  * generic trailers ("Conversion failed!"), e.g. "Stream failed. / Could not write header for output file #0 ...".
  */
 function lastWords(tail: readonly string[]): string {
-  const generic = /^(Conversion failed|Error initializing output stream|Input #|Output #|Stream|Duration|Metadata|encoder|Press \[q\])/;
+  const generic = /^(Conversion failed|Error initializing output stream|Input #|Output #|Stream #|Stream mapping|Duration|Metadata|encoder|Press \[q\])/;
   const lines = tail.map((l) => l.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/, '')).filter((l) => l && !generic.test(l));
   return lines.slice(-2).join(' / ') || tail.at(-1) || '';
 }

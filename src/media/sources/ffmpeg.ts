@@ -25,7 +25,7 @@ export interface FfmpegSourceOptions extends Partial<Omit<EncodeOptions, 'clock'
   readonly restart?: Partial<RestartPolicy>;
   /**
    * Send the input's audio as Opus when the input has audio ('auto': files and RTSP streams, found with ffprobe). testsrc and
-   * V4L2 cameras have none. Default 'auto'.
+   * V4L2 cameras have none of their own (give them `mic`). Default 'auto'.
    */
   readonly audio?: 'auto' | false;
   /**

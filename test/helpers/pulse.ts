@@ -67,7 +67,7 @@ export async function startPulse(): Promise<PulseServer> {
         if (daemon.exitCode !== null) throw new Error(`pulseaudio exited (${daemon.exitCode}):\n${log}`);
         return (await run('pactl', ['info'], env)) === 0;
       },
-      { timeoutMs: 15_000, what: 'the test PulseAudio daemon to accept clients', intervalMs: 100 },
+      { timeoutMs: 60_000, what: 'the test PulseAudio daemon to accept clients', intervalMs: 100 },
     );
   } catch (err) {
     await stop();
@@ -90,7 +90,7 @@ export async function startPulse(): Promise<PulseServer> {
           if (child.exitCode !== null) throw new Error(`parec -d ${source} exited (${child.exitCode})`);
           return chunks.reduce((n, c) => n + c.length, 0) >= 1920;
         },
-        { timeoutMs: 15_000, what: `parec to record ${source}`, intervalMs: 20 },
+        { timeoutMs: 30_000, what: `parec to record ${source}`, intervalMs: 20 },
       );
       return {
         samples() {

@@ -141,7 +141,7 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
       const audioSsrc = randomSsrc(ssrc);
       if (send) track.addSSRC(audioSsrc, CNAME, STREAM_ID, 'audio');
       this.audio = this.pc.addTrack(track);
-      this.wireAudio(this.audio, hear);
+      this.wireAudio(this.audio, hear ? opus.pt : undefined);
       if (send) audio = { pt: opus.pt, ssrc: audioSsrc, mid: audioSection.mid };
       if (hear) talkBackPt = opus.pt;
     }
@@ -187,12 +187,18 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
     track.onMessage((msg) => this.safely('rtcp', () => this.onRtcp(msg, ssrc)));
   }
 
-  private wireAudio(track: ndc.Track, hear: boolean): void {
+  /** `talkBackPt`: the viewer's Opus payload type, when its talk-back is taken. */
+  private wireAudio(track: ndc.Track, talkBackPt: number | undefined): void {
     track.onOpen(() => this.safely('audio open', () => (this.audioOpen = !this.closed)));
     track.onError((err) => this.safely('audio error', () => this.log.warn({ err }, 'audio track error')));
     const talkBack = this.media.talkBack;
-    // RTCP arrives here too (reports on either direction): only RTP is talk-back.
-    if (hear && talkBack) track.onMessage((msg) => this.safely('talk-back', () => !this.closed && !isRtcp(msg) && talkBack.onRtp(msg)));
+    // RTCP arrives here too (reports on either direction): only RTP of the negotiated Opus format is talk-back.
+    if (talkBackPt === undefined || !talkBack) return;
+    track.onMessage((msg) =>
+      this.safely('talk-back', () => {
+        if (!this.closed && msg.length > 12 && !isRtcp(msg) && ((msg[1] ?? 0) & 0x7f) === talkBackPt) talkBack.onRtp(msg);
+      }),
+    );
   }
 
   private onRtcp(msg: Buffer, ssrc: number): void {

@@ -3,7 +3,7 @@ import { Emitter, type Logger, PeercamError, silentLogger } from '../../protocol
 import { type AudioDevice, audioOutputArgs, describeAudioDevice, parseAudioDevice } from '../audio-device.js';
 import { OggOpusWriter } from '../ogg-opus.js';
 import { OPUS_SILENCE_20MS } from '../opus.js';
-import { parseRtp } from '../rtp.js';
+import { parseRtp, type RtpPacket, seqDelta } from '../rtp.js';
 import { withParentDeath } from '../sources/ffmpeg.js';
 import { findFfmpeg } from '../sources/ffmpeg-args.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy, restartDelay } from '../sources/restart-policy.js';
@@ -48,11 +48,14 @@ export class Speaker extends Emitter<SpeakerEvents> {
   pid: number | undefined;
   /** Players started so far (1 + restarts). */
   runs = 0;
+  /** Talk-back packets handed to the player so far. */
+  played = 0;
   readonly device: AudioDevice;
   private child: ChildProcess | undefined;
   private writer = new OggOpusWriter(1);
   private talker: string | undefined;
   private lastPacketAt = 0;
+  private lastSeq: number | undefined;
   private quietTimer: ReturnType<typeof setTimeout> | undefined;
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -101,24 +104,28 @@ export class Speaker extends Emitter<SpeakerEvents> {
    */
   play(talker: string, rtp: Uint8Array): void {
     if (this.stopping) return;
-    let payload: Uint8Array;
+    let packet: RtpPacket;
     try {
-      payload = parseRtp(rtp).payload;
+      packet = parseRtp(rtp);
     } catch {
       return;
     }
-    if (payload.length === 0) return;
+    if (packet.payload.length === 0) return;
     const now = performance.now();
     if (this.talker !== talker) {
       if (this.talker !== undefined && now - this.lastPacketAt < this.holdMs) return;
       if (this.talker !== undefined) this.emit('talk', this.talker, 'stopped');
       this.talker = talker;
+      this.lastSeq = undefined;
       this.emit('talk', talker, 'started');
     }
+    // There is no jitter buffer: a packet older than one already played (late or repeated) is dropped, not replayed.
+    if (this.lastSeq !== undefined && seqDelta(this.lastSeq, packet.sequenceNumber) <= 0) return;
+    this.lastSeq = packet.sequenceNumber;
     this.lastPacketAt = now;
     clearTimeout(this.quietTimer);
     this.quietTimer = setTimeout(() => this.quiet(), this.holdMs);
-    this.write(this.writer.packet(payload));
+    if (this.write(this.writer.packet(packet.payload))) this.played++;
   }
 
   private quiet(): void {
@@ -130,11 +137,12 @@ export class Speaker extends Emitter<SpeakerEvents> {
     this.emit('talk', talker, 'stopped');
   }
 
-  private write(page: Uint8Array | undefined): void {
+  /** Hands a page to the player; false when there is none to take it, or it is too far behind. */
+  private write(page: Uint8Array | undefined): boolean {
     const stdin = this.child?.stdin;
-    if (!page || !stdin?.writable || this.state === 'restarting') return;
-    if (stdin.writableLength > MAX_QUEUED) return;
+    if (!page || !stdin?.writable || this.state === 'restarting' || stdin.writableLength > MAX_QUEUED) return false;
     stdin.write(page);
+    return true;
   }
 
   private launch(): void {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { type CliProcess, spawnCli } from '../helpers/cli.js';
+import type { WatchReport } from '../../src/agent/watch.js';
+import { type CliProcess, runCli, spawnCli } from '../helpers/cli.js';
 import { energy, peak, type PulseServer, startPulse } from '../helpers/pulse.js';
 import { waitFor } from '../helpers/wait.js';
 import { device, launch } from './browser.js';
@@ -163,6 +164,16 @@ describe('two-way audio on a Node camera (--speaker, --mic) with the web app in 
     await viewer.waitForTimeout(1000);
     assert.ok((await level()) > first, 'the microphone keeps sounding');
     process.stdout.write(`# --mic: total audio energy in the tile ${(await level()).toFixed(3)}\n`);
+  });
+
+  it('--mic: `peercam watch` receives the microphone as Opus beside the video', async () => {
+    const r = await runCli(['watch', 'Pet camera', '--seconds', '2', '--json'], { ...hub.env, PEERCAM_BROKER: `mqtt://127.0.0.1:${hub.mqttPort}` });
+    assert.equal(r.code, 0, `watch failed: ${r.stdout}\n${r.stderr}`);
+    const report = JSON.parse(r.stdout) as WatchReport;
+    assert.ok(report.frames > 0);
+    // 20 ms packets for 2 s; a sine is tens of bytes per packet where digital silence would be a handful.
+    assert.ok(report.audioPackets >= 50, `audio packets ${report.audioPackets}`);
+    assert.ok(report.audioBytes / report.audioPackets > 20, `${report.audioBytes} bytes in ${report.audioPackets} packets`);
   });
 
   it('a speaker that cannot play (no ffmpeg for it, or no such sink) is reported and the camera stays watchable', async () => {

@@ -172,6 +172,23 @@ describe('Speaker: talk-back played through ffmpeg into a PulseAudio null sink',
     process.stdout.write(`# talk-back: tone at the sink ${Math.round(heardMs)} ms after the first packet (packet -> ffmpeg -> PulseAudio -> monitor -> parec)\n`);
   });
 
+  it('the default speaker is ALSA `default`, which leads to PulseAudio when it runs (Debian’s pulse plugin)', async () => {
+    const recording = await pulse.record('speaker.monitor');
+    after(() => recording.stop());
+    const speaker = Speaker.open('default', { env: pulse.env });
+    after(() => speaker.stop());
+    await waitFor(() => speaker.state === 'ready', { timeoutMs: 60_000, what: 'the ALSA player to open default' });
+    const before = recording.samples().length;
+    const t0 = performance.now();
+    const heard = waitFor(() => energy(recording.samples().subarray(before)) > 0.001, { timeoutMs: 30_000, what: 'the tone at the sink', intervalMs: 5 }).then(
+      () => performance.now() - t0,
+    );
+    await talk(speaker, 'alice', tone.slice(0, 50));
+    const heardMs = await heard;
+    await waitFor(() => speaker.played === 50, { timeoutMs: 5000, what: 'every packet played' });
+    process.stdout.write(`# talk-back through ALSA default -> PulseAudio: tone at the sink ${Math.round(heardMs)} ms after the first packet\n`);
+  });
+
   it('a sink that does not exist is reported with ffmpeg’s words; talk-back meanwhile is dropped without error', async () => {
     const speaker = Speaker.open('pulse:no-such-sink', { env: pulse.env, restart: { initialDelayMs: 60_000 } });
     after(() => speaker.stop());

@@ -20,7 +20,7 @@ describe('two-way audio on a Node camera (--speaker, --mic) with the web app in 
   let hub: HubProcess;
   let browser: Browser;
   let camera: CliProcess;
-  /** A speaker but no audio of its own: its answer takes the viewer's audio recvonly. */
+  /** A speaker (the default one) but no audio of its own: its answer takes the viewer's audio recvonly. */
   let doorbell: CliProcess;
   /** Speakers that cannot play: a sink that does not exist, and no ffmpeg at all. */
   let noSink: CliProcess;
@@ -40,7 +40,8 @@ describe('two-way audio on a Node camera (--speaker, --mic) with the web app in 
       return c;
     };
     camera = await start(['--source', 'testsrc', '--name', 'Pet camera', '--size', '320x240', '--gop', '1', '--speaker', 'pulse:speaker', '--mic', 'pulse:mic']);
-    doorbell = await start(['--source', 'demo', '--name', 'Doorbell', '--speaker', 'pulse:speaker']);
+    // `--speaker` alone: ALSA's default, which Debian's pulse plugin sends to the running PulseAudio (its one sink).
+    doorbell = await start(['--source', 'demo', '--name', 'Doorbell', '--speaker']);
     noSink = await start(['--source', 'demo', '--name', 'No sink', '--speaker', 'pulse:no-such-sink']);
     noFfmpeg = await start(['--source', 'demo', '--name', 'No ffmpeg', '--speaker'], { PEERCAM_FFMPEG: '/nonexistent/ffmpeg' });
     for (const c of [camera, doorbell]) {

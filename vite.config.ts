@@ -3,7 +3,7 @@ import { defineConfig } from 'vite';
 
 const web = (path: string) => fileURLToPath(new URL(`./src/web/${path}`, import.meta.url));
 
-/** The web app (src/web) builds into dist/web, which `peercam up` serves: / (viewer) and /camera. */
+/** The web app (src/web) builds into dist/web, which `peercam up` serves: / (viewer), /camera and /recordings. */
 export default defineConfig({
   root: web(''),
   publicDir: web('public'),
@@ -13,7 +13,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: true,
-    rollupOptions: { input: { index: web('index.html'), camera: web('camera.html') } },
+    rollupOptions: { input: { index: web('index.html'), camera: web('camera.html'), recordings: web('recordings.html') } },
   },
   logLevel: 'warn',
 });

@@ -1,9 +1,18 @@
-import { type DeviceId, Emitter, type Logger, silentLogger } from '../protocol/index.js';
-import { CameraEndpoint, type PeerConfig, type Timeouts } from '../session/index.js';
+import { type DeviceId, Emitter, type Logger, type SessionId, silentLogger } from '../protocol/index.js';
+import { CameraEndpoint, type CameraSession, type PeerConfig, type Timeouts } from '../session/index.js';
 import type { Channel } from '../signaling/channel.js';
+import { VideoEncodes } from '../media/encodes.js';
 import { connectSource, Fanout } from '../media/fanout.js';
 import { createCameraPeer, type NdcOptions, TurnBridge } from '../media/ndc/index.js';
-import { describeSourceSpec, type OpenSourceOptions, openSource, parseSourceSpec, type Source, type SourceState } from '../media/sources/index.js';
+import {
+  describeSourceSpec,
+  type OpenSourceOptions,
+  openSource,
+  parseSourceSpec,
+  type Source,
+  type SourceState,
+  type VideoCodec,
+} from '../media/sources/index.js';
 import type { Speaker } from '../media/speaker/index.js';
 import type { ViewerFeed } from '../media/viewer-feed.js';
 
@@ -14,7 +23,10 @@ export interface CameraAgentOptions {
   readonly source: string | Source;
   readonly name: string;
   readonly peerConfig: PeerConfig;
+  /** Options to open `source` with; their bitrate, keyframe interval and ffmpeg lookup also apply to second encodes. */
   readonly sourceOptions?: OpenSourceOptions;
+  /** How long a second encode (another codec, for viewers without the source's) outlives its last viewer. Default 10 s. */
+  readonly secondEncodeLingerMs?: number;
   /** Start new viewers from the cached GOP (default true). Off only for the benchmark's comparison arm. */
   readonly keyframeCache?: boolean;
   readonly maxViewers?: number;
@@ -35,15 +47,23 @@ export interface CameraAgentEvents {
   viewer: (event: { viewer: DeviceId; change: 'joined' | 'left'; viewers: number; reason?: string }) => void;
   /** The source changed state (restarting after a crash, failed, live again). */
   source: (state: SourceState, reason: string | undefined) => void;
+  /** A second encode (the video in another codec, for viewers that lack the source's) started, went live or stopped. */
+  encode: (codec: VideoCodec, state: SourceState, reason: string | undefined) => void;
 }
 
-/** One camera: one source, one encode, fanned out to every viewer that offers. */
+/**
+ * One camera: one source fanned out to every viewer that offers, in the best codec both sides have (the source's own,
+ * else a second encode shared by every viewer of that codec, run only while one watches).
+ */
 export class CameraAgent extends Emitter<CameraAgentEvents> {
   private readonly endpoint: CameraEndpoint;
-  private readonly fanout: Fanout;
+  private readonly encodes: VideoEncodes;
   /** Opus from sources that have audio (files, RTSP), one more fan-out beside the video's. */
   private readonly audioFanout: Fanout | undefined;
   private readonly offs: (() => void)[] = [];
+  /** Live sessions by id, and the codec each one's viewer receives: to tell them when their encode cannot run. */
+  private readonly sessions = new Map<SessionId, CameraSession>();
+  private readonly holders = new Map<SessionId, VideoCodec>();
   private closed = false;
 
   private constructor(
@@ -55,17 +75,28 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
     super();
     if (options.on?.viewer) this.on('viewer', options.on.viewer);
     if (options.on?.source) this.on('source', options.on.source);
+    if (options.on?.encode) this.on('encode', options.on.encode);
     const log = (options.log ?? silentLogger).child({ camera: options.name });
-    this.fanout = new Fanout({
-      codec: source.codec,
-      clockRate: source.clockRate,
+    const o = options.sourceOptions;
+    this.encodes = new VideoEncodes({
+      source,
       keyframeCache: options.keyframeCache ?? true,
-      requestKeyframe: source.requestKeyframe?.bind(source),
+      ...(options.secondEncodeLingerMs !== undefined ? { lingerMs: options.secondEncodeLingerMs } : {}),
+      transcode: {
+        ...(o?.fps !== undefined ? { fps: o.fps } : {}),
+        ...(o?.gopSeconds !== undefined ? { gopSeconds: o.gopSeconds } : {}),
+        ...(o?.bitrate !== undefined ? { bitrate: o.bitrate } : {}),
+        ...(o?.preset !== undefined ? { preset: o.preset } : {}),
+        ...(o?.env !== undefined ? { env: o.env } : {}),
+      },
       logger: log,
+      onSecondEncode: (codec, state, reason) => this.emit('encode', codec, state, reason),
+      onUnusable: (codec, message) => {
+        for (const [sid, c] of this.holders) if (c === codec) this.sessions.get(sid)?.close('error', `This camera cannot send ${codec}: ${message}`);
+      },
     });
     this.audioFanout = source.audio ? new Fanout({ codec: 'opus', clockRate: source.audio.clockRate, logger: log }) : undefined;
     this.offs.push(
-      connectSource(source, this.fanout),
       ...(this.audioFanout ? [connectSource(source, this.audioFanout, 'audio')] : []),
       source.on('state', (state, reason) => this.emit('source', state, reason)),
     );
@@ -77,22 +108,33 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
       log,
       ...(options.maxViewers ? { maxViewers: options.maxViewers } : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      peerFactory: (config, { viewer }) => {
+      peerFactory: (config, context) => {
         const speaker = options.speaker;
         let feed: ViewerFeed | undefined;
         let audioFeed: ViewerFeed | undefined;
+        /** The encode this viewer holds, from the answer until the peer ends. */
+        let held: { codec: VideoCodec; fanout: Fanout } | undefined;
+        const release = () => {
+          if (held) this.encodes.release(held.codec);
+          held = undefined;
+          this.holders.delete(context.sid);
+        };
         const peer = createCameraPeer(
           config,
           {
-            video: { codec: source.codec },
+            video: { codec: this.encodes.codecs },
+            onCodec: (codec) => {
+              held = { codec, fanout: this.encodes.acquire(codec) };
+              this.holders.set(context.sid, codec);
+            },
             ...(this.audioFanout ? { audio: { codec: 'opus' as const } } : {}),
             onKeyframeRequest: () => feed?.pictureLost(),
             onNack: (seqs) => feed?.nack(seqs),
-            ...(speaker ? { talkBack: { onRtp: (packet: Uint8Array) => speaker.play(viewer, packet) } } : {}),
+            ...(speaker ? { talkBack: { onRtp: (packet: Uint8Array) => speaker.play(context.viewer, packet) } } : {}),
             onOpen: () => {
               const n = peer.negotiated;
-              if (!n || feed || this.closed) return;
-              feed = this.fanout.addViewer({ payloadType: n.videoPt, ssrc: n.ssrc, sink: (p) => peer.sendRtp(p) });
+              if (!n || feed || this.closed || !held) return;
+              feed = held.fanout.addViewer({ payloadType: n.videoPt, ssrc: n.ssrc, sink: (p) => peer.sendRtp(p) });
               if (n.audio && this.audioFanout)
                 audioFeed = this.audioFanout.addViewer({ payloadType: n.audio.pt, ssrc: n.audio.ssrc, sink: (p) => peer.sendAudioRtp(p) });
             },
@@ -104,15 +146,18 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
           if (s === 'closed' || s === 'failed') {
             feed?.close();
             audioFeed?.close();
+            release();
           }
         });
         return peer;
       },
     });
     this.endpoint.on('session', (s) => {
+      this.sessions.set(s.sid, s);
       this.emit('viewer', { viewer: s.remote, change: 'joined', viewers: this.endpoint.viewers });
     });
     this.endpoint.on('ended', (s, reason) => {
+      this.sessions.delete(s.sid);
       this.emit('viewer', { viewer: s.remote, change: 'left', viewers: this.endpoint.viewers, reason });
     });
   }
@@ -150,7 +195,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
     if (this.closed) return;
     this.closed = true;
     await this.endpoint.close(); // the hangups go out before whoever owns the channel closes it
-    this.fanout.close();
+    await this.encodes.close();
     this.audioFanout?.close();
     for (const off of this.offs) off();
     if (this.ownsSource) await this.source.stop();

@@ -3,6 +3,7 @@ import { type PeerConfig, type Timeouts, ViewerSession } from '../session/index.
 import { exponentialBackoff } from '../signaling/backoff.js';
 import type { Channel, PeerInfo } from '../signaling/channel.js';
 import { createViewerPeer, type NdcOptions, TurnBridge, type ViewerPeer } from '../media/ndc/index.js';
+import type { VideoCodec } from '../media/sdp.js';
 import { FrameCounter } from './frame-counter.js';
 
 export interface WatchOptions {
@@ -15,6 +16,8 @@ export interface WatchOptions {
   /** How long to wait for the camera to be present. Default 10 s. */
   readonly findMs?: number;
   readonly engine?: NdcOptions;
+  /** Video codecs to offer, preferred first. Default H.264 then VP8. */
+  readonly videoCodecs?: readonly VideoCodec[];
   readonly timeouts?: Partial<Timeouts>;
   readonly log?: Logger;
   /** Called when a session (re)connects or ends, for live output. */
@@ -105,6 +108,7 @@ async function watchCamera(options: WatchOptions, target: PeerInfo, started: num
         peer = createViewerPeer(config, {
           ...options.engine,
           ...(turnBridge ? { turnBridge } : {}),
+          ...(options.videoCodecs ? { videoCodecs: options.videoCodecs } : {}),
           log,
           audio: true,
           onRtp: (packet, kind) => {

@@ -33,7 +33,7 @@ export function registerCamera(program: Command): void {
       .option('--size <WxH>', 'encoded size', '1280x720')
       .option('--fps <n>', 'encoded frame rate', '30')
       .option('--bitrate <kbps>', 'encoded bitrate', '2000')
-      .option('--codec <h264|vp8>', 'video codec of encoded sources: h264, or vp8 for viewers without H.264', 'h264')
+      .option('--codec <h264|vp8>', 'preferred video codec (the encode always running); viewers without it get the other from a second encode', 'h264')
       .option('--no-cache', 'do not start new viewers from the cached keyframe (for measurements)')
       .option('--max-viewers <n>', 'viewers served at once', '64')
       .option('--speaker [device]', "play viewers' talk-back here: default, hw:1,0, plughw:1,0, alsa:NAME, pulse, pulse:SINK (default: ALSA default)")
@@ -47,15 +47,15 @@ export function registerCamera(program: Command): void {
     const codec = opts.codec.toLowerCase();
     if (codec !== 'h264' && codec !== 'vp8') throw PeercamError.config(`--codec ${opts.codec}: use h264 or vp8.`);
     // The source first: once our presence is out, viewers offer at once, and the answer needs the source.
-    const source = await openSource(opts.source, {
-      codec: codec === 'vp8' ? 'VP8' : 'H264',
+    const sourceOptions = {
+      codec: codec === 'vp8' ? ('VP8' as const) : ('H264' as const),
       ...(w && h ? { width: w, height: h } : {}),
       fps: Number(opts.fps),
       bitrate: Number(opts.bitrate) * 1000,
       gopSeconds: Number(opts.gop),
       ...(opts.mic !== undefined ? { mic: opts.mic } : {}),
-      logger: log,
-    });
+    };
+    const source = await openSource(opts.source, { ...sourceOptions, logger: log });
     const speaker = opts.speaker === undefined ? undefined : openSpeaker(opts.speaker === true ? 'default' : opts.speaker, log, say);
     const joined = await joinRoom(opts, { id, presence: presenceOf(name, 'camera'), mdnsName: name }, log).catch(async (err: unknown) => {
       await speaker?.stop();
@@ -67,6 +67,7 @@ export function registerCamera(program: Command): void {
     const agent = await CameraAgent.start({
       channel,
       source,
+      sourceOptions,
       name,
       peerConfig: peerConfig(opts, broker),
       engine: engineOptions(opts),
@@ -77,6 +78,7 @@ export function registerCamera(program: Command): void {
       on: {
         viewer: (e) => say(`viewer ${e.viewer} ${e.change}${e.reason ? ` (${e.reason})` : ''}; ${e.viewers} watching`),
         source: (state, reason) => say(`source ${state}${reason ? `: ${reason}` : ''}`),
+        encode: (codec, state, reason) => say(`${codec} encode ${state}${reason ? `: ${reason}` : ''}`),
       },
     });
     say(`camera "${name}" (${id}) is live in room ${room.id} via ${joined.describe()}, source ${opts.source}`);

@@ -2,6 +2,7 @@ import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import QRCode from 'qrcode';
 import { PeercamError, Room } from '../protocol/index.js';
+import { COMMAND } from './command.js';
 import { loadRoom, roomFile, saveRoom } from './home.js';
 
 export function registerRoom(program: Command): void {
@@ -18,7 +19,7 @@ export function registerRoom(program: Command): void {
       const file = opts.out ?? roomFile();
       if (!opts.force && (await exists(file))) {
         throw PeercamError.config(
-          `A room already exists in ${file}. Show it with \`peercam room show\`, or replace it with --force (devices paired with the old link will need the new one).`,
+          `A room already exists in ${file}. Show it with \`${COMMAND} room show\`, or replace it with --force (devices paired with the old link will need the new one).`,
         );
       }
       const created = await Room.create({ ...(opts.broker ? { broker: opts.broker } : {}), ...(opts.name ? { name: opts.name } : {}) });

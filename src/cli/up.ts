@@ -9,11 +9,15 @@ import { advertiseHub } from '../hub/lan.js';
 import { findInterface } from '../signaling/lan/netif.js';
 import { shutdownNdc } from '../media/ndc/index.js';
 import { type Logger, PeercamError, Room } from '../protocol/index.js';
+import type { Recorder } from '../agent/recorder.js';
+import { recordingsRoutes } from '../hub/recordings-api.js';
 import { untilSignal } from './camera.js';
-import { logger, mdnsEnabled, peerConfig } from './context.js';
+import { engineOptions, logger, mdnsEnabled, peerConfig } from './context.js';
+import { addRecordOptions, defaultRecordingsDir, type RecordCliOptions, recorderSettings, startRecorder } from './record.js';
 import { dataDir, deviceId, loadRoom, roomFile, saveRoom, writeFileSafely } from './home.js';
 
-interface UpOptions {
+interface UpOptions extends RecordCliOptions {
+  record?: string | boolean;
   port: string;
   mqttPort: string;
   demo?: boolean;
@@ -30,7 +34,7 @@ export const DEFAULT_WEB_PORT = 8443;
 export const DEFAULT_MQTT_PORT = 1883;
 
 export function registerUp(program: Command): void {
-  program
+  const cmd = program
     .command('up')
     .description('run the hub: web app (HTTPS on the LAN, HTTP on 127.0.0.1, same port), MQTT broker, pairing QR code')
     .option('--port <n>', 'web port: https://<LAN address>:N and http://127.0.0.1:N', String(DEFAULT_WEB_PORT))
@@ -43,7 +47,8 @@ export function registerUp(program: Command): void {
     .option('--interface <name>', 'advertise the hub on the LAN on this interface only (name or IPv4 address)')
     .option('--no-qr', 'do not print the QR code')
     .option('-v, --verbose', 'log what happens (also PEERCAM_LOG=debug|info|warn)')
-    .action(async (opts: UpOptions) => {
+    .option('--record [dir]', 'record every camera of the room (default folder: recordings/ in PEERCAM_HOME) and serve the recordings API');
+  addRecordOptions(cmd).action(async (opts: UpOptions) => {
       const log = logger(opts);
       const port = portOption(opts.port, '--port', false);
       const mqttPort = portOption(opts.mqttPort, '--mqtt-port', true);
@@ -53,6 +58,8 @@ export function registerUp(program: Command): void {
       const config = peerConfig({ iceServer: opts.iceServer ?? [], ...(opts.relay ? { relay: true } : {}) }, undefined);
       const extras: ((hub: HubInfo, join: JoinRoom) => Promise<Closable>)[] = [];
       if (opts.demo) extras.push((_hub, join) => demoCamera(join, config, log));
+      const recording = opts.record === undefined || opts.record === false ? undefined : hubRecorder(opts, room, config, log);
+      if (recording) extras.push(recording.start);
       // LAN advertising (DNS-SD of the hub and its broker) when mDNS is allowed; with --no-mdns or
       // PEERCAM_MDNS=off nothing may be sent on mDNS, so nothing is added.
       if (mdnsEnabled(opts))
@@ -62,7 +69,8 @@ export function registerUp(program: Command): void {
           return advertiseHub({ room, id: await deviceId('hub'), mqttPort: hub.mqttPort, ...where, log });
         });
       else log.info({}, 'mDNS off: the hub is not advertised on the LAN');
-      const hub = await startHub({ room, port, mqttPort, certificate, lanAddresses: addresses, peerConfig: config, extras, log });
+      const routes = recording?.routes;
+      const hub = await startHub({ room, port, mqttPort, certificate, lanAddresses: addresses, peerConfig: config, extras, ...(routes ? { routes } : {}), log });
       process.stdout.write(await banner(hub, { qr: opts.qr, fingerprint: certificate.fingerprint, demo: opts.demo === true }));
       await untilSignal();
       process.stdout.write('peercam hub: stopping\n');
@@ -86,6 +94,29 @@ async function hubRoom(option: string | undefined): Promise<Room> {
   await saveRoom(room);
   process.stderr.write(`peercam: created a new room in ${roomFile()} (keep it private: the link is the key).\n`);
   return room;
+}
+
+/** `up --record`: the recorder joins the room over the hub's broker; its folder is served by the recordings API. */
+function hubRecorder(opts: UpOptions, room: Room, config: ReturnType<typeof peerConfig>, log: Logger) {
+  const root = typeof opts.record === 'string' ? opts.record : defaultRecordingsDir();
+  const settings = recorderSettings(opts, root);
+  let recorder: Recorder | undefined;
+  const start = async (_hub: HubInfo, join: JoinRoom): Promise<Closable> => {
+    const channel = await join({ id: await deviceId('recorder:hub'), name: 'Recorder', role: 'viewer' });
+    recorder = await startRecorder(channel, config, settings, engineOptions({}), log);
+    process.stderr.write(`peercam hub: recording every camera into ${root}\n`);
+    return recorder;
+  };
+  const routes = recordingsRoutes({
+    root,
+    token: room.credentials.httpToken,
+    status: () => ({
+      recording: recorder?.cameras.map((c) => c.name) ?? [],
+      state: recorder?.guard.state ?? 'starting',
+      error: recorder?.guard.error?.message,
+    }),
+  });
+  return { start, routes };
 }
 
 async function demoCamera(join: JoinRoom, config: ReturnType<typeof peerConfig>, log: Logger): Promise<Closable> {

@@ -5,6 +5,7 @@ import { SealedChannel } from '../signaling/channel.js';
 import { MqttTransport } from '../signaling/mqtt.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
 import type { HubCertificate } from './cert.js';
+import type { RouteHandler } from './http-auth.js';
 import { startWebServer, type WebServer } from './web-server.js';
 
 /** The built web app, next to this file's folder: dist/hub -> dist/web. */
@@ -42,6 +43,8 @@ export interface HubOptions {
    * when mDNS is off). Each gets the hub's addresses and a way to join the room over the embedded broker.
    */
   readonly extras?: readonly ((hub: HubInfo, join: JoinRoom) => Promise<Closable>)[];
+  /** More routes of the web server, each guarding itself (the recordings API). */
+  readonly routes?: Readonly<Record<string, RouteHandler>>;
   readonly log?: Logger;
 }
 
@@ -70,6 +73,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       port: options.port,
       tls: options.certificate,
       log,
+      ...(options.routes ? { routes: options.routes } : {}),
       json: {
         // What a page cannot know by itself: how phones reach this hub, and the ICE servers to use. No secrets.
         '/hub.json': () => ({

@@ -98,6 +98,11 @@ export class MqttTransport implements Transport {
       // Unique per connection: a restarted device must not take over (and fire the LWT of) a session it replaces.
       clientId: `pc${self}${toBase32(randomBytes(4)).slice(0, 5)}`,
       keepalive: this.options.keepaliveSeconds ?? 20,
+      // In browsers mqtt.js would run the keepalive timer in a Worker made from a blob: URL, which the hub's CSP
+      // forbids (worker-src falls back to default-src 'self'): WebKit throws "The operation is insecure" at connect,
+      // Chromium blocks the worker and pings never go out. Plain timers; Chrome exempts pages using WebRTC from its
+      // once-a-minute throttling of hidden tabs, and 1.5 x keepalive leaves room for its usual 1 s one.
+      timerVariant: 'native',
       connectTimeout: this.timeoutMs,
       will: { topic: presenceTopic, payload: '', qos: 1, retain: true },
       ...(this.options.username !== undefined ? { username: this.options.username } : {}),
@@ -200,7 +205,7 @@ export class MqttTransport implements Transport {
       if (refused.length > 0) refusal = aclRefusal(this.url, `subscribe to ${refused.join(' and ')}`);
     } catch (err) {
       // MQTT.js rejects a SUBACK with failure codes too, carrying the packet.
-      const codes = typeof err === 'object' && err !== null && 'packet' in err ? (err.packet as { granted?: unknown }).granted : undefined;
+      const codes = typeof err === 'object' && err !== null && 'packet' in err ? (err.packet as { granted?: unknown } | undefined)?.granted : undefined;
       const refused = Array.isArray(codes) ? wanted.filter((_, i) => !(codes[i] < 128)) : [];
       if (!this.stale(generation)) refusal = aclRefusal(this.url, `subscribe to ${refused.length > 0 ? refused.join(' and ') : 'its topics'}`, err);
     }

@@ -10,6 +10,7 @@ import { openPairing } from './lib/pairing.js';
 import { loadPageRoom } from './lib/room-link.js';
 import { TalkPlayer } from './lib/talk-player.js';
 import { ScreenAwake } from './lib/wake-lock.js';
+import { checkWebRtc } from './lib/webrtc.js';
 
 catchEverything();
 void main();
@@ -103,6 +104,11 @@ class CameraPage {
       let camera: LocalCamera;
       try {
         this.channel = await joining;
+        // In the room with a preview, but no viewer could ever connect: say so, and announce no camera.
+        if (!checkWebRtc()) {
+          this.startButton.hidden = true;
+          return;
+        }
         camera = new LocalCamera(this.channel, config, stream, this.log);
         await this.channel.setPresence(this.presence(name, stream));
       } catch (err) {

@@ -18,6 +18,11 @@ export interface CameraMedia {
   onKeyframeRequest?(request: { readonly kind: 'pli' | 'fir' }): void;
   /** The viewer reports these video sequence numbers lost (generic NACK, RFC 4585 6.2.1). */
   onNack?(seqs: readonly number[]): void;
+  /**
+   * The codec chosen for this viewer, before the answer is made (time to start its encode). A PeercamError thrown
+   * here refuses the viewer with its message (e.g. the second encode it needs cannot run on this machine).
+   */
+  onCodec?(codec: VideoCodec): void;
   /** The video track is open: packets sent from now on reach the viewer (time to send the cached GOP). */
   onOpen?(): void;
   /**
@@ -114,9 +119,10 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
       throw new PeercamError(
         'media',
         `The viewer offered no video codec this camera can send (it can send ${preference.join('/')} with ` +
-          `packetization-mode=1; the viewer offered ${offered}). Use a browser with H.264 support, or start the camera with --codec vp8.`,
+          `packetization-mode=1; the viewer offered ${offered}). Use a browser that decodes ${preference.join(' or ')}.`,
       );
     }
+    this.prepareCodec(choice.codec, videoSection);
     const ssrc = randomSsrc();
     // The track must exist before the offer is applied: libdatachannel then answers on it with our SSRC (a=ssrc),
     // which Chromium needs to demux; a track taken from onTrack has no SSRC.
@@ -154,6 +160,16 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
     this.negotiated = { codec: choice.codec, videoPt: choice.format.pt, ssrc, mid: videoSection.mid, fmtp: choice.format.fmtp, audio, talkBackPt };
     this.log.debug({ negotiated: this.negotiated }, 'answered');
     return this.localSdp('applying the offer');
+  }
+
+  private prepareCodec(codec: VideoCodec, offer: MediaSection): void {
+    try {
+      this.media.onCodec?.(codec);
+    } catch (err) {
+      const offered = [...new Set(offer.formats.map((f) => f.codec).filter((c) => !/^(rtx|red|ulpfec|flexfec-03)$/i.test(c)))].join(', ');
+      const why = err instanceof PeercamError ? err.message : String(err);
+      throw new PeercamError('media', `This camera cannot send ${codec}, which this viewer needs (it offered ${offered}): ${why}`, { cause: err });
+    }
   }
 
   sendRtp(packet: Uint8Array): boolean {

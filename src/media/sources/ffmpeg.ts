@@ -230,7 +230,7 @@ function micOf(spec: FfmpegSpec, mic: string | AudioDevice | undefined): AudioDe
   return device;
 }
 
-async function bindLoopback(): Promise<Socket> {
+export async function bindLoopback(): Promise<Socket> {
   const socket = createSocket('udp4');
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
@@ -244,7 +244,7 @@ async function bindLoopback(): Promise<Socket> {
   return socket;
 }
 
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
+export function killQuietly(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(pid, signal);
   } catch {

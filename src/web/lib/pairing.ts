@@ -29,7 +29,7 @@ export async function openPairing(room: Room, hub: HubInfo | undefined): Promise
     h('p', {}, 'Scan with a phone on the same WiFi, or send the link. It opens the app in this room; from there, “Use this device as a camera” makes it a camera.'),
     reachable
       ? null
-      : h('p', { class: 'warn' }, 'This hub found no LAN address: other devices cannot reach it until this computer is on a network (then restart `peercam up`).'),
+      : h('p', { class: 'warn' }, 'This hub found no LAN address: other devices cannot reach it until this computer is on a network (then restart `npx peercam up`).'),
     h(
       'div',
       { class: 'choice' },

@@ -4,6 +4,7 @@ import type { Channel, PeerInfo } from '../../signaling/channel.js';
 import { h, notice } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
 import { formatStats, StatsReader } from '../lib/stats.js';
+import { hasWebRtc, NO_WEBRTC } from '../lib/webrtc.js';
 import type { TalkBack } from './talk.js';
 
 export type TileState = 'connecting' | 'live' | 'offline';
@@ -90,6 +91,10 @@ export class Tile {
 
   start(): void {
     if (this.disposed || this.session) return;
+    if (!hasWebRtc()) {
+      this.setState('offline', NO_WEBRTC.short);
+      return;
+    }
     this.startedAt = performance.now();
     this.setState('connecting');
     const session = new ViewerSession({
@@ -194,6 +199,7 @@ export class Tile {
       this.statsLine.textContent = formatStats(s);
       this.el.dataset.frames = String(s.framesDecoded);
       if (s.path) this.el.dataset.path = s.path;
+      if (s.codec) this.el.dataset.codec = s.codec;
       if (s.framesDecoded > 0 && this.video.videoWidth > 0 && this.session?.state === 'connected') this.onFirstFrame();
     } catch {
       // the connection closed between two reads

@@ -13,6 +13,7 @@ import {
   type SourceState,
   type VideoCodec,
 } from '../media/sources/index.js';
+import type { Speaker } from '../media/speaker/index.js';
 import type { ViewerFeed } from '../media/viewer-feed.js';
 
 export interface CameraAgentOptions {
@@ -31,6 +32,8 @@ export interface CameraAgentOptions {
   readonly keyframeCache?: boolean;
   readonly maxViewers?: number;
   readonly engine?: NdcOptions;
+  /** Plays viewers' talk-back; without it the camera's audio is send-only (or absent). Its owner stops it. */
+  readonly speaker?: Speaker;
   readonly timeouts?: Partial<Timeouts>;
   readonly log?: Logger;
   /**
@@ -107,6 +110,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
       ...(options.maxViewers ? { maxViewers: options.maxViewers } : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       peerFactory: (config, context) => {
+        const speaker = options.speaker;
         let feed: ViewerFeed | undefined;
         let audioFeed: ViewerFeed | undefined;
         /** The encode this viewer holds, from the answer until the peer ends. */
@@ -127,6 +131,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
             ...(this.audioFanout ? { audio: { codec: 'opus' as const } } : {}),
             onKeyframeRequest: () => feed?.pictureLost(),
             onNack: (seqs) => feed?.nack(seqs),
+            ...(speaker ? { talkBack: { onRtp: (packet: Uint8Array) => speaker.play(context.viewer, packet) } } : {}),
             onOpen: () => {
               const n = peer.negotiated;
               if (!n || feed || this.closed || !held) return;

@@ -43,6 +43,9 @@ export interface WatchReport {
   reconnects: number;
   /** Longest gap between two frames after the first, in ms. */
   stalledMs: number;
+  /** Opus RTP packets and payload bytes received from the camera's audio (0 when it has none). */
+  audioPackets: number;
+  audioBytes: number;
   /** Why no frame arrived, when none did. */
   error?: string;
 }
@@ -81,6 +84,8 @@ async function watchCamera(options: WatchOptions, target: PeerInfo, started: num
     candidateType: undefined,
     reconnects: 0,
     stalledMs: 0,
+    audioPackets: 0,
+    audioBytes: 0,
   };
   let lastError: string | undefined;
   let session: ViewerSession | undefined;
@@ -105,8 +110,13 @@ async function watchCamera(options: WatchOptions, target: PeerInfo, started: num
           ...(turnBridge ? { turnBridge } : {}),
           ...(options.videoCodecs ? { videoCodecs: options.videoCodecs } : {}),
           log,
+          audio: true,
           onRtp: (packet, kind) => {
-            if (kind !== 'video') return;
+            if (kind === 'audio') {
+              report.audioPackets++;
+              report.audioBytes += Math.max(0, packet.length - 12);
+              return;
+            }
             codec ??= peer?.negotiated?.codec;
             counter.push(packet);
           },

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CameraAgent } from '../agent/camera.js';
 import { openSource } from '../media/sources/index.js';
+import { Speaker } from '../media/speaker/index.js';
 import { PeercamError } from '../protocol/index.js';
 import { addNetOptions, engineOptions, logger, peerConfig, presenceOf } from './context.js';
 import { deviceId } from './home.js';
@@ -16,6 +17,9 @@ interface CameraOptions extends LanCliOptions {
   cache: boolean;
   maxViewers?: string;
   codec: string;
+  /** true for `--speaker` alone (the default output). */
+  speaker?: string | true;
+  mic?: string;
 }
 
 export function registerCamera(program: Command): void {
@@ -31,7 +35,9 @@ export function registerCamera(program: Command): void {
       .option('--bitrate <kbps>', 'encoded bitrate', '2000')
       .option('--codec <h264|vp8>', 'preferred video codec (the encode always running); viewers without it get the other from a second encode', 'h264')
       .option('--no-cache', 'do not start new viewers from the cached keyframe (for measurements)')
-      .option('--max-viewers <n>', 'viewers served at once', '64'),
+      .option('--max-viewers <n>', 'viewers served at once', '64')
+      .option('--speaker [device]', "play viewers' talk-back here: default, hw:1,0, plughw:1,0, alsa:NAME, pulse, pulse:SINK (default: ALSA default)")
+      .option('--mic <device>', 'send this microphone with testsrc or v4l2 video: default, plughw:1,0, alsa:NAME, pulse, pulse:SOURCE'),
   )).action(async (opts: CameraOptions) => {
     const log = logger(opts);
     const name = opts.name ?? `${opts.source.split(/[:/]/).filter(Boolean).pop() ?? 'camera'}@${(await import('node:os')).hostname()}`;
@@ -47,12 +53,16 @@ export function registerCamera(program: Command): void {
       fps: Number(opts.fps),
       bitrate: Number(opts.bitrate) * 1000,
       gopSeconds: Number(opts.gop),
+      ...(opts.mic !== undefined ? { mic: opts.mic } : {}),
     };
     const source = await openSource(opts.source, { ...sourceOptions, logger: log });
+    const speaker = opts.speaker === undefined ? undefined : openSpeaker(opts.speaker === true ? 'default' : opts.speaker, log, say);
     const joined = await joinRoom(opts, { id, presence: presenceOf(name, 'camera'), mdnsName: name }, log).catch(async (err: unknown) => {
+      await speaker?.stop();
       await source.stop();
       throw err;
     });
+    speaker?.on('talk', (viewer, change) => say(`talk-back from ${channel.peers.get(viewer)?.name ?? viewer} ${change}`));
     const { channel, broker, room } = joined;
     const agent = await CameraAgent.start({
       channel,
@@ -63,6 +73,7 @@ export function registerCamera(program: Command): void {
       engine: engineOptions(opts),
       keyframeCache: opts.cache,
       maxViewers: Number(opts.maxViewers ?? 64),
+      ...(speaker ? { speaker } : {}),
       log,
       on: {
         viewer: (e) => say(`viewer ${e.viewer} ${e.change}${e.reason ? ` (${e.reason})` : ''}; ${e.viewers} watching`),
@@ -76,9 +87,32 @@ export function registerCamera(program: Command): void {
     await untilSignal();
     say('stopping');
     await agent.close();
+    await speaker?.stop();
     await source.stop();
     await joined.close();
   });
+}
+
+/**
+ * The talk-back player for `--speaker`. A player that cannot run (no ffmpeg) or cannot open its device is reported
+ * and the camera goes on without it: video matters more than the speaker.
+ */
+function openSpeaker(device: string, log: ReturnType<typeof logger>, say: (line: string) => void): Speaker | undefined {
+  let speaker: Speaker;
+  try {
+    speaker = Speaker.open(device, { logger: log });
+  } catch (err) {
+    if (err instanceof PeercamError && err.code === 'bad-config') throw err;
+    say(`speaker off: ${(err as Error).message} The camera runs without talk-back.`);
+    return undefined;
+  }
+  const where = device === 'default' ? 'the default output (ALSA default)' : device;
+  speaker.on('state', (state, reason) => {
+    if (state === 'ready') say(`speaker ready: viewers' talk-back plays on ${where}`);
+    else if (state === 'restarting' || state === 'failed')
+      say(`speaker ${state}: ${reason ?? 'unknown reason'}. The camera keeps running; check --speaker (e.g. pactl list short sinks, aplay -L).`);
+  });
+  return speaker;
 }
 
 /** Resolves on SIGINT or SIGTERM, so the camera can hang up and clear its presence. */

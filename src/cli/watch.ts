@@ -18,7 +18,7 @@ export function registerWatch(program: Command): void {
       .description('watch a camera headless: connect, count decodable frames, report')
       .option('--seconds <n>', 'how long to watch after the first frame', '5')
       .option('--codec <h264|vp8>', 'offer only this video codec (as a browser without H.264 does); default both')
-      .option('--json', 'print {camera, connectedMs, firstFrameMs, frames, keyframes, bytes, width, height, codec, candidateType, reconnects, stalledMs}'),
+      .option('--json', 'print {camera, connectedMs, firstFrameMs, frames, keyframes, bytes, width, height, codec, candidateType, reconnects, stalledMs, audioPackets, audioBytes}'),
   )).action(async (camera: string, opts: WatchCliOptions) => {
     const log = logger(opts);
     const seconds = Number(opts.seconds);

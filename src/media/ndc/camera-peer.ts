@@ -25,6 +25,12 @@ export interface CameraMedia {
   onCodec?(codec: VideoCodec): void;
   /** The video track is open: packets sent from now on reach the viewer (time to send the cached GOP). */
   onOpen?(): void;
+  /**
+   * Present when the camera plays viewers' talk-back: the viewer's sendrecv audio is answered sendrecv (recvonly when
+   * the camera has no audio of its own) and each Opus RTP packet it sends arrives here (the buffer is only valid
+   * during the call).
+   */
+  readonly talkBack?: { onRtp(packet: Uint8Array): void };
 }
 
 /** What the answer settled; the fan-out rewrites every packet to these values before `sendRtp`. */
@@ -36,6 +42,8 @@ export interface Negotiated {
   /** fmtp of the chosen format as the viewer offered it (H.264: profile-level-id etc.). */
   readonly fmtp: string | undefined;
   readonly audio: { readonly pt: number; readonly ssrc: number; readonly mid: string } | undefined;
+  /** The Opus payload type the viewer's talk-back uses, when the answer accepted it. */
+  readonly talkBackPt?: number | undefined;
 }
 
 export interface CameraPeer extends Peer {
@@ -126,16 +134,22 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
     this.wireVideo(this.video, ssrc);
 
     let audio: Negotiated['audio'];
-    const audioSection = this.media.audio ? desc.media.find((s) => s.kind === 'audio' && wanted(s)) : undefined;
+    let talkBackPt: number | undefined;
+    const sends = (s: MediaSection) => this.media.audio !== undefined && (s.direction === 'recvonly' || s.direction === 'sendrecv');
+    const hears = (s: MediaSection) => this.media.talkBack !== undefined && (s.direction === 'sendonly' || s.direction === 'sendrecv');
+    const audioSection = desc.media.find((s) => s.kind === 'audio' && s.mid !== undefined && s.port !== 0 && (sends(s) || hears(s)));
     const opus = audioSection ? chooseOpus(audioSection) : undefined;
     if (audioSection?.mid && opus) {
-      const audioSsrc = randomSsrc(ssrc);
-      const track = new ndc.Audio(audioSection.mid, 'SendOnly');
+      const send = sends(audioSection);
+      const hear = hears(audioSection);
+      const track = new ndc.Audio(audioSection.mid, send && hear ? 'SendRecv' : send ? 'SendOnly' : 'RecvOnly');
       if (opus.fmtp === undefined) track.addOpusCodec(opus.pt); else track.addOpusCodec(opus.pt, opus.fmtp); // the binding rejects an explicit undefined
-      track.addSSRC(audioSsrc, CNAME, STREAM_ID, 'audio');
+      const audioSsrc = randomSsrc(ssrc);
+      if (send) track.addSSRC(audioSsrc, CNAME, STREAM_ID, 'audio');
       this.audio = this.pc.addTrack(track);
-      this.wireAudio(this.audio);
-      audio = { pt: opus.pt, ssrc: audioSsrc, mid: audioSection.mid };
+      this.wireAudio(this.audio, hear ? opus.pt : undefined);
+      if (send) audio = { pt: opus.pt, ssrc: audioSsrc, mid: audioSection.mid };
+      if (hear) talkBackPt = opus.pt;
     }
 
     try {
@@ -143,7 +157,7 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
     } catch (err) {
       throw new PeercamError('media', `The WebRTC engine rejected the viewer's offer: ${String(err)}.`, { cause: err });
     }
-    this.negotiated = { codec: choice.codec, videoPt: choice.format.pt, ssrc, mid: videoSection.mid, fmtp: choice.format.fmtp, audio };
+    this.negotiated = { codec: choice.codec, videoPt: choice.format.pt, ssrc, mid: videoSection.mid, fmtp: choice.format.fmtp, audio, talkBackPt };
     this.log.debug({ negotiated: this.negotiated }, 'answered');
     return this.localSdp('applying the offer');
   }
@@ -189,9 +203,18 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
     track.onMessage((msg) => this.safely('rtcp', () => this.onRtcp(msg, ssrc)));
   }
 
-  private wireAudio(track: ndc.Track): void {
+  /** `talkBackPt`: the viewer's Opus payload type, when its talk-back is taken. */
+  private wireAudio(track: ndc.Track, talkBackPt: number | undefined): void {
     track.onOpen(() => this.safely('audio open', () => (this.audioOpen = !this.closed)));
     track.onError((err) => this.safely('audio error', () => this.log.warn({ err }, 'audio track error')));
+    const talkBack = this.media.talkBack;
+    // RTCP arrives here too (reports on either direction): only RTP of the negotiated Opus format is talk-back.
+    if (talkBackPt === undefined || !talkBack) return;
+    track.onMessage((msg) =>
+      this.safely('talk-back', () => {
+        if (!this.closed && msg.length > 12 && !isRtcp(msg) && ((msg[1] ?? 0) & 0x7f) === talkBackPt) talkBack.onRtp(msg);
+      }),
+    );
   }
 
   private onRtcp(msg: Buffer, ssrc: number): void {

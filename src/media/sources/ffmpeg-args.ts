@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { PeercamError } from '../../protocol/index.js';
+import { type AudioDevice, audioInputArgs } from '../audio-device.js';
 import type { VideoCodec } from './source.js';
 import type { SourceSpec } from './spec.js';
 
@@ -67,6 +68,8 @@ export interface EncodeOptions {
   readonly codec: VideoCodec;
   /** The input's video codec as probed (RTSP: H.264 is copied, anything else is re-encoded); undefined if unknown. */
   readonly inputCodec?: string | undefined;
+  /** A microphone captured beside the video (testsrc, V4L2) and sent as the source's audio. */
+  readonly mic?: AudioDevice | undefined;
 }
 
 /** ffmpeg input arguments for a spec. */
@@ -109,13 +112,14 @@ export function ffmpegArgs(
     ports.audio === undefined
       ? []
       : [
-          ...['-map', '0:a:0', '-vn', '-c:a', 'libopus', '-b:a', '64k', '-ar', '48000', '-ac', '2'],
+          ...['-map', o.mic ? '1:a:0' : '0:a:0', '-vn', '-c:a', 'libopus', '-b:a', '64k', '-ar', '48000', '-ac', '2'],
           ...['-application', 'lowdelay', '-frame_duration', '20'],
           ...['-f', 'rtp', '-payload_type', '111', rtpUrl(ports.audio)],
         ];
   return [
     ...['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning'],
     ...input(spec, o),
+    ...(o.mic ? audioInputArgs(o.mic) : []),
     ...(ports.audio === undefined ? [] : ['-map', '0:v:0']),
     '-an',
     ...video,

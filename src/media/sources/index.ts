@@ -1,4 +1,4 @@
-import type { Logger } from '../../protocol/index.js';
+import { type Logger, PeercamError } from '../../protocol/index.js';
 import { DemoSource, type DemoSourceOptions } from './demo.js';
 import { FfmpegSource, type FfmpegSourceOptions } from './ffmpeg.js';
 import type { Source } from './source.js';
@@ -25,6 +25,9 @@ export interface OpenSourceOptions extends FfmpegSourceOptions {
 export async function openSource(spec: string | SourceSpec, options: OpenSourceOptions = {}): Promise<Source> {
   const parsed = typeof spec === 'string' ? parseSourceSpec(spec) : spec;
   if (parsed.kind === 'demo') {
+    if (options.mic !== undefined) {
+      throw PeercamError.config('The demo source is a pre-encoded clip and cannot take a microphone: use --mic with testsrc or a v4l2 camera.');
+    }
     const demo = { ...(options.codec ? { codec: options.codec } : {}), ...options.demo };
     return DemoSource.open(options.logger ? { ...demo, logger: options.logger } : demo);
   }

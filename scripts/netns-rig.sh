@@ -6,6 +6,8 @@
 #   netns-rig.sh up <prefix> <host>...   create <prefix>-br and <prefix>-<host>; host i gets lan0 = 10.77.0.<i>/24
 #   netns-rig.sh down <prefix>           delete every namespace named <prefix>-* (idempotent)
 #   netns-rig.sh sweep                   delete rigs left by test processes that no longer exist (prefix pc<pid>r*)
+#   netns-rig.sh nat <prefix>            two sites behind NAT routers and a "cloud" on a shared "internet" (see nat())
+#   netns-rig.sh natmode <prefix> <site> cone|symmetric   (re)sets the NAT of router r<site>
 #   netns-rig.sh avahi <dir> <if>        (run inside a host namespace) private /run for dbus + avahi-daemon, foreground
 #
 # Processes are started in a host with `ip netns exec <prefix>-<host> ...`; kill them (by PID) before `down`, since
@@ -66,6 +68,68 @@ sweep() {
   done
 }
 
+# Away from home: an "internet" namespace <prefix>-net (a bridge, 203.0.113.0/24, no route anywhere else), a
+# <prefix>-cloud host on it (203.0.113.10: broker, TURN, web host), and two sites, home and office, each a host
+# (lan0 = 192.168.N.2, default route via its router) behind a router namespace <prefix>-r<site> (lan1 = 192.168.N.1,
+# wan0 = 203.0.113.N+1) that masquerades and firewalls like a home router. Nothing here has a route out of the rig.
+nat() {
+  local prefix=$1
+  [[ $prefix =~ ^[a-z0-9]{1,12}$ ]] || die "prefix must be 1-12 of [a-z0-9], got '$prefix'"
+  local net="$prefix-net"
+  ip netns add "$net"
+  ip -n "$net" link set lo up
+  ip -n "$net" link add br0 type bridge
+  ip -n "$net" link set br0 up
+  ip netns add "$prefix-cloud"
+  ip -n "$prefix-cloud" link set lo up
+  ip -n "$net" link add pcloud type veth peer name wan0 netns "$prefix-cloud"
+  ip -n "$net" link set pcloud master br0 up
+  ip -n "$prefix-cloud" addr add 203.0.113.10/24 dev wan0
+  ip -n "$prefix-cloud" link set wan0 up
+  local n=0 site host router
+  for site in home office; do
+    n=$((n + 1))
+    host="$prefix-$site"
+    router="$prefix-r$site"
+    ip netns add "$router"
+    ip netns add "$host"
+    ip -n "$router" link set lo up
+    ip -n "$host" link set lo up
+    ip -n "$net" link add "p$site" type veth peer name wan0 netns "$router"
+    ip -n "$net" link set "p$site" master br0 up
+    ip -n "$router" addr add "203.0.113.$((n + 1))/24" dev wan0
+    ip -n "$router" link set wan0 up
+    ip -n "$router" link add lan1 type veth peer name lan0 netns "$host"
+    ip -n "$router" addr add "192.168.$n.1/24" dev lan1
+    ip -n "$router" link set lan1 up
+    ip -n "$host" addr add "192.168.$n.2/24" dev lan0
+    ip -n "$host" link set lan0 up
+    ip -n "$host" route add default via "192.168.$n.1"
+    ip netns exec "$router" sysctl -qw net.ipv4.ip_forward=1
+    # From the internet only replies get in, and nothing unsolicited reaches the router itself: without the INPUT rule
+    # an early ICE check from the other side leaves a conntrack entry that clashes with the next outbound mapping, and
+    # even two cone NATs behave as symmetric ones (DESIGN.md).
+    ip netns exec "$router" iptables -A FORWARD -i wan0 -o lan1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+    ip netns exec "$router" iptables -A FORWARD -i wan0 -o lan1 -j DROP
+    ip netns exec "$router" iptables -A INPUT -i wan0 -m conntrack --ctstate NEW -j DROP
+    natmode "$prefix" "$site" cone
+  done
+}
+
+# cone: MASQUERADE keeps the source port where it can (one mapping per local port, whatever the destination);
+# symmetric: --random-fully picks a new port for every destination, so a STUN-learned mapping is useless to a peer.
+natmode() {
+  local prefix=$1 site=$2 mode=$3 n
+  case "$site" in home) n=1 ;; office) n=2 ;; *) die "site must be home or office" ;; esac
+  local router="$prefix-r$site"
+  ip netns exec "$router" iptables -t nat -F POSTROUTING
+  case "$mode" in
+    cone) ip netns exec "$router" iptables -t nat -A POSTROUTING -s "192.168.$n.0/24" -o wan0 -j MASQUERADE ;;
+    symmetric) ip netns exec "$router" iptables -t nat -A POSTROUTING -s "192.168.$n.0/24" -o wan0 -j MASQUERADE --random-fully ;;
+    *) die "mode must be cone or symmetric" ;;
+  esac
+}
+
 # Avahi wants /run/avahi-daemon (pid file, socket) and the system bus at /run/dbus: give this host private copies
 # (a tmpfs in a mount namespace of its own), so daemons of several hosts never meet. The caller runs us under
 # `ip netns exec <ns> unshare -m --propagation private`; clients join with `nsenter -t <pid> -m -n`.
@@ -123,5 +187,7 @@ case "$cmd" in
   down) down "$@" ;;
   sweep) sweep ;;
   avahi) avahi "$@" ;;
-  *) die "usage: netns-rig.sh up <prefix> <host>... | down <prefix> | sweep | avahi <dir> <if>" ;;
+  nat) nat "$@" ;;
+  natmode) natmode "$@" ;;
+  *) die "usage: netns-rig.sh up <prefix> <host>... | down <prefix> | sweep | avahi <dir> <if> | nat <prefix> | natmode <prefix> <site> cone|symmetric" ;;
 esac

@@ -20,4 +20,4 @@ if [ "$#" -eq 0 ]; then
   mapfile -t files < <(find test -name '*.test.ts' | sort)
   set -- "${files[@]}"
 fi
-exec node --import tsx --test --test-concurrency=1 --test-timeout=180000 "$@"
+exec node --import tsx --test --test-concurrency=1 --test-timeout=300000 "$@"

@@ -1,7 +1,9 @@
-/** The Node entry: the browser surface plus what needs Node (media engine, sources, agents, LAN, embedded broker). */
+/** The Node entry: the browser surface plus what needs Node (media engine, sources, agents, recordings, LAN, embedded broker). */
 export * from './browser.js';
 export { CameraAgent, type CameraAgentEvents, type CameraAgentOptions, startCamera } from './agent/camera.js';
 export { findCamera, type WatchOptions, type WatchReport, watch } from './agent/watch.js';
+export { Recorder, type RecorderOptions } from './agent/recorder.js';
+export * as record from './record/index.js';
 export { type EmbeddedBroker, startEmbeddedBroker } from './hub/broker.js';
 export { createCameraPeer, createDataPeer, createViewerPeer, shutdownNdc } from './media/ndc/index.js';
 export { openSource, parseSourceSpec, type Source, type SourceSpec } from './media/sources/index.js';

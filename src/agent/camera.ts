@@ -1,9 +1,19 @@
-import { type DeviceId, Emitter, type Logger, silentLogger } from '../protocol/index.js';
-import { CameraEndpoint, type PeerConfig, type Timeouts } from '../session/index.js';
+import { type DeviceId, Emitter, type Logger, type PresenceBody, type SessionId, silentLogger } from '../protocol/index.js';
+import { CameraEndpoint, type CameraSession, iceAdvertOf, type PeerConfig, type Timeouts } from '../session/index.js';
 import type { Channel } from '../signaling/channel.js';
+import { VideoEncodes } from '../media/encodes.js';
 import { connectSource, Fanout } from '../media/fanout.js';
 import { createCameraPeer, type NdcOptions, TurnBridge } from '../media/ndc/index.js';
-import { describeSourceSpec, type OpenSourceOptions, openSource, parseSourceSpec, type Source, type SourceState } from '../media/sources/index.js';
+import {
+  describeSourceSpec,
+  type OpenSourceOptions,
+  openSource,
+  parseSourceSpec,
+  type Source,
+  type SourceState,
+  type VideoCodec,
+} from '../media/sources/index.js';
+import type { Speaker } from '../media/speaker/index.js';
 import type { ViewerFeed } from '../media/viewer-feed.js';
 
 export interface CameraAgentOptions {
@@ -12,12 +22,18 @@ export interface CameraAgentOptions {
   /** A source spec (`demo`, `testsrc`, `file:PATH`, `v4l2:/dev/video0`, `rtsp://...`) or an open Source. */
   readonly source: string | Source;
   readonly name: string;
-  readonly peerConfig: PeerConfig;
+  /** Its ICE servers, also lent to viewers in the sealed presence (`refreshMs`: re-advertise that often, for minted TURN). */
+  readonly peerConfig: PeerConfig & { readonly refreshMs?: number };
+  /** Options to open `source` with; their bitrate, keyframe interval and ffmpeg lookup also apply to second encodes. */
   readonly sourceOptions?: OpenSourceOptions;
+  /** How long a second encode (another codec, for viewers without the source's) outlives its last viewer. Default 10 s. */
+  readonly secondEncodeLingerMs?: number;
   /** Start new viewers from the cached GOP (default true). Off only for the benchmark's comparison arm. */
   readonly keyframeCache?: boolean;
   readonly maxViewers?: number;
   readonly engine?: NdcOptions;
+  /** Plays viewers' talk-back; without it the camera's audio is send-only (or absent). Its owner stops it. */
+  readonly speaker?: Speaker;
   readonly timeouts?: Partial<Timeouts>;
   readonly log?: Logger;
   /**
@@ -34,15 +50,23 @@ export interface CameraAgentEvents {
   source: (state: SourceState, reason: string | undefined) => void;
   /** The first video packet went to a viewer, `ms` after its peer connection was created for its offer. */
   'first-frame': (event: { viewer: DeviceId; ms: number }) => void;
+  /** A second encode (the video in another codec, for viewers that lack the source's) started, went live or stopped. */
+  encode: (codec: VideoCodec, state: SourceState, reason: string | undefined) => void;
 }
 
-/** One camera: one source, one encode, fanned out to every viewer that offers. */
+/**
+ * One camera: one source fanned out to every viewer that offers, in the best codec both sides have (the source's own,
+ * else a second encode shared by every viewer of that codec, run only while one watches).
+ */
 export class CameraAgent extends Emitter<CameraAgentEvents> {
   private readonly endpoint: CameraEndpoint;
-  private readonly fanout: Fanout;
+  private readonly encodes: VideoEncodes;
   /** Opus from sources that have audio (files, RTSP), one more fan-out beside the video's. */
   private readonly audioFanout: Fanout | undefined;
   private readonly offs: (() => void)[] = [];
+  /** Live sessions by id, and the codec each one's viewer receives: to tell them when their encode cannot run. */
+  private readonly sessions = new Map<SessionId, CameraSession>();
+  private readonly holders = new Map<SessionId, VideoCodec>();
   private closed = false;
   /** Media sent to viewers since start, all viewers together (read by the metrics, src/metrics/). */
   readonly sent = { bytes: 0, packets: 0, frames: 0 };
@@ -56,17 +80,28 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
     super();
     if (options.on?.viewer) this.on('viewer', options.on.viewer);
     if (options.on?.source) this.on('source', options.on.source);
+    if (options.on?.encode) this.on('encode', options.on.encode);
     const log = (options.log ?? silentLogger).child({ camera: options.name });
-    this.fanout = new Fanout({
-      codec: source.codec,
-      clockRate: source.clockRate,
+    const o = options.sourceOptions;
+    this.encodes = new VideoEncodes({
+      source,
       keyframeCache: options.keyframeCache ?? true,
-      requestKeyframe: source.requestKeyframe?.bind(source),
+      ...(options.secondEncodeLingerMs !== undefined ? { lingerMs: options.secondEncodeLingerMs } : {}),
+      transcode: {
+        ...(o?.fps !== undefined ? { fps: o.fps } : {}),
+        ...(o?.gopSeconds !== undefined ? { gopSeconds: o.gopSeconds } : {}),
+        ...(o?.bitrate !== undefined ? { bitrate: o.bitrate } : {}),
+        ...(o?.preset !== undefined ? { preset: o.preset } : {}),
+        ...(o?.env !== undefined ? { env: o.env } : {}),
+      },
       logger: log,
+      onSecondEncode: (codec, state, reason) => this.emit('encode', codec, state, reason),
+      onUnusable: (codec, message) => {
+        for (const [sid, c] of this.holders) if (c === codec) this.sessions.get(sid)?.close('error', `This camera cannot send ${codec}: ${message}`);
+      },
     });
     this.audioFanout = source.audio ? new Fanout({ codec: 'opus', clockRate: source.audio.clockRate, logger: log }) : undefined;
     this.offs.push(
-      connectSource(source, this.fanout),
       ...(this.audioFanout ? [connectSource(source, this.audioFanout, 'audio')] : []),
       source.on('state', (state, reason) => this.emit('source', state, reason)),
     );
@@ -78,32 +113,45 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
       log,
       ...(options.maxViewers ? { maxViewers: options.maxViewers } : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      peerFactory: (config, session) => {
+      peerFactory: (config, context) => {
+        const speaker = options.speaker;
         const created = performance.now();
         let first = true;
         const sendVideo = (p: Uint8Array) => {
           this.sent.bytes += p.length;
           this.sent.packets++;
-          if (((p[1] ?? 0) & 0x80) !== 0) this.sent.frames++; // RTP marker bit: last packet of a frame (RFC 6184 5.1)
+          if (((p[1] ?? 0) & 0x80) !== 0) this.sent.frames++; // RTP marker bit: last packet of a frame (RFC 6184 5.1, RFC 7741 4.1)
           if (first) {
             first = false;
-            this.emit('first-frame', { viewer: session.viewer, ms: performance.now() - created });
+            this.emit('first-frame', { viewer: context.viewer, ms: performance.now() - created });
           }
           peer.sendRtp(p);
         };
         let feed: ViewerFeed | undefined;
         let audioFeed: ViewerFeed | undefined;
+        /** The encode this viewer holds, from the answer until the peer ends. */
+        let held: { codec: VideoCodec; fanout: Fanout } | undefined;
+        const release = () => {
+          if (held) this.encodes.release(held.codec);
+          held = undefined;
+          this.holders.delete(context.sid);
+        };
         const peer = createCameraPeer(
           config,
           {
-            video: { codec: source.codec },
+            video: { codec: this.encodes.codecs },
+            onCodec: (codec) => {
+              held = { codec, fanout: this.encodes.acquire(codec) };
+              this.holders.set(context.sid, codec);
+            },
             ...(this.audioFanout ? { audio: { codec: 'opus' as const } } : {}),
             onKeyframeRequest: () => feed?.pictureLost(),
             onNack: (seqs) => feed?.nack(seqs),
+            ...(speaker ? { talkBack: { onRtp: (packet: Uint8Array) => speaker.play(context.viewer, packet) } } : {}),
             onOpen: () => {
               const n = peer.negotiated;
-              if (!n || feed || this.closed) return;
-              feed = this.fanout.addViewer({ payloadType: n.videoPt, ssrc: n.ssrc, sink: sendVideo });
+              if (!n || feed || this.closed || !held) return;
+              feed = held.fanout.addViewer({ payloadType: n.videoPt, ssrc: n.ssrc, sink: sendVideo });
               if (n.audio && this.audioFanout)
                 audioFeed = this.audioFanout.addViewer({ payloadType: n.audio.pt, ssrc: n.audio.ssrc, sink: (p) => peer.sendAudioRtp(p) });
             },
@@ -115,15 +163,18 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
           if (s === 'closed' || s === 'failed') {
             feed?.close();
             audioFeed?.close();
+            release();
           }
         });
         return peer;
       },
     });
     this.endpoint.on('session', (s) => {
+      this.sessions.set(s.sid, s);
       this.emit('viewer', { viewer: s.remote, change: 'joined', viewers: this.endpoint.viewers });
     });
     this.endpoint.on('ended', (s, reason) => {
+      this.sessions.delete(s.sid);
       this.emit('viewer', { viewer: s.remote, change: 'left', viewers: this.endpoint.viewers, reason });
     });
   }
@@ -143,12 +194,23 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
     }
     const agent = new CameraAgent(source, owns, options, bridge);
     const label = typeof options.source === 'string' ? describeSourceSpec(parseSourceSpec(options.source)) : source.spec;
-    await options.channel.setPresence({
-      name: options.name,
-      role: 'camera',
-      sources: [{ id: 'main', name: label, kinds: source.audio ? ['video', 'audio'] : ['video'] }],
-      agent: 'peercam/0.1.0 node',
-    });
+    const presence = (): PresenceBody => {
+      const ice = iceAdvertOf(options.peerConfig);
+      return {
+        name: options.name,
+        role: 'camera',
+        sources: [{ id: 'main', name: label, kinds: source.audio ? ['video', 'audio'] : ['video'] }],
+        agent: 'peercam/0.1.0 node',
+        ...(ice ? { ice } : {}),
+      };
+    };
+    await options.channel.setPresence(presence());
+    // Minted TURN credentials age: viewers get fresh ones in the presence long before the old ones expire.
+    const refreshMs = options.peerConfig.refreshMs;
+    if (refreshMs !== undefined) {
+      const timer = setInterval(() => void options.channel.setPresence(presence()).catch(() => {}), refreshMs);
+      agent.offs.push(() => clearInterval(timer));
+    }
     return agent;
   }
 
@@ -161,7 +223,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
     if (this.closed) return;
     this.closed = true;
     await this.endpoint.close(); // the hangups go out before whoever owns the channel closes it
-    this.fanout.close();
+    await this.encodes.close();
     this.audioFanout?.close();
     for (const off of this.offs) off();
     if (this.ownsSource) await this.source.stop();

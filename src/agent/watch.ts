@@ -3,6 +3,7 @@ import { type PeerConfig, type Timeouts, ViewerSession } from '../session/index.
 import { exponentialBackoff } from '../signaling/backoff.js';
 import type { Channel, PeerInfo } from '../signaling/channel.js';
 import { createViewerPeer, type NdcOptions, TurnBridge, type ViewerPeer } from '../media/ndc/index.js';
+import type { VideoCodec } from '../media/sdp.js';
 import { FrameCounter } from './frame-counter.js';
 
 export interface WatchOptions {
@@ -15,6 +16,8 @@ export interface WatchOptions {
   /** How long to wait for the camera to be present. Default 10 s. */
   readonly findMs?: number;
   readonly engine?: NdcOptions;
+  /** Video codecs to offer, preferred first. Default H.264 then VP8. */
+  readonly videoCodecs?: readonly VideoCodec[];
   readonly timeouts?: Partial<Timeouts>;
   readonly log?: Logger;
   /** Called when a session (re)connects or ends, for live output. */
@@ -40,6 +43,9 @@ export interface WatchReport {
   reconnects: number;
   /** Longest gap between two frames after the first, in ms. */
   stalledMs: number;
+  /** Opus RTP packets and payload bytes received from the camera's audio (0 when it has none). */
+  audioPackets: number;
+  audioBytes: number;
   /** Why no frame arrived, when none did. */
   error?: string;
 }
@@ -78,6 +84,8 @@ async function watchCamera(options: WatchOptions, target: PeerInfo, started: num
     candidateType: undefined,
     reconnects: 0,
     stalledMs: 0,
+    audioPackets: 0,
+    audioBytes: 0,
   };
   let lastError: string | undefined;
   let session: ViewerSession | undefined;
@@ -100,9 +108,15 @@ async function watchCamera(options: WatchOptions, target: PeerInfo, started: num
         peer = createViewerPeer(config, {
           ...options.engine,
           ...(turnBridge ? { turnBridge } : {}),
+          ...(options.videoCodecs ? { videoCodecs: options.videoCodecs } : {}),
           log,
+          audio: true,
           onRtp: (packet, kind) => {
-            if (kind !== 'video') return;
+            if (kind === 'audio') {
+              report.audioPackets++;
+              report.audioBytes += Math.max(0, packet.length - 12);
+              return;
+            }
             codec ??= peer?.negotiated?.codec;
             counter.push(packet);
           },
@@ -118,8 +132,14 @@ async function watchCamera(options: WatchOptions, target: PeerInfo, started: num
       report.candidateType = candidateType;
       options.onEvent?.(`connected in ${ms} ms (${candidateType ?? 'unknown'} path)`);
     });
+    // Why ICE is stuck, as soon as it is (within the ICE timeout), not after the restarts ran out.
+    s.on('trouble', (d) => {
+      lastError = d.message;
+      options.onEvent?.(`cannot connect yet: ${d.message}`);
+    });
     s.on('closed', (reason, message) => {
-      lastError = message;
+      // A session closed by watch itself says nothing new; keep the reason the network gave.
+      if (!(reason === 'local' && lastError !== undefined)) lastError = message;
       options.onEvent?.(`session ended (${reason}): ${message}`);
       if (session === s) session = undefined;
       if (!done) void comeBack();

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CameraAgent } from '../agent/camera.js';
 import { openSource } from '../media/sources/index.js';
+import { Speaker } from '../media/speaker/index.js';
 import { PeercamMetrics, serveMetrics } from '../metrics/index.js';
 import { PeercamError } from '../protocol/index.js';
 import { addNetOptions, engineOptions, logger, peerConfig, presenceOf } from './context.js';
@@ -18,6 +19,9 @@ interface CameraOptions extends LanCliOptions {
   maxViewers?: string;
   codec: string;
   metricsPort?: string;
+  /** true for `--speaker` alone (the default output). */
+  speaker?: string | true;
+  mic?: string;
 }
 
 export function registerCamera(program: Command): void {
@@ -31,10 +35,12 @@ export function registerCamera(program: Command): void {
       .option('--size <WxH>', 'encoded size', '1280x720')
       .option('--fps <n>', 'encoded frame rate', '30')
       .option('--bitrate <kbps>', 'encoded bitrate', '2000')
-      .option('--codec <h264|vp8>', 'video codec of encoded sources: h264, or vp8 for viewers without H.264', 'h264')
+      .option('--codec <h264|vp8>', 'preferred video codec (the encode always running); viewers without it get the other from a second encode', 'h264')
       .option('--no-cache', 'do not start new viewers from the cached keyframe (for measurements)')
       .option('--max-viewers <n>', 'viewers served at once', '64')
-      .option('--metrics-port <n>', 'serve Prometheus metrics at http://127.0.0.1:N/metrics'),
+      .option('--metrics-port <n>', 'serve Prometheus metrics at http://127.0.0.1:N/metrics')
+      .option('--speaker [device]', "play viewers' talk-back here: default, hw:1,0, plughw:1,0, alsa:NAME, pulse, pulse:SINK (default: ALSA default)")
+      .option('--mic <device>', 'send this microphone with testsrc or v4l2 video: default, plughw:1,0, alsa:NAME, pulse, pulse:SOURCE'),
   )).action(async (opts: CameraOptions) => {
     const log = logger(opts);
     const name = opts.name ?? `${opts.source.split(/[:/]/).filter(Boolean).pop() ?? 'camera'}@${(await import('node:os')).hostname()}`;
@@ -44,31 +50,38 @@ export function registerCamera(program: Command): void {
     const codec = opts.codec.toLowerCase();
     if (codec !== 'h264' && codec !== 'vp8') throw PeercamError.config(`--codec ${opts.codec}: use h264 or vp8.`);
     // The source first: once our presence is out, viewers offer at once, and the answer needs the source.
-    const source = await openSource(opts.source, {
-      codec: codec === 'vp8' ? 'VP8' : 'H264',
+    const sourceOptions = {
+      codec: codec === 'vp8' ? ('VP8' as const) : ('H264' as const),
       ...(w && h ? { width: w, height: h } : {}),
       fps: Number(opts.fps),
       bitrate: Number(opts.bitrate) * 1000,
       gopSeconds: Number(opts.gop),
-      logger: log,
-    });
+      ...(opts.mic !== undefined ? { mic: opts.mic } : {}),
+    };
+    const source = await openSource(opts.source, { ...sourceOptions, logger: log });
+    const speaker = opts.speaker === undefined ? undefined : openSpeaker(opts.speaker === true ? 'default' : opts.speaker, log, say);
     const joined = await joinRoom(opts, { id, presence: presenceOf(name, 'camera'), mdnsName: name }, log).catch(async (err: unknown) => {
+      await speaker?.stop();
       await source.stop();
       throw err;
     });
+    speaker?.on('talk', (viewer, change) => say(`talk-back from ${channel.peers.get(viewer)?.name ?? viewer} ${change}`));
     const { channel, broker, room } = joined;
     const agent = await CameraAgent.start({
       channel,
       source,
+      sourceOptions,
       name,
       peerConfig: peerConfig(opts, broker),
       engine: engineOptions(opts),
       keyframeCache: opts.cache,
       maxViewers: Number(opts.maxViewers ?? 64),
+      ...(speaker ? { speaker } : {}),
       log,
       on: {
         viewer: (e) => say(`viewer ${e.viewer} ${e.change}${e.reason ? ` (${e.reason})` : ''}; ${e.viewers} watching`),
         source: (state, reason) => say(`source ${state}${reason ? `: ${reason}` : ''}`),
+        encode: (codec, state, reason) => say(`${codec} encode ${state}${reason ? `: ${reason}` : ''}`),
       },
     });
     const metrics = opts.metricsPort !== undefined ? new PeercamMetrics() : undefined;
@@ -82,9 +95,32 @@ export function registerCamera(program: Command): void {
     say('stopping');
     await scrape?.close();
     await agent.close();
+    await speaker?.stop();
     await source.stop();
     await joined.close();
   });
+}
+
+/**
+ * The talk-back player for `--speaker`. A player that cannot run (no ffmpeg) or cannot open its device is reported
+ * and the camera goes on without it: video matters more than the speaker.
+ */
+function openSpeaker(device: string, log: ReturnType<typeof logger>, say: (line: string) => void): Speaker | undefined {
+  let speaker: Speaker;
+  try {
+    speaker = Speaker.open(device, { logger: log });
+  } catch (err) {
+    if (err instanceof PeercamError && err.code === 'bad-config') throw err;
+    say(`speaker off: ${(err as Error).message} The camera runs without talk-back.`);
+    return undefined;
+  }
+  const where = device === 'default' ? 'the default output (ALSA default)' : device;
+  speaker.on('state', (state, reason) => {
+    if (state === 'ready') say(`speaker ready: viewers' talk-back plays on ${where}`);
+    else if (state === 'restarting' || state === 'failed')
+      say(`speaker ${state}: ${reason ?? 'unknown reason'}. The camera keeps running; check --speaker (e.g. pactl list short sinks, aplay -L).`);
+  });
+  return speaker;
 }
 
 /** Resolves on SIGINT or SIGTERM, so the camera can hang up and clear its presence. */

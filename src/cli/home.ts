@@ -1,6 +1,7 @@
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { COMMAND } from './command.js';
 import { type DeviceId, isDeviceId, newDeviceId, PeercamError, Room } from '../protocol/index.js';
 
 /** The data dir: PEERCAM_HOME, else ~/.config/peercam. Holds the room link, device ids, the hub's certificate. */
@@ -20,7 +21,7 @@ export async function loadRoom(option?: string): Promise<Room> {
   } catch (err) {
     if (option) throw PeercamError.config(`Cannot read the room file ${file}: ${(err as Error).message}.`, err);
     throw PeercamError.config(
-      `No room yet in ${dataDir()}. Create one with \`peercam room new\`, or join one with --room <link|file>.`,
+      `No room yet in ${dataDir()}. Create one with \`${COMMAND} room new\`, or join one with --room <link|file>.`,
       err,
     );
   }

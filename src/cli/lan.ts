@@ -16,7 +16,7 @@ export interface LanCliOptions extends NetOptions {
 export function addLanOptions(cmd: Command): Command {
   return cmd
     .option('--lan', 'find and signal devices on this LAN directly (mDNS + WebSocket); also joins a broker when one is configured or a hub is seen')
-    .option('--interface <name>', 'with --lan: pin discovery and LAN links to this interface (name or IPv4 address)')
+    .option('--interface <name>', 'with --lan: pin discovery and LAN links to this interface (name or IPv4 address; default: every interface but loopback)')
     .option('--peer <ws://host:port>', 'with --lan: also dial this device directly (networks without multicast), repeatable', collect, [])
     .option('--lan-port <n>', 'with --lan: port of our LAN WebSocket (default: a free port)');
 }
@@ -95,6 +95,11 @@ export async function joinRoom(options: LanCliOptions, self: Self, log: Logger):
     env: mdns ? process.env : { ...process.env, PEERCAM_MDNS: 'off' },
     log,
   });
+  if (lan.lan.discovery.offline)
+    process.stderr.write(
+      'peercam: no network interface with an IPv4 address here besides loopback, so LAN discovery (mDNS) finds only ' +
+        'devices on this machine. Connect to a network, or dial devices directly with --peer ws://host:port.\n',
+    );
   return {
     room,
     channel: lan.channel,

@@ -2,21 +2,29 @@
 import { Command } from 'commander';
 import { shutdownNdc } from '../media/ndc/index.js';
 import { PeercamError } from '../protocol/index.js';
+import { COMMAND } from './command.js';
 import { VERSION } from './context.js';
 import { registerCamera } from './camera.js';
 import { registerLs } from './ls.js';
+import { registerRecord } from './record.js';
 import { registerRoom } from './room.js';
 import { registerUp } from './up.js';
 import { registerWatch } from './watch.js';
 
 const program = new Command()
-  .name('peercam')
+  .name(COMMAND)
   .description('Any phone, laptop or Pi as a live camera; watch them all from one screen. Peer-to-peer WebRTC, sealed signaling.')
-  .version(VERSION);
+  .version(VERSION)
+  .addHelpText(
+    'after',
+    `\nRun it from the peercam folder after \`npm ci\` as \`${COMMAND} <command>\` (npm runs the project's own bin);\n` +
+      '`npm link` in that folder once puts a bare `peercam` on PATH. Start with: ' + `${COMMAND} room new`,
+  );
 registerRoom(program);
 registerLs(program);
 registerCamera(program);
 registerWatch(program);
+registerRecord(program);
 registerUp(program);
 
 program

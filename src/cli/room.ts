@@ -2,6 +2,7 @@ import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import QRCode from 'qrcode';
 import { PeercamError, Room } from '../protocol/index.js';
+import { COMMAND } from './command.js';
 import { loadRoom, roomFile, saveRoom } from './home.js';
 
 export function registerRoom(program: Command): void {
@@ -18,7 +19,7 @@ export function registerRoom(program: Command): void {
       const file = opts.out ?? roomFile();
       if (!opts.force && (await exists(file))) {
         throw PeercamError.config(
-          `A room already exists in ${file}. Show it with \`peercam room show\`, or replace it with --force (devices paired with the old link will need the new one).`,
+          `A room already exists in ${file}. Show it with \`${COMMAND} room show\`, or replace it with --force (devices paired with the old link will need the new one).`,
         );
       }
       const created = await Room.create({ ...(opts.broker ? { broker: opts.broker } : {}), ...(opts.name ? { name: opts.name } : {}) });
@@ -31,11 +32,11 @@ export function registerRoom(program: Command): void {
     .description('print the pairing link, room id and QR code')
     .option('--room <link|file>', 'a link or room file (default: the room in the data dir)')
     .option('--no-qr', 'do not print the QR code')
-    .option('--json', 'print {roomId, link, broker, name} as JSON')
+    .option('--json', "print {roomId, link, broker, name, httpToken} as JSON (httpToken: Bearer token for the hub's members-only HTTP)")
     .action(async (opts: { room?: string; qr: boolean; json?: boolean }) => {
       const r = await loadRoom(opts.room);
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ roomId: r.id, link: await r.link(), broker: r.options.broker ?? null, name: r.options.name ?? null })}\n`);
+        process.stdout.write(`${JSON.stringify({ roomId: r.id, link: await r.link(), broker: r.options.broker ?? null, name: r.options.name ?? null, httpToken: r.credentials.httpToken })}\n`);
         return;
       }
       await print(r, opts.qr);

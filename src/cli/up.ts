@@ -1,4 +1,5 @@
 import { access } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { startCamera } from '../agent/camera.js';
 import { certificateNames, lanAddresses } from '../hub/addresses.js';
@@ -7,22 +8,30 @@ import { hubCertificate } from '../hub/cert.js';
 import { type Closable, type HubInfo, type JoinRoom, startHub } from '../hub/hub.js';
 import { advertiseHub } from '../hub/lan.js';
 import { PeercamMetrics } from '../metrics/index.js';
+import { lendIce } from '../hub/lend-ice.js';
 import { findInterface } from '../signaling/lan/netif.js';
 import { shutdownNdc } from '../media/ndc/index.js';
 import { type Logger, PeercamError, Room } from '../protocol/index.js';
+import type { Recorder } from '../agent/recorder.js';
+import { recordingsRoutes } from '../hub/recordings-api.js';
 import { untilSignal } from './camera.js';
-import { logger, mdnsEnabled, peerConfig } from './context.js';
+import { engineOptions, logger, mdnsEnabled, peerConfig, TURN_SECRET_OPTION, TURN_TTL_OPTION } from './context.js';
+import { addRecordOptions, defaultRecordingsDir, type RecordCliOptions, recorderSettings, startRecorder } from './record.js';
 import { dataDir, deviceId, loadRoom, roomFile, saveRoom, writeFileSafely } from './home.js';
 
-interface UpOptions {
+interface UpOptions extends RecordCliOptions {
+  record?: string | boolean;
   port: string;
   mqttPort: string;
   demo?: boolean;
   mdns: boolean;
   interface?: string;
   room?: string;
+  broker?: string;
   iceServer?: string[];
   relay?: boolean;
+  turnSecret?: string;
+  turnTtl?: string;
   qr: boolean;
   verbose?: boolean;
 }
@@ -31,30 +40,39 @@ export const DEFAULT_WEB_PORT = 8443;
 export const DEFAULT_MQTT_PORT = 1883;
 
 export function registerUp(program: Command): void {
-  program
+  const cmd = program
     .command('up')
     .description('run the hub: web app (HTTPS on the LAN, HTTP on 127.0.0.1, same port), MQTT broker, pairing QR code')
     .option('--port <n>', 'web port: https://<LAN address>:N and http://127.0.0.1:N', String(DEFAULT_WEB_PORT))
     .option('--mqtt-port <n>', 'MQTT (TCP) port of the embedded broker; 0 = any free port', String(DEFAULT_MQTT_PORT))
     .option('--demo', 'add a demo camera (a looping clip) to the room')
     .option('--room <link|file>', 'serve this room instead of the one in the data dir')
+    .option('--broker <url>', "the room's broker away from home (wss://host/mqtt; also PEERCAM_BROKER): put in the pairing link, the hub's devices meet there; the embedded broker keeps serving the LAN")
     .option('--ice-server <url>', 'STUN/TURN server for the pages and the demo camera, repeatable (or none)', collect, [])
     .option('--relay', 'only use TURN relays')
+    .option(...TURN_SECRET_OPTION)
+    .option(...TURN_TTL_OPTION)
     .option('--no-mdns', 'send nothing on mDNS (also PEERCAM_MDNS=off)')
     .option('--interface <name>', 'advertise the hub on the LAN on this interface only (name or IPv4 address)')
     .option('--no-qr', 'do not print the QR code')
     .option('-v, --verbose', 'log what happens (also PEERCAM_LOG=debug|info|warn)')
-    .action(async (opts: UpOptions) => {
+    .option('--record [dir]', 'record every camera of the room (default folder: recordings/ in PEERCAM_HOME) and serve the recordings API');
+  addRecordOptions(cmd).action(async (opts: UpOptions) => {
       const log = logger(opts);
       const port = portOption(opts.port, '--port', false);
       const mqttPort = portOption(opts.mqttPort, '--mqtt-port', true);
-      const room = await hubRoom(opts.room);
+      const broker = opts.broker ?? process.env.PEERCAM_BROKER;
+      const room = withBroker(await hubRoom(opts.room), broker);
       const addresses = lanAddresses();
       const certificate = await hubCertificate(dataDir(), certificateNames(addresses), writeFileSafely, log);
-      const config = peerConfig({ iceServer: opts.iceServer ?? [], ...(opts.relay ? { relay: true } : {}) }, undefined);
+      const config = peerConfig(opts, undefined);
       const extras: ((hub: HubInfo, join: JoinRoom) => Promise<Closable>)[] = [];
       const metrics = new PeercamMetrics();
+      // The owner's STUN/TURN servers reach every member in the hub's sealed presence, not only the pages it serves.
+      extras.push(async (_hub, join) => (await lendIce(join, { id: await deviceId('hub:ice'), name: `peercam hub ${hostname()}` }, config, log)) ?? { close: async () => {} });
       if (opts.demo) extras.push((_hub, join) => demoCamera(join, config, log, metrics));
+      const recording = opts.record === undefined || opts.record === false ? undefined : hubRecorder(opts, room, config, log);
+      if (recording) extras.push(recording.start);
       // LAN advertising (DNS-SD of the hub and its broker) when mDNS is allowed; with --no-mdns or
       // PEERCAM_MDNS=off nothing may be sent on mDNS, so nothing is added.
       if (mdnsEnabled(opts))
@@ -64,7 +82,20 @@ export function registerUp(program: Command): void {
           return advertiseHub({ room, id: await deviceId('hub'), mqttPort: hub.mqttPort, ...where, log });
         });
       else log.info({}, 'mDNS off: the hub is not advertised on the LAN');
-      const hub = await startHub({ room, port, mqttPort, certificate, lanAddresses: addresses, peerConfig: config, extras, metrics, log });
+      const routes = recording?.routes;
+      const hub = await startHub({
+        room,
+        port,
+        mqttPort,
+        certificate,
+        lanAddresses: addresses,
+        peerConfig: config,
+        extras,
+        metrics,
+        ...(routes ? { routes } : {}),
+        log,
+        ...(broker ? { broker } : {}),
+      });
       process.stdout.write(await banner(hub, { qr: opts.qr, fingerprint: certificate.fingerprint, demo: opts.demo === true }));
       await untilSignal();
       process.stdout.write('peercam hub: stopping\n');
@@ -90,12 +121,43 @@ async function hubRoom(option: string | undefined): Promise<Room> {
   return room;
 }
 
+/** `up --record`: the recorder joins the room over the hub's broker; its folder is served by the recordings API. */
+function hubRecorder(opts: UpOptions, room: Room, config: ReturnType<typeof peerConfig>, log: Logger) {
+  const root = typeof opts.record === 'string' ? opts.record : defaultRecordingsDir();
+  const settings = recorderSettings(opts, root);
+  let recorder: Recorder | undefined;
+  const start = async (_hub: HubInfo, join: JoinRoom): Promise<Closable> => {
+    const channel = await join({ id: await deviceId('recorder:hub'), name: 'Recorder', role: 'viewer' });
+    recorder = await startRecorder(channel, config, settings, engineOptions({}), log);
+    process.stderr.write(`peercam hub: recording every camera into ${root}\n`);
+    return recorder;
+  };
+  const routes = recordingsRoutes({
+    root,
+    token: room.credentials.httpToken,
+    status: () => ({
+      recording: recorder?.cameras.map((c) => c.name) ?? [],
+      state: recorder?.guard.state ?? 'starting',
+      error: recorder?.guard.error?.message,
+    }),
+  });
+  return { start, routes };
+}
+
 async function demoCamera(join: JoinRoom, config: ReturnType<typeof peerConfig>, log: Logger, metrics: PeercamMetrics): Promise<Closable> {
   const name = 'Demo camera';
   const channel = await join({ id: await deviceId('camera:hub-demo'), name, role: 'camera' });
   const camera = await startCamera({ channel, source: 'demo', name, peerConfig: config, log });
   metrics.watchCamera(camera, name);
   return camera;
+}
+
+/** The room with the away-from-home broker in its link, so a phone paired at home finds the room at work too. */
+function withBroker(room: Room, broker: string | undefined): Room {
+  if (broker === undefined) return room;
+  if (!/^wss?:\/\//.test(broker))
+    process.stderr.write(`peercam: --broker ${broker} is not a WebSocket URL: browsers cannot use it (give wss://host/mqtt).\n`);
+  return room.withOptions({ broker });
 }
 
 function portOption(text: string, flag: string, zeroOk: boolean): number {

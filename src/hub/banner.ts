@@ -34,7 +34,7 @@ export async function banner(hub: HubInfo, options: BannerOptions): Promise<stri
   }
   lines.push(
     `  MQTT broker:              mqtt://<this machine>:${hub.mqttPort} (and ws at /mqtt on port ${hub.webPort})`,
-    `  Camera from a terminal:   peercam camera --broker ${hub.brokerUrl}`,
+    `  Camera from a terminal:   npx peercam camera --broker ${hub.brokerUrl}   (in the peercam folder)`,
     '',
   );
   if (options.qr && phone) {

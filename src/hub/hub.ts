@@ -1,11 +1,12 @@
 import { fileURLToPath } from 'node:url';
-import { type Logger, newDeviceId, PeercamError, type Room, silentLogger } from '../protocol/index.js';
+import { type IceAdvertBody, type Logger, newDeviceId, PeercamError, type Room, silentLogger } from '../protocol/index.js';
 import type { PeerConfig } from '../session/index.js';
-import type { PeercamMetrics } from '../metrics/index.js';
+import { answerScrape, type PeercamMetrics } from '../metrics/index.js';
 import { SealedChannel } from '../signaling/channel.js';
 import { MqttTransport } from '../signaling/mqtt.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
 import type { HubCertificate } from './cert.js';
+import { BearerGuard, type RouteHandler, unauthorized } from './http-auth.js';
 import { startWebServer, type WebServer } from './web-server.js';
 
 /** The built web app, next to this file's folder: dist/hub -> dist/web. */
@@ -39,17 +40,24 @@ export interface HubOptions {
   readonly peerConfig: PeerConfig;
   readonly webRoot?: string;
   /**
+   * The room's own broker elsewhere (`peercam up --broker wss://...`): the hub's devices (demo camera, lent ICE
+   * servers) meet there, where members away from home are too. The embedded broker keeps serving the LAN.
+   */
+  readonly broker?: string;
+  /**
    * Started once the hub is up: the demo camera, LAN advertising (the LAN gateway plugs in here; it is not started
    * when mDNS is off). Each gets the hub's addresses and a way to join the room over the embedded broker.
    */
   readonly extras?: readonly ((hub: HubInfo, join: JoinRoom) => Promise<Closable>)[];
   /** Served at /metrics (room HTTP token); the hub adds its broker and the room's members to it. */
   readonly metrics?: PeercamMetrics;
+  /** More routes of the web server, each guarding itself (the recordings API). */
+  readonly routes?: Readonly<Record<string, RouteHandler>>;
   readonly log?: Logger;
 }
 
 /** Joins the room as a device over the embedded broker (a started channel). */
-export type JoinRoom = (self: { id: string; name: string; role: 'camera' | 'viewer' | 'hub' }) => Promise<SealedChannel>;
+export type JoinRoom = (self: { id: string; name: string; role: 'camera' | 'viewer' | 'hub'; ice?: IceAdvertBody }) => Promise<SealedChannel>;
 
 export interface Hub extends HubInfo {
   close(): Promise<void>;
@@ -58,7 +66,8 @@ export interface Hub extends HubInfo {
 /** `peercam up`: the embedded broker (TCP + WebSocket at /mqtt), the web app on one port (HTTPS + loopback HTTP). */
 export async function startHub(options: HubOptions): Promise<Hub> {
   const log = options.log ?? silentLogger;
-  const broker: EmbeddedBroker = await startEmbeddedBroker({ host: '0.0.0.0', port: options.mqttPort, log }).catch((err: unknown) => {
+  const members = { room: options.room.id, credentials: options.room.credentials };
+  const broker: EmbeddedBroker = await startEmbeddedBroker({ host: '0.0.0.0', port: options.mqttPort, members, log }).catch((err: unknown) => {
     throw brokerPortError(err, options.mqttPort);
   });
   const cleanups: (() => Promise<void>)[] = [() => broker.close()];
@@ -69,21 +78,31 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   try {
     const lanUrls = (port: number) => options.lanAddresses.map((a) => `https://${a}:${port}/`);
     let web: WebServer | undefined;
+    const guard = new BearerGuard(options.room.credentials.httpToken);
     web = await startWebServer({
       root: options.webRoot ?? WEB_ROOT,
       port: options.port,
       tls: options.certificate,
       log,
-      ...(options.metrics ? { metrics: { registry: options.metrics, token: options.room.credentials.httpToken } } : {}),
-      json: {
-        // What a page cannot know by itself: how phones reach this hub, and the ICE servers to use. No secrets.
-        '/hub.json': () => ({
-          v: 1,
-          lanUrls: lanUrls(web?.port ?? options.port),
-          iceServers: options.peerConfig.iceServers,
-          iceTransportPolicy: options.peerConfig.iceTransportPolicy,
-          fingerprint: options.certificate.fingerprint,
-        }),
+      routes: {
+        ...options.routes,
+        ...(options.metrics ? { '/metrics': scrapeRoute(guard, options.metrics) } : {}),
+        // What a page cannot know by itself: how phones reach this hub (public: anyone on the LAN sees the addresses
+        // and the certificate anyway), and the ICE servers to use (TURN passwords: members only, by the HTTP token).
+        '/hub.json': (req, res) => {
+          const bearer = guard.check(req);
+          if (bearer === 'wrong') return unauthorized(res, bearer);
+          res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', vary: 'authorization' });
+          res.end(
+            JSON.stringify({
+              v: 1,
+              lanUrls: lanUrls(web?.port ?? options.port),
+              fingerprint: options.certificate.fingerprint,
+              member: bearer === 'member',
+              ...(bearer === 'member' ? { iceServers: options.peerConfig.iceServers, iceTransportPolicy: options.peerConfig.iceTransportPolicy } : {}),
+            }),
+          );
+        },
       },
     });
     const started = web;
@@ -99,11 +118,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       mqttPort: broker.port,
     };
     const join: JoinRoom = async (self) => {
-      const channel = new SealedChannel(options.room, new MqttTransport({ url: brokerUrl, log }), {
-        self: self.id,
-        presence: { name: self.name, role: self.role, agent: 'peercam/0.1.0 hub' },
-        log,
-      });
+      const channel = new SealedChannel(
+        options.room,
+        // The hub's own broker knows the room login; a cloud broker (--broker) is any other broker.
+        new MqttTransport({ url: options.broker ?? brokerUrl, ...(options.broker ? {} : { roomLogin: 'first' as const }), log }),
+        {
+          self: self.id,
+          presence: { name: self.name, role: self.role, agent: 'peercam/0.1.0 hub', ...(self.ice ? { ice: self.ice } : {}) },
+          log,
+        },
+      );
       cleanups.push(() => channel.close());
       await channel.start();
       return channel;
@@ -139,5 +163,15 @@ function brokerPortError(err: unknown, port: number): unknown {
     `Port ${port} (MQTT) is already in use, so the hub cannot run its broker there: another peercam hub or an MQTT broker ` +
       `(Mosquitto?) is running. Stop it, or pick another port: peercam up --mqtt-port ${port + 1} (or --mqtt-port 0 for any free one).`,
     err,
+  );
+}
+
+/** GET /metrics for members only: the room's HTTP token, as every non-public route of the hub. */
+function scrapeRoute(guard: BearerGuard, metrics: PeercamMetrics): RouteHandler {
+  return guard.protect((req, res) =>
+    answerScrape(req, res, metrics).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`Metrics failed: ${String(err)}\n`);
+    }),
   );
 }

@@ -3,8 +3,8 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
-import { answerScrape, type PeercamMetrics } from '../metrics/index.js';
 import { type Logger, PeercamError, silentLogger } from '../protocol/index.js';
+import type { RouteHandler } from './http-auth.js';
 
 export interface WebServerOptions {
   /** The built web app (dist/web). */
@@ -15,8 +15,11 @@ export interface WebServerOptions {
   readonly tls: { readonly key: string; readonly cert: string };
   /** Small JSON documents served at fixed paths (e.g. /hub.json); computed on each request. */
   readonly json?: Readonly<Record<string, () => unknown>>;
-  /** GET /metrics (Prometheus), only with `Authorization: Bearer <token>`. */
-  readonly metrics?: { readonly registry: PeercamMetrics; readonly token: string };
+  /**
+   * Handlers at fixed paths, any method, before the JSON documents and static files. Anything not public goes
+   * here behind `BearerGuard.protect` (http-auth.ts): the room's HTTP token or 401.
+   */
+  readonly routes?: Readonly<Record<string, RouteHandler>>;
   readonly log?: Logger;
 }
 
@@ -43,7 +46,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** Clean URLs of the app's pages. */
-const PAGES: Record<string, string> = { '/': 'index.html', '/camera': 'camera.html' };
+const PAGES: Record<string, string> = { '/': 'index.html', '/camera': 'camera.html', '/recordings': 'recordings.html' };
 
 /**
  * One port, two protocols: TLS for the LAN (phones need a secure context for the camera) and plain HTTP for loopback
@@ -98,7 +101,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
 
 async function serve(req: IncomingMessage, res: ServerResponse, options: WebServerOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://hub');
-  if (url.pathname === '/metrics' && options.metrics) return answerScrape(req, res, options.metrics.registry, options.metrics.token);
+  const route = options.routes?.[url.pathname];
+  if (route) return route(req, res);
   const json = options.json?.[url.pathname];
   if (json) {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -115,7 +119,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: WebServ
   if (!file.startsWith(options.root.endsWith(sep) ? options.root : options.root + sep)) return notFound(res);
   const info = await stat(file).catch(() => undefined);
   if (!info?.isFile()) {
-    if (rel === 'index.html' || rel === 'camera.html') return notBuilt(res, options.root);
+    if (rel === 'index.html' || rel === 'camera.html' || rel === 'recordings.html') return notBuilt(res, options.root);
     return notFound(res);
   }
   const body = await readFile(file);

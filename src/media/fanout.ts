@@ -123,6 +123,11 @@ export class Fanout {
     return this.cache?.size ?? { packets: 0, bytes: 0 };
   }
 
+  /** The cached GOP's source packets, oldest first (empty when caching is off or no keyframe is held). */
+  cachedPackets(): readonly RtpPacket[] {
+    return (this.cache?.snapshot() ?? []).map((p) => p.packet);
+  }
+
   /** Closes every viewer and drops the cache. */
   close(): void {
     this.closed = true;

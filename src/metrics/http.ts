@@ -1,28 +1,16 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PeercamError } from '../protocol/index.js';
 import type { PeercamMetrics } from './metrics.js';
 
 /**
- * Answers a scrape: 401 unless `Authorization: Bearer <token>` matches (when a token is set), else the text format.
- * The hub passes the room's HTTP token (Room.credentials.httpToken), so the pairing link is the only credential.
+ * Answers a scrape in the Prometheus text format. It checks no token: the hub serves it behind
+ * `BearerGuard.protect` (src/hub/http-auth.ts, the room's HTTP token), `--metrics-port` on 127.0.0.1 only.
  */
-export async function answerScrape(req: IncomingMessage, res: ServerResponse, metrics: PeercamMetrics, token: string | undefined): Promise<void> {
-  if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
-    res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="peercam"' });
-    res.end("Metrics need the room's HTTP token: send Authorization: Bearer <token> (the token is derived from the room link, docs/PROTOCOL.md).\n");
-    return;
-  }
+export async function answerScrape(req: IncomingMessage, res: ServerResponse, metrics: PeercamMetrics): Promise<void> {
   const { contentType, body } = await metrics.render();
   res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
   res.end(req.method === 'HEAD' ? undefined : body);
-}
-
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(/^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1] ?? '');
-  const wanted = Buffer.from(token);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
 
 /** `--metrics-port`: /metrics on 127.0.0.1 only (no token: whoever is on this machine may scrape it). */
@@ -33,7 +21,7 @@ export async function serveMetrics(metrics: PeercamMetrics, port: number, host =
       res.end('Metrics are at /metrics.\n');
       return;
     }
-    answerScrape(req, res, metrics, undefined).catch(() => {
+    answerScrape(req, res, metrics).catch(() => {
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });

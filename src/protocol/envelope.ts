@@ -22,6 +22,20 @@ const Candidate = v.object({
   mid: shortText(64),
 });
 
+/** One STUN/TURN server as RTCIceServer has it (TURN credentials short-lived where the owner set a REST secret). */
+const IceServerSchema = v.object({
+  urls: v.union([shortText(512), v.pipe(v.array(shortText(512)), v.minLength(1), v.maxLength(4))]),
+  username: v.optional(shortText(256)),
+  credential: v.optional(shortText(256)),
+});
+
+/** ICE servers a device lends to the members it talks to: sealed like every presence, never on the broker in clear. */
+const IceAdvert = v.object({
+  servers: v.pipe(v.array(IceServerSchema), v.maxLength(8)),
+  /** 'relay': the owner wants pages to use relays only (`peercam up --relay`). */
+  policy: v.optional(v.picklist(['all', 'relay'])),
+});
+
 const SourceInfo = v.object({ id: shortText(64), name: shortText(128), kinds: v.array(v.picklist(['video', 'audio'])) });
 
 const Presence = v.object({
@@ -31,6 +45,8 @@ const Presence = v.object({
   sources: v.optional(v.array(SourceInfo)),
   /** Software that sent it, e.g. `peercam/0.1.0 node`. */
   agent: v.optional(shortText(128)),
+  /** STUN/TURN servers the owner configured on this device (hubs, cameras); optional, older devices omit it. */
+  ice: v.optional(IceAdvert),
 });
 
 const bodies = {
@@ -73,6 +89,7 @@ export type MessageType = keyof typeof bodies;
 export type Body<T extends MessageType> = v.InferOutput<(typeof bodies)[T]>;
 export type PresenceBody = Body<'presence'>;
 export type CandidateInit = v.InferOutput<typeof Candidate>;
+export type IceAdvertBody = v.InferOutput<typeof IceAdvert>;
 
 const header = {
   v: v.literal(PROTOCOL_VERSION),

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'timeout' // something did not happen in time
   | 'ice-failed' // no network path between the two peers
   | 'media' // a media source or encoder failed
+  | 'disk' // recordings cannot be written: disk full, read-only, I/O error
   | 'closed' // used after close()
   | 'internal';
 

@@ -2,6 +2,7 @@ import { type DeviceId, Emitter, type Envelope, type Logger, silentLogger } from
 import type { Channel } from '../signaling/channel.js';
 import { type CameraPeerFactory, CameraSession } from './camera-session.js';
 import type { Timeouts } from './negotiation.js';
+import { withLentIce } from './ice.js';
 import type { PeerConfig } from './peer.js';
 
 export interface CameraEndpointOptions {
@@ -81,7 +82,8 @@ export class CameraEndpoint extends Emitter<CameraEndpointEvents> {
         e.from,
         e.sid,
         this.options.peerFactory,
-        this.options.config,
+        // Our own servers plus those a hub of the room lends (a camera page learns the hub's TURN this way).
+        withLentIce(this.options.config, this.options.channel.peers.values()),
         this.log,
         this.options.timeouts ?? {},
       );

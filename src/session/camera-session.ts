@@ -15,6 +15,7 @@ export type CameraPeerFactory = (config: PeerConfig, context: OfferContext) => P
 /** The camera's side of one session: answers each offer generation, asks the viewer to restart when ICE fails. */
 export class CameraSession extends Negotiation {
   private lastAnswer: { gen: number; sdp: string; restartable: boolean } | undefined;
+  protected readonly names = { self: 'this camera', other: 'the viewer' } as const;
 
   constructor(
     channel: Channel,
@@ -53,6 +54,7 @@ export class CameraSession extends Negotiation {
     this.startedAt = Date.now();
     if (this.lastAnswer) this.setState('restarting');
     const reuse = this.peer?.canRestartIce;
+    this.usedConfig = this.config;
     const peer = reuse && this.peer ? this.peer : this.peerFactory(this.config, { viewer: this.remote, sid: this.sid, source: e.body.source });
     this.usePeer(peer);
     const answer = await peer.answer(sdp);
@@ -62,10 +64,15 @@ export class CameraSession extends Negotiation {
     this.localDescriptionSent();
     await this.remoteDescriptionSet();
     // If the viewer never connects (it vanished, or no path), free the resources; it can always offer again.
-    this.arm('ice', 2 * this.timeouts.iceMs, () => this.close('ice-failed', 'The viewer never connected.'));
+    this.arm('ice', this.timeouts.iceMs, () => {
+      // Said in the camera's log within the ICE timeout; the resources wait as long again for a restart.
+      const d = this.troubled();
+      this.arm('ice', this.timeouts.iceMs, () => this.close('ice-failed', `The viewer never connected: ${d.message}`));
+    });
   }
 
   protected onIceTrouble(why: string): void {
+    this.troubled();
     this.send('restart', { reason: why });
     this.arm('ice', 2 * this.timeouts.iceMs, () => this.close('ice-failed', `The viewer did not restart after: ${why}.`));
   }

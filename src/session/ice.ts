@@ -1,4 +1,4 @@
-import { PeercamError } from '../protocol/index.js';
+import { type IceAdvertBody, PeercamError } from '../protocol/index.js';
 import type { IceServer, PeerConfig } from './peer.js';
 
 /** Public STUN added by default only when signaling crosses a non-local broker (both ends may be behind NAT). */
@@ -8,7 +8,7 @@ export const DEFAULT_PUBLIC_STUN = 'stun:stun.l.google.com:19302';
  * Parses one `--ice-server` value: `stun:host[:port]`, `turn[s]:host[:port][?transport=udp|tcp]`, with credentials as
  * `turn:user:pass@host:port` (percent-encode `:` or `@` inside them).
  */
-export function parseIceServer(text: string): IceServer {
+export function parseIceServer(text: string, options: { mintedTurn?: boolean } = {}): IceServer {
   const m = /^(stuns?|turns?):(?:([^:@]*):([^@]*)@)?([^?@]+)(\?transport=(udp|tcp))?$/.exec(text.trim());
   if (!m) {
     throw PeercamError.config(
@@ -19,7 +19,9 @@ export function parseIceServer(text: string): IceServer {
   const urls = `${scheme}:${hostPort}${query ?? ''}`;
   if (scheme?.startsWith('turn')) {
     if (user === undefined || pass === undefined) {
-      throw PeercamError.config(`TURN server "${urls}" needs credentials: turn:user:password@host:port.`);
+      // With a TURN REST secret (--turn-secret) the credentials are minted per member instead.
+      if (options.mintedTurn) return { urls };
+      throw PeercamError.config(`TURN server "${urls}" needs credentials: turn:user:password@host:port, or --turn-secret for a coturn with use-auth-secret.`);
     }
     return { urls, username: decodeURIComponent(user), credential: decodeURIComponent(pass) };
   }
@@ -44,6 +46,8 @@ export interface IceChoice {
   readonly env?: string | undefined;
   /** The broker URL signaling goes through, if any. */
   readonly broker?: string | undefined;
+  /** A TURN REST secret is set: TURN URLs may come without credentials (they are minted). */
+  readonly mintedTurn?: boolean;
 }
 
 /** Flags win over the environment; with neither, public STUN only when the broker is not on this machine or LAN. */
@@ -52,7 +56,7 @@ export function chooseIceServers(choice: IceChoice): IceServer[] {
   if (list) {
     const cleaned = list.map((s) => s.trim()).filter((s) => s !== '');
     if (cleaned.length === 1 && cleaned[0] === 'none') return [];
-    return cleaned.map(parseIceServer);
+    return cleaned.map((t) => parseIceServer(t, { mintedTurn: choice.mintedTurn === true }));
   }
   return choice.broker && !isLocalHost(choice.broker) ? [{ urls: DEFAULT_PUBLIC_STUN }] : [];
 }
@@ -96,4 +100,59 @@ export function iceFailureAdvice(config: PeerConfig, remoteAgent: string | undef
     );
   }
   return 'Check that the TURN server is reachable from both devices and that its credentials are right.';
+}
+
+/** A member's presence as far as ICE goes: who it is and the servers it lends (PeerInfo fits). */
+export interface IceLender {
+  readonly id: string;
+  readonly role: string;
+  readonly ice?: IceAdvertBody | undefined;
+}
+
+/**
+ * What a device tells the room about its ICE servers (the `ice` field of its sealed presence), or undefined when it
+ * has none to lend. The public STUN default is left out: every device adds it by itself where it applies.
+ */
+export function iceAdvertOf(config: PeerConfig): IceAdvertBody | undefined {
+  const servers = config.iceServers
+    .filter((s) => !urlsOf(s).every((u) => u === DEFAULT_PUBLIC_STUN))
+    .slice(0, 8)
+    .map((s) => ({
+      urls: typeof s.urls === 'string' ? s.urls : [...s.urls].slice(0, 4),
+      ...(s.username !== undefined ? { username: s.username } : {}),
+      ...(s.credential !== undefined ? { credential: s.credential } : {}),
+    }));
+  if (servers.length === 0) return undefined;
+  return { servers, ...(config.iceTransportPolicy === 'relay' ? { policy: 'relay' as const } : {}) };
+}
+
+/**
+ * This device's own ICE servers plus the ones lent by `remote` (the camera a viewer negotiates with) and by every hub
+ * of the room, without duplicates. A hub that asks for relays only (`peercam up --relay`) makes it relay-only, as
+ * its /hub.json does for the pages it serves.
+ */
+export function withLentIce(own: PeerConfig, members: Iterable<IceLender>, remote?: string): PeerConfig {
+  const servers: IceServer[] = [...own.iceServers];
+  const seen = new Set(servers.map(serverKey));
+  let policy = own.iceTransportPolicy;
+  for (const m of members) {
+    if (!m.ice || (m.id !== remote && m.role !== 'hub')) continue;
+    for (const lent of m.ice.servers) {
+      const s: IceServer = {
+        urls: lent.urls,
+        ...(lent.username !== undefined ? { username: lent.username } : {}),
+        ...(lent.credential !== undefined ? { credential: lent.credential } : {}),
+      };
+      const key = serverKey(s);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      servers.push(s);
+    }
+    if (m.role === 'hub' && m.ice.policy === 'relay') policy = 'relay';
+  }
+  return servers.length === own.iceServers.length && policy === own.iceTransportPolicy ? own : { iceServers: servers, iceTransportPolicy: policy };
+}
+
+function serverKey(s: IceServer): string {
+  return JSON.stringify([urlsOf(s), s.username ?? '']);
 }

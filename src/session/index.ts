@@ -6,3 +6,4 @@ export * from './peer.js';
 export * from './trickle.js';
 export * from './viewer-session.js';
 export * from './w3c-peer.js';
+export * from './ice-diagnosis.js';

@@ -9,7 +9,8 @@ import {
   type SessionId,
 } from '../protocol/index.js';
 import type { Channel } from '../signaling/channel.js';
-import type { Peer, PeerState } from './peer.js';
+import { countCandidate, diagnoseIce, type IceDiagnosis, type IceServerError, noCandidates } from './ice-diagnosis.js';
+import type { Peer, PeerConfig, PeerState } from './peer.js';
 import { TrickleBatcher } from './trickle.js';
 
 export type SessionState = 'negotiating' | 'connected' | 'restarting' | 'closed';
@@ -29,6 +30,11 @@ export interface SessionEvents {
   state: (state: SessionState) => void;
   /** Media can flow; `ms` since the session (or the current restart) began. */
   connected: (info: { ms: number; gen: number; candidateType: string | undefined }) => void;
+  /**
+   * ICE is in trouble (failed, or not connected within the ICE timeout): why, from what both sides gathered, with the
+   * fix. Comes once per session, before the restarts that may still save it, so the user learns it within the timeout.
+   */
+  trouble: (diagnosis: IceDiagnosis) => void;
   /** The session is over; it will not be used again. */
   closed: (reason: CloseReason, message: string) => void;
 }
@@ -63,6 +69,13 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
   private inbox: Promise<void> = Promise.resolve();
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private connectedGen = -1;
+  /** What each side gathered in the current generation, and what the ICE servers said: for the failure diagnosis. */
+  private gathered = { local: noCandidates(), remote: noCandidates(), localDone: false, errors: [] as IceServerError[] };
+  private troubleTold = false;
+  /** The ICE servers of the current peer (own plus lent), set by the subclass when it makes one. */
+  protected usedConfig: PeerConfig = { iceServers: [], iceTransportPolicy: 'all' };
+  /** How the two sides are called in diagnoses. */
+  protected abstract readonly names: { readonly self: string; readonly other: string };
 
   constructor(
     protected readonly channel: Channel,
@@ -129,11 +142,23 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
       this.dropPeer();
       this.peer = peer;
       this.peerOff = [
-        peer.on('candidate', (c) => this.batcher?.add(c)),
-        peer.on('gathered', () => this.batcher?.gathered()),
+        peer.on('candidate', (c) => {
+          countCandidate(this.gathered.local, c.candidate);
+          this.batcher?.add(c);
+        }),
+        peer.on('gathered', () => {
+          this.gathered.localDone = true;
+          this.batcher?.gathered();
+          this.hopeless();
+        }),
         peer.on('state', (s) => this.onPeerState(peer, s)),
+        peer.on('iceServerError', (e) => {
+          if (this.gathered.errors.length < 16) this.gathered.errors.push(e);
+          this.hopeless();
+        }),
       ];
     }
+    this.gathered = { local: noCandidates(), remote: noCandidates(), localDone: false, errors: [] };
     this.batcher?.stop();
     const gen = this.gen;
     this.batcher = new TrickleBatcher(
@@ -161,12 +186,46 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
   protected async onCandidates(body: Body<'candidates'>): Promise<void> {
     if (body.gen < this.gen) return; // from an abandoned ICE generation
     if (body.done) this.remoteDoneGen = Math.max(this.remoteDoneGen, body.gen);
+    if (body.gen === this.gen) for (const c of body.candidates) countCandidate(this.gathered.remote, c.candidate);
     if (body.gen > this.gen || !this.remoteReady) {
       this.early.push(...body.candidates.map((candidate) => ({ gen: body.gen, candidate })));
       if (this.early.length > 256) this.early.splice(0, this.early.length - 256);
       return;
     }
     for (const c of body.candidates) await this.applyCandidate(c);
+  }
+
+  /** Why ICE has no working pair in this generation, from what both sides gathered. */
+  diagnose(): IceDiagnosis {
+    return diagnoseIce({
+      config: this.usedConfig,
+      local: { ...this.gathered.local },
+      remote: { ...this.gathered.remote },
+      localDone: this.gathered.localDone,
+      remoteDone: this.remoteDoneGen >= this.gen,
+      serverErrors: this.gathered.errors,
+      ...this.names,
+    });
+  }
+
+  /** Gathering ended with no candidate at all (e.g. relay-only and the TURN server refused us): say why at once. */
+  private hopeless(): void {
+    const l = this.gathered.local;
+    if (!this.gathered.localDone || l.host + l.srflx + l.relay + l.prflx > 0 || this.stateNow === 'closed') return;
+    // With TURN servers, wait for what they said (the Node engine asks them after gathering): that is the better reason.
+    const turn = this.usedConfig.iceServers.some((s) => (typeof s.urls === 'string' ? [s.urls] : s.urls).some((u) => /^turns?:/i.test(u)));
+    if (!turn || this.gathered.errors.length > 0) this.troubled();
+  }
+
+  /** Tells the diagnosis once per session (the first time ICE is in trouble), and returns it. */
+  protected troubled(): IceDiagnosis {
+    const d = this.diagnose();
+    if (!this.troubleTold) {
+      this.troubleTold = true;
+      this.log.warn({ problem: d.problem }, d.message);
+      this.emit('trouble', d);
+    }
+    return d;
   }
 
   protected send<T extends Exclude<MessageType, 'presence'>>(type: T, body: Body<T>): void {

@@ -1,4 +1,5 @@
 import type { CandidateInit, Emitter } from '../protocol/index.js';
+import type { IceServerError } from './ice-diagnosis.js';
 
 /** An ICE server as in RTCConfiguration. */
 export interface IceServer {
@@ -22,6 +23,8 @@ export interface PeerEvents {
   gathered: () => void;
   /** The connection state changed. */
   state: (state: PeerState) => void;
+  /** A STUN/TURN server answered with an error while gathering (engines that can tell). */
+  iceServerError: (error: IceServerError) => void;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { type DeviceId, type Envelope, type Logger, newSessionId, silentLogger } from '../protocol/index.js';
 import type { Channel } from '../signaling/channel.js';
 import { Negotiation, type Timeouts } from './negotiation.js';
-import { iceFailureAdvice } from './ice.js';
+import { iceFailureAdvice, withLentIce } from './ice.js';
 import type { PeerConfig, PeerFactory } from './peer.js';
 
 export interface ViewerSessionOptions {
@@ -15,6 +15,8 @@ export interface ViewerSessionOptions {
   readonly maxRestarts?: number;
   readonly timeouts?: Partial<Timeouts>;
   readonly log?: Logger;
+  /** How failure messages call this side: "this page" in the web app (default "this device"). */
+  readonly selfName?: string;
 }
 
 /**
@@ -30,6 +32,7 @@ export class ViewerSession extends Negotiation {
   private readonly off: () => void;
   private readonly offGone: () => void;
   private readonly offState: () => void;
+  protected readonly names: { readonly self: string; readonly other: string };
 
   constructor(private readonly options: ViewerSessionOptions) {
     super(
@@ -39,6 +42,7 @@ export class ViewerSession extends Negotiation {
       (options.log ?? silentLogger).child({ camera: options.camera }),
       options.timeouts ?? {},
     );
+    this.names = { self: options.selfName ?? 'this device', other: 'the camera' };
     this.off = options.channel.on('message', (e) => {
       if (e.from === this.remote && e.sid === this.sid) void this.handle(e);
     });
@@ -50,10 +54,18 @@ export class ViewerSession extends Negotiation {
     this.offState = options.channel.on('state', (state) => {
       if (state === 'online' && !this.answered && !this.offering && this.offerSdp !== undefined && this.stateNow !== 'closed') this.sendOffer(false);
     });
+    // ICE servers lent after we offered (the hub's presence arrived after the camera's): start again with them at
+    // once instead of failing first without them.
+    const offLent = options.channel.on('peer', (p) => {
+      if (!p.ice || (p.id !== this.remote && p.role !== 'hub') || this.stateNow === 'connected' || this.offerSdp === undefined) return;
+      if (this.config().iceServers.length !== this.usedConfig.iceServers.length || this.config().iceTransportPolicy !== this.usedConfig.iceTransportPolicy)
+        void this.restart('the room lent ICE servers', true);
+    });
     this.once('closed', () => {
       this.off();
       this.offGone();
       this.offState();
+      offLent();
     });
   }
 
@@ -95,31 +107,33 @@ export class ViewerSession extends Negotiation {
   }
 
   protected onIceTrouble(why: string): void {
+    // Said at the first trouble, not after the restarts: the user learns why within the ICE timeout.
+    this.troubled();
     void this.restart(why);
   }
 
-  private async restart(why: string): Promise<void> {
+  /** `fresh`: a new peer even where ICE could restart in place (new ICE servers need a new connection). */
+  private async restart(why: string, fresh = false): Promise<void> {
     if (this.stateNow === 'closed' || this.offering) return;
-    if (this.restarts >= (this.options.maxRestarts ?? 3)) {
-      this.close(
-        'ice-failed',
-        `No network path to the camera (${why}, ${this.restarts} restarts). ` +
-          iceFailureAdvice(this.options.config, this.options.channel.peers.get(this.options.camera)?.agent),
-      );
+    if (!fresh && this.restarts >= (this.options.maxRestarts ?? 3)) {
+      const d = this.diagnose();
+      const advice = d.problem === 'no-path' ? ` ${iceFailureAdvice(this.config(), this.options.channel.peers.get(this.options.camera)?.agent)}` : '';
+      this.close('ice-failed', `${d.message}${advice} (${why}, ${this.restarts} restarts)`);
       return;
     }
-    this.restarts++;
+    if (!fresh) this.restarts++;
     this.log.info({ why, gen: this.gen + 1 }, 'restarting ICE');
     this.setState('restarting');
-    await this.offer(true);
+    await this.offer(true, fresh);
   }
 
-  private async offer(restart: boolean): Promise<void> {
+  private async offer(restart: boolean, fresh = false): Promise<void> {
     if (restart) this.gen++;
     this.answered = false;
     this.startedAt = Date.now();
-    const inPlace = restart && this.peer?.canRestartIce === true && this.remoteRestartable;
-    const peer = inPlace && this.peer ? this.peer : this.options.peerFactory(this.options.config);
+    const inPlace = restart && !fresh && this.peer?.canRestartIce === true && this.remoteRestartable;
+    if (!inPlace) this.usedConfig = this.config();
+    const peer = inPlace && this.peer ? this.peer : this.options.peerFactory(this.usedConfig);
     this.usePeer(peer);
     this.offering = true;
     try {
@@ -130,6 +144,11 @@ export class ViewerSession extends Negotiation {
     if (this.stateNow === 'closed') return;
     this.sendOffer(false);
     this.localDescriptionSent();
+  }
+
+  /** Our ICE servers plus those the camera and the room's hubs lend in their sealed presence (read at each offer). */
+  private config(): PeerConfig {
+    return withLentIce(this.options.config, this.options.channel.peers.values(), this.remote);
   }
 
   private sendOffer(retry: boolean): void {

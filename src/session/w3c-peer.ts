@@ -70,6 +70,11 @@ export class W3cPeer extends Emitter<PeerEvents> implements Peer {
       if (e.candidate === null) this.emit('gathered');
       else if (e.candidate.candidate !== '') this.emit('candidate', { candidate: e.candidate.candidate, mid: e.candidate.sdpMid ?? '0' });
     });
+    // A TURN server that refuses our credentials (401) or cannot be reached (701) says so only here.
+    this.pc.addEventListener('icecandidateerror', (e) => {
+      const err = e as RTCPeerConnectionIceErrorEvent;
+      if (!this.closed) this.emit('iceServerError', { url: err.url, code: err.errorCode, text: err.errorText });
+    });
     this.pc.addEventListener('connectionstatechange', () => this.setState(this.pc.connectionState));
     this.pc.addEventListener('track', (e) => {
       if (this.closed) return;

@@ -118,6 +118,7 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
 
   async start(): Promise<void> {
     if (this.closed) throw new PeercamError('closed', 'This channel was closed; create a new one.');
+    this.transport.useRoomCredentials?.(this.room.credentials);
     await this.transport.open(this.room.id, this.self, {
       presence: (device, payload) => this.onPresence(device, payload),
       inbox: (payload) => void this.onInbox(payload),

@@ -50,6 +50,23 @@ export function retainRefused(err: unknown): boolean {
   return typeof err === 'object' && err !== null && 'code' in err && err.code === 0x9a;
 }
 
+/** A CONNACK refusing who we are (3.1.1: 4 bad username or password, 5 not authorized; 5: 0x86, 0x87). */
+export function isLoginRefusal(err: unknown): boolean {
+  if (err instanceof PeercamError) return false;
+  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+  return code === 4 || code === 5 || code === 0x86 || code === 0x87;
+}
+
+/** The broker refused us anonymously and with the room's hub login. */
+export function loginRefusedBothWays(url: string, cause: unknown): PeercamError {
+  return new PeercamError(
+    'broker-auth',
+    `The broker at ${url} refused this device both without credentials and with this room's hub login (${errorText(cause)}). ` +
+      "If it is a peercam hub, it runs another room: use that hub's link. If it is your own broker, put its credentials in the URL (mqtt://user:password@host:1883).",
+    { cause },
+  );
+}
+
 export function unreachable(url: string, why: string, cause?: unknown): PeercamError {
   return new PeercamError('broker-unreachable', `Cannot reach the MQTT broker at ${url}: ${why}. Is it running? Check --broker or PEERCAM_BROKER.`, {
     cause,

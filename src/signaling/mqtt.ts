@@ -1,8 +1,18 @@
 // The default import: MQTT.js's browser ESM build (dist/mqtt.esm.js) has no named exports.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { type DeviceId, type Logger, PeercamError, randomBytes, type RoomId, silentLogger, toBase32, topics } from '../protocol/index.js';
+import {
+  type DeviceId,
+  type Logger,
+  PeercamError,
+  randomBytes,
+  type RoomCredentials,
+  type RoomId,
+  silentLogger,
+  toBase32,
+  topics,
+} from '../protocol/index.js';
 import { exponentialBackoff, type ReconnectPolicy } from './backoff.js';
-import { aclRefusal, classify, errorText, hungUp, redact, retainRefused, unreachable, within } from './mqtt-errors.js';
+import { aclRefusal, classify, errorText, hungUp, isLoginRefusal, loginRefusedBothWays, redact, retainRefused, unreachable, within } from './mqtt-errors.js';
 import { OthersPresence, PresenceKeeper, sameText } from './mqtt-presence.js';
 import { brokerKey, type MqttVersion, processMemory, type VersionMemory } from './mqtt-version.js';
 import type { Transport, TransportHandlers } from './transport.js';
@@ -12,6 +22,14 @@ export interface MqttTransportOptions {
   readonly url: string;
   readonly username?: string;
   readonly password?: string;
+  /**
+   * When to present the room's hub login (Room.credentials, handed over by the Channel): 'first' for a broker known to
+   * be a peercam hub's (the page's own hub, a hub seen on the LAN, the hub's own members); 'if-refused' (default) for
+   * any other: connect anonymously, and present the room's login only when the broker refuses anonymous clients.
+   * Either way the other choice is tried once when the broker refuses the first one. Credentials in the URL or in
+   * `username`/`password` win: the room's login is then never sent.
+   */
+  readonly roomLogin?: 'first' | 'if-refused';
   /** PEM of a private CA that signed the broker's certificate (mqtts, wss). */
   readonly ca?: string;
   readonly reconnect?: ReconnectPolicy;
@@ -37,6 +55,20 @@ const MAX_PACKET_BYTES = 1024 * 1024;
 const CLOSE_GRACE_MS = 1000;
 /** How long a query waits for the echo of our presence before it goes out anyway. */
 const ECHO_WAIT_MS = 1000;
+/**
+ * The client id of a device's connection: `pc` + device id (16) + 5 random characters = 23, the longest a 3.1.1
+ * broker must accept (MQTT 3.1.1 section 3.1.3.1). Unique per connection, so a restarted device does not take over
+ * (and fire the LWT of) the session it replaces; a hub's broker reads the device id back to bind presence to it.
+ */
+export function mqttClientId(self: DeviceId): string {
+  return `pc${self}${toBase32(randomBytes(4)).slice(0, 5)}`;
+}
+
+/** The device id in a client id made by `mqttClientId`, or undefined for any other client id. */
+export function deviceOfClientId(clientId: string): DeviceId | undefined {
+  return /^pc([a-z2-7]{16})[a-z2-7]{5}$/.exec(clientId)?.[1];
+}
+
 /** Retry at least this often, so a broker that comes back is rejoined within 5 s however long it was away (issue 6). */
 const RECONNECT_MAX_MS = 4000;
 
@@ -82,6 +114,12 @@ export class MqttTransport implements Transport {
   /** Our sealed presence; null = cleared; undefined = never set. Re-published after every reconnect. */
   private presence: string | null | undefined;
   private failures = 0;
+  /** The room's hub login, if the Channel handed it over and no explicit credentials were given. */
+  private roomCredentials: RoomCredentials | undefined;
+  /** Whether the current connection attempt presents the room's login. */
+  private usingLogin = false;
+  /** The other login choice was tried after a refusal (reset once online). */
+  private loginSwitched = false;
   /** Bumped on every connection close, so work started for an older connection stops. */
   private generation = 0;
   private lastError: unknown;
@@ -110,11 +148,17 @@ export class MqttTransport implements Transport {
     this.retain = options.retain ?? true;
   }
 
+  useRoomCredentials(credentials: RoomCredentials): void {
+    if (this.options.username !== undefined || this.options.password !== undefined || hasUserInfo(this.options.url)) return;
+    this.roomCredentials = credentials;
+  }
+
   open(room: RoomId, self: DeviceId, handlers: TransportHandlers): Promise<void> {
     if (this.phase !== 'idle') return Promise.reject(new PeercamError('closed', 'This MQTT transport was already opened; create a new one.'));
     this.phase = 'opening';
     const presenceTopic = topics.presence(room, self);
     this.link = { room, self, handlers, presenceTopic, inboxTopic: topics.inbox(room, self) };
+    this.usingLogin = this.roomCredentials !== undefined && this.options.roomLogin === 'first';
     const opts: IClientOptions = {
       manualConnect: true,
       reconnectPeriod: 0, // we drive reconnects (see onClose)
@@ -123,12 +167,20 @@ export class MqttTransport implements Transport {
       ...(this.version === 5 ? { properties: { maximumPacketSize: MAX_PACKET_BYTES } } : {}),
       clean: true,
       // Unique per connection: a restarted device must not take over (and fire the LWT of) a session it replaces.
-      clientId: `pc${self}${toBase32(randomBytes(4)).slice(0, 5)}`,
+      clientId: mqttClientId(self),
       keepalive: this.options.keepaliveSeconds ?? 20,
+      // In browsers mqtt.js would run the keepalive timer in a Worker made from a blob: URL, which the hub's CSP
+      // forbids (worker-src falls back to default-src 'self'): WebKit throws "The operation is insecure" at connect,
+      // Chromium blocks the worker and pings never go out. Plain timers; Chrome exempts pages using WebRTC from its
+      // once-a-minute throttling of hidden tabs, and 1.5 x keepalive leaves room for its usual 1 s one.
+      timerVariant: 'native',
       connectTimeout: this.timeoutMs,
       will: { topic: presenceTopic, payload: '', qos: 1, retain: this.retain },
       ...(this.options.username !== undefined ? { username: this.options.username } : {}),
       ...(this.options.password !== undefined ? { password: this.options.password } : {}),
+      ...(this.usingLogin && this.roomCredentials
+        ? { username: this.roomCredentials.brokerUsername, password: this.roomCredentials.brokerPassword }
+        : {}),
       ...(this.options.ca !== undefined ? { ca: this.options.ca } : {}),
     };
     let client: MqttClient;
@@ -256,7 +308,7 @@ export class MqttTransport implements Transport {
       if (refused.length > 0) refusal = aclRefusal(this.url, `subscribe to ${refused.join(' and ')}`);
     } catch (err) {
       // MQTT.js rejects a SUBACK with failure codes too, carrying the packet.
-      const codes = typeof err === 'object' && err !== null && 'packet' in err ? (err.packet as { granted?: unknown }).granted : undefined;
+      const codes = typeof err === 'object' && err !== null && 'packet' in err ? (err.packet as { granted?: unknown } | undefined)?.granted : undefined;
       const refused = Array.isArray(codes) ? wanted.filter((_, i) => !(codes[i] < 128)) : [];
       if (!this.stale(generation)) refusal = aclRefusal(this.url, `subscribe to ${refused.length > 0 ? refused.join(' and ') : 'its topics'}`, err);
     }
@@ -278,6 +330,7 @@ export class MqttTransport implements Transport {
     this.failures = 0;
     this.lastError = undefined;
     this.versions.set(this.key, this.version);
+    this.loginSwitched = false;
     this.phase = 'online';
     this.log.info({ mqtt: this.version === 5 ? '5' : '3.1.1' }, 'online');
     link.handlers.state('online', `connected to ${this.url} (MQTT ${this.version === 5 ? '5' : '3.1.1'})`);
@@ -324,7 +377,23 @@ export class MqttTransport implements Transport {
       client.reconnect();
       return;
     }
-    const error = failure === 'protocol' ? unreachable(this.url, 'it speaks neither MQTT 5 nor 3.1.1') : failure;
+    if (this.roomCredentials && !this.loginSwitched && isLoginRefusal(lastError)) {
+      // A hub's broker refuses anyone without the room's login; any other broker may refuse it (its own users).
+      this.loginSwitched = true;
+      this.usingLogin = !this.usingLogin;
+      this.log.info({ roomLogin: this.usingLogin }, this.usingLogin ? 'broker refused an anonymous client; presenting the room login' : 'broker refused the room login; trying without it');
+      if (this.usingLogin) {
+        client.options.username = this.roomCredentials.brokerUsername;
+        client.options.password = this.roomCredentials.brokerPassword;
+      } else {
+        delete client.options.username;
+        delete client.options.password;
+      }
+      client.reconnect();
+      return;
+    }
+    const refused = this.roomCredentials && this.loginSwitched && isLoginRefusal(lastError) ? loginRefusedBothWays(this.url, lastError) : failure;
+    const error = refused === 'protocol' ? unreachable(this.url, 'it speaks neither MQTT 5 nor 3.1.1') : refused;
     if (this.phase === 'opening') {
       this.failOpen(error);
       return;
@@ -400,5 +469,14 @@ export class MqttTransport implements Transport {
     this.log.warn({ code: error.code }, error.message);
     this.client?.end(true);
     this.settleOpen?.(error);
+  }
+}
+
+function hasUserInfo(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return false;
   }
 }

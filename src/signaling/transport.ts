@@ -1,4 +1,4 @@
-import type { DeviceId, RoomId } from '../protocol/index.js';
+import type { DeviceId, RoomCredentials, RoomId } from '../protocol/index.js';
 
 /** How a transport's link to its peers (broker or LAN sockets) stands. */
 export type LinkState = 'connecting' | 'online' | 'offline';
@@ -43,4 +43,9 @@ export interface Transport {
    * The LAN transport ties a device's presence to the link that carried an authentic one (docs/SECURITY.md).
    */
   presenceChecked?(device: DeviceId, payload: string | Uint8Array, applied: boolean): void;
+  /**
+   * Optional: the room's credentials for its own servers, handed over by the Channel before `open`. The MQTT adapter
+   * presents them to a hub's embedded broker (docs/SECURITY.md says when); others ignore them.
+   */
+  useRoomCredentials?(credentials: RoomCredentials): void;
 }

@@ -10,6 +10,7 @@ import { openPairing } from './lib/pairing.js';
 import { loadPageRoom } from './lib/room-link.js';
 import { TalkPlayer } from './lib/talk-player.js';
 import { ScreenAwake } from './lib/wake-lock.js';
+import { checkWebRtc } from './lib/webrtc.js';
 
 catchEverything();
 void main();
@@ -41,10 +42,12 @@ class CameraPage {
   private busy = false;
   private talkers: TalkPlayer | undefined;
 
-  constructor(private readonly room: Room) {}
-
   /** Asked at once, used when connecting: capture and this request run side by side. */
-  private readonly hub = fetchHubInfo();
+  private readonly hub: ReturnType<typeof fetchHubInfo>;
+
+  constructor(private readonly room: Room) {
+    this.hub = fetchHubInfo(room);
+  }
 
   async init(): Promise<void> {
     byId('room-name').textContent = this.room.options.name ?? `Room ${this.room.id.slice(0, 6)}`;
@@ -103,6 +106,11 @@ class CameraPage {
       let camera: LocalCamera;
       try {
         this.channel = await joining;
+        // In the room with a preview, but no viewer could ever connect: say so, and announce no camera.
+        if (!checkWebRtc()) {
+          this.startButton.hidden = true;
+          return;
+        }
         camera = new LocalCamera(this.channel, config, stream, this.log);
         await this.channel.setPresence(this.presence(name, stream));
       } catch (err) {

@@ -5,6 +5,7 @@ import { consoleLogger, defaultName, fetchHubInfo, peerConfigOf, tabDeviceId } f
 import { catchEverything, showNoRoom } from './lib/no-room.js';
 import { openPairing } from './lib/pairing.js';
 import { loadPageRoom } from './lib/room-link.js';
+import { checkWebRtc, NO_WEBRTC } from './lib/webrtc.js';
 import { CallMode } from './viewer/call.js';
 import { Grid } from './viewer/grid.js';
 import { TalkBack } from './viewer/talk.js';
@@ -37,12 +38,12 @@ async function main(): Promise<void> {
 
 async function run(room: Room): Promise<void> {
   const log = consoleLogger();
-  const hub = await fetchHubInfo();
+  const hub = await fetchHubInfo(room);
   const config = peerConfigOf(hub);
   byId('room-name').textContent = room.options.name ?? `Room ${room.id.slice(0, 6)}`;
   const grid = new Grid(byId('grid'), config, new TalkBack(), log);
   byId('pair').addEventListener('click', () => void openPairing(room, hub));
-  byId<HTMLAnchorElement>('as-camera').href = '/camera';
+  byId<HTMLAnchorElement>('as-camera').href = 'camera.html';
   const name = localStorage.getItem('peercam.name') ?? defaultName();
   let channel: Awaited<ReturnType<typeof connect>>;
   try {
@@ -51,13 +52,15 @@ async function run(room: Room): Promise<void> {
     notice('error', 'Cannot join this room from a browser', err instanceof PeercamError ? err.message : String(err));
     return;
   }
+  const webrtc = checkWebRtc();
   grid.attach(channel);
   const call = new CallMode(channel, config, name, log);
   const share = byId<HTMLButtonElement>('share');
   share.addEventListener('click', () => void call.toggle(share));
   // Disabled in the page until now: a click before the room is joined would be lost without a word.
-  share.disabled = false;
-  share.removeAttribute('title');
+  share.disabled = !webrtc;
+  if (webrtc) share.removeAttribute('title');
+  else share.title = NO_WEBRTC.short;
   byId('self').append(call.preview);
   window.addEventListener('pagehide', () => void channel.close());
   document.body.dataset.ready = 'true';

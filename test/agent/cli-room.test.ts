@@ -18,9 +18,10 @@ describe('peercam room', () => {
     assert.equal((await stat(file)).mode & 0o777, 0o600, 'the room file is private');
     assert.ok((await readFile(file, 'utf8')).includes(link));
     const shown = await runCli(['room', 'show', '--json'], home.env);
-    const json = JSON.parse(shown.stdout) as { roomId: string; link: string; broker: string; name: string };
+    const json = JSON.parse(shown.stdout) as { roomId: string; link: string; broker: string; name: string; httpToken: string };
     assert.equal(json.link, link);
     assert.equal(json.roomId, (await Room.fromLink(link)).id);
+    assert.equal(json.httpToken, (await Room.fromLink(link)).credentials.httpToken);
     assert.equal(json.broker, 'mqtts://broker.example.org:8883');
     assert.equal(json.name, 'Home');
   });

@@ -100,6 +100,8 @@ export interface BrowserTrial {
   framesDecoded: number;
   width: number;
   height: number;
+  /** The video codec received (H264, VP8). */
+  codec: string | null;
   candidateType: string | null;
 }
 
@@ -114,6 +116,8 @@ export interface BrowserWatchOptions {
   /** Pause a random 0..spreadMs before each trial, so trials land at random points of the keyframe interval. */
   spreadMs?: number;
   iceServers?: { urls: string; username?: string; credential?: string }[];
+  /** Offer only these video codecs, e.g. ['VP8'] (default: all the browser has). */
+  codecs?: string[];
 }
 
 /** Runs `trials` viewer sessions one after another in the page, over MQTT, with W3cPeer on Chromium's WebRTC. */

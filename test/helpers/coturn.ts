@@ -32,7 +32,9 @@ export interface Coturn {
  * `udp: false` listens for clients on TCP alone (coturn's --no-udp), so a session through it proves that TURN over
  * TCP carried it.
  */
-export async function startCoturn(options: { relayIp?: string; udp?: boolean; tls?: boolean } = {}): Promise<Coturn> {
+export async function startCoturn(
+  options: { relayIp?: string; udp?: boolean; tls?: boolean; authSecret?: string } = {},
+): Promise<Coturn> {
   const dir = await mkdtemp(join(tmpdir(), 'peercam-coturn-'));
   const port = await freePort();
   const tlsPort = options.tls ? await freePort() : undefined;
@@ -59,8 +61,8 @@ export async function startCoturn(options: { relayIp?: string; udp?: boolean; tl
     `--listening-port=${port}`,
     `--min-port=${minPort}`,
     `--max-port=${minPort + 99}`,
-    '--lt-cred-mech',
-    `--user=${username}:${credential}`,
+    // `authSecret`: TURN REST (coturn use-auth-secret), credentials are minted from the secret by their users.
+    ...(options.authSecret !== undefined ? ['--use-auth-secret', `--static-auth-secret=${options.authSecret}`] : ['--lt-cred-mech', `--user=${username}:${credential}`]),
     '--realm=peercam.test',
     ...(tlsPort ? [`--tls-listening-port=${tlsPort}`, `--cert=${caFile}`, `--pkey=${join(dir, 'turn-key.pem')}`] : ['--no-tls']),
     '--no-dtls',

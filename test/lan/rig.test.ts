@@ -25,7 +25,7 @@ describe('LAN transport in a namespaced LAN', { timeout: 120_000 }, () => {
     link = await (await Room.create()).link();
     viewer = rig.node('b', { link, role: 'viewer', name: 'viewer-b', interface: 'lan0' });
     const ready = await viewer.waitFor((e) => e.ev === 'ready', 20_000, 'viewer ready');
-    assert.deepEqual(ready.mdns, { bind: '0.0.0.0', multicastInterface: rig.address('b') }, 'mDNS pinned to lan0 of host B');
+    assert.deepEqual(ready.mdns, { bind: '0.0.0.0', multicastInterfaces: [rig.address('b')] }, 'mDNS pinned to lan0 of host B');
   });
 
   after(async () => {
@@ -59,7 +59,7 @@ describe('LAN transport in a namespaced LAN', { timeout: 120_000 }, () => {
     const cam = await camera('c', link, 'cam-capture');
     await viewer.waitFor((e) => e.ev === 'peer' && e.id === cam.id, 5_000, 'viewer sees cam-capture');
     const ready = cam.proc.events.find((e) => e.ev === 'ready');
-    assert.deepEqual(ready?.mdns, { bind: '0.0.0.0', multicastInterface: rig.address('c') }, 'mDNS pinned to lan0 of host C');
+    assert.deepEqual(ready?.mdns, { bind: '0.0.0.0', multicastInterfaces: [rig.address('c')] }, 'mDNS pinned to lan0 of host C');
     // The camera re-announces and answers queries for a while: give tcpdump's line-buffered output time to show them.
     await waitFor(() => inner.count() > 0, { timeoutMs: 5000, what: 'mDNS on lan0 of host B' }).catch(() => {});
     await cam.proc.kill();

@@ -8,6 +8,8 @@ export interface HubProcess {
   /** The banner's http://127.0.0.1:PORT/#k=... link. */
   readonly link: string;
   readonly env: NodeJS.ProcessEnv;
+  /** PID of the running hub (undefined while stopped), e.g. to read its memory in /proc. */
+  readonly pid: number | undefined;
   output(): string;
   stop(): Promise<void>;
   restart(): Promise<void>;
@@ -47,6 +49,9 @@ export async function startHubProcess(options: { demo?: boolean; args?: readonly
       return link;
     },
     env: home.env,
+    get pid() {
+      return proc?.child.pid;
+    },
     output: () => before + (proc?.output() ?? ''),
     stop,
     async restart() {

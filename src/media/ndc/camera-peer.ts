@@ -18,8 +18,19 @@ export interface CameraMedia {
   onKeyframeRequest?(request: { readonly kind: 'pli' | 'fir' }): void;
   /** The viewer reports these video sequence numbers lost (generic NACK, RFC 4585 6.2.1). */
   onNack?(seqs: readonly number[]): void;
+  /**
+   * The codec chosen for this viewer, before the answer is made (time to start its encode). A PeercamError thrown
+   * here refuses the viewer with its message (e.g. the second encode it needs cannot run on this machine).
+   */
+  onCodec?(codec: VideoCodec): void;
   /** The video track is open: packets sent from now on reach the viewer (time to send the cached GOP). */
   onOpen?(): void;
+  /**
+   * Present when the camera plays viewers' talk-back: the viewer's sendrecv audio is answered sendrecv (recvonly when
+   * the camera has no audio of its own) and each Opus RTP packet it sends arrives here (the buffer is only valid
+   * during the call).
+   */
+  readonly talkBack?: { onRtp(packet: Uint8Array): void };
 }
 
 /** What the answer settled; the fan-out rewrites every packet to these values before `sendRtp`. */
@@ -31,6 +42,8 @@ export interface Negotiated {
   /** fmtp of the chosen format as the viewer offered it (H.264: profile-level-id etc.). */
   readonly fmtp: string | undefined;
   readonly audio: { readonly pt: number; readonly ssrc: number; readonly mid: string } | undefined;
+  /** The Opus payload type the viewer's talk-back uses, when the answer accepted it. */
+  readonly talkBackPt?: number | undefined;
 }
 
 export interface CameraPeer extends Peer {
@@ -106,9 +119,10 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
       throw new PeercamError(
         'media',
         `The viewer offered no video codec this camera can send (it can send ${preference.join('/')} with ` +
-          `packetization-mode=1; the viewer offered ${offered}). Use a browser with H.264 support, or start the camera with --codec vp8.`,
+          `packetization-mode=1; the viewer offered ${offered}). Use a browser that decodes ${preference.join(' or ')}.`,
       );
     }
+    this.prepareCodec(choice.codec, videoSection);
     const ssrc = randomSsrc();
     // The track must exist before the offer is applied: libdatachannel then answers on it with our SSRC (a=ssrc),
     // which Chromium needs to demux; a track taken from onTrack has no SSRC.
@@ -120,16 +134,22 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
     this.wireVideo(this.video, ssrc);
 
     let audio: Negotiated['audio'];
-    const audioSection = this.media.audio ? desc.media.find((s) => s.kind === 'audio' && wanted(s)) : undefined;
+    let talkBackPt: number | undefined;
+    const sends = (s: MediaSection) => this.media.audio !== undefined && (s.direction === 'recvonly' || s.direction === 'sendrecv');
+    const hears = (s: MediaSection) => this.media.talkBack !== undefined && (s.direction === 'sendonly' || s.direction === 'sendrecv');
+    const audioSection = desc.media.find((s) => s.kind === 'audio' && s.mid !== undefined && s.port !== 0 && (sends(s) || hears(s)));
     const opus = audioSection ? chooseOpus(audioSection) : undefined;
     if (audioSection?.mid && opus) {
-      const audioSsrc = randomSsrc(ssrc);
-      const track = new ndc.Audio(audioSection.mid, 'SendOnly');
+      const send = sends(audioSection);
+      const hear = hears(audioSection);
+      const track = new ndc.Audio(audioSection.mid, send && hear ? 'SendRecv' : send ? 'SendOnly' : 'RecvOnly');
       if (opus.fmtp === undefined) track.addOpusCodec(opus.pt); else track.addOpusCodec(opus.pt, opus.fmtp); // the binding rejects an explicit undefined
-      track.addSSRC(audioSsrc, CNAME, STREAM_ID, 'audio');
+      const audioSsrc = randomSsrc(ssrc);
+      if (send) track.addSSRC(audioSsrc, CNAME, STREAM_ID, 'audio');
       this.audio = this.pc.addTrack(track);
-      this.wireAudio(this.audio);
-      audio = { pt: opus.pt, ssrc: audioSsrc, mid: audioSection.mid };
+      this.wireAudio(this.audio, hear ? opus.pt : undefined);
+      if (send) audio = { pt: opus.pt, ssrc: audioSsrc, mid: audioSection.mid };
+      if (hear) talkBackPt = opus.pt;
     }
 
     try {
@@ -137,9 +157,19 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
     } catch (err) {
       throw new PeercamError('media', `The WebRTC engine rejected the viewer's offer: ${String(err)}.`, { cause: err });
     }
-    this.negotiated = { codec: choice.codec, videoPt: choice.format.pt, ssrc, mid: videoSection.mid, fmtp: choice.format.fmtp, audio };
+    this.negotiated = { codec: choice.codec, videoPt: choice.format.pt, ssrc, mid: videoSection.mid, fmtp: choice.format.fmtp, audio, talkBackPt };
     this.log.debug({ negotiated: this.negotiated }, 'answered');
     return this.localSdp('applying the offer');
+  }
+
+  private prepareCodec(codec: VideoCodec, offer: MediaSection): void {
+    try {
+      this.media.onCodec?.(codec);
+    } catch (err) {
+      const offered = [...new Set(offer.formats.map((f) => f.codec).filter((c) => !/^(rtx|red|ulpfec|flexfec-03)$/i.test(c)))].join(', ');
+      const why = err instanceof PeercamError ? err.message : String(err);
+      throw new PeercamError('media', `This camera cannot send ${codec}, which this viewer needs (it offered ${offered}): ${why}`, { cause: err });
+    }
   }
 
   sendRtp(packet: Uint8Array): boolean {
@@ -173,9 +203,18 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
     track.onMessage((msg) => this.safely('rtcp', () => this.onRtcp(msg, ssrc)));
   }
 
-  private wireAudio(track: ndc.Track): void {
+  /** `talkBackPt`: the viewer's Opus payload type, when its talk-back is taken. */
+  private wireAudio(track: ndc.Track, talkBackPt: number | undefined): void {
     track.onOpen(() => this.safely('audio open', () => (this.audioOpen = !this.closed)));
     track.onError((err) => this.safely('audio error', () => this.log.warn({ err }, 'audio track error')));
+    const talkBack = this.media.talkBack;
+    // RTCP arrives here too (reports on either direction): only RTP of the negotiated Opus format is talk-back.
+    if (talkBackPt === undefined || !talkBack) return;
+    track.onMessage((msg) =>
+      this.safely('talk-back', () => {
+        if (!this.closed && msg.length > 12 && !isRtcp(msg) && ((msg[1] ?? 0) & 0x7f) === talkBackPt) talkBack.onRtp(msg);
+      }),
+    );
   }
 
   private onRtcp(msg: Buffer, ssrc: number): void {

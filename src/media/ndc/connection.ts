@@ -3,6 +3,7 @@ import { type CandidateInit, Emitter, type Logger, PeercamError, silentLogger } 
 import type { PeerConfig, PeerEvents, PeerState } from '../../session/peer.js';
 import { iceCredentialsOf, parseSdp } from '../sdp.js';
 import { type NdcOptions, toRtcConfig } from './config.js';
+import { probeTurnServers } from './turn-probe.js';
 
 const STATES = new Set<string>(['new', 'connecting', 'connected', 'disconnected', 'failed', 'closed']);
 
@@ -29,6 +30,7 @@ export class NdcConnection extends Emitter<PeerEvents> {
   private readonly stopHooks: (() => void)[] = [];
   private readonly turnBridge: NdcOptions['turnBridge'];
   private localUfrag: string | undefined;
+  private relayGathered = false;
 
   constructor(name: string, config: PeerConfig, options: NdcOptions) {
     super();
@@ -38,12 +40,17 @@ export class NdcConnection extends Emitter<PeerEvents> {
     this.pc.onStateChange((s) => this.safely('state', () => this.onNativeState(s)));
     this.pc.onLocalCandidate((candidate, mid) =>
       this.safely('candidate', () => {
-        if (!this.closedFlag) this.emit('candidate', { candidate: stripAttribute(candidate), mid });
+        if (this.closedFlag) return;
+        if (/\styp relay\b/.test(candidate)) this.relayGathered = true;
+        this.emit('candidate', { candidate: stripAttribute(candidate), mid });
       }),
     );
     this.pc.onGatheringStateChange((s) =>
       this.safely('gathering', () => {
-        if (s === 'complete' && !this.closedFlag) this.emit('gathered');
+        if (s !== 'complete' || this.closedFlag) return;
+        this.emit('gathered');
+        // No relay although TURN was given: ask the server why (libjuice does not say), for the failure diagnosis.
+        if (!this.relayGathered) void this.probeTurn(config);
       }),
     );
   }
@@ -106,6 +113,13 @@ export class NdcConnection extends Emitter<PeerEvents> {
       return this.pc.getSelectedCandidatePair()?.local.type;
     } catch {
       return undefined;
+    }
+  }
+
+  private async probeTurn(config: PeerConfig): Promise<void> {
+    for (const error of await probeTurnServers(config.iceServers)) {
+      this.log.warn({ url: error.url, code: error.code }, `TURN server error: ${error.text}`);
+      if (!this.closedFlag) this.emit('iceServerError', error);
     }
   }
 

@@ -49,6 +49,8 @@ class NdcViewerPeer extends NdcConnection implements ViewerPeer {
   readonly canRestartIce = false;
   negotiated: ViewerNegotiated | undefined;
   private readonly video: ndc.Track;
+  /** Held for the peer's life: a Track only referenced by native code is collected, and its callbacks then crash. */
+  private readonly audioTrack: ndc.Track | undefined;
   private readonly localSsrc: number;
   private videoOpen = false;
   private offered = false;
@@ -82,8 +84,8 @@ class NdcViewerPeer extends NdcConnection implements ViewerPeer {
     if (options.audio) {
       const audio = new ndc.Audio('1', 'RecvOnly');
       audio.addOpusCodec(PT.opus);
-      const track = this.pc.addTrack(audio);
-      track.onMessage((msg) => this.safely('audio rtp', () => this.onPacket(msg, 'audio')));
+      this.audioTrack = this.pc.addTrack(audio);
+      this.audioTrack.onMessage((msg) => this.safely('audio rtp', () => this.onPacket(msg, 'audio')));
     }
   }
 

@@ -1,16 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Emitter, type Logger, PeercamError, randomBytes, silentLogger } from '../../protocol/index.js';
-import { type H264Payload, NAL, nalType, packetizeH264, parseSps, splitAccessUnits, splitAnnexB } from '../h264.js';
+import { NAL, nalType, packetizeH264, parseSps, splitAccessUnits, splitAnnexB } from '../h264.js';
+import { readIvf } from '../ivf.js';
 import type { RtpPacket } from '../rtp.js';
-import type { Source, SourceEvents, SourceState } from './source.js';
+import { packetizeVp8 } from '../vp8.js';
+import type { Source, SourceEvents, SourceState, VideoCodec } from './source.js';
 
-/** The clip shipped in the package (scripts/make-demo-clip.sh made it); the same path from src/ and dist/. */
+/** The clips shipped in the package (scripts/make-demo-clip.sh made them); the same paths from src/ and dist/. */
 export const DEMO_CLIP = fileURLToPath(new URL('../../../assets/demo/demo.h264', import.meta.url));
+export const DEMO_CLIP_VP8 = fileURLToPath(new URL('../../../assets/demo/demo.ivf', import.meta.url));
 
 export interface DemoSourceOptions {
-  /** An Annex-B H.264 file to loop instead of the shipped clip. */
+  /** A clip to loop instead of the shipped one: Annex-B H.264, or VP8 in IVF (told apart by content). */
   readonly file?: string;
+  /** Which shipped clip to loop when no `file` is given. Default H264. */
+  readonly codec?: VideoCodec;
   /** Frame rate the clip was encoded at. Default 30. */
   readonly fps?: number;
   /** Largest RTP packet, header included. Default 1200. */
@@ -20,13 +25,24 @@ export interface DemoSourceOptions {
 
 const CLOCK_RATE = 90000;
 
+/** A clip read into memory, ready to be sent frame by frame. */
+interface Clip {
+  readonly file: string;
+  readonly codec: VideoCodec;
+  readonly frames: number;
+  readonly width: number;
+  readonly height: number;
+  /** The RTP payloads of frame `n` of the stream (frame `n % frames` of the clip). */
+  payloads(n: number): readonly { readonly payload: Uint8Array; readonly marker: boolean }[];
+}
+
 /**
- * Loops a pre-encoded H.264 clip as a live RTP stream, paced at its frame rate, with no ffmpeg: the source that works
- * on any machine. Timestamps and sequence numbers keep increasing across loops under one SSRC, so a viewer sees one
- * endless stream; the clip starts with an IDR so each loop decodes from the one before.
+ * Loops a pre-encoded clip (H.264, or VP8 for viewers without H.264) as a live RTP stream, paced at its frame rate,
+ * with no ffmpeg: the source that works on any machine. Timestamps and sequence numbers keep increasing across loops
+ * under one SSRC, so a viewer sees one endless stream; each clip starts with a keyframe so each loop decodes from the
+ * one before. The shipped demo has both clips: `alternate('VP8')` plays the VP8 one, no encoder needed.
  */
 export class DemoSource extends Emitter<SourceEvents> implements Source {
-  readonly codec = 'H264' as const;
   readonly clockRate = CLOCK_RATE;
   readonly audio = undefined;
   state: SourceState = 'starting';
@@ -40,9 +56,9 @@ export class DemoSource extends Emitter<SourceEvents> implements Source {
 
   private constructor(
     readonly spec: string,
-    private readonly units: readonly (readonly H264Payload[])[],
-    readonly width: number,
-    readonly height: number,
+    private readonly clip: Clip,
+    /** The shipped clips in every codec, when this source plays one of them. */
+    private readonly siblings: ReadonlyMap<VideoCodec, Clip>,
     private readonly fps: number,
     private readonly log: Logger,
   ) {
@@ -55,29 +71,38 @@ export class DemoSource extends Emitter<SourceEvents> implements Source {
     this.timer = setTimeout(() => this.tick(), 0);
   }
 
+  get codec(): VideoCodec {
+    return this.clip.codec;
+  }
+
+  get width(): number {
+    return this.clip.width;
+  }
+
+  get height(): number {
+    return this.clip.height;
+  }
+
   /** Reads and packetizes the clip, then starts sending; rejects with a PeercamError if the clip is unusable. */
   static async open(options: DemoSourceOptions = {}): Promise<DemoSource> {
-    const file = options.file ?? DEMO_CLIP;
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(file);
-    } catch (cause) {
-      throw new PeercamError('media', `The demo clip ${file} cannot be read; reinstall peercam or pass another file.`, {
-        cause,
-      });
-    }
-    const units = splitAccessUnits(splitAnnexB(bytes));
-    const first = units[0];
-    const sps = first?.find((n) => nalType(n) === NAL.SPS);
-    if (!first || !sps || !first.some((n) => nalType(n) === NAL.IDR)) {
-      throw new PeercamError('media', `The demo clip ${file} must be Annex-B H.264 starting with SPS, PPS and an IDR.`);
-    }
-    const { width, height } = parseSps(sps);
     const mtu = options.mtu ?? 1200;
-    const packetized = units.map((nals) => packetizeH264(nals, { mtu }));
     const log = (options.logger ?? silentLogger).child({ source: 'demo' });
-    log.info({ file, frames: units.length, width, height }, 'demo clip loaded');
-    return new DemoSource('demo', packetized, width, height, options.fps ?? 30, log);
+    const siblings = new Map<VideoCodec, Clip>();
+    let clip: Clip;
+    if (options.file) clip = await loadClip(options.file, mtu);
+    else {
+      // Both shipped clips: a viewer without H.264 is served the VP8 one later, with no encoder.
+      for (const [codec, file] of [['H264', DEMO_CLIP], ['VP8', DEMO_CLIP_VP8]] as const) siblings.set(codec, await loadClip(file, mtu));
+      clip = siblings.get(options.codec ?? 'H264')!;
+    }
+    log.info({ file: clip.file, codec: clip.codec, frames: clip.frames, width: clip.width, height: clip.height }, 'demo clip loaded');
+    return new DemoSource('demo', clip, siblings, options.fps ?? 30, log);
+  }
+
+  /** The shipped clip in `codec`, played from now on as a source of its own; undefined for a clip of the user's. */
+  alternate(codec: VideoCodec): Source | undefined {
+    const clip = this.siblings.get(codec);
+    return clip ? new DemoSource(this.spec, clip, this.siblings, this.fps, this.log) : undefined;
   }
 
   /** Sends every frame that is due, then sleeps until the next one; late timers catch up instead of drifting. */
@@ -98,9 +123,8 @@ export class DemoSource extends Emitter<SourceEvents> implements Source {
   }
 
   private send(n: number): void {
-    const unit = this.units[n % this.units.length]!;
     const timestamp = (this.ts0 + Math.round((n * CLOCK_RATE) / this.fps)) >>> 0;
-    for (const { payload, marker } of unit) {
+    for (const { payload, marker } of this.clip.payloads(n)) {
       const packet: RtpPacket = {
         marker,
         payloadType: 96,
@@ -129,4 +153,32 @@ export class DemoSource extends Emitter<SourceEvents> implements Source {
     this.setState('stopped');
     this.removeAllListeners();
   }
+}
+
+/** Reads a clip: VP8 in IVF (DKIF magic) or Annex-B H.264 starting with SPS, PPS and an IDR. */
+async function loadClip(file: string, mtu: number): Promise<Clip> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (cause) {
+    throw new PeercamError('media', `The demo clip ${file} cannot be read; reinstall peercam or pass another file.`, { cause });
+  }
+  if (bytes[0] === 0x44 && bytes[1] === 0x4b && bytes[2] === 0x49 && bytes[3] === 0x46) {
+    const { header, frames } = readIvf(bytes, `The demo clip ${file}`);
+    if (header.fourcc !== 'VP80' || !frames.length || (frames[0]!.data[0]! & 0x01) !== 0) {
+      throw new PeercamError('media', `The demo clip ${file} must be VP8 in IVF starting with a key frame.`);
+    }
+    const data = frames.map((f) => f.data);
+    // The picture ID keeps counting across loops (15 bits, RFC 7741 4.2): decoders order frames by it.
+    return { file, codec: 'VP8', frames: data.length, width: header.width, height: header.height, payloads: (n) => packetizeVp8(data[n % data.length]!, n & 0x7fff, mtu) };
+  }
+  const units = splitAccessUnits(splitAnnexB(bytes));
+  const first = units[0];
+  const sps = first?.find((n) => nalType(n) === NAL.SPS);
+  if (!first || !sps || !first.some((n) => nalType(n) === NAL.IDR)) {
+    throw new PeercamError('media', `The demo clip ${file} must be Annex-B H.264 starting with SPS, PPS and an IDR.`);
+  }
+  const { width, height } = parseSps(sps);
+  const packetized = units.map((nals) => packetizeH264(nals, { mtu }));
+  return { file, codec: 'H264', frames: units.length, width, height, payloads: (n) => packetized[n % packetized.length]! };
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { PeercamError } from '../../protocol/index.js';
+import { type AudioDevice, audioInputArgs } from '../audio-device.js';
 import type { VideoCodec } from './source.js';
 import type { SourceSpec } from './spec.js';
 
@@ -67,6 +68,8 @@ export interface EncodeOptions {
   readonly codec: VideoCodec;
   /** The input's video codec as probed (RTSP: H.264 is copied, anything else is re-encoded); undefined if unknown. */
   readonly inputCodec?: string | undefined;
+  /** A microphone captured beside the video (testsrc, V4L2) and sent as the source's audio. */
+  readonly mic?: AudioDevice | undefined;
 }
 
 /** ffmpeg input arguments for a spec. */
@@ -98,45 +101,70 @@ export function ffmpegArgs(
   ports: { readonly video: number; readonly audio?: number | undefined },
   o: EncodeOptions,
 ): string[] {
-  const gop = String(Math.max(1, Math.round(o.fps * o.gopSeconds)));
   const fit = `scale=${o.width}:${o.height}:force_original_aspect_ratio=decrease,scale=trunc(iw/2)*2:trunc(ih/2)*2`;
-  const rate = ['-b:v', String(o.bitrate), '-maxrate', String(o.bitrate), '-bufsize', String(o.bitrate)];
-  const keyframes = ['-g', gop, '-keyint_min', gop];
   const video =
     spec.kind === 'rtsp' && o.codec === 'H264' && (o.inputCodec === undefined || o.inputCodec === 'h264')
       ? // Cameras often announce SPS/PPS only in the SDP; repeat them before every keyframe for late joiners.
         ['-c:v', 'copy', '-bsf:v', 'dump_extra=freq=keyframe']
-      : [
-          ...(spec.kind === 'file' ? ['-vf', fit, '-r', String(o.fps)] : []),
-          ...(o.codec === 'H264'
-            ? [
-                ...['-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p'],
-                ...['-preset', o.preset, '-tune', 'zerolatency', '-bf', '0', ...keyframes, '-sc_threshold', '0'],
-              ]
-            : // libvpx in real-time mode: no look-ahead or alt-ref frames (they add latency), error resilient for loss.
-              [
-                ...['-c:v', 'libvpx', '-pix_fmt', 'yuv420p', '-deadline', 'realtime', '-cpu-used', '8'],
-                ...['-lag-in-frames', '0', '-auto-alt-ref', '0', '-error-resilient', '1', ...keyframes],
-              ]),
-          ...rate,
-        ];
+      : [...(spec.kind === 'file' ? ['-vf', fit, '-r', String(o.fps)] : []), ...encoderArgs(o)];
   // The RTP muxer takes one stream per output, so audio is a second output (RFC 7587: Opus is 48 kHz, 2 channels).
   const audio =
     ports.audio === undefined
       ? []
       : [
-          ...['-map', '0:a:0', '-vn', '-c:a', 'libopus', '-b:a', '64k', '-ar', '48000', '-ac', '2'],
+          ...['-map', o.mic ? '1:a:0' : '0:a:0', '-vn', '-c:a', 'libopus', '-b:a', '64k', '-ar', '48000', '-ac', '2'],
           ...['-application', 'lowdelay', '-frame_duration', '20'],
           ...['-f', 'rtp', '-payload_type', '111', rtpUrl(ports.audio)],
         ];
   return [
     ...['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning'],
     ...input(spec, o),
+    ...(o.mic ? audioInputArgs(o.mic) : []),
     ...(ports.audio === undefined ? [] : ['-map', '0:v:0']),
     '-an',
     ...video,
     ...['-f', 'rtp', '-payload_type', '96', rtpUrl(ports.video)],
     ...audio,
+  ];
+}
+
+/** The video encoder's arguments for `o.codec`, with a fixed GOP and a capped bitrate. */
+function encoderArgs(o: Pick<EncodeOptions, 'codec' | 'fps' | 'gopSeconds' | 'bitrate' | 'preset'>): string[] {
+  const gop = String(Math.max(1, Math.round(o.fps * o.gopSeconds)));
+  const keyframes = ['-g', gop, '-keyint_min', gop];
+  const rate = ['-b:v', String(o.bitrate), '-maxrate', String(o.bitrate), '-bufsize', String(o.bitrate)];
+  return [
+    ...(o.codec === 'H264'
+      ? [
+          ...['-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p'],
+          ...['-preset', o.preset, '-tune', 'zerolatency', '-bf', '0', ...keyframes, '-sc_threshold', '0'],
+        ]
+      : // libvpx in real-time mode at its fastest speed (VP8 costs several times x264's CPU; a second encode must keep
+        // up on a Pi): no look-ahead or alt-ref frames (they add latency), error resilient for loss.
+        [
+          ...['-c:v', 'libvpx', '-pix_fmt', 'yuv420p', '-deadline', 'realtime', '-cpu-used', '16'],
+          ...['-lag-in-frames', '0', '-auto-alt-ref', '0', '-error-resilient', '1', ...keyframes],
+        ]),
+    ...rate,
+  ];
+}
+
+/**
+ * The command line of a second encode: frames of the camera's running stream arrive on stdin in IVF (with their own
+ * timestamps, see ivf.ts) and leave as RTP in `o.codec`. Decoding is single-threaded (frame threads would hold frames
+ * back) and probing minimal, so the first frame leaves as soon as the first keyframe is in; frame timing is passed
+ * through as it came, with no frame dropped or duplicated to meet a rate. (No `-fflags nobuffer`: it throws away the
+ * frames read while probing, the whole first GOP.)
+ */
+export function transcodeArgs(port: number, o: Pick<EncodeOptions, 'codec' | 'fps' | 'gopSeconds' | 'bitrate' | 'preset'>): string[] {
+  return [
+    ...['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning'],
+    ...['-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0', '-threads', '1'],
+    ...['-f', 'ivf', '-i', 'pipe:0'],
+    // The nominal rate for the encoder's rate control, which would otherwise take the 90 kHz time base for a frame
+    // rate and starve every frame of bits; the time base stays 90 kHz, so each frame keeps its own timestamp.
+    ...['-an', '-fps_mode', 'passthrough', '-r', String(o.fps), '-enc_time_base', '1:90000', ...encoderArgs(o)],
+    ...['-f', 'rtp', '-payload_type', '96', rtpUrl(port)],
   ];
 }
 

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { Emitter, type Logger, PeercamError, silentLogger } from '../../protocol/index.js';
+import { type AudioDevice, describeAudioDevice, parseAudioDevice } from '../audio-device.js';
 import { isRtcp, parseRtp } from '../rtp.js';
 import { canDrawText, type EncodeOptions, ffmpegArgs, findFfmpeg, probeInput } from './ffmpeg-args.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy, restartDelay } from './restart-policy.js';
@@ -15,18 +16,23 @@ const SETPRIV = '/usr/bin/setpriv';
  * dozen orphans after a day of tests). setpriv (util-linux, on every Debian) execs ffmpeg with PR_SET_PDEATHSIG, so
  * the kernel ends it with us; the PID stays ffmpeg's.
  */
-function withParentDeath(command: string, args: string[]): [string, string[]] {
+export function withParentDeath(command: string, args: string[]): [string, string[]] {
   return existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', command, ...args]] : [command, args];
 }
 
-export interface FfmpegSourceOptions extends Partial<Omit<EncodeOptions, 'clock'>> {
+export interface FfmpegSourceOptions extends Partial<Omit<EncodeOptions, 'clock' | 'mic'>> {
   /** Restart backoff; defaults to 1 s doubling to 30 s with 20% jitter, reset after a healthy minute. */
   readonly restart?: Partial<RestartPolicy>;
   /**
    * Send the input's audio as Opus when the input has audio ('auto': files and RTSP streams, found with ffprobe). testsrc and
-   * V4L2 cameras have none. Default 'auto'.
+   * V4L2 cameras have none of their own (give them `mic`). Default 'auto'.
    */
   readonly audio?: 'auto' | false;
+  /**
+   * A microphone to send as the audio of a testsrc or V4L2 source (`--mic`: see parseAudioDevice), captured and
+   * Opus-encoded by the same ffmpeg. A microphone that fails stops that ffmpeg: the source restarts as a whole.
+   */
+  readonly mic?: string | AudioDevice;
   /** Where to look for ffmpeg (PEERCAM_FFMPEG, PATH). Default process.env. */
   readonly env?: NodeJS.ProcessEnv;
   readonly logger?: Logger;
@@ -98,15 +104,16 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
     if (spec.kind === 'file' && !existsSync(spec.path)) {
       throw new PeercamError('media', `The video file ${spec.path} does not exist. Check the path after "file:".`);
     }
+    const mic = micOf(spec, options.mic);
     const probed = await probeInput(ffmpeg, spec);
-    const encode = { ...encodeOptions(options, spec.kind === 'testsrc' && (await canDrawText(ffmpeg))), inputCodec: probed.video };
+    const encode = { ...encodeOptions(options, spec.kind === 'testsrc' && (await canDrawText(ffmpeg))), inputCodec: probed.video, ...(mic ? { mic } : {}) };
     if (spec.kind === 'rtsp' && probed.video !== undefined && probed.video !== 'h264' && encode.codec === 'H264') {
       (options.logger ?? silentLogger).warn(
         { input: probed.video },
         `the RTSP stream is ${probed.video}, not H.264: re-encoding it to H.264 (costs CPU; set the camera to H.264 to avoid it)`,
       );
     }
-    const withAudio = options.audio !== false && probed.audio;
+    const withAudio = mic !== undefined || (options.audio !== false && probed.audio);
     const socket = await bindLoopback();
     const audioSocket = withAudio ? await bindLoopback() : undefined;
     return new FfmpegSource(spec, ffmpeg, socket, audioSocket, encode, options);
@@ -211,7 +218,19 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
   }
 }
 
-async function bindLoopback(): Promise<Socket> {
+/** The `--mic` device, checked against the source: only sources without audio of their own take a microphone. */
+function micOf(spec: FfmpegSpec, mic: string | AudioDevice | undefined): AudioDevice | undefined {
+  if (mic === undefined) return undefined;
+  const device = typeof mic === 'string' ? parseAudioDevice(mic, 'microphone') : mic;
+  if (spec.kind !== 'testsrc' && spec.kind !== 'v4l2') {
+    throw PeercamError.config(
+      `--mic ${describeAudioDevice(device)} works with testsrc and v4l2 sources; ${describeSourceSpec(spec)} sends the audio it carries (if any).`,
+    );
+  }
+  return device;
+}
+
+export async function bindLoopback(): Promise<Socket> {
   const socket = createSocket('udp4');
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
@@ -225,7 +244,7 @@ async function bindLoopback(): Promise<Socket> {
   return socket;
 }
 
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
+export function killQuietly(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(pid, signal);
   } catch {

@@ -4,9 +4,10 @@ import { FfmpegSource, type FfmpegSourceOptions } from './ffmpeg.js';
 import type { Source } from './source.js';
 import { parseSourceSpec, type SourceSpec } from './spec.js';
 
-export { DEMO_CLIP, DemoSource, type DemoSourceOptions } from './demo.js';
+export { DEMO_CLIP, DEMO_CLIP_VP8, DemoSource, type DemoSourceOptions } from './demo.js';
 export { FfmpegSource, type FfmpegSourceOptions } from './ffmpeg.js';
 export { findFfmpeg } from './ffmpeg-args.js';
+export { TranscodeSource, type TranscodeInput, type TranscodeOptions } from './transcode.js';
 export { DEFAULT_RESTART_POLICY, type RestartPolicy, restartDelay } from './restart-policy.js';
 export type { AudioInfo, MediaKind, Source, SourceEvents, SourceState, VideoCodec } from './source.js';
 export { describeSourceSpec, parseSourceSpec, type SourceSpec } from './spec.js';
@@ -24,10 +25,11 @@ export interface OpenSourceOptions extends FfmpegSourceOptions {
 export async function openSource(spec: string | SourceSpec, options: OpenSourceOptions = {}): Promise<Source> {
   const parsed = typeof spec === 'string' ? parseSourceSpec(spec) : spec;
   if (parsed.kind === 'demo') {
-    if (options.codec === 'VP8') {
-      throw PeercamError.config('The demo source is a pre-encoded H.264 clip and cannot send VP8: use testsrc, a file or a camera with VP8.');
+    if (options.mic !== undefined) {
+      throw PeercamError.config('The demo source is a pre-encoded clip and cannot take a microphone: use --mic with testsrc or a v4l2 camera.');
     }
-    return DemoSource.open(options.logger ? { ...options.demo, logger: options.logger } : { ...options.demo });
+    const demo = { ...(options.codec ? { codec: options.codec } : {}), ...options.demo };
+    return DemoSource.open(options.logger ? { ...demo, logger: options.logger } : demo);
   }
   return FfmpegSource.open(parsed, options);
 }

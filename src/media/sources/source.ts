@@ -36,6 +36,11 @@ export interface Source extends Pick<Emitter<SourceEvents>, 'on'> {
   readonly reason: string | undefined;
   /** Asks the encoder for a keyframe now; absent when the producer cannot (ffmpeg, a pre-encoded clip). */
   readonly requestKeyframe?: () => void;
+  /**
+   * The same picture in another codec without a second encode (the demo's second clip), started now; undefined when
+   * the source has none. The camera then makes that codec with a second encode instead (TranscodeSource).
+   */
+  readonly alternate?: (codec: VideoCodec) => Source | undefined;
   /** Stops producing, ends every process and timer it started. Idempotent. */
   stop(): Promise<void>;
 }

@@ -3,7 +3,8 @@ import { type DeviceId, type Logger, PROTOCOL_VERSION, type Role, type RoomId } 
 import type { NetIf } from './netif.js';
 
 export interface AdvertiserOptions {
-  readonly netif?: NetIf;
+  /** Where to advertise (never empty): ciao is given these names and told to answer with their addresses only. */
+  readonly netifs: readonly NetIf[];
   /** Instance name shown by browsers; ciao renames on conflict (RFC 6762 9). */
   readonly name: string;
   readonly id: DeviceId;
@@ -17,8 +18,9 @@ export interface AdvertiserOptions {
 
 /**
  * Advertises `_peercam._tcp` with ciao, a conformant responder: probing before announcing (RFC 6762 8.1), conflict
- * resolution, answering queries, goodbyes (TTL 0) on end. The interface is passed explicitly: left alone, ciao lists
- * interfaces with `ip -o link show`, whose `lan0@if5` veth names match nothing in os.networkInterfaces().
+ * resolution, answering queries, goodbyes (TTL 0) on end. The interfaces are always passed explicitly: left alone,
+ * ciao lists interfaces with `ip -o link show`, whose `lan0@if5` veth names match nothing in os.networkInterfaces(),
+ * and ends up advertising on loopback only.
  */
 export class Advertiser {
   private responder: Responder | undefined;
@@ -29,8 +31,9 @@ export class Advertiser {
   constructor(private readonly options: AdvertiserOptions) {}
 
   start(): void {
-    const { netif, name, id, room, role, port, txt, log } = this.options;
-    const responder = ciao.getResponder({ ...(netif ? { interface: netif.name } : {}), disableIpv6: true });
+    const { netifs, name, id, room, role, port, txt, log } = this.options;
+    const names = netifs.map((n) => n.name);
+    const responder = ciao.getResponder({ interface: names, disableIpv6: true });
     this.responder = responder;
     const service = responder.createService({
       name,
@@ -39,7 +42,7 @@ export class Advertiser {
       hostname: `peercam-${id}`,
       txt: { ...txt, v: String(PROTOCOL_VERSION), id, r: room, role },
       disabledIpv6: true,
-      ...(netif ? { restrictedAddresses: [netif.name] } : {}),
+      restrictedAddresses: names,
     });
     this.service = service;
     service.on('name-change', (renamed) => log.info({ name: renamed }, 'mDNS name taken on the LAN; advertising under a new name'));

@@ -37,7 +37,8 @@ export interface BrowserEvents {
 }
 
 export interface BrowserOptions {
-  readonly netif?: NetIf;
+  /** Where to browse (never empty): one socket per interface, each sending its queries out of that interface alone. */
+  readonly netifs: readonly NetIf[];
   readonly log: Logger;
   readonly now: () => number;
   /** Browse queries go out at 1 s, 2 s, 4 s ... up to this interval (RFC 6762 5.2). */
@@ -46,11 +47,11 @@ export interface BrowserOptions {
 
 const TICK_MS = 250;
 
-/** Browses `_peercam._tcp` with multicast-dns, pinned to one interface when given. */
+/** Browses `_peercam._tcp` with multicast-dns on each of the given interfaces. */
 export class MdnsBrowser extends Emitter<BrowserEvents> {
   private readonly cache = new DnsSdCache(SERVICE_TYPE);
   private readonly found = new Map<string, LanService>();
-  private mdns: makeMdns.MulticastDNS | undefined;
+  private sockets: { netif: NetIf; mdns: makeMdns.MulticastDNS }[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
   private nextQueryAt = 0;
   private interval = 1000;
@@ -59,9 +60,9 @@ export class MdnsBrowser extends Emitter<BrowserEvents> {
     super();
   }
 
-  /** Where the socket listens and which interface its multicast goes out of (for the "no leak" checks). */
-  get binding(): { bind: string; multicastInterface: string | undefined } {
-    return { bind: '0.0.0.0', multicastInterface: this.options.netif?.address };
+  /** Where the sockets listen and which interfaces their multicast goes out of (for the "no leak" checks). */
+  get binding(): { bind: string; multicastInterfaces: string[] } {
+    return { bind: '0.0.0.0', multicastInterfaces: this.options.netifs.map((n) => n.address) };
   }
 
   services(): LanService[] {
@@ -69,31 +70,42 @@ export class MdnsBrowser extends Emitter<BrowserEvents> {
   }
 
   async start(): Promise<void> {
-    const { netif } = this.options;
-    // Bound to 0.0.0.0:5353 (a socket bound to a unicast address gets no multicast on Linux); membership and the
-    // outgoing interface are the pinned interface's address, so queries leave through it alone.
-    const mdns = makeMdns({ ...(netif ? { interface: netif.address } : {}), bind: '0.0.0.0', reuseAddr: true, loopback: true, ttl: 255 });
-    this.mdns = mdns;
-    mdns.on('warning', (err: Error) => this.options.log.debug({ err: err.message }, 'mDNS warning'));
-    mdns.on('response', (packet: makeMdns.ResponsePacket, rinfo: RemoteInfo) => this.onResponse(packet, rinfo));
-    await new Promise<void>((resolve, reject) => {
-      mdns.once('ready', resolve);
-      mdns.once('error', (err: Error) =>
-        reject(new PeercamError('bad-config', `Cannot listen for mDNS on UDP 5353: ${err.message}. Is multicast allowed here?`, { cause: err })),
-      );
-    });
-    mdns.on('error', (err: Error) => this.options.log.warn({ err: err.message }, 'mDNS socket error'));
+    try {
+      for (const netif of this.options.netifs) this.sockets.push({ netif, mdns: await this.open(netif) });
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
     this.nextQueryAt = this.options.now();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.tick();
   }
 
+  /**
+   * A socket bound to 0.0.0.0:5353 (a socket bound to a unicast address gets no multicast on Linux) whose membership
+   * and outgoing interface are this interface's address, so its queries leave through it alone. Linux hands every
+   * socket the group's packets from all interfaces; responses from off this interface's subnet are dropped below.
+   */
+  private async open(netif: NetIf): Promise<makeMdns.MulticastDNS> {
+    const mdns = makeMdns({ interface: netif.address, bind: '0.0.0.0', reuseAddr: true, loopback: true, ttl: 255 });
+    mdns.on('warning', (err: Error) => this.options.log.debug({ err: err.message, netif: netif.name }, 'mDNS warning'));
+    mdns.on('response', (packet: makeMdns.ResponsePacket, rinfo: RemoteInfo) => this.onResponse(netif, mdns, packet, rinfo));
+    await new Promise<void>((resolve, reject) => {
+      mdns.once('ready', resolve);
+      mdns.once('error', (err: Error) =>
+        reject(new PeercamError('bad-config', `Cannot listen for mDNS on UDP 5353 (${netif.name}): ${err.message}. Is multicast allowed here?`, { cause: err })),
+      );
+    });
+    mdns.on('error', (err: Error) => this.options.log.warn({ err: err.message, netif: netif.name }, 'mDNS socket error'));
+    return mdns;
+  }
+
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    const mdns = this.mdns;
-    this.mdns = undefined;
-    if (mdns) await new Promise<void>((resolve) => mdns.destroy(() => resolve()));
+    const sockets = this.sockets;
+    this.sockets = [];
+    await Promise.all(sockets.map(({ mdns }) => new Promise<void>((resolve) => mdns.destroy(() => resolve()))));
     this.removeAllListeners();
   }
 
@@ -108,17 +120,16 @@ export class MdnsBrowser extends Emitter<BrowserEvents> {
       this.nextQueryAt = now + this.interval;
       this.interval = Math.min(this.interval * 2, this.options.maxQueryIntervalMs ?? 60_000);
     }
-    if (questions.length > 0) this.mdns?.query({ questions, answers });
+    if (questions.length > 0) for (const { mdns } of this.sockets) mdns.query({ questions, answers });
   }
 
-  private onResponse(packet: makeMdns.ResponsePacket, rinfo: RemoteInfo): void {
-    const { netif } = this.options;
-    if (netif && !onLink(netif, rinfo.address)) return;
+  private onResponse(netif: NetIf, mdns: makeMdns.MulticastDNS, packet: makeMdns.ResponsePacket, rinfo: RemoteInfo): void {
+    if (!onLink(netif, rinfo.address)) return;
     this.cache.ingest([...(packet.answers ?? []), ...(packet.additionals ?? [])], this.options.now());
     this.apply(this.options.now());
     // Ask at once for what this response left out (e.g. the A record of a new SRV target).
     const questions = this.cache.questions(this.options.now());
-    if (questions.length > 0) this.mdns?.query({ questions });
+    if (questions.length > 0) mdns.query({ questions });
   }
 
   private apply(now: number): void {

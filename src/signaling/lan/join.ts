@@ -134,7 +134,8 @@ export class LanRoom extends Emitter<LanRoomEvents> {
     const transport = new MqttTransport({
       url,
       ...(this.options.brokerTimeoutMs !== undefined ? { connectTimeoutMs: this.options.brokerTimeoutMs } : {}),
-      ...(why.hub !== undefined ? { keepaliveSeconds: HUB_KEEPALIVE_S } : {}),
+      // A hub's broker admits the room's members only: present the room login at once.
+      ...(why.hub !== undefined ? { keepaliveSeconds: HUB_KEEPALIVE_S, roomLogin: 'first' as const } : {}),
       ...(this.options.log ? { log: this.options.log } : {}),
     });
     const channel = new SealedChannel(this.options.room, transport, this.channelOptions());

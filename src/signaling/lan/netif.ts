@@ -1,7 +1,7 @@
 import { networkInterfaces } from 'node:os';
 import { PeercamError } from '../../protocol/index.js';
 
-/** The one interface LAN discovery is pinned to. */
+/** An interface LAN discovery runs on (one when pinned with --interface, else every non-loopback one). */
 export interface NetIf {
   readonly name: string;
   readonly address: string;
@@ -28,6 +28,20 @@ export function findInterface(spec: string): NetIf {
     `Network interface "${spec}" has no IPv4 address here (interfaces with one: ${known.join(', ') || 'none'}). ` +
       'Pass --interface with one of those names, or leave it out to use every interface.',
   );
+}
+
+/**
+ * Every interface with an IPv4 address that is not loopback (nor link-local only), each once with its first such
+ * address, as os.networkInterfaces() names them (`lan0`, never `ip link`'s `lan0@if5`). `loopback: true` lists the
+ * loopback interfaces instead (the fallback when a machine has no network: devices on this machine still meet).
+ */
+export function ipv4Interfaces(which: { loopback: boolean } = { loopback: false }): NetIf[] {
+  const out: NetIf[] = [];
+  for (const [name, infos] of Object.entries(networkInterfaces())) {
+    const info = (infos ?? []).find((i) => i.family === 'IPv4' && i.internal === which.loopback && !i.address.startsWith('169.254.'));
+    if (info) out.push({ name, address: info.address, netmask: info.netmask });
+  }
+  return out;
 }
 
 function toInt(ip: string): number {

@@ -7,7 +7,7 @@ import { RetryTimers } from './backoff.js';
 import { type LanService, MdnsBrowser } from './browser.js';
 import { MAX_FRAME_BYTES } from './frames.js';
 import { CloseCode, DEAD_AFTER_BEATS, Link } from './link.js';
-import { findInterface, mdnsAllowedByEnv, type NetIf } from './netif.js';
+import { findInterface, ipv4Interfaces, mdnsAllowedByEnv, type NetIf } from './netif.js';
 import type { LanTransportEvents, LanTransportOptions } from './options.js';
 import { Roster } from './roster.js';
 import { LinkServer } from './server.js';
@@ -30,7 +30,9 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
   private readonly now: () => number;
   private readonly mdnsOn: boolean;
   private readonly retry: RetryTimers<string>;
+  /** The interface given with `interface`; undefined: every interface (the server listens on 0.0.0.0). */
   private netif: NetIf | undefined;
+  private mdnsNetifs: readonly NetIf[] = [];
   private server: LinkServer | undefined;
   private browser: MdnsBrowser | undefined;
   private advertiser: Advertiser | undefined;
@@ -81,8 +83,16 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
   }
 
   /** Where the mDNS browser listens and sends from; undefined when mDNS browsing is off. */
-  mdnsBinding(): { bind: string; multicastInterface: string | undefined } | undefined {
+  mdnsBinding(): { bind: string; multicastInterfaces: string[] } | undefined {
     return this.browser?.binding;
+  }
+
+  /**
+   * The interfaces mDNS runs on (after open): the pinned one, else every non-loopback IPv4 interface, else loopback
+   * alone (`offline` true: only devices on this machine can be found). Empty when mDNS is off.
+   */
+  get discovery(): { interfaces: readonly NetIf[]; offline: boolean } {
+    return { interfaces: this.mdnsNetifs, offline: this.mdnsNetifs.length > 0 && this.netif === undefined && this.mdnsNetifs.every((n) => n.address.startsWith('127.')) };
   }
 
   async open(room: RoomId, self: DeviceId, handlers: TransportHandlers): Promise<void> {
@@ -101,18 +111,20 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
     this.netif = this.options.interface === undefined ? undefined : findInterface(this.options.interface);
     await this.listen();
     const { browse = true, advertise = true } = this.options;
-    if (this.mdnsOn && browse) {
-      const browser = new MdnsBrowser({ ...(this.netif ? { netif: this.netif } : {}), log: this.log, now: this.now });
+    if (this.mdnsOn && (browse || advertise)) this.mdnsNetifs = this.chooseMdnsInterfaces();
+    const netifs = this.mdnsNetifs;
+    if (this.mdnsOn && browse && netifs.length > 0) {
+      const browser = new MdnsBrowser({ netifs, log: this.log, now: this.now });
       browser.on('up', (s) => this.onServiceUp(s));
       browser.on('down', (s) => this.onServiceDown(s));
       this.browser = browser;
       await browser.start();
     }
-    if (this.mdnsOn && advertise) {
+    if (this.mdnsOn && advertise && netifs.length > 0) {
       const { role } = this.options;
       const name = this.options.name ?? `peercam ${role} ${self.slice(0, 6)}`;
       this.advertiser = new Advertiser({
-        ...(this.netif ? { netif: this.netif } : {}),
+        netifs,
         ...(this.options.txt ? { txt: this.options.txt } : {}),
         name,
         id: self,
@@ -161,6 +173,26 @@ export class LanTransport extends Emitter<LanTransportEvents> implements Transpo
     await this.advertiser?.stop().catch((err: unknown) => this.log.warn({ err: String(err) }, 'mDNS goodbye failed'));
     await this.server?.close();
     this.removeAllListeners();
+  }
+
+  /**
+   * Every non-loopback IPv4 interface, named as os.networkInterfaces() names them, so ciao never guesses from `ip link`
+   * (whose `lan0@if5` names it cannot match: it then advertised on loopback alone). With none, loopback and a warning.
+   */
+  private chooseMdnsInterfaces(): NetIf[] {
+    if (this.netif) return [this.netif];
+    const lan = ipv4Interfaces();
+    if (lan.length > 0) {
+      this.log.info({ interfaces: lan.map((n) => `${n.name} ${n.address}`) }, 'mDNS on every network interface');
+      return lan;
+    }
+    // info, not warn: `discovery.offline` says it to callers, and the CLI prints it in words.
+    this.log.info(
+      {},
+      'No network interface with an IPv4 address besides loopback: LAN discovery can find only devices on this machine. ' +
+        'Connect to a network (or pass --interface), or dial devices directly with --peer ws://host:port.',
+    );
+    return ipv4Interfaces({ loopback: true });
   }
 
   private async listen(): Promise<void> {

@@ -12,9 +12,10 @@ export interface HubInfo {
   readonly iceTransportPolicy: 'all' | 'relay';
 }
 
-export async function fetchHubInfo(): Promise<HubInfo | undefined> {
+/** Asks the hub that served the page; the room's HTTP token gets the members' part (ICE servers with TURN passwords). */
+export async function fetchHubInfo(room: Room): Promise<HubInfo | undefined> {
   try {
-    const res = await fetch('/hub.json', { cache: 'no-store' });
+    const res = await fetch('/hub.json', { cache: 'no-store', headers: { authorization: `Bearer ${room.credentials.httpToken}` } });
     if (!res.ok) return undefined;
     const j = (await res.json()) as Partial<HubInfo>;
     return {
@@ -36,6 +37,11 @@ export function peerConfigOf(hub: HubInfo | undefined): PeerConfig {
  * page (its /mqtt). A room on a plain TCP broker cannot be reached from a browser: that is an error saying so.
  */
 export function brokerFor(room: Room): string {
+  return brokerChoice(room).url;
+}
+
+/** brokerFor, and whether that broker is the page's own hub (which wants the room login at once). */
+function brokerChoice(room: Room): { url: string; hub: boolean } {
   const b = room.options.broker;
   if (b && /^wss?:\/\//.test(b)) {
     if (location.protocol === 'https:' && b.startsWith('ws://'))
@@ -43,14 +49,14 @@ export function brokerFor(room: Room): string {
         `This room meets on ${b}, an unencrypted WebSocket broker, and a page loaded over HTTPS may not connect to it. ` +
           'Use a wss:// broker in the link, or open the page from the hub over http://127.0.0.1.',
       );
-    return b;
+    return { url: b, hub: false };
   }
   if (b)
     throw PeercamError.config(
       `This room meets on the MQTT broker ${b}, which a browser cannot reach (browsers need ws:// or wss://). ` +
         'Create the room with a WebSocket broker URL (peercam room new --broker wss://host/mqtt), or use the room of this hub.',
     );
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/mqtt`;
+  return { url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/mqtt`, hub: true };
 }
 
 /** A device id per browser tab and role (sessionStorage), so two tabs of one browser are two devices. */
@@ -79,8 +85,11 @@ export async function joinRoom(
   log: Logger,
   prepare?: (channel: SealedChannel) => void,
 ): Promise<SealedChannel> {
+  const broker = brokerChoice(room);
   const transport = new MqttTransport({
-    url: brokerFor(room),
+    url: broker.url,
+    // The hub that served the page admits members only: present the room login at once (other brokers: if asked).
+    roomLogin: broker.hub ? 'first' : 'if-refused',
     // A page waits for its hub however long it takes; every 5 s at most, so it resumes soon after the hub is back.
     reconnect: exponentialBackoff({ initialMs: 250, maxMs: 5000 }),
     connectTimeoutMs: 5000,

@@ -11,6 +11,8 @@ export interface TileStats {
   /** 'relay' when the local candidate in use is a TURN relay, else 'direct'. */
   readonly path: 'direct' | 'relay' | undefined;
   readonly framesDecoded: number;
+  /** The video codec received (`H264`, `VP8`): cameras pick it per viewer. */
+  readonly codec: string | undefined;
 }
 
 interface Sample {
@@ -36,6 +38,7 @@ export class StatsReader {
     const kbps = this.last && now > this.last.at ? ((bytes - this.last.bytes) * 8) / (now - this.last.at) : undefined;
     this.last = { at: now, bytes };
     const pair = selectedPair(report);
+    const codec = video?.codecId ? (report.get(video.codecId) as { mimeType?: string } | undefined)?.mimeType?.replace(/^video\//i, '') : undefined;
     return {
       width: video?.frameWidth,
       height: video?.frameHeight,
@@ -44,6 +47,7 @@ export class StatsReader {
       rttMs: pair?.rtt !== undefined ? pair.rtt * 1000 : undefined,
       path: pair ? (pair.localType === 'relay' || pair.remoteType === 'relay' ? 'relay' : 'direct') : undefined,
       framesDecoded: video?.framesDecoded ?? 0,
+      codec,
     };
   }
 
@@ -59,6 +63,7 @@ export function formatStats(s: TileStats): string {
     s.kbps !== undefined ? (s.kbps >= 1000 ? `${(s.kbps / 1000).toFixed(1)} Mb/s` : `${Math.round(s.kbps)} kb/s`) : undefined,
     s.rttMs !== undefined ? `RTT ${Math.round(s.rttMs)} ms` : undefined,
     s.path,
+    s.codec,
   ];
   return parts.filter(Boolean).join(' · ');
 }

@@ -4,6 +4,7 @@ import type { Channel, PeerInfo } from '../../signaling/channel.js';
 import { h, notice } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
 import { formatStats, StatsReader } from '../lib/stats.js';
+import { hasWebRtc, NO_WEBRTC } from '../lib/webrtc.js';
 import type { TalkBack } from './talk.js';
 
 export type TileState = 'connecting' | 'live' | 'offline';
@@ -30,6 +31,8 @@ export class Tile {
   private startedAt = 0;
   private disposed = false;
   private stateNow: TileState = 'connecting';
+  /** Why ICE cannot connect (the session's diagnosis), shown until the tile is live. */
+  private problem: string | undefined;
 
   constructor(
     private readonly channel: Channel,
@@ -90,6 +93,10 @@ export class Tile {
 
   start(): void {
     if (this.disposed || this.session) return;
+    if (!hasWebRtc()) {
+      this.setState('offline', NO_WEBRTC.short);
+      return;
+    }
     this.startedAt = performance.now();
     this.setState('connecting');
     const session = new ViewerSession({
@@ -97,12 +104,24 @@ export class Tile {
       camera: this.camera.id,
       config: this.config,
       log: this.log,
+      selfName: 'this page',
       peerFactory: (config) => this.newPeer(config),
+    });
+    // Why it cannot connect, within the ICE timeout; the session keeps trying (a restart may still find a path).
+    session.on('trouble', (d) => {
+      if (this.session !== session) return;
+      this.el.dataset.problem = d.problem;
+      this.problem = d.message;
+      this.setState('connecting', d.message);
     });
     this.session = session;
     session.on('connected', (info) => {
       this.retries = 0;
+      delete this.el.dataset.problem;
+      this.problem = undefined;
       this.el.dataset.path = info.candidateType ?? '';
+      // The local candidate type (host/srflx/prflx/relay); data-path becomes direct/relay once stats are read.
+      this.el.dataset.candidate = info.candidateType ?? '';
     });
     session.on('state', (s) => {
       if (s === 'restarting') this.setState('connecting');
@@ -191,9 +210,11 @@ export class Tile {
     if (!peer || peer.state === 'closed') return;
     try {
       const s = await this.stats.read(peer.pc);
-      this.statsLine.textContent = formatStats(s);
+      // Until it is live, a known reason (why ICE cannot connect) stays in view instead of "0 kb/s".
+      if (this.stateNow === 'live' || this.el.dataset.problem === undefined) this.statsLine.textContent = formatStats(s);
       this.el.dataset.frames = String(s.framesDecoded);
       if (s.path) this.el.dataset.path = s.path;
+      if (s.codec) this.el.dataset.codec = s.codec;
       if (s.framesDecoded > 0 && this.video.videoWidth > 0 && this.session?.state === 'connected') this.onFirstFrame();
     } catch {
       // the connection closed between two reads
@@ -204,8 +225,9 @@ export class Tile {
     this.stateNow = state;
     this.el.dataset.state = state;
     this.badge.textContent = state === 'live' ? 'live' : state === 'connecting' ? 'connecting…' : 'offline';
-    this.badge.title = why ?? '';
-    if (state !== 'live') this.statsLine.textContent = why ?? '';
+    const reason = why ?? (state === 'live' ? undefined : this.problem);
+    this.badge.title = reason ?? '';
+    if (state !== 'live') this.statsLine.textContent = reason ?? '';
   }
 
   private toggleMute(): void {

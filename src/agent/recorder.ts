@@ -1,0 +1,245 @@
+import { mkdirSync } from 'node:fs';
+import { type DeviceId, type Logger, PeercamError, silentLogger } from '../protocol/index.js';
+import { CameraRecorder } from '../record/camera-recorder.js';
+import { DiskGuard, type DiskState } from '../record/disk.js';
+import { Retention, type RetentionPolicy } from '../record/retention.js';
+import { repairUnfinished } from '../record/store.js';
+import { type PeerConfig, type Timeouts, ViewerSession } from '../session/index.js';
+import { exponentialBackoff } from '../signaling/backoff.js';
+import type { Channel, PeerInfo } from '../signaling/channel.js';
+import { createViewerPeer, type NdcOptions, TurnBridge, type ViewerPeer } from '../media/ndc/index.js';
+
+export interface RecorderOptions extends RetentionPolicy {
+  readonly channel: Channel;
+  readonly peerConfig: PeerConfig;
+  /** Where recordings go: one folder per camera. */
+  readonly root: string;
+  /** Target segment length (ms). Default 60 s. */
+  readonly segmentMs?: number;
+  /** Only these cameras (names or device ids); default every camera of the room, present or to come. */
+  readonly cameras?: readonly string[];
+  /** Retention sweep / disk retry interval. Default 5 s. */
+  readonly sweepMs?: number;
+  /**
+   * Ask for a keyframe (PLI) when none came for this long. Fragments start at keyframes, so this bounds what a crash
+   * loses; browser cameras send keyframes only when asked. Default 2 s. Encoders with a fixed interval ignore it.
+   */
+  readonly keyframeMs?: number;
+  readonly engine?: NdcOptions;
+  readonly timeouts?: Partial<Timeouts>;
+  readonly log?: Logger;
+  /** One line per thing worth telling a user (camera recorded, session ended, disk full, resumed). */
+  readonly onEvent?: (line: string) => void;
+}
+
+/** One recorded camera: a viewer session that comes back by itself, feeding a CameraRecorder. */
+interface Watched {
+  /** Its latest presence. */
+  camera: PeerInfo;
+  readonly recorder: CameraRecorder;
+  session: ViewerSession | undefined;
+  /** Asks for keyframes while the session is up. */
+  pli: ReturnType<typeof setInterval> | undefined;
+  failures: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * `peercam record`: a headless member of the room that watches every camera (present now or appearing later), and
+ * writes what it receives to disk without decoding. Sessions that end (camera restarted, network cut) are set up
+ * again while the camera is present. Retention and the disk gate are shared by all cameras.
+ */
+export class Recorder {
+  readonly guard: DiskGuard;
+  readonly retention: Retention;
+  private readonly watched = new Map<DeviceId, Watched>();
+  private readonly log: Logger;
+  private readonly offs: (() => void)[] = [];
+  private closed = false;
+  private readonly retry = exponentialBackoff({ initialMs: 250, maxMs: 4000, jitter: 'none' });
+
+  private constructor(
+    private readonly options: RecorderOptions,
+    private readonly turnBridge: TurnBridge | undefined,
+  ) {
+    this.log = options.log ?? silentLogger;
+    const say = options.onEvent ?? (() => {});
+    this.retention = new Retention({ ...options, log: this.log });
+    this.guard = new DiskGuard({
+      root: options.root,
+      retention: this.retention,
+      ...(options.sweepMs !== undefined ? { intervalMs: options.sweepMs } : {}),
+      log: this.log,
+      onChange: (state: DiskState, error) => say(state === 'ok' ? 'recording resumed: the disk is writable again' : `${error?.message}`),
+    });
+  }
+
+  /** Repairs what a crash left, then records every camera of the room that passes the filter. */
+  static async start(options: RecorderOptions): Promise<Recorder> {
+    try {
+      mkdirSync(options.root, { recursive: true });
+    } catch (err) {
+      throw new PeercamError('disk', `Cannot create the recordings folder ${options.root}: ${String(err)}. Pass --out with a writable folder.`, { cause: err });
+    }
+    const repaired = repairUnfinished(options.root);
+    if (repaired.repaired.length || repaired.deleted.length)
+      options.onEvent?.(`repaired ${repaired.repaired.length} unfinished segment(s), removed ${repaired.deleted.length} with nothing playable`);
+    const turnBridge = await TurnBridge.open(options.peerConfig, options.log ?? silentLogger);
+    const rec = new Recorder(options, turnBridge);
+    rec.guard.tick();
+    const ch = options.channel;
+    rec.offs.push(
+      ch.on('peer', (p) => rec.consider(p)),
+      ch.on('gone', (id) => rec.gone(id)),
+    );
+    for (const p of ch.peers.values()) rec.consider(p);
+    return rec;
+  }
+
+  /** Cameras being recorded now (connected or coming back). */
+  get cameras(): PeerInfo[] {
+    return [...this.watched.values()].map((w) => w.camera);
+  }
+
+  /** Frames written per camera name (tests, progress). */
+  stats(): { camera: string; frames: number; receivedBytes: number; writtenBytes: number }[] {
+    return [...this.watched.values()].map((w) => ({
+      camera: w.camera.name,
+      frames: w.recorder.frames,
+      receivedBytes: w.recorder.receivedBytes,
+      writtenBytes: w.recorder.writtenBytes,
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const off of this.offs) off();
+    const all = [...this.watched.values()];
+    await Promise.all(all.map((w) => this.stop(w)));
+    for (const st of this.stats())
+      this.options.onEvent?.(`"${st.camera}": ${st.frames} frames, ${st.receivedBytes} RTP bytes received, ${st.writtenBytes} bytes written`);
+    this.watched.clear();
+    this.guard.close();
+    this.turnBridge?.close();
+  }
+
+  private wanted(p: PeerInfo): boolean {
+    if (p.role !== 'camera') return false;
+    const only = this.options.cameras;
+    return !only || only.length === 0 || only.includes(p.name) || only.includes(p.id);
+  }
+
+  private consider(p: PeerInfo): void {
+    if (this.closed || !this.wanted(p)) return;
+    const known = this.watched.get(p.id);
+    if (known) {
+      const hadAudio = hasAudio(known.camera);
+      known.camera = p;
+      // A camera page publishes its sources once its microphone is on: connect again to get the sound too.
+      if (known.session && hasAudio(p) && !hadAudio) known.session.close('local', 'the camera has sound now');
+      else if (!known.session && !known.timer) this.begin(known);
+      return;
+    }
+    const w: Watched = {
+      camera: p,
+      recorder: new CameraRecorder({
+        root: this.options.root,
+        camera: p.name,
+        ...(this.options.segmentMs !== undefined ? { segmentMs: this.options.segmentMs } : {}),
+        disk: this.guard,
+        log: this.log,
+        onSegment: (path, start, durationMs, bytes) => this.retention.add(path, start + durationMs, bytes),
+      }),
+      session: undefined,
+      pli: undefined,
+      failures: 0,
+      timer: undefined,
+    };
+    this.watched.set(p.id, w);
+    this.options.onEvent?.(`recording "${p.name}"`);
+    this.begin(w);
+  }
+
+  private gone(id: DeviceId): void {
+    const w = this.watched.get(id);
+    if (!w) return;
+    // Keep the camera's entry: it comes back under the same id; its segment ends now.
+    w.recorder.endSession();
+  }
+
+  private begin(w: Watched): void {
+    if (this.closed || w.session) return;
+    let peer: ViewerPeer | undefined;
+    let streaming = false;
+    const s = new ViewerSession({
+      channel: this.options.channel,
+      camera: w.camera.id,
+      config: this.options.peerConfig,
+      ...(this.options.timeouts ? { timeouts: this.options.timeouts } : {}),
+      log: this.log,
+      peerFactory: (config) => {
+        streaming = false;
+        peer = createViewerPeer(config, {
+          ...this.options.engine,
+          ...(this.turnBridge ? { turnBridge: this.turnBridge } : {}),
+          // Only when the camera says it has sound: an audio section the camera rejects buys nothing but trouble.
+          audio: hasAudio(w.camera),
+          log: this.log,
+          onRtp: (packet, kind) => {
+            const codec = peer?.negotiated?.codec;
+            if (!codec) return;
+            // Every peer (new session or ICE restart) is a new RTP stream with its own bases.
+            if (!streaming) {
+              streaming = true;
+              w.recorder.startSession(codec);
+            }
+            if (kind === 'video') w.recorder.video(packet);
+            else w.recorder.audio(packet);
+          },
+        });
+        return peer;
+      },
+    });
+    w.session = s;
+    s.on('connected', () => {
+      w.failures = 0;
+      const every = this.options.keyframeMs ?? 2000;
+      if (w.pli) clearInterval(w.pli);
+      w.pli = setInterval(() => {
+        if (w.session === s && Date.now() - w.recorder.lastKeyframeWall > every) peer?.requestKeyframe();
+      }, Math.max(250, every / 4));
+      this.options.onEvent?.(`"${w.camera.name}" connected`);
+    });
+    s.on('closed', (reason, message) => {
+      if (w.pli) clearInterval(w.pli);
+      w.pli = undefined;
+      if (w.session === s) w.session = undefined;
+      w.recorder.endSession();
+      if (this.closed || this.watched.get(w.camera.id) !== w) return;
+      this.options.onEvent?.(`"${w.camera.name}" session ended (${reason}): ${message}`);
+      // Come back while the camera is present; when it is gone, its next presence starts us again.
+      const delay = this.retry.nextDelayMs(w.failures++) ?? 4000;
+      w.timer = setTimeout(() => {
+        w.timer = undefined;
+        if (this.options.channel.peers.has(w.camera.id)) this.begin(w);
+      }, delay);
+    });
+    s.start().catch((err: unknown) => s.close('error', String(err)));
+  }
+
+  private async stop(w: Watched): Promise<void> {
+    if (w.timer) clearTimeout(w.timer);
+    if (w.pli) clearInterval(w.pli);
+    w.pli = undefined;
+    const s = w.session;
+    w.session = undefined;
+    if (s) {
+      s.close('local', 'recorder stopped');
+      await s.drain();
+    }
+    await w.recorder.close();
+  }
+}
+
+const hasAudio = (p: PeerInfo): boolean => p.sources?.some((s) => s.kinds.includes('audio')) ?? false;

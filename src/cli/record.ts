@@ -1,0 +1,86 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { Recorder } from '../agent/recorder.js';
+import { parseDuration, parseMinFree, parseSize } from '../record/units.js';
+import type { RecorderOptions } from '../agent/recorder.js';
+import type { Logger } from '../protocol/index.js';
+import type { PeerConfig } from '../session/index.js';
+import type { Channel } from '../signaling/channel.js';
+import { untilSignal } from './camera.js';
+import { addNetOptions, engineOptions, logger, peerConfig, presenceOf } from './context.js';
+import { dataDir, deviceId } from './home.js';
+import { addLanOptions, joinRoom, type LanCliOptions } from './lan.js';
+
+export interface RecordCliOptions {
+  out?: string;
+  keep: string;
+  maxDisk?: string;
+  minFree: string;
+  segment: string;
+  cameras?: string;
+}
+
+interface RecordOptions extends LanCliOptions, RecordCliOptions {}
+
+/** The recording flags shared by `peercam record` and `peercam up --record`. */
+export function addRecordOptions(cmd: Command): Command {
+  return cmd
+    .option('--keep <age>', 'delete recordings older than this (e.g. 12h, 7d, 30d)', '7d')
+    .option('--max-disk <size>', 'keep all recordings under this size, oldest deleted first (e.g. 50GB)')
+    .option('--min-free <size|%>', 'never let free space on the disk go under this (e.g. 5%, 2GB)', '5%')
+    .option('--segment <length>', 'length of one file (e.g. 60s, 10m)', '60s')
+    .option('--cameras <names>', 'record only these cameras (comma-separated names or ids)');
+}
+
+export const defaultRecordingsDir = (): string => join(dataDir(), 'recordings');
+
+/** Turns the flags into the recorder's options (throws a bad-config error naming the flag). */
+export function recorderSettings(opts: RecordCliOptions, out: string | undefined): Omit<RecorderOptions, 'channel' | 'peerConfig'> {
+  const cameras = opts.cameras?.split(',').map((c) => c.trim()).filter(Boolean);
+  return {
+    root: out ?? opts.out ?? defaultRecordingsDir(),
+    keepMs: parseDuration(opts.keep, '--keep'),
+    ...(opts.maxDisk !== undefined ? { maxBytes: parseSize(opts.maxDisk, '--max-disk') } : {}),
+    minFree: parseMinFree(opts.minFree, '--min-free'),
+    segmentMs: parseDuration(opts.segment, '--segment'),
+    ...(cameras?.length ? { cameras } : {}),
+  };
+}
+
+/** Starts a recorder on a joined channel, printing what happens on stderr. */
+export function startRecorder(channel: Channel, config: PeerConfig, settings: ReturnType<typeof recorderSettings>, engine: RecorderOptions['engine'], log: Logger): Promise<Recorder> {
+  return Recorder.start({
+    ...settings,
+    channel,
+    peerConfig: config,
+    ...(engine ? { engine } : {}),
+    log,
+    onEvent: (line) => process.stderr.write(`peercam record: ${line}\n`),
+  });
+}
+
+export function registerRecord(program: Command): void {
+  addLanOptions(
+    addNetOptions(
+      addRecordOptions(
+        program
+          .command('record')
+          .description('record every camera of the room to disk (fragmented MP4, no re-encoding), kept by age and size')
+          .option('--out <dir>', 'recordings folder (default: recordings/ in PEERCAM_HOME)'),
+      ),
+    ),
+  ).action(async (opts: RecordOptions) => {
+    const log = logger(opts);
+    const settings = recorderSettings(opts, undefined);
+    const joined = await joinRoom(opts, { id: await deviceId('recorder'), presence: presenceOf('recorder', 'viewer') }, log);
+    try {
+      const recorder = await startRecorder(joined.channel, peerConfig(opts, joined.broker), settings, engineOptions(opts), log);
+      process.stderr.write(`peercam record: recording into ${settings.root}; Ctrl-C to stop\n`);
+      await untilSignal();
+      process.stderr.write('peercam record: stopping (finishing the open segments)\n');
+      await recorder.close();
+    } finally {
+      await joined.close();
+    }
+  });
+}

@@ -1,0 +1,49 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** A request handler of the hub's web server. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** What a request says about the room's HTTP token (Room.credentials.httpToken). */
+export type Bearer = 'member' | 'none' | 'wrong';
+
+/**
+ * The hub's check of the room's HTTP token, for every route beyond the public pages (hub.json's ICE servers today;
+ * metrics, recordings, WHEP/WHIP next). Members send `Authorization: Bearer <httpToken>` (RFC 6750 section 2.1).
+ */
+export class BearerGuard {
+  private readonly expected: Buffer;
+
+  constructor(token: string) {
+    this.expected = digest(token);
+  }
+
+  /** 'member' with the right token, 'none' without an Authorization header, 'wrong' with any other. */
+  check(req: IncomingMessage): Bearer {
+    const header = req.headers.authorization;
+    if (header === undefined) return 'none';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    // Compared as digests: equal lengths, constant time, and nothing learned from how much of the token was right.
+    return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), this.expected) ? 'member' : 'wrong';
+  }
+
+  /** Runs `handler` for members only; anyone else gets 401 with a WWW-Authenticate challenge. */
+  protect(handler: RouteHandler): RouteHandler {
+    return (req, res) => {
+      const bearer = this.check(req);
+      if (bearer === 'member') return handler(req, res);
+      unauthorized(res, bearer);
+    };
+  }
+}
+
+/** 401 (RFC 6750 section 3): no token at all gets the bare challenge; a wrong one says invalid_token. */
+export function unauthorized(res: ServerResponse, bearer: Exclude<Bearer, 'member'>): void {
+  const challenge = bearer === 'wrong' ? 'Bearer realm="peercam", error="invalid_token"' : 'Bearer realm="peercam"';
+  res.writeHead(401, { 'www-authenticate': challenge, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+  res.end('This is for members of the room: send the room\'s HTTP token (Authorization: Bearer; the room link holds it).\n');
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}

@@ -1,0 +1,1 @@
+export { Speaker, type SpeakerEvents, type SpeakerOptions, type SpeakerState } from './speaker.js';

@@ -1,0 +1,304 @@
+import { statSync } from 'node:fs';
+import { type Logger, silentLogger } from '../protocol/index.js';
+import { opusSample, RtpClock, VideoAssembler, type VideoConfig, type VideoFrame } from './assembler.js';
+import { OPUS_CLOCK, SegmentFile, type SegmentTracks, VIDEO_CLOCK } from './segment-file.js';
+import { makeSegmentDir, newSegmentPath, sealSegment } from './store.js';
+
+/** What a camera recorder asks before it opens a file, and tells when a write failed. */
+export interface DiskGate {
+  /** False while the disk is full or read-only: frames are dropped, no file is opened. */
+  canWrite(): boolean;
+  /** A write failed (ENOSPC, EROFS, EIO...): stop writing everywhere until the space comes back. */
+  failed(err: NodeJS.ErrnoException): void;
+}
+
+export interface CameraRecorderOptions {
+  readonly root: string;
+  /** The camera's name (its folder). */
+  readonly camera: string;
+  /** Target segment length; a segment ends at the first keyframe after it. Default 60 s. */
+  readonly segmentMs?: number;
+  /** A gap between two frames (RTP time or arrival) longer than this ends the segment. Default 2 s. */
+  readonly gapMs?: number;
+  readonly disk?: DiskGate;
+  readonly log?: Logger;
+  /** Wall clock (ms since the epoch), injectable for tests. */
+  readonly now?: () => number;
+  /** A segment was finished (closed and renamed with its duration). */
+  readonly onSegment?: (path: string, startMs: number, durationMs: number, bytes: number) => void;
+}
+
+interface Session {
+  readonly codec: 'H264' | 'VP8';
+  readonly assembler: VideoAssembler;
+  readonly videoClock: RtpClock;
+  readonly audioClock: RtpClock;
+  /**
+   * Wall time (ms) of session tick `ticks`. Set at the first keyframe, then lowered to the earliest arrival the RTP
+   * clock allows during the first seconds: a camera starts a new viewer with its cached keyframe, seconds old, in a
+   * burst, so arrival times only settle once the burst has caught up with live.
+   */
+  anchor: { wallMs: number; ticks: number; setAt: number } | undefined;
+  /** Audio session ticks (48 kHz) = unwrapped audio RTP ticks + this, set from the first audio packet's arrival. */
+  audioOffset: number | undefined;
+  lastAudioWall: number;
+  lastVideoTicks: number | undefined;
+  lastVideoWall: number;
+}
+
+/** The segment being written. Its file is created in the write queue, so every step queued after it finds it. */
+interface Open {
+  file: SegmentFile | undefined;
+  path: string;
+  startMs: number;
+  readonly startTicks: number;
+  readonly config: VideoConfig;
+  readonly tracks: SegmentTracks;
+  lastTicks: number;
+  /** Spacing of the last two frames: the length given to the last frame when no next keyframe ends the segment. */
+  lastDelta: number;
+}
+
+/** How long the wall-clock anchor of a session is refined, and after how long audio is lined up against it. */
+const REFINE_MS = 10_000;
+const SETTLE_MS = 1500;
+
+const sameConfig = (a: VideoConfig, b: VideoConfig) => a.codecString === b.codecString && a.width === b.width && a.height === b.height;
+
+/**
+ * Records one camera: received RTP in, segment files out, no decoding. A session (one WebRTC connection) is one
+ * continuous timeline from its first keyframe; segments cut it at keyframes every `segmentMs`, so consecutive files
+ * meet exactly. A gap (frames stop, the RTP clock jumps), a new session, a change of codec or size, or audio that
+ * starts or stops ends the segment; the next one starts at the next keyframe.
+ */
+export class CameraRecorder {
+  private session: Session | undefined;
+  private open: Open | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private watchdog: ReturnType<typeof setInterval> | undefined;
+  private readonly segmentTicks: number;
+  private readonly gapMs: number;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  /** Frames handed to files, for tests and stats. */
+  frames = 0;
+  /** RTP bytes received (video and audio packets, headers included). */
+  receivedBytes = 0;
+  /** Bytes of finished segment files. */
+  writtenBytes = 0;
+  /** Wall time of the last keyframe received (ask the camera for one when it gets old: browsers send them rarely). */
+  lastKeyframeWall = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly options: CameraRecorderOptions) {
+    this.segmentTicks = ((options.segmentMs ?? 60_000) * VIDEO_CLOCK) / 1000;
+    this.gapMs = options.gapMs ?? 2000;
+    this.log = options.log ?? silentLogger;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** A new connection to the camera: a new RTP stream (new SSRC, sequence and timestamp bases). */
+  startSession(codec: 'H264' | 'VP8'): void {
+    this.endSession();
+    // Frames that stop without the session ending (the camera's source died) end the segment too.
+    this.watchdog = setInterval(() => {
+      const s = this.session;
+      if (s?.anchor && this.open && this.now() - s.lastVideoWall > this.gapMs) {
+        this.log.info({ camera: this.options.camera }, 'recording: no frames, segment ended');
+        this.closeOpen(undefined);
+        s.anchor = undefined;
+        s.audioOffset = undefined;
+        s.lastVideoTicks = undefined;
+      }
+    }, 1000);
+    this.watchdog.unref();
+    this.session = {
+      codec,
+      assembler: new VideoAssembler(codec),
+      videoClock: new RtpClock(),
+      audioClock: new RtpClock(),
+      anchor: undefined,
+      audioOffset: undefined,
+      lastAudioWall: Number.NEGATIVE_INFINITY,
+      lastVideoTicks: undefined,
+      lastVideoWall: 0,
+    };
+  }
+
+  /** The connection ended: finish the segment at its last frame. */
+  endSession(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
+    this.closeOpen(undefined);
+    this.session = undefined;
+  }
+
+  video(packet: Uint8Array): void {
+    const s = this.session;
+    if (!s) return;
+    this.receivedBytes += packet.length;
+    for (const frame of s.assembler.push(packet)) this.onFrame(s, frame);
+  }
+
+  audio(packet: Uint8Array): void {
+    const s = this.session;
+    if (!s) return;
+    this.receivedBytes += packet.length;
+    const wall = this.now();
+    s.lastAudioWall = wall;
+    if (!s.anchor || wall - s.anchor.setAt < SETTLE_MS) return;
+    const sample = opusSample(packet);
+    if (!sample) return;
+    const ticks = s.audioClock.unwrap(sample.rtpTs);
+    // No RTCP sender reports reach us: line audio up with video by arrival time once, then follow the RTP clock.
+    s.audioOffset ??= Math.round(((wall - s.anchor.wallMs) * OPUS_CLOCK) / 1000 + (s.anchor.ticks * OPUS_CLOCK) / VIDEO_CLOCK) - ticks;
+    const open = this.open;
+    if (!open?.tracks.audio) return;
+    const at = ticks + s.audioOffset;
+    if (at < (open.startTicks * OPUS_CLOCK) / VIDEO_CLOCK) return;
+    this.enqueue(async () => {
+      await open.file?.addAudio({ ticks: at, data: sample.data, keyframe: true });
+      this.check(open);
+    });
+  }
+
+  /** Finishes the open segment and waits until everything is on disk. */
+  async close(): Promise<void> {
+    this.endSession();
+    await this.chain;
+  }
+
+  /** Waits for queued writes (tests). */
+  flush(): Promise<void> {
+    return this.chain;
+  }
+
+  private onFrame(s: Session, frame: VideoFrame): void {
+    const wall = this.now();
+    const ticks = s.videoClock.unwrap(frame.rtpTs);
+    if (s.lastVideoTicks !== undefined) {
+      const gapTicks = ticks - s.lastVideoTicks;
+      const stalled = wall - s.lastVideoWall > this.gapMs;
+      if (gapTicks <= 0 || gapTicks > (this.gapMs * VIDEO_CLOCK) / 1000 || stalled) {
+        // A hole in the timeline: end the file at its last frame and start a new timeline at the next keyframe.
+        this.log.info({ camera: this.options.camera, gapMs: Math.round(gapTicks / 90), stalled }, 'recording: gap, segment ended');
+        this.closeOpen(undefined);
+        s.anchor = undefined;
+        s.audioOffset = undefined;
+      }
+    }
+    s.lastVideoTicks = ticks;
+    s.lastVideoWall = wall;
+    if (frame.keyframe) this.lastKeyframeWall = wall;
+    if (!s.anchor) {
+      if (!frame.keyframe || !frame.config) return;
+      s.anchor = { wallMs: wall, ticks, setAt: wall };
+    } else if (wall - s.anchor.setAt < REFINE_MS) {
+      s.anchor.wallMs = Math.min(s.anchor.wallMs, wall - ((ticks - s.anchor.ticks) * 1000) / VIDEO_CLOCK);
+    }
+    // Audio joins once the timeline has settled (see `anchor`), at the next keyframe.
+    const withAudio = wall - s.lastAudioWall < 1000 && wall - s.anchor.setAt >= SETTLE_MS;
+    const open = this.open;
+    if (open && frame.keyframe && frame.config) {
+      const full = ticks - open.startTicks >= this.segmentTicks;
+      const changed = !sameConfig(open.config, frame.config) || (open.tracks.audio !== undefined) !== withAudio;
+      if (full || changed) this.closeOpen(ticks);
+    } else if (open?.tracks.audio && !withAudio && wall - s.lastAudioWall > 3000) {
+      // Audio stopped mid-segment: the muxer would wait for it forever. End here; the next keyframe starts anew.
+      this.closeOpen(ticks);
+    }
+    if (!this.open) {
+      if (!frame.keyframe || !frame.config) return;
+      if (this.options.disk && !this.options.disk.canWrite()) return;
+      this.openSegment(s, ticks, frame.config, withAudio);
+    }
+    const current = this.open;
+    if (!current) return;
+    this.frames++;
+    if (ticks > current.lastTicks) current.lastDelta = ticks - current.lastTicks;
+    current.lastTicks = ticks;
+    this.enqueue(async () => {
+      await current.file?.addVideo({ ticks, data: frame.data, keyframe: frame.keyframe });
+      this.check(current);
+    });
+  }
+
+  private openSegment(s: Session, ticks: number, config: VideoConfig, withAudio: boolean): void {
+    const anchor = s.anchor!;
+    const tracks: SegmentTracks = { video: config, audio: withAudio ? { channels: 2 } : undefined };
+    const startMs = () => Math.round(anchor.wallMs + ((ticks - anchor.ticks) * 1000) / VIDEO_CLOCK);
+    const open: Open = { file: undefined, path: '', startMs: startMs(), startTicks: ticks, config, tracks, lastTicks: ticks, lastDelta: 3000 };
+    this.open = open;
+    this.enqueue(async () => {
+      // Name the file once the session's clock has settled (see Session.anchor); its frames wait in the queue.
+      const settle = anchor.setAt + SETTLE_MS - this.now();
+      if (settle > 0 && this.options.now === undefined) await new Promise((r) => setTimeout(r, settle));
+      open.startMs = startMs();
+      open.path = newSegmentPath(this.options.root, this.options.camera, open.startMs);
+      try {
+        makeSegmentDir(open.path);
+        open.file = await SegmentFile.create(open.path, tracks, ticks);
+      } catch (err) {
+        if (this.open === open) this.open = undefined;
+        this.options.disk?.failed(err as NodeJS.ErrnoException);
+      }
+    });
+  }
+
+  /** Ends the open segment at `endTicks` (the keyframe that starts the next one), or at its last frame. */
+  private closeOpen(endTicks: number | undefined): void {
+    const open = this.open;
+    if (!open) return;
+    this.open = undefined;
+    // The anchor as refined so far names the file (the open file's name used the first guess).
+    const anchor = this.session?.anchor ? { ...this.session.anchor } : undefined;
+    this.enqueue(async () => {
+      const file = open.file;
+      if (!file || file.error) return;
+      // Without a next keyframe, the last frame lasts as long as the one before it.
+      const end = endTicks ?? open.lastTicks + Math.max(1, open.lastDelta);
+      await file.close(end);
+      if (file.error) {
+        this.options.disk?.failed(file.error);
+        await this.keepWhatIsWhole(open, file);
+        return;
+      }
+      const durationMs = ((end - open.startTicks) * 1000) / VIDEO_CLOCK;
+      const startMs = anchor ? Math.round(anchor.wallMs + ((open.startTicks - anchor.ticks) * 1000) / VIDEO_CLOCK) : open.startMs;
+      try {
+        const sealed = sealSegment(file.path, startMs, durationMs);
+        this.writtenBytes += file.bytes;
+        this.options.onSegment?.(sealed, startMs, durationMs, file.bytes);
+      } catch (err) {
+        this.options.disk?.failed(err as NodeJS.ErrnoException);
+      }
+    });
+  }
+
+  private check(open: Open): void {
+    const file = open.file;
+    if (!file?.error) return;
+    this.log.warn({ camera: this.options.camera, err: file.error.message }, 'recording: write failed');
+    if (this.open === open) this.open = undefined;
+    open.file = undefined;
+    this.options.disk?.failed(file.error);
+    this.enqueue(() => this.keepWhatIsWhole(open, file));
+  }
+
+  /** A write failed: keep the whole fragments as a finished segment (retention can then delete it like any other). */
+  private async keepWhatIsWhole(open: Open, file: SegmentFile): Promise<void> {
+    const keptMs = await file.abort();
+    if (keptMs === undefined) return;
+    try {
+      const sealed = sealSegment(file.path, open.startMs, keptMs);
+      const bytes = statSync(sealed).size;
+      this.writtenBytes += bytes;
+      this.options.onSegment?.(sealed, open.startMs, keptMs, bytes);
+    } catch {
+      // left open: the repair at the next start seals it
+    }
+  }
+
+  private enqueue(step: () => Promise<void>): void {
+    this.chain = this.chain.then(step).catch((err: unknown) => this.log.warn({ err: String(err) }, 'recording: step failed'));
+  }
+}

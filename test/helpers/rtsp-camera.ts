@@ -1,0 +1,77 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+const SCRIPT = fileURLToPath(new URL('../fixtures/rtsp/ip-camera.py', import.meta.url));
+/** Debian's interpreter: python3-gi is installed for it, not for another python3 that may come first on PATH. */
+const PYTHON = '/usr/bin/python3';
+
+/** A running test IP camera (test/fixtures/rtsp/ip-camera.py): RTSP over TCP on 127.0.0.1, mounts /h264 and /h265. */
+export interface RtspCamera {
+  readonly port: number;
+  readonly pid: number;
+  url(mount: 'h264' | 'h265'): string;
+  /** SIGTERM by PID (SIGKILL after 5 s) and wait for the exit. */
+  stop(): Promise<void>;
+}
+
+export async function startRtspCamera(port: number): Promise<RtspCamera> {
+  const child: ChildProcess = spawn(PYTHON, [SCRIPT, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the RTSP test camera did not start in 20 s:\n${out}`)), 20_000);
+    const check = () => {
+      if (out.includes(`ready ${port}`)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      check();
+    });
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the RTSP test camera exited (${code}):\n${out}`));
+    });
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('the RTSP test camera has no PID');
+  return {
+    port,
+    pid,
+    url: (mount) => `rtsp://127.0.0.1:${port}/${mount}`,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A process's descendants (PID and command line), read from /proc. */
+export async function descendants(root: number): Promise<{ pid: number; argv: string[] }[]> {
+  const parents = new Map<number, number>();
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    // pid (comm) state ppid ...: comm may hold spaces or parentheses, so split after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (Number.isInteger(ppid)) parents.set(Number(name), ppid);
+  }
+  const out: { pid: number; argv: string[] }[] = [];
+  const walk = async (pid: number) => {
+    for (const [child, parent] of parents) {
+      if (parent !== pid) continue;
+      const argv = (await readFile(`/proc/${child}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
+      if (argv.length > 0) out.push({ pid: child, argv });
+      await walk(child);
+    }
+  };
+  await walk(root);
+  return out;
+}

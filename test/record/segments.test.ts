@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { serializeRtp } from '../../src/media/rtp.js';
+import { CameraRecorder } from '../../src/record/camera-recorder.js';
+import { listSegments } from '../../src/record/store.js';
+import { startFfmpegRtp } from '../helpers/ffmpeg-rtp.js';
+import { waitFor } from '../helpers/wait.js';
+import { ClipStream } from '../media/clip.js';
+import { decodeErrors, probe } from './probe.js';
+
+const root = mkdtempSync(join(tmpdir(), 'peercam-rec-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+test('10 s of H.264 RTP -> 3 s segments that meet exactly, each probing and decoding cleanly', async () => {
+  let wall = Date.UTC(2026, 0, 2, 23, 59, 58); // crosses midnight: two day folders
+  const rec = new CameraRecorder({ root, camera: 'Clip cam', segmentMs: 3000, now: () => wall });
+  rec.startSession('H264');
+  const clip = new ClipStream();
+  for (let i = 0; i < 300; i++) {
+    for (const p of clip.frames(1)) rec.video(serializeRtp(p));
+    wall += 1000 / 30;
+  }
+  await rec.close();
+  const segs = listSegments(root, 'Clip cam');
+  assert.deepEqual(segs.map((s) => Math.round(s.durationMs)), [3000, 3000, 3000, 1000]);
+  assert.equal(new Set(segs.map((s) => s.path.split('/').at(-2))).size, 2, 'a folder per UTC day');
+  for (let i = 1; i < segs.length; i++) assert.ok(Math.abs(segs[i - 1]!.start + segs[i - 1]!.durationMs - segs[i]!.start) <= 1, 'no gap, no overlap');
+  let frames = 0;
+  let expectedStart = 0;
+  for (const s of segs) {
+    const p = await probe(s.path);
+    assert.equal(p.streams[0]?.codec, 'h264');
+    assert.equal(p.streams[0]?.width, 640);
+    // ffprobe's duration runs from 0: the file's own length is duration - start_time.
+    assert.ok(Math.abs(p.duration - p.startTime - s.durationMs / 1000) < 0.05, `${s.path}: ${p.duration - p.startTime} s`);
+    // The RTP timeline runs on across files: each starts where the one before ended.
+    assert.ok(Math.abs(p.startTime - expectedStart) < 0.001, `start ${p.startTime}, expected ${expectedStart}`);
+    expectedStart += s.durationMs / 1000;
+    frames += p.streams[0]?.frames ?? 0;
+    assert.equal(await decodeErrors(s.path), '');
+  }
+  assert.equal(frames, 300);
+});
+
+test('a gap in the stream ends the segment; the next starts at the following keyframe', async () => {
+  let wall = Date.UTC(2026, 0, 3, 10, 0, 0);
+  const rec = new CameraRecorder({ root, camera: 'Gappy', segmentMs: 60_000, now: () => wall });
+  rec.startSession('H264');
+  const clip = new ClipStream();
+  const send = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      for (const p of clip.frames(1)) rec.video(serializeRtp(p));
+      wall += 1000 / 30;
+    }
+  };
+  send(60);
+  wall += 5000; // the camera went silent for 5 s (arrival time); RTP time runs on at 3000 ticks a frame
+  clip.frames(150);
+  send(60);
+  await rec.close();
+  const segs = listSegments(root, 'Gappy');
+  assert.equal(segs.length, 2);
+  assert.ok(segs[1]!.start - (segs[0]!.start + segs[0]!.durationMs) >= 4000, 'the hole stays a hole');
+  for (const s of segs) assert.equal(await decodeErrors(s.path), '');
+});
+
+test('real encoders: H.264 with Opus audio, and VP8, recorded without re-encoding', async () => {
+  const rec = new CameraRecorder({ root, camera: 'Real', segmentMs: 2000 });
+  rec.startSession('H264');
+  const video = await startFfmpegRtp('H264', (p) => rec.video(p));
+  const audio = await startFfmpegRtp('OPUS', (p) => rec.audio(p));
+  const vp8Rec = new CameraRecorder({ root, camera: 'Real VP8', segmentMs: 2000 });
+  vp8Rec.startSession('VP8');
+  const vp8 = await startFfmpegRtp('VP8', (p) => vp8Rec.video(p));
+  try {
+    await waitFor(() => listSegments(root, 'Real').filter((s) => !s.open).length >= 2 && listSegments(root, 'Real VP8').filter((s) => !s.open).length >= 2, {
+      timeoutMs: 30_000,
+      what: 'two finished segments of each camera',
+      intervalMs: 200,
+    });
+  } finally {
+    await Promise.all([video.stop(), audio.stop(), vp8.stop()]);
+    await rec.close();
+    await vp8Rec.close();
+  }
+  const h264 = listSegments(root, 'Real');
+  const withAudio = h264.filter((s) => !s.open);
+  // The first segment may start before the first audio packet; the later ones carry both.
+  const last = await probe(withAudio.at(-1)!.path);
+  assert.deepEqual(last.streams.map((s) => s.codec).sort(), ['h264', 'opus']);
+  assert.ok(last.streams.every((s) => s.frames > 0));
+  for (const s of h264) assert.equal(await decodeErrors(s.path), '', s.path);
+  for (const s of listSegments(root, 'Real VP8')) {
+    const p = await probe(s.path);
+    assert.equal(p.streams[0]?.codec, 'vp8');
+    assert.equal(p.streams[0]?.width, 320);
+    assert.equal(await decodeErrors(s.path), '', s.path);
+  }
+});

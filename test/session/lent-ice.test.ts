@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { mintTurnCredentials, turnRestConfig } from '../../src/agent/turn-rest.js';
+import { newDeviceId, parseEnvelope } from '../../src/protocol/index.js';
+import { DEFAULT_PUBLIC_STUN, iceAdvertOf, type PeerConfig, withLentIce } from '../../src/session/index.js';
+
+const own: PeerConfig = { iceServers: [{ urls: 'stun:own.example:3478' }], iceTransportPolicy: 'all' };
+const turnA = { urls: 'turn:a.example:3478', username: '1:x', credential: 'c' };
+
+describe('ICE servers lent by members', () => {
+  it('a viewer adds the camera’s and every hub’s servers to its own, once each; other cameras lend nothing', () => {
+    const members = [
+      { id: 'cam1', role: 'camera', ice: { servers: [turnA] } },
+      { id: 'cam2', role: 'camera', ice: { servers: [{ urls: 'turn:other.example' , username: 'u', credential: 'p' }] } },
+      { id: 'hub1', role: 'hub', ice: { servers: [{ urls: 'stun:own.example:3478' }, turnA, { urls: 'stun:hub.example' }] } },
+      { id: 'old', role: 'hub' }, // an older hub: no ice field
+    ];
+    const merged = withLentIce(own, members, 'cam1');
+    assert.deepEqual(merged.iceServers.map((s) => s.urls), ['stun:own.example:3478', 'turn:a.example:3478', 'stun:hub.example']);
+    assert.equal(merged.iceTransportPolicy, 'all');
+    assert.equal(withLentIce(own, [], 'cam1'), own, 'nothing lent: the same config');
+  });
+
+  it('a hub that asks for relays (peercam up --relay) makes its members relay-only; a camera cannot', () => {
+    assert.equal(withLentIce(own, [{ id: 'h', role: 'hub', ice: { servers: [turnA], policy: 'relay' } }]).iceTransportPolicy, 'relay');
+    assert.equal(withLentIce(own, [{ id: 'c', role: 'camera', ice: { servers: [turnA], policy: 'relay' } }], 'c').iceTransportPolicy, 'all');
+  });
+
+  it('advertises configured servers only (not the public STUN default), nothing when there are none', () => {
+    assert.equal(iceAdvertOf({ iceServers: [{ urls: DEFAULT_PUBLIC_STUN }], iceTransportPolicy: 'all' }), undefined);
+    assert.deepEqual(iceAdvertOf({ iceServers: [turnA], iceTransportPolicy: 'relay' }), { servers: [turnA], policy: 'relay' });
+  });
+
+  it('the presence field is optional and size-limited; a receiver of older presence is unaffected', () => {
+    const presence = (body: object) => ({ v: 1, type: 'presence', from: newDeviceId(), to: '*', sid: '', seq: 1, ts: Date.now(), body: { name: 'n', role: 'hub', ...body } });
+    assert.notEqual(parseEnvelope(presence({})), 'malformed');
+    const withIce = parseEnvelope(presence({ ice: { servers: [turnA] } }));
+    assert.ok(withIce !== 'malformed' && withIce !== 'unknown-version' && withIce.type === 'presence' && withIce.body.ice?.servers.length === 1);
+    assert.equal(parseEnvelope(presence({ ice: { servers: Array.from({ length: 9 }, () => turnA) } })), 'malformed');
+    assert.equal(parseEnvelope(presence({ ice: { servers: [{ urls: 'x'.repeat(600) }] } })), 'malformed');
+  });
+});
+
+describe('TURN REST credentials (coturn use-auth-secret)', () => {
+  it('username <expiry>:<name>, credential base64(HMAC-SHA1(secret, username))', () => {
+    // Vector computed with: printf '1700000000:peercam' | openssl dgst -sha1 -hmac secret -binary | base64
+    assert.deepEqual(mintTurnCredentials('secret', 'peercam', 1_700_000_000), { username: '1700000000:peercam', credential: 'HTu6j/TE8opjJOMaRHyVdzVxnjc=' });
+  });
+
+  it('mints for TURN URLs without credentials, re-mints after half the lifetime, never exposes the secret', () => {
+    let now = 1_700_000_000_000;
+    const config = turnRestConfig(
+      { iceServers: [{ urls: 'stun:s.example' }, { urls: 'turn:t.example:3478' }, { urls: 'turn:fixed.example', username: 'u', credential: 'p' }], iceTransportPolicy: 'all' },
+      { secret: 'secret', ttlS: 600, now: () => now },
+    );
+    assert.equal(config.refreshMs, 300_000);
+    const first = config.iceServers;
+    assert.equal(first[1]?.username, '1700000600:peercam');
+    assert.deepEqual(first[2], { urls: 'turn:fixed.example', username: 'u', credential: 'p' });
+    now += 299_000;
+    assert.equal(config.iceServers[1]?.username, '1700000600:peercam');
+    now += 2_000;
+    assert.equal(config.iceServers[1]?.username, '1700000901:peercam');
+    assert.ok(!JSON.stringify(iceAdvertOf(config)).includes('secret'));
+    assert.throws(() => turnRestConfig({ iceServers: [{ urls: 'stun:s.example' }], iceTransportPolicy: 'all' }, { secret: 'x' }), /no TURN server/);
+  });
+});

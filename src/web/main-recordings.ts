@@ -32,7 +32,15 @@ async function main(): Promise<void> {
   }
   showStatus('online', overview.state === 'ok' ? `Recording ${overview.recording.length} camera(s)` : overview.state);
   if (overview.error) notice('error', 'Recording is stopped', overview.error);
-  new RecordingsView(api, overview.cameras.map((c) => c.camera)).start();
+  // A hub that has just started has no finished fragment yet: wait for the first one rather than show an empty page.
+  let cameras = overview.cameras;
+  while (cameras.length === 0) {
+    byId('summary').textContent = 'Nothing recorded yet: a camera appears here a few seconds after it goes live.';
+    await new Promise((r) => setTimeout(r, 2000));
+    const again = await api.overview().catch(() => undefined);
+    if (again !== undefined && typeof again !== 'string') cameras = again.cameras;
+  }
+  new RecordingsView(api, cameras.map((c) => c.camera)).start();
 }
 
 /** The Recordings view: a camera, a day, its recorded spans on a 24 h timeline, a player, a clip download. */

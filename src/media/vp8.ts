@@ -1,3 +1,4 @@
+import { concatBytes } from '../protocol/index.js';
 import { type RtpPacket, seqDelta } from './rtp.js';
 
 /** The VP8 payload descriptor (RFC 7741 section 4.2) and what follows it. */
@@ -127,18 +128,9 @@ export class Vp8Depacketizer {
     if (!this.parts) return [];
     this.parts.push(packet.payload.subarray(d.size));
     if (!packet.marker) return [];
-    const frame = { timestamp: packet.timestamp, data: concat(this.parts), keyframe: this.keyframe };
+    const frame = { timestamp: packet.timestamp, data: concatBytes(...this.parts), keyframe: this.keyframe };
     this.parts = undefined;
     return [frame];
   }
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}

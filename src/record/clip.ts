@@ -1,4 +1,5 @@
 import { closeSync, createReadStream, openSync } from 'node:fs';
+import { concatBytes } from '../protocol/index.js';
 import { parseMoof, readAt, readLayout } from './boxes.js';
 import { listSegments, type SegmentInfo } from './store.js';
 
@@ -29,13 +30,7 @@ export function initSignature(init: Uint8Array): Uint8Array {
     const size = new DataView(init.buffer, init.byteOffset + i - 4, 4).getUint32(0);
     if (size >= 8 && i - 4 + size <= init.length) parts.push(init.subarray(i - 4, i - 4 + size));
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 /**

@@ -81,6 +81,8 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
   private readonly courier: Courier;
   private readonly log: Logger;
   private readonly known = new Map<DeviceId, PeerInfo>();
+  /** The seq of the newest presence or 'here' applied per device (see notePeer). */
+  private readonly presenceSeq = new Map<DeviceId, number>();
   private presence: PresenceBody;
   private linkState: LinkState = 'connecting';
   private closed = false;
@@ -186,7 +188,12 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
   }
 
   /** A presence, from the retained slot or from an answer to our query. */
-  private notePeer(device: DeviceId, body: PresenceBody): void {
+  private notePeer(device: DeviceId, body: PresenceBody, seq: number): void {
+    // A 'here' answer and a newer presence travel on different topics and may cross: the older one (lower seq, sealed
+    // earlier by the same device) must not undo the newer, e.g. turn a camera back into a viewer, or bring back a
+    // device that has left. Kept after a leave for that reason; a restarted device's seq starts higher (its clock).
+    if (seq < (this.presenceSeq.get(device) ?? -1)) return;
+    this.presenceSeq.set(device, seq);
     const peer: PeerInfo = { ...body, id: device, via: this.kind };
     const before = this.known.get(device);
     this.known.set(device, peer);
@@ -220,7 +227,7 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
     if (!opened.ok) return this.dropped(opened.reason, `presence of ${device}: ${opened.detail}`);
     if (!applied) return this.dropped('rate-limited', `presence of ${device}: over its budget`);
     const e = opened.envelope;
-    if (e.type === 'presence') this.notePeer(device, e.body);
+    if (e.type === 'presence') this.notePeer(device, e.body, e.seq);
   }
 
   private async onInbox(payload: string | Uint8Array): Promise<void> {
@@ -230,7 +237,7 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
     // Only after authentication: an outsider cannot spend a member's budget, and only members have one.
     const e = opened.envelope;
     if (this.limiter && !this.limiter.take(e.from)) return this.dropped('rate-limited', `${e.type} from ${e.from}: over its budget`);
-    if (e.type === 'here') return this.notePeer(e.from, e.body);
+    if (e.type === 'here') return this.notePeer(e.from, e.body, e.seq);
     this.emit('message', e);
   }
 

@@ -139,7 +139,7 @@ describe('peercam up: the viewer grid in Chromium', () => {
     await viewer.screenshot({ path: `${ARTIFACTS}/grid-hub-down.png` });
     await hub.restart();
     await viewer.locator('#status[data-state="online"]').waitFor({ timeout: 15_000 });
-    await liveTile(viewer, 'Demo camera', 15_000).catch(async (err: unknown) => {
+    await liveTile(viewer, 'Demo camera', 45_000).catch(async (err: unknown) => {
       const tiles = await viewer.evaluate(() => [...document.querySelectorAll<HTMLElement>('.tile')].map((t) => ({ ...t.dataset, text: t.textContent })));
       throw new Error(`no live demo tile after the restart: ${JSON.stringify(tiles)}\n${hub.output().slice(-3000)}`, { cause: err });
     });

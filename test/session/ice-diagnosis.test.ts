@@ -14,8 +14,8 @@ const facts = (f: Partial<IceFacts>): IceFacts => ({
   other: 'the camera',
   ...f,
 });
-const stun = { iceServers: [{ urls: 'stun:stun.example:3478' }], iceTransportPolicy: 'all' } as const;
-const turn = { iceServers: [{ urls: 'turn:turn.example:3478', username: 'u', credential: 'p' }], iceTransportPolicy: 'all' } as const;
+const stun = { iceServers: [{ urls: 'stun:127.0.0.1:3478' }], iceTransportPolicy: 'all' } as const;
+const turn = { iceServers: [{ urls: 'turn:127.0.0.1:3479', username: 'u', credential: 'p' }], iceTransportPolicy: 'all' } as const;
 
 describe('why ICE found no path, and what to do', () => {
   it('counts candidates by type', () => {
@@ -40,14 +40,14 @@ describe('why ICE found no path, and what to do', () => {
   });
 
   it('the TURN server refused the credentials: says so, before anything else', () => {
-    const d = diagnoseIce(facts({ config: turn, serverErrors: [{ url: 'turn:turn.example:3478', code: 401, text: 'Unauthorized' }] }));
+    const d = diagnoseIce(facts({ config: turn, serverErrors: [{ url: 'turn:127.0.0.1:3479', code: 401, text: 'Unauthorized' }] }));
     assert.equal(d.problem, 'turn-refused');
-    assert.match(d.message, /^TURN refused \(credentials\): turn:turn\.example:3478 answered 401 Unauthorized/);
+    assert.match(d.message, /^TURN refused \(credentials\): turn:127\.0\.0\.1:3479 answered 401 Unauthorized/);
     assert.match(d.message, /--turn-secret/);
   });
 
   it('TURN given but silent: unreachable; no candidate at all: no usable network', () => {
-    assert.equal(diagnoseIce(facts({ config: turn, serverErrors: [{ url: 'turn:turn.example:3478', code: 701, text: 'timeout' }] })).problem, 'turn-unreachable');
+    assert.equal(diagnoseIce(facts({ config: turn, serverErrors: [{ url: 'turn:127.0.0.1:3479', code: 701, text: 'timeout' }] })).problem, 'turn-unreachable');
     const none = diagnoseIce(facts({ local: noCandidates() }));
     assert.equal(none.problem, 'no-local-candidates');
     assert.match(none.message, /this page gathered host 0, srflx 0, relay 0; .*no usable network address/);

@@ -4,19 +4,19 @@ import { mintTurnCredentials, turnRestConfig } from '../../src/agent/turn-rest.j
 import { newDeviceId, parseEnvelope } from '../../src/protocol/index.js';
 import { DEFAULT_PUBLIC_STUN, iceAdvertOf, type PeerConfig, withLentIce } from '../../src/session/index.js';
 
-const own: PeerConfig = { iceServers: [{ urls: 'stun:own.example:3478' }], iceTransportPolicy: 'all' };
-const turnA = { urls: 'turn:a.example:3478', username: '1:x', credential: 'c' };
+const own: PeerConfig = { iceServers: [{ urls: 'stun:127.0.0.1:3478' }], iceTransportPolicy: 'all' };
+const turnA = { urls: 'turn:127.0.0.2:3478', username: '1:x', credential: 'c' };
 
 describe('ICE servers lent by members', () => {
   it('a viewer adds the camera’s and every hub’s servers to its own, once each; other cameras lend nothing', () => {
     const members = [
       { id: 'cam1', role: 'camera', ice: { servers: [turnA] } },
-      { id: 'cam2', role: 'camera', ice: { servers: [{ urls: 'turn:other.example' , username: 'u', credential: 'p' }] } },
-      { id: 'hub1', role: 'hub', ice: { servers: [{ urls: 'stun:own.example:3478' }, turnA, { urls: 'stun:hub.example' }] } },
+      { id: 'cam2', role: 'camera', ice: { servers: [{ urls: 'turn:127.0.0.3' , username: 'u', credential: 'p' }] } },
+      { id: 'hub1', role: 'hub', ice: { servers: [{ urls: 'stun:127.0.0.1:3478' }, turnA, { urls: 'stun:127.0.0.4' }] } },
       { id: 'old', role: 'hub' }, // an older hub: no ice field
     ];
     const merged = withLentIce(own, members, 'cam1');
-    assert.deepEqual(merged.iceServers.map((s) => s.urls), ['stun:own.example:3478', 'turn:a.example:3478', 'stun:hub.example']);
+    assert.deepEqual(merged.iceServers.map((s) => s.urls), ['stun:127.0.0.1:3478', 'turn:127.0.0.2:3478', 'stun:127.0.0.4']);
     assert.equal(merged.iceTransportPolicy, 'all');
     assert.equal(withLentIce(own, [], 'cam1'), own, 'nothing lent: the same config');
   });
@@ -50,18 +50,18 @@ describe('TURN REST credentials (coturn use-auth-secret)', () => {
   it('mints for TURN URLs without credentials, re-mints after half the lifetime, never exposes the secret', () => {
     let now = 1_700_000_000_000;
     const config = turnRestConfig(
-      { iceServers: [{ urls: 'stun:s.example' }, { urls: 'turn:t.example:3478' }, { urls: 'turn:fixed.example', username: 'u', credential: 'p' }], iceTransportPolicy: 'all' },
+      { iceServers: [{ urls: 'stun:127.0.0.5' }, { urls: 'turn:127.0.0.6:3478' }, { urls: 'turn:127.0.0.7', username: 'u', credential: 'p' }], iceTransportPolicy: 'all' },
       { secret: 'secret', ttlS: 600, now: () => now },
     );
     assert.equal(config.refreshMs, 300_000);
     const first = config.iceServers;
     assert.equal(first[1]?.username, '1700000600:peercam');
-    assert.deepEqual(first[2], { urls: 'turn:fixed.example', username: 'u', credential: 'p' });
+    assert.deepEqual(first[2], { urls: 'turn:127.0.0.7', username: 'u', credential: 'p' });
     now += 299_000;
     assert.equal(config.iceServers[1]?.username, '1700000600:peercam');
     now += 2_000;
     assert.equal(config.iceServers[1]?.username, '1700000901:peercam');
     assert.ok(!JSON.stringify(iceAdvertOf(config)).includes('secret'));
-    assert.throws(() => turnRestConfig({ iceServers: [{ urls: 'stun:s.example' }], iceTransportPolicy: 'all' }, { secret: 'x' }), /no TURN server/);
+    assert.throws(() => turnRestConfig({ iceServers: [{ urls: 'stun:127.0.0.5' }], iceTransportPolicy: 'all' }, { secret: 'x' }), /no TURN server/);
   });
 });

@@ -13,8 +13,6 @@ export interface WebServerOptions {
   /** 0.0.0.0 (default) serves the LAN over HTTPS and loopback over HTTP; 127.0.0.1 keeps it on this machine. */
   readonly host?: string;
   readonly tls: { readonly key: string; readonly cert: string };
-  /** Small JSON documents served at fixed paths (e.g. /hub.json); computed on each request. */
-  readonly json?: Readonly<Record<string, () => unknown>>;
   /**
    * Handlers at fixed paths, any method, before the JSON documents and static files. Anything not public goes
    * here behind `BearerGuard.protect` (http-auth.ts): the room's HTTP token or 401.
@@ -103,12 +101,6 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: WebServ
   const url = new URL(req.url ?? '/', 'http://hub');
   const route = options.routes?.[url.pathname];
   if (route) return route(req, res);
-  const json = options.json?.[url.pathname];
-  if (json) {
-    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(JSON.stringify(json()));
-    return;
-  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' });
     res.end();

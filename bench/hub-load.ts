@@ -12,6 +12,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { CLK_TCK, cpuTicks, rssMb } from './proc.js';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Room } from '../src/protocol/index.js';
@@ -29,17 +30,8 @@ const WINDOW_S = Number(arg('window') ?? 10);
 const ONLY = arg('only');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const CLK_TCK = 100;
 const MEMBER = fileURLToPath(new URL('./hub-load-member.ts', import.meta.url));
 
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime + stime (proc(5) fields 14, 15)
-}
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Math.round(Number(m?.[1]) / 1024);
-}
 
 interface Member {
   readonly child: ChildProcess;
@@ -154,7 +146,7 @@ async function scenario(label: string, cameras: number, viewers: number): Promis
     brokerMessages: b1.messages - b0.messages,
     brokerClients: b1.clients,
     cpuPct: { hub: cpu('hub'), cameras: cpu('cameras'), viewers: cpu('viewers') },
-    rssMb: { hub: rssMb(pids.hub), cameras: rssMb(pids.cameras), viewers: rssMb(pids.viewers) },
+    rssMb: { hub: Math.round(rssMb(pids.hub)), cameras: Math.round(rssMb(pids.cameras)), viewers: Math.round(rssMb(pids.viewers)) },
   };
   say(
     `${label}: ${figures.fpsPerSession} fps per session, first frame p50/p95 ${figures.firstFrameP50Ms}/${figures.firstFrameP95Ms} ms, ` +

@@ -12,7 +12,7 @@
  *
  *   npm run bench:media [-- --trials 12 --window 10]
  */
-import { readFileSync } from 'node:fs';
+import { CLK_TCK, cpuTicks, rssMb } from './proc.js';
 import { fileURLToPath } from 'node:url';
 import { FrameCounter } from '../src/agent/frame-counter.js';
 import { createViewerPeer, shutdownNdc } from '../src/media/ndc/index.js';
@@ -41,15 +41,6 @@ const VP8_ONLY = process.argv.includes('--vp8-only');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const CLK_TCK = 100;
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime + stime (proc(5) fields 14, 15)
-}
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Math.round((Number(m?.[1]) / 1024) * 10) / 10;
-}
 async function cpuPct(pid: number, seconds: number): Promise<number> {
   const t0 = cpuTicks(pid);
   const w0 = performance.now();

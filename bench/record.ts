@@ -7,7 +7,7 @@
  *
  *   npm run bench:record [-- --window 20 --cameras 1,10]
  */
-import { readFileSync } from 'node:fs';
+import { CLK_TCK, cpuTicks, rssMb } from './proc.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,15 +27,6 @@ const COUNTS = arg('cameras', '1,10').split(',').map(Number);
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const CLK_TCK = 100;
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime + stime (proc(5) fields 14, 15)
-}
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Math.round((Number(m?.[1]) / 1024) * 10) / 10;
-}
 
 const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0 });
 const home = await cliHome();

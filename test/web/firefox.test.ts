@@ -98,7 +98,12 @@ describe('Firefox (no H.264): viewer of Node cameras over VP8, camera page for C
     await chrome.page.goto(hub.link);
     await liveTile(chrome.page, 'Desk', 20_000);
     const tile = chrome.page.locator('.tile[data-state="live"]', { has: chrome.page.locator('.name', { hasText: 'Desk' }) });
-    await chrome.page.waitForFunction(() => document.querySelector('.tile[data-codec]') !== null, undefined, { timeout: 10_000 });
+    // The codec attribute arrives with the first stats after the tile goes live: wait for the Desk tile's own.
+    await chrome.page.waitForFunction(
+      (n) => [...document.querySelectorAll<HTMLElement>('.tile[data-codec]')].some((t) => t.querySelector('.name')?.textContent === n),
+      'Desk',
+      { timeout: 10_000 },
+    );
     assert.equal(await tile.getAttribute('data-codec'), 'H264');
     const pid = desk.child.pid!;
     assert.equal(childrenNamed(pid, 'ffmpeg').length, 2, 'an H.264 and a VP8 encode');

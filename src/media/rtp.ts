@@ -106,7 +106,18 @@ export function writeRtp(
   payload: Uint8Array,
   h: { marker: boolean; payloadType: number; sequenceNumber: number; timestamp: number; ssrc: number },
 ): Uint8Array {
-  const out = new Uint8Array(RTP_HEADER_SIZE + payload.length);
+  return writeRtpInto(new Uint8Array(RTP_HEADER_SIZE + payload.length), payload, h);
+}
+
+/**
+ * writeRtp into `out` (at least RTP_HEADER_SIZE + payload bytes), for a forwarder that reuses one buffer per packet
+ * sent: returns the view of `out` that holds the packet.
+ */
+export function writeRtpInto(
+  out: Uint8Array,
+  payload: Uint8Array,
+  h: { marker: boolean; payloadType: number; sequenceNumber: number; timestamp: number; ssrc: number },
+): Uint8Array {
   out[0] = 0x80;
   out[1] = (h.marker ? 0x80 : 0) | (h.payloadType & 0x7f);
   out[2] = (h.sequenceNumber >> 8) & 0xff;
@@ -122,7 +133,7 @@ export function writeRtp(
   out[10] = (ssrc >>> 8) & 0xff;
   out[11] = ssrc & 0xff;
   out.set(payload, RTP_HEADER_SIZE);
-  return out;
+  return out.subarray(0, RTP_HEADER_SIZE + payload.length);
 }
 
 /** Signed distance from sequence number `a` to `b` in 16-bit serial arithmetic (RFC 3550 appendix A.1). */

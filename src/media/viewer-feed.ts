@@ -1,7 +1,7 @@
 import { Emitter, type Logger, PeercamError, randomBytes } from '../protocol/index.js';
 import type { SourcePacket } from './keyframe-cache.js';
 import { parseRtcp } from './rtcp.js';
-import { writeRtp } from './rtp.js';
+import { RTP_HEADER_SIZE, writeRtpInto } from './rtp.js';
 
 /**
  * waiting: nothing sent yet, waiting for the next keyframe. catching-up: sending the cached GOP (and what arrived
@@ -36,7 +36,10 @@ export interface ViewerOptions {
   readonly payloadType: number;
   /** The SSRC announced to this viewer (a=ssrc); random when omitted. */
   readonly ssrc?: number;
-  /** Sends one RTP packet to the viewer; the buffer is the feed's and is kept for retransmission, do not modify it. */
+  /**
+   * Sends one RTP packet to the viewer. The bytes are valid only during the call (one buffer is reused for every
+   * packet sent): send or copy them before returning, as libdatachannel's send does.
+   */
   readonly sink: (packet: Uint8Array) => void;
 }
 
@@ -90,9 +93,11 @@ export class ViewerFeed extends Emitter<ViewerEvents> {
   private lastSeq: number;
   private lastTs: number;
   private lastReplayAt = -Infinity;
-  /** Sent packets by sequence number, in send order (Map keeps insertion order), for NACK (RFC 4585 6.2.1). */
-  private lastEviction = 0;
-  private history = new Map<number, { at: number; bytes: Uint8Array }>();
+  /**
+   * What was sent, for NACK (RFC 4585 6.2.1): a ring indexed by our sequence number holding the shared source packet
+   * and the timestamp it went out with, so a re-send is rewritten again instead of every packet being kept twice.
+   */
+  private readonly history = new SendHistory();
 
   constructor(
     private readonly host: FeedHost,
@@ -150,13 +155,13 @@ export class ViewerFeed extends Emitter<ViewerEvents> {
     this.stats.nacksReceived++;
     const oldest = performance.now() - this.host.nackHistoryMs;
     for (const seq of lost) {
-      const sent = this.history.get(seq);
-      if (!sent || sent.at < oldest) {
+      const sent = this.history.get(seq, oldest);
+      if (!sent) {
         this.stats.nackMisses++;
         continue;
       }
       this.stats.retransmitted++;
-      this.deliver(sent.bytes);
+      this.deliver(this.write(sent.packet, seq, sent.timestamp));
     }
   }
 
@@ -238,28 +243,19 @@ export class ViewerFeed extends Emitter<ViewerEvents> {
     const timestamp = (packet.timestamp + this.tsOffset) >>> 0;
     this.lastSeq = sequenceNumber;
     this.lastTs = timestamp;
-    const bytes = writeRtp(packet.payload, {
-      marker: packet.marker,
-      payloadType: this.payloadType,
-      sequenceNumber,
-      timestamp,
-      ssrc: this.ssrc,
-    });
-    const now = performance.now();
-    this.history.delete(sequenceNumber);
-    this.history.set(sequenceNumber, { at: now, bytes });
-    if (now - this.lastEviction > 50) {
-      this.lastEviction = now;
-      const oldest = now - this.host.nackHistoryMs;
-      for (const [seq, sent] of this.history) {
-        if (sent.at >= oldest) break;
-        this.history.delete(seq);
-      }
-    }
+    this.history.put(sequenceNumber, p, timestamp, performance.now());
+    const bytes = this.write(p, sequenceNumber, timestamp);
     this.stats.packetsSent++;
     this.stats.bytesSent += bytes.length;
     if (burst) this.stats.burstPackets++;
     this.deliver(bytes);
+  }
+
+  /** The packet as this viewer gets it, in the shared send buffer (valid until the next write). */
+  private write(p: SourcePacket, sequenceNumber: number, timestamp: number): Uint8Array {
+    const { payload, marker } = p.packet;
+    if (sendBuffer.length < RTP_HEADER_SIZE + payload.length) sendBuffer = new Uint8Array(RTP_HEADER_SIZE + payload.length);
+    return writeRtpInto(sendBuffer, payload, { marker, payloadType: this.payloadType, sequenceNumber, timestamp, ssrc: this.ssrc });
   }
 
   private deliver(bytes: Uint8Array): void {
@@ -279,5 +275,40 @@ export class ViewerFeed extends Emitter<ViewerEvents> {
     if (this.state === state) return;
     this.state = state;
     this.emit('state', state);
+  }
+}
+
+/** One buffer for every packet any feed writes: sinks send it synchronously (see ViewerOptions.sink). */
+let sendBuffer = new Uint8Array(1500);
+
+/** Slots in a feed's send history: 2048 packets are over a second of 16 Mb/s video (the history kept is 1 s). */
+const HISTORY_SLOTS = 2048;
+
+/** Sent packets by sequence number (mod HISTORY_SLOTS), overwritten as the sequence goes round; no per-packet garbage. */
+class SendHistory {
+  private readonly packets: (SourcePacket | undefined)[] = new Array(HISTORY_SLOTS);
+  private readonly seqs = new Int32Array(HISTORY_SLOTS).fill(-1);
+  private readonly timestamps = new Uint32Array(HISTORY_SLOTS);
+  private readonly at = new Float64Array(HISTORY_SLOTS);
+
+  put(seq: number, packet: SourcePacket, timestamp: number, now: number): void {
+    const i = seq % HISTORY_SLOTS;
+    this.packets[i] = packet;
+    this.seqs[i] = seq;
+    this.timestamps[i] = timestamp;
+    this.at[i] = now;
+  }
+
+  /** The packet sent as `seq`, if it went out at or after `oldest`. */
+  get(seq: number, oldest: number): { packet: SourcePacket; timestamp: number } | undefined {
+    const i = seq % HISTORY_SLOTS;
+    const packet = this.packets[i];
+    if (!packet || this.seqs[i] !== seq || this.at[i]! < oldest) return undefined;
+    return { packet, timestamp: this.timestamps[i]! };
+  }
+
+  clear(): void {
+    this.packets.fill(undefined);
+    this.seqs.fill(-1);
   }
 }

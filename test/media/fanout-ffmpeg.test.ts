@@ -29,7 +29,7 @@ describe('Fanout over a live ffmpeg source', () => {
     await sleep(1300); // well inside the first 2-second GOP
     const d = new H264Depacketizer();
     const units: AccessUnit[] = [];
-    const feed = f.addViewer({ payloadType: 100, sink: (b) => units.push(...d.push(parseRtp(b))) });
+    const feed = f.addViewer({ payloadType: 100, sink: (b) => units.push(...d.push(parseRtp(b.slice()))) });
     await sleep(1200);
     feed.close();
     assert.ok(units.length >= 50, `${units.length} frames`);

@@ -28,7 +28,8 @@ interface Viewer {
 function viewer(f: Fanout, payloadType: number): Viewer {
   const raw: Uint8Array[] = [];
   const packets: RtpPacket[] = [];
-  const sink = (bytes: Uint8Array) => {
+  const sink = (sent: Uint8Array) => {
+    const bytes = sent.slice(); // the feed reuses its send buffer
     raw.push(bytes);
     packets.push(parseRtp(bytes));
   };

@@ -113,13 +113,19 @@ describe('peercam up: the viewer grid in Chromium', () => {
   it('two browsers on / that both share their camera see each other (a call)', async () => {
     const a = await device(browser);
     const b = await device(browser);
+    // The pages' debug logs, for the failure message: this test has failed now and then without a clear cause.
+    const logs: string[] = [];
+    for (const [tag, d] of [['a', a], ['b', b]] as const) {
+      await d.context.addInitScript(() => localStorage.setItem('peercam.debug', '1'));
+      d.page.on('console', (m) => logs.push(`${new Date().toISOString().slice(11, 23)} ${tag} ${m.text()}`));
+    }
     await a.page.goto(hub.link);
     await b.page.goto(hub.link);
     await a.page.locator('#share').click();
     await b.page.locator('#share').click();
     const dump = async (err: unknown) => {
       const tiles = async (p: Page) => p.evaluate(() => [...document.querySelectorAll<HTMLElement>('.tile')].map((t) => ({ ...t.dataset, text: t.textContent })));
-      throw new Error(`call tiles: a ${JSON.stringify(await tiles(a.page))} b ${JSON.stringify(await tiles(b.page))}`, { cause: err });
+      throw new Error(`call tiles: a ${JSON.stringify(await tiles(a.page))} b ${JSON.stringify(await tiles(b.page))}\n${logs.join('\n')}`, { cause: err });
     };
     const t0 = Date.now();
     await liveTile(a.page, /^Chrome on Linux$/, 15_000).catch(dump);

@@ -200,6 +200,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
         name: options.name,
         role: 'camera',
         sources: [{ id: 'main', name: label, kinds: source.audio ? ['video', 'audio'] : ['video'] }],
+        talkBack: options.speaker !== undefined,
         agent: 'peercam/0.1.0 node',
         ...(ice ? { ice } : {}),
       };

@@ -43,6 +43,8 @@ const Presence = v.object({
   role: v.picklist(['camera', 'viewer', 'hub']),
   /** Media this device offers (cameras). */
   sources: v.optional(v.array(SourceInfo)),
+  /** Cameras: whether viewers' talk-back is played (false: a Node camera without --speaker). Absent: unknown, assumed. */
+  talkBack: v.optional(v.boolean()),
   /** Software that sent it, e.g. `peercam/0.1.0 node`. */
   agent: v.optional(shortText(128)),
   /** STUN/TURN servers the owner configured on this device (hubs, cameras); optional, older devices omit it. */

@@ -184,7 +184,7 @@ class CameraPage {
 
   private presence(name: string, stream: MediaStream): PresenceBody {
     const kinds: ('video' | 'audio')[] = stream.getAudioTracks().length > 0 ? ['video', 'audio'] : ['video'];
-    return { name, role: 'camera', sources: [{ id: 'main', name: 'camera', kinds }], agent: 'peercam/0.1.0 web' };
+    return { name, role: 'camera', sources: [{ id: 'main', name: 'camera', kinds }], talkBack: true, agent: 'peercam/0.1.0 web' };
   }
 
   private show(stream: MediaStream): void {

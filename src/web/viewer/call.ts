@@ -65,6 +65,7 @@ export class CallMode {
       name: this.name,
       role: 'camera',
       sources: [{ id: 'main', name: 'camera', kinds: stream.getAudioTracks().length > 0 ? ['video', 'audio'] : ['video'] }],
+      talkBack: true,
       agent: 'peercam/0.1.0 web',
     });
   }

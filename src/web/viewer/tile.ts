@@ -50,6 +50,7 @@ export class Tile {
     this.muteButton = h('button', { type: 'button', class: 'mute', title: 'Sound on/off', 'aria-label': 'Sound on', onclick: () => this.toggleMute() }, icon('muted'));
     this.talkButton = h('button', { type: 'button', class: 'talk', title: 'Hold to talk to this camera' }, icon('mic'), 'Hold to talk');
     this.wireTalk(this.talkButton);
+    this.talkButton.hidden = camera.talkBack === false;
     this.el = h(
       'article',
       { class: 'tile', 'data-camera': camera.id },
@@ -89,6 +90,8 @@ export class Tile {
   update(camera: PeerInfo): void {
     this.camera = camera;
     this.nameEl.textContent = camera.name;
+    // A camera that says it plays no talk-back (a Node camera without --speaker) gets no button that does nothing.
+    this.talkButton.hidden = camera.talkBack === false;
   }
 
   start(): void {

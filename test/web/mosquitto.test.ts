@@ -40,7 +40,7 @@ describe('the same viewer page over Mosquitto (its WebSocket listener) instead o
 
     const phone = await device(browser);
     await phone.page.goto(`${origin}/camera?autostart=1${new URL(link).hash}`);
-    await liveTile(viewer, 'Chrome on Linux camera', 5000);
+    await liveTile(viewer, 'Chrome on Linux camera', 15_000);
     const frames = await decodedFrames(viewer, 'Pi camera');
     await viewer.waitForTimeout(500);
     assert.ok((await decodedFrames(viewer, 'Pi camera')) > frames, 'the node camera keeps playing');

@@ -194,4 +194,19 @@ describe('away from home: Chromium at the office watches home through NAT router
     process.stdout.write(`# symmetric paths at the office (local candidate/path): ${paths.join(', ')}\n`);
     await page.context().close();
   });
+
+  it("one room home and away: a camera on the hub's embedded broker plays at the office, which meets on the cloud broker", async () => {
+    // The camera knows only the hub's broker (as a LAN device that found the hub does); the hub bridges the room.
+    const lanCamera = peercamAtHome('lan-camera', ['camera', '--source', 'demo', '--name', 'Home LAN', '--room', await room.link(), '--broker', 'mqtt://127.0.0.1:1883']);
+    try {
+      await lanCamera.until(() => (lanCamera.stdout.includes('is live in room') ? true : undefined), 30_000, 'the LAN camera live');
+      const { page, t0 } = await openOffice();
+      assert.match(await live(page, 'Home LAN', t0, 'symmetric: LAN camera via the hub bridge'), /\/relay$/);
+      // The office page is on the cloud broker only; the LAN camera reached it through the hub.
+      assert.equal(await tileOf(page, 'Home Node').count(), 1);
+      await page.context().close();
+    } finally {
+      await lanCamera.kill('SIGTERM');
+    }
+  });
 });

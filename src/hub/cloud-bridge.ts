@@ -74,6 +74,13 @@ export function startCloudBridge(options: CloudBridgeOptions): CloudBridge {
     return undefined;
   };
 
+  /** Client ids of the bridge's own links. */
+  const ownClients = new Set<string>();
+  const clientIdFor = (device: DeviceId) => {
+    const id = mqttClientId(device);
+    ownClients.add(id);
+    return id;
+  };
   /** The bridge's own link: cloud members' presence down, LAN devices' messages to them up. */
   let main: MqttClient | undefined;
 
@@ -83,8 +90,10 @@ export function startCloudBridge(options: CloudBridgeOptions): CloudBridge {
     private readonly sent = new Set<string>();
     private lastRepublish = 0;
     private gone = false;
+    private readonly clientId: string;
 
     constructor(private readonly device: DeviceId) {
+      this.clientId = clientIdFor(device);
       void this.open();
     }
 
@@ -93,7 +102,7 @@ export function startCloudBridge(options: CloudBridgeOptions): CloudBridge {
       try {
         const client = await openCloudLink({
           url: options.url,
-          clientId: mqttClientId(this.device),
+          clientId: this.clientId,
           credentials: room.credentials,
           will: { topic: presenceTopic, payload: Buffer.alloc(0), qos: 1, retain: true },
           log,
@@ -152,6 +161,7 @@ export function startCloudBridge(options: CloudBridgeOptions): CloudBridge {
     /** The device left the LAN: clear its presence on the cloud, then go. */
     async leave(): Promise<void> {
       this.gone = true;
+      ownClients.delete(this.clientId);
       const client = this.client;
       if (!client) return;
       if (client.connected) {
@@ -164,6 +174,7 @@ export function startCloudBridge(options: CloudBridgeOptions): CloudBridge {
     /** The device is on the cloud by itself: go without touching its presence (a clean DISCONNECT drops the will). */
     drop(): void {
       this.gone = true;
+      ownClients.delete(this.clientId);
       this.client?.end();
     }
 
@@ -199,7 +210,8 @@ export function startCloudBridge(options: CloudBridgeOptions): CloudBridge {
   };
 
   const onLanPublish = (packet: PublishPacket, client: Client | null) => {
-    if (closed) return;
+    // Our own links, should the cloud broker be this very broker (a misconfiguration), must not feed the bridge.
+    if (closed || (client !== null && ownClients.has(client.id))) return;
     const at = parse(packet.topic);
     if (!at) return;
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
@@ -288,9 +300,10 @@ export function startCloudBridge(options: CloudBridgeOptions): CloudBridge {
   };
   /** Connects the bridge's own link, retrying in the background: the LAN must not wait for the cloud. */
   const connectMain = async () => {
+    const clientId = clientIdFor(options.self);
     while (!closed) {
       try {
-        const link = await openCloudLink({ url: options.url, clientId: mqttClientId(options.self), credentials: room.credentials, log });
+        const link = await openCloudLink({ url: options.url, clientId, credentials: room.credentials, log });
         if (closed) {
           link.end(true);
           return;

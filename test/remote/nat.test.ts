@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -135,6 +136,7 @@ describe('away from home: Chromium at the office watches home through NAT router
         throw new Error(`${label}: not live. tiles: ${tiles.join(' | ')}\nturn: ${turnLog.slice(-1500)}\ncamera: ${camera?.stderr.slice(-1500)}`, { cause: err });
       });
     firstFrames[label] = Date.now() - t0;
+    process.stdout.write(`# ${label}: first frame ${firstFrames[label]} ms after opening the page (load average ${loadavg()[0]?.toFixed(1)})\n`);
     const tile = tileOf(page, name);
     // data-path turns from the candidate type into direct/relay once the tile has read its stats.
     await tile.and(page.locator('[data-path="direct"], [data-path="relay"]')).waitFor({ timeout: 5000 });

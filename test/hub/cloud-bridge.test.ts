@@ -85,6 +85,18 @@ describe('cloud bridge: one room on the hub broker and the cloud broker', () => 
     await waitFor(() => !lanWatcher.peers.has(viewer.self), { timeoutMs: 15_000, what: 'the viewer gone on the LAN' });
   });
 
+  it('the cloud broker restarts: the LAN camera is back on it and the cloud members back on the LAN', async () => {
+    const camera = await join('lan', 'Garage', 'camera');
+    const watcher = await join('lan', 'Laptop', 'viewer');
+    await cloud.restart();
+    const viewer = await join('cloud', 'Train', 'viewer');
+    await waitFor(() => viewer.peers.has(camera.self), { timeoutMs: 20_000, what: 'the cloud viewer to see the LAN camera after the restart' });
+    await waitFor(() => watcher.peers.has(viewer.self), { timeoutMs: 20_000, what: 'the LAN to see the new cloud member' });
+    const atCamera = new Promise<Envelope>((resolve) => camera.on('message', resolve));
+    await viewer.send(camera.self, 'hangup', newSessionId(), { reason: 'after the restart' });
+    assert.deepEqual((await atCamera).body, { reason: 'after the restart' });
+  });
+
   it('a device on both brokers by itself is not bridged: its presence is not fought over', async () => {
     const id = newDeviceId();
     const onLan = await join('lan', 'Both', 'camera', id);

@@ -31,7 +31,9 @@ export async function openCloudLink(options: CloudLinkOptions): Promise<MqttClie
     ...(own ? [] : [{ version: 4 as const, login: true }]),
   ];
   let last: unknown;
+  let v5Refused = false;
   for (const attempt of attempts) {
+    if (attempt.version === 5 && v5Refused) continue;
     const opts: IClientOptions = {
       protocolVersion: attempt.version,
       clean: true,
@@ -53,7 +55,8 @@ export async function openCloudLink(options: CloudLinkOptions): Promise<MqttClie
     const failure = classify(url, last, opts.connectTimeout ?? 10_000);
     // Only a refused protocol version or login is worth another combination; anything else will not get better.
     // (a 3.1.1-only broker may also just hang up on an MQTT 5 CONNECT).
-    if (failure !== 'protocol' && !isLoginRefusal(last) && !(attempt.version === 5 && hungUp(last))) break;
+    if (attempt.version === 5 && (failure === 'protocol' || hungUp(last))) v5Refused = true;
+    else if (!isLoginRefusal(last)) break;
   }
   const failure = classify(url, last, options.connectTimeoutMs ?? 10_000);
   throw failure === 'protocol' ? new PeercamError('broker-unreachable', `The cloud broker at ${url} speaks neither MQTT 5 nor 3.1.1.`, { cause: last }) : failure;

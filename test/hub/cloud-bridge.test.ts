@@ -6,7 +6,7 @@ import { type CloudBridge, startCloudBridge } from '../../src/hub/cloud-bridge.j
 import { type DeviceId, type Envelope, newDeviceId, newSessionId, Room, topics } from '../../src/protocol/index.js';
 import { SealedChannel } from '../../src/signaling/channel.js';
 import { MqttTransport } from '../../src/signaling/mqtt.js';
-import { type MosquittoBroker, startMosquitto } from '../helpers/brokers.js';
+import { type MosquittoBroker, startAedes, startMosquitto } from '../helpers/brokers.js';
 import { eventually, waitFor } from '../helpers/wait.js';
 
 /**
@@ -114,5 +114,30 @@ describe('cloud bridge: one room on the hub broker and the cloud broker', () => 
     await eventually(() => assert.ok(names(cloudViewer).includes('Both')), { timeoutMs: 5000, what: 'the device still listed' });
     void onLan;
     void onCloud;
+  });
+});
+
+describe('cloud bridge to an MQTT 3.1.1 broker (another aedes)', () => {
+  it('falls back to 3.1.1: the LAN camera is seen on the cloud and signaling crosses', async () => {
+    const room = await Room.create({ name: 'Shop' });
+    const lanBroker = await startEmbeddedBroker({ port: 0, members: { room: room.id, credentials: room.credentials } });
+    const cloud = await startAedes();
+    const bridge = startCloudBridge({ aedes: lanBroker.aedes, room, url: cloud.url, self: newDeviceId() });
+    const camera = new SealedChannel(room, new MqttTransport({ url: lanBroker.url, roomLogin: 'first' }), { self: newDeviceId(), presence: { name: 'Till', role: 'camera' } });
+    const viewer = new SealedChannel(room, new MqttTransport({ url: cloud.url }), { self: newDeviceId(), presence: { name: 'Owner', role: 'viewer' } });
+    try {
+      await camera.start();
+      await viewer.start();
+      await waitFor(() => viewer.peers.has(camera.self) && camera.peers.has(viewer.self), { timeoutMs: 15_000, what: 'both to see each other over 3.1.1' });
+      const atCamera = new Promise<Envelope>((resolve) => camera.on('message', resolve));
+      await viewer.send(camera.self, 'hangup', newSessionId(), { reason: 'over 3.1.1' });
+      assert.deepEqual((await atCamera).body, { reason: 'over 3.1.1' });
+    } finally {
+      await viewer.close();
+      await camera.close();
+      await bridge.close();
+      await lanBroker.close();
+      await cloud.stop();
+    }
   });
 });

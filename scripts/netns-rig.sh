@@ -71,7 +71,8 @@ sweep() {
 # Away from home: an "internet" namespace <prefix>-net (a bridge, 203.0.113.0/24, no route anywhere else), a
 # <prefix>-cloud host on it (203.0.113.10: broker, TURN, web host), and two sites, home and office, each a host
 # (lan0 = 192.168.N.2, default route via its router) behind a router namespace <prefix>-r<site> (lan1 = 192.168.N.1,
-# wan0 = 203.0.113.N+1) that masquerades and firewalls like a home router. Nothing here has a route out of the rig.
+# wan0 = 203.0.113.N+1) that masquerades and firewalls like a home router. Default routes end in <prefix>-net's
+# blackhole (203.0.113.1): nothing here has a route out of the rig.
 nat() {
   local prefix=$1
   [[ $prefix =~ ^[a-z0-9]{1,12}$ ]] || die "prefix must be 1-12 of [a-z0-9], got '$prefix'"
@@ -86,6 +87,15 @@ nat() {
   ip -n "$net" link set pcloud master br0 up
   ip -n "$prefix-cloud" addr add 203.0.113.10/24 dev wan0
   ip -n "$prefix-cloud" link set wan0 up
+  # The "internet" routes nothing beyond 203.0.113.0/24 and drops the rest silently, as the real one drops packets to
+  # private addresses: <prefix>-net forwards into a blackhole, and the cloud and the routers use it as their default
+  # route. Without one, a TURN server relaying an ICE check to a peer's private (host) candidate gets ENETUNREACH
+  # from sendto, and coturn closes that whole allocation (seen here: the next CreatePermission then fails with 438
+  # and 400 on a session without an allocation), which no real TURN server on the internet ever sees.
+  ip -n "$net" addr add 203.0.113.1/24 dev br0
+  ip netns exec "$net" sysctl -qw net.ipv4.ip_forward=1
+  ip -n "$net" route add blackhole default
+  ip -n "$prefix-cloud" route add default via 203.0.113.1
   local n=0 site host router
   for site in home office; do
     n=$((n + 1))
@@ -99,6 +109,7 @@ nat() {
     ip -n "$net" link set "p$site" master br0 up
     ip -n "$router" addr add "203.0.113.$((n + 1))/24" dev wan0
     ip -n "$router" link set wan0 up
+    ip -n "$router" route add default via 203.0.113.1
     ip -n "$router" link add lan1 type veth peer name lan0 netns "$host"
     ip -n "$router" addr add "192.168.$n.1/24" dev lan1
     ip -n "$router" link set lan1 up

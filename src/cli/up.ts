@@ -47,7 +47,7 @@ export function registerUp(program: Command): void {
     .option('--mqtt-port <n>', 'MQTT (TCP) port of the embedded broker; 0 = any free port', String(DEFAULT_MQTT_PORT))
     .option('--demo', 'add a demo camera (a looping clip) to the room')
     .option('--room <link|file>', 'serve this room instead of the one in the data dir')
-    .option('--broker <url>', "the room's broker away from home (wss://host/mqtt; also PEERCAM_BROKER): put in the pairing link, the hub's devices meet there; the embedded broker keeps serving the LAN")
+    .option('--broker <url>', "the room's broker away from home (wss://host/mqtt; also PEERCAM_BROKER): put in the pairing link, the hub bridges its room there, so LAN devices and members away meet; the embedded broker keeps serving the LAN")
     .option('--ice-server <url>', 'STUN/TURN server for the pages and the demo camera, repeatable (or none)', collect, [])
     .option('--relay', 'only use TURN relays')
     .option(...TURN_SECRET_OPTION)

@@ -5,6 +5,7 @@ import { answerScrape, type PeercamMetrics } from '../metrics/index.js';
 import { SealedChannel } from '../signaling/channel.js';
 import { MqttTransport } from '../signaling/mqtt.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
+import { startCloudBridge } from './cloud-bridge.js';
 import type { HubCertificate } from './cert.js';
 import { BearerGuard, type RouteHandler, unauthorized } from './http-auth.js';
 import { startWebServer, type WebServer } from './web-server.js';
@@ -40,8 +41,9 @@ export interface HubOptions {
   readonly peerConfig: PeerConfig;
   readonly webRoot?: string;
   /**
-   * The room's own broker elsewhere (`peercam up --broker wss://...`): the hub's devices (demo camera, lent ICE
-   * servers) meet there, where members away from home are too. The embedded broker keeps serving the LAN.
+   * The room's own broker elsewhere (`peercam up --broker wss://...`), where members away from home meet: the hub
+   * bridges the room between it and the embedded broker (cloud-bridge.ts), so the LAN's devices (the hub's own
+   * included) and the cloud's see each other as one room, and the LAN keeps working when the cloud is out of reach.
    */
   readonly broker?: string;
   /**
@@ -117,11 +119,15 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       brokerUrl,
       mqttPort: broker.port,
     };
+    if (options.broker !== undefined) {
+      const bridge = startCloudBridge({ aedes: broker.aedes, room: options.room, url: options.broker, self: newDeviceId(), log });
+      cleanups.push(() => bridge.close());
+    }
     const join: JoinRoom = async (self) => {
       const channel = new SealedChannel(
         options.room,
-        // The hub's own broker knows the room login; a cloud broker (--broker) is any other broker.
-        new MqttTransport({ url: options.broker ?? brokerUrl, ...(options.broker ? {} : { roomLogin: 'first' as const }), log }),
+        // The hub's devices join the embedded broker (which knows the room login); the bridge takes them to the cloud.
+        new MqttTransport({ url: brokerUrl, roomLogin: 'first', log }),
         {
           self: self.id,
           presence: { name: self.name, role: self.role, agent: 'peercam/0.1.0 hub', ...(self.ice ? { ice: self.ice } : {}) },

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -135,6 +136,7 @@ describe('away from home: Chromium at the office watches home through NAT router
         throw new Error(`${label}: not live. tiles: ${tiles.join(' | ')}\nturn: ${turnLog.slice(-1500)}\ncamera: ${camera?.stderr.slice(-1500)}`, { cause: err });
       });
     firstFrames[label] = Date.now() - t0;
+    process.stdout.write(`# ${label}: first frame ${firstFrames[label]} ms after opening the page (load average ${loadavg()[0]?.toFixed(1)})\n`);
     const tile = tileOf(page, name);
     // data-path turns from the candidate type into direct/relay once the tile has read its stats.
     await tile.and(page.locator('[data-path="direct"], [data-path="relay"]')).waitFor({ timeout: 5000 });
@@ -180,10 +182,11 @@ describe('away from home: Chromium at the office watches home through NAT router
     await page.context().close();
   });
 
-  it('symmetric NATs, the hub lends TURN with minted credentials: both cameras play at the office through the relay', async () => {
+  it('symmetric NATs, the hub lends TURN with minted credentials (default "all" policy): both cameras play at the office through the relay', async () => {
     await rig.natMode('home', 'symmetric');
     await rig.natMode('office', 'symmetric');
-    await startHub([`stun:${CLOUD}:3478`, `turn:${CLOUD}:3478?transport=udp`, '--relay'], TURN_SECRET);
+    // No --relay: every side gathers host, srflx and relay candidates and ICE finds the relayed pair by itself.
+    await startHub([`stun:${CLOUD}:3478`, `turn:${CLOUD}:3478?transport=udp`], TURN_SECRET);
     await cameraPage.reload();
     const { page, t0 } = await openOffice();
     // A relay on either end is enough (its permission is per IP address, RFC 8656 9); a direct pair cannot work
@@ -192,5 +195,20 @@ describe('away from home: Chromium at the office watches home through NAT router
     for (const path of paths) assert.match(path, /\/relay$/);
     process.stdout.write(`# symmetric paths at the office (local candidate/path): ${paths.join(', ')}\n`);
     await page.context().close();
+  });
+
+  it("one room home and away: a camera on the hub's embedded broker plays at the office, which meets on the cloud broker", async () => {
+    // The camera knows only the hub's broker (as a LAN device that found the hub does); the hub bridges the room.
+    const lanCamera = peercamAtHome('lan-camera', ['camera', '--source', 'demo', '--name', 'Home LAN', '--room', await room.link(), '--broker', 'mqtt://127.0.0.1:1883']);
+    try {
+      await lanCamera.until(() => (lanCamera.stdout.includes('is live in room') ? true : undefined), 30_000, 'the LAN camera live');
+      const { page, t0 } = await openOffice();
+      assert.match(await live(page, 'Home LAN', t0, 'symmetric: LAN camera via the hub bridge'), /\/relay$/);
+      // The office page is on the cloud broker only; the LAN camera reached it through the hub.
+      assert.equal(await tileOf(page, 'Home Node').count(), 1);
+      await page.context().close();
+    } finally {
+      await lanCamera.kill('SIGTERM');
+    }
   });
 });

@@ -9,6 +9,8 @@ import { startEmbeddedBroker } from '../../src/hub/broker.js';
 import { PeercamMetrics } from '../../src/metrics/index.js';
 import { memoryRoom } from '../helpers/memory-room.js';
 
+/** Grafana's datasource variable (a literal `${datasource}`, not a template string). */
+const DATASOURCE = ['$', '{datasource}'].join('');
 const DASHBOARD = join(import.meta.dirname, '..', '..', 'docs', 'grafana-dashboard.json');
 
 interface Target {
@@ -77,7 +79,7 @@ describe('docs/grafana-dashboard.json', () => {
     for (const p of dashboard.panels) {
       assert.ok(p.gridPos.x >= 0 && p.gridPos.x + p.gridPos.w <= 24, `panel "${p.title}" inside the grid`);
       if (p.type === 'row') continue;
-      assert.equal(p.datasource?.uid, '${datasource}', `panel "${p.title}" uses the datasource variable`);
+      assert.equal(p.datasource?.uid, DATASOURCE, `panel "${p.title}" uses the datasource variable`);
       const refs = (p.targets ?? []).map((t) => t.refId);
       assert.equal(new Set(refs).size, refs.length, `panel "${p.title}": unique refIds`);
       exprs.push(...(p.targets ?? []).map((t) => t.expr));

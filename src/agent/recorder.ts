@@ -30,7 +30,16 @@ export interface RecorderOptions extends RetentionPolicy {
   readonly log?: Logger;
   /** One line per thing worth telling a user (camera recorded, session ended, disk full, resumed). */
   readonly onEvent?: (line: string) => void;
+  /** The same events as data, for metrics (src/metrics/recorder.ts). */
+  readonly onActivity?: (e: RecorderActivity) => void;
 }
+
+/** What a recorder did, for metrics: sessions to cameras (it is their viewer), finished segments, the disk's state. */
+export type RecorderActivity =
+  | { readonly kind: 'connected'; readonly camera: string }
+  | { readonly kind: 'ended'; readonly camera: string; readonly reason: string }
+  | { readonly kind: 'segment'; readonly camera: string; readonly bytes: number }
+  | { readonly kind: 'disk'; readonly state: DiskState };
 
 /** One recorded camera: a viewer session that comes back by itself, feeding a CameraRecorder. */
 interface Watched {
@@ -70,7 +79,10 @@ export class Recorder {
       retention: this.retention,
       ...(options.sweepMs !== undefined ? { intervalMs: options.sweepMs } : {}),
       log: this.log,
-      onChange: (state: DiskState, error) => say(state === 'ok' ? 'recording resumed: the disk is writable again' : `${error?.message}`),
+      onChange: (state: DiskState, error) => {
+        say(state === 'ok' ? 'recording resumed: the disk is writable again' : `${error?.message}`);
+        options.onActivity?.({ kind: 'disk', state });
+      },
     });
   }
 
@@ -149,7 +161,10 @@ export class Recorder {
         ...(this.options.segmentMs !== undefined ? { segmentMs: this.options.segmentMs } : {}),
         disk: this.guard,
         log: this.log,
-        onSegment: (path, start, durationMs, bytes) => this.retention.add(path, start + durationMs, bytes),
+        onSegment: (path, start, durationMs, bytes) => {
+          this.retention.add(path, start + durationMs, bytes);
+          this.options.onActivity?.({ kind: 'segment', camera: p.name, bytes });
+        },
       }),
       session: undefined,
       pli: undefined,
@@ -210,12 +225,14 @@ export class Recorder {
         if (w.session === s && Date.now() - w.recorder.lastKeyframeWall > every) peer?.requestKeyframe();
       }, Math.max(250, every / 4));
       this.options.onEvent?.(`"${w.camera.name}" connected`);
+      this.options.onActivity?.({ kind: 'connected', camera: w.camera.name });
     });
     s.on('closed', (reason, message) => {
       if (w.pli) clearInterval(w.pli);
       w.pli = undefined;
       if (w.session === s) w.session = undefined;
       w.recorder.endSession();
+      this.options.onActivity?.({ kind: 'ended', camera: w.camera.name, reason });
       if (this.closed || this.watched.get(w.camera.id) !== w) return;
       this.options.onEvent?.(`"${w.camera.name}" session ended (${reason}): ${message}`);
       // Come back while the camera is present; when it is gone, its next presence starts us again.

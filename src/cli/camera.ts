@@ -86,6 +86,7 @@ export function registerCamera(program: Command): void {
     });
     const metrics = opts.metricsPort !== undefined ? new PeercamMetrics() : undefined;
     metrics?.watchCamera(agent, name);
+    metrics?.watchDrops(channel);
     const scrape = metrics ? await serveMetrics(metrics, Number(opts.metricsPort)) : undefined;
     if (scrape) say(`metrics at http://127.0.0.1:${scrape.port}/metrics`);
     say(`camera "${name}" (${id}) is live in room ${room.id} via ${joined.describe()}, source ${opts.source}`);

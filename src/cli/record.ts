@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { Recorder } from '../agent/recorder.js';
 import { parseDuration, parseMinFree, parseSize } from '../record/units.js';
 import type { RecorderOptions } from '../agent/recorder.js';
+import { PeercamMetrics, serveMetrics } from '../metrics/index.js';
 import type { Logger } from '../protocol/index.js';
 import type { PeerConfig } from '../session/index.js';
 import type { Channel } from '../signaling/channel.js';
@@ -20,7 +21,9 @@ export interface RecordCliOptions {
   cameras?: string;
 }
 
-interface RecordOptions extends LanCliOptions, RecordCliOptions {}
+interface RecordOptions extends LanCliOptions, RecordCliOptions {
+  metricsPort?: string;
+}
 
 /** The recording flags shared by `peercam record` and `peercam up --record`. */
 export function addRecordOptions(cmd: Command): Command {
@@ -47,16 +50,28 @@ export function recorderSettings(opts: RecordCliOptions, out: string | undefined
   };
 }
 
-/** Starts a recorder on a joined channel, printing what happens on stderr. */
-export function startRecorder(channel: Channel, config: PeerConfig, settings: ReturnType<typeof recorderSettings>, engine: RecorderOptions['engine'], log: Logger): Promise<Recorder> {
-  return Recorder.start({
+/** Starts a recorder on a joined channel, printing what happens on stderr; with `metrics`, counted there too. */
+export async function startRecorder(
+  channel: Channel,
+  config: PeerConfig,
+  settings: ReturnType<typeof recorderSettings>,
+  engine: RecorderOptions['engine'],
+  log: Logger,
+  metrics?: PeercamMetrics,
+): Promise<Recorder> {
+  const counted = metrics?.recorder();
+  if (metrics) metrics.watchDrops(channel);
+  const recorder = await Recorder.start({
     ...settings,
     channel,
     peerConfig: config,
     ...(engine ? { engine } : {}),
     log,
     onEvent: (line) => process.stderr.write(`peercam record: ${line}\n`),
+    ...(counted ? { onActivity: counted.activity } : {}),
   });
+  counted?.attach(recorder, settings.root);
+  return recorder;
 }
 
 export function registerRecord(program: Command): void {
@@ -66,7 +81,8 @@ export function registerRecord(program: Command): void {
         program
           .command('record')
           .description('record every camera of the room to disk (fragmented MP4, no re-encoding), kept by age and size')
-          .option('--out <dir>', 'recordings folder (default: recordings/ in PEERCAM_HOME)'),
+          .option('--out <dir>', 'recordings folder (default: recordings/ in PEERCAM_HOME)')
+          .option('--metrics-port <n>', 'serve Prometheus metrics at http://127.0.0.1:N/metrics (0: any free port)'),
       ),
     ),
   ).action(async (opts: RecordOptions) => {
@@ -74,10 +90,14 @@ export function registerRecord(program: Command): void {
     const settings = recorderSettings(opts, undefined);
     const joined = await joinRoom(opts, { id: await deviceId('recorder'), presence: presenceOf('recorder', 'viewer') }, log);
     try {
-      const recorder = await startRecorder(joined.channel, peerConfig(opts, joined.broker), settings, engineOptions(opts), log);
+      const metrics = opts.metricsPort !== undefined ? new PeercamMetrics() : undefined;
+      const recorder = await startRecorder(joined.channel, peerConfig(opts, joined.broker), settings, engineOptions(opts), log, metrics);
+      const scrape = metrics ? await serveMetrics(metrics, Number(opts.metricsPort)) : undefined;
+      if (scrape) process.stderr.write(`peercam record: metrics at http://127.0.0.1:${scrape.port}/metrics\n`);
       process.stderr.write(`peercam record: recording into ${settings.root}; Ctrl-C to stop\n`);
       await untilSignal();
       process.stderr.write('peercam record: stopping (finishing the open segments)\n');
+      await scrape?.close();
       await recorder.close();
     } finally {
       await joined.close();

@@ -71,7 +71,7 @@ export function registerUp(program: Command): void {
       // The owner's STUN/TURN servers reach every member in the hub's sealed presence, not only the pages it serves.
       extras.push(async (_hub, join) => (await lendIce(join, { id: await deviceId('hub:ice'), name: `peercam hub ${hostname()}` }, config, log)) ?? { close: async () => {} });
       if (opts.demo) extras.push((_hub, join) => demoCamera(join, config, log, metrics));
-      const recording = opts.record === undefined || opts.record === false ? undefined : hubRecorder(opts, room, config, log);
+      const recording = opts.record === undefined || opts.record === false ? undefined : hubRecorder(opts, room, config, log, metrics);
       if (recording) extras.push(recording.start);
       // LAN advertising (DNS-SD of the hub and its broker) when mDNS is allowed; with --no-mdns or
       // PEERCAM_MDNS=off nothing may be sent on mDNS, so nothing is added.
@@ -122,13 +122,13 @@ async function hubRoom(option: string | undefined): Promise<Room> {
 }
 
 /** `up --record`: the recorder joins the room over the hub's broker; its folder is served by the recordings API. */
-function hubRecorder(opts: UpOptions, room: Room, config: ReturnType<typeof peerConfig>, log: Logger) {
+function hubRecorder(opts: UpOptions, room: Room, config: ReturnType<typeof peerConfig>, log: Logger, metrics?: PeercamMetrics) {
   const root = typeof opts.record === 'string' ? opts.record : defaultRecordingsDir();
   const settings = recorderSettings(opts, root);
   let recorder: Recorder | undefined;
   const start = async (_hub: HubInfo, join: JoinRoom): Promise<Closable> => {
     const channel = await join({ id: await deviceId('recorder:hub'), name: 'Recorder', role: 'viewer' });
-    recorder = await startRecorder(channel, config, settings, engineOptions({}), log);
+    recorder = await startRecorder(channel, config, settings, engineOptions({}), log, metrics);
     process.stderr.write(`peercam hub: recording every camera into ${root}\n`);
     return recorder;
   };
@@ -149,6 +149,7 @@ async function demoCamera(join: JoinRoom, config: ReturnType<typeof peerConfig>,
   const channel = await join({ id: await deviceId('camera:hub-demo'), name, role: 'camera' });
   const camera = await startCamera({ channel, source: 'demo', name, peerConfig: config, log });
   metrics.watchCamera(camera, name);
+  metrics.watchDrops(channel);
   return camera;
 }
 

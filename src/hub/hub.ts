@@ -149,6 +149,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       cleanups.push(() => watcher.close());
       await watcher.start();
       options.metrics.watchRoom(watcher);
+      options.metrics.watchDrops(watcher); // forged or replayed presence in the room
     }
     for (const extra of options.extras ?? []) {
       const running = await extra(info, join);

@@ -1,14 +1,13 @@
 import type { Aedes } from 'aedes';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CameraAgent } from '../agent/camera.js';
+import type { DropReason } from '../protocol/index.js';
 import type { Channel } from '../signaling/channel.js';
+import { FAILURES, MAX_CAMERAS, reasonLabel } from './labels.js';
+import { RecorderMetrics } from './recorder.js';
 
-/** Session end reasons (session/negotiation.ts CloseReason); anything else is counted as `other`: bounded labels. */
-const REASONS = new Set(['local', 'hangup', 'peer-gone', 'no-answer', 'ice-failed', 'rejected', 'error']);
-/** Ends that are failures rather than someone hanging up. */
-const FAILURES = new Set(['no-answer', 'ice-failed', 'rejected', 'error', 'other']);
-/** Camera names become label values: at most this many distinct ones per process (a hub runs a few). */
-const MAX_CAMERAS = 64;
+/** Every reason a channel drops a message (protocol/errors.ts DropReason), so each series exists from the start. */
+const DROP_REASONS: readonly DropReason[] = ['oversize', 'malformed', 'bad-tag', 'wrong-recipient', 'stale', 'replay', 'unknown-version', 'rate-limited'];
 
 /**
  * Prometheus metrics of one peercam process (hub, camera), in a registry of its own. Labels are camera names and
@@ -37,6 +36,8 @@ export class PeercamMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
     registers: [this.registry],
   });
+  private drops: Counter<'reason'> | undefined;
+  private recorderMetrics: RecorderMetrics | undefined;
   /** What each watched camera sent so far (CameraAgent.sent), read at scrape time. */
   private readonly sent = new Map<string, CameraAgent['sent']>();
 
@@ -106,12 +107,33 @@ export class PeercamMetrics {
         this.started.inc({ camera });
         return;
       }
-      const code = (e.reason ?? 'other').split(':')[0] ?? 'other';
-      const reason = REASONS.has(code) ? code : 'other';
+      const reason = reasonLabel(e.reason);
       this.ended.inc({ camera, reason });
       if (FAILURES.has(reason)) this.failed.inc({ camera, reason });
     });
     agent.on('first-frame', (e) => this.firstFrame.observe({ camera }, e.ms / 1000));
+  }
+
+  /**
+   * Signaling messages `channel` dropped (forged, replayed, stale, over a member's budget...), by reason. One counter
+   * per process: call it for each channel the process runs (they add up).
+   */
+  watchDrops(channel: Channel): void {
+    this.drops ??= new Counter({
+      name: 'peercam_signaling_dropped_total',
+      help: `Signaling messages dropped unread, by reason (${DROP_REASONS.join(', ')})`,
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    for (const reason of DROP_REASONS) this.drops.inc({ reason }, 0);
+    const drops = this.drops;
+    channel.on('dropped', (reason) => drops.inc({ reason }));
+  }
+
+  /** A recorder's metrics: pass `activity` as the recorder's `onActivity`, then `attach` the started recorder. */
+  recorder(): RecorderMetrics {
+    this.recorderMetrics ??= new RecorderMetrics(this.registry);
+    return this.recorderMetrics;
   }
 
   /** The text format Prometheus scrapes. */

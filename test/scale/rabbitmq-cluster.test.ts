@@ -63,6 +63,30 @@ describe('a 2-node RabbitMQ cluster: camera on node 1, viewers on node 2', () =>
     assert.equal((await gone)[0], camera.channel.self);
   });
 
+  it("viewers on different nodes do not learn of each other (by design: docs/SCALE.md), a silent lister learns everyone, a viewer that shares is seen at once", async (t) => {
+    const room = await Room.create();
+    const join = async (i: number, name: string, role: 'camera' | 'viewer', announce = true) => {
+      const channel = new SealedChannel(room, new MqttTransport({ url: node(i).url }), { self: newDeviceId(), presence: { name, role }, announce });
+      t.after(() => channel.close());
+      await channel.start();
+      return channel;
+    };
+    const camera = await join(0, 'cam', 'camera');
+    const first = await join(0, 'first viewer', 'viewer');
+    const second = await join(1, 'second viewer', 'viewer');
+    // The camera answers the second viewer's query; the first viewer (another node, retained presence not there) does not.
+    await waitFor(() => second.peers.has(camera.self) && camera.peers.has(second.self) && first.peers.has(second.self), {
+      timeoutMs: 10_000,
+      what: 'the camera seen on node 2, the second viewer seen by the camera and the first viewer (its live presence)',
+    });
+    const lister = await join(1, 'ls', 'viewer', false);
+    await waitFor(() => [camera.self, first.self, second.self].every((id) => lister.peers.has(id)), { timeoutMs: 10_000, what: 'a silent lister on node 2 learning all three' });
+    assert.ok(!second.peers.has(first.self), 'a viewer does not answer a viewer: the second viewer has not heard of the first');
+    // Sharing (the two-way call) is a live presence with role camera: it reaches node 2 at once.
+    await first.setPresence({ name: 'first viewer', role: 'camera' });
+    await waitFor(() => second.peers.get(first.self)?.role === 'camera', { timeoutMs: 5000, what: 'the first viewer, now sharing, seen on node 2' });
+  });
+
   it('peercam ls on node 2 lists the camera on node 1, and peercam watch plays it', async () => {
     const home = await cliHome();
     after(() => home.remove());

@@ -214,7 +214,8 @@ export class WhepSession {
         return;
       case 'candidates':
         if (!ex || e.body.gen !== ex.gen) return; // late ones after the answer went out: a WHEP server never trickles
-        ex.candidates.push(...e.body.candidates);
+        // An active TCP candidate (port 9) only dials out (RFC 6544 section 4.5): a WHEP client cannot reach it.
+        ex.candidates.push(...e.body.candidates.filter((c) => !/\btcptype active\b/.test(c.candidate)));
         if (e.body.done && ex.answer) this.finish(ex);
         return;
       case 'hangup':

@@ -80,6 +80,9 @@ describe('WHEP door: status codes and headers', () => {
     const wrong = await post('/whep/Node%20cam', whepOffer(), { authorization: 'Bearer wrong' });
     assert.equal(wrong.status, 401);
     assert.match(wrong.headers.get('www-authenticate') ?? '', /invalid_token/);
+    const query = await fetch(url(`/whep/Node%20cam?access_token=${rig.token}`), { method: 'HEAD' });
+    assert.equal(query.status, 200, 'the token as access_token in the URL (go2rtc sends no header)');
+    assert.equal((await fetch(url('/whep/Node%20cam?access_token=wrong'), { method: 'HEAD' })).status, 401);
     assert.equal((await post('/whep/Nobody', whepOffer())).status, 404);
     const bad = await post('/whep/Node%20cam', whepOffer(), { 'content-type': 'text/plain' });
     assert.equal(bad.status, 415);

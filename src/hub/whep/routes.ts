@@ -56,7 +56,9 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: WhepRou
   if (method === 'OPTIONS') return preflight(res, sessionId !== undefined);
   const allowed = sessionId === undefined ? ['POST', 'HEAD', 'OPTIONS'] : ['PATCH', 'DELETE', 'OPTIONS'];
   if (!allowed.includes(method)) throw new WhepError(405, `${method} is not used here; this resource takes ${allowed.join(', ')}.`, { allow: allowed.join(', ') });
-  const bearer = options.guard.check(req);
+  // Players that cannot set a header (go2rtc's WHEP source) put the token in the URL instead (RFC 6750 section 2.3).
+  const query = new URL(req.url ?? '/', 'http://hub').searchParams.get('access_token');
+  const bearer = req.headers.authorization === undefined && query !== null ? options.guard.checkToken(query) : options.guard.check(req);
   if (bearer !== 'member') {
     const challenge = bearer === 'wrong' ? 'Bearer realm="peercam", error="invalid_token"' : 'Bearer realm="peercam"';
     throw new WhepError(401, "This is for members of the room: send the room's HTTP token (Authorization: Bearer; `peercam room show --json` prints it as httpToken).", {
@@ -117,7 +119,8 @@ async function post(req: IncomingMessage, res: ServerResponse, gateway: WhepGate
   res.writeHead(201, {
     ...CORS,
     'content-type': 'application/sdp',
-    location: `${WHEP_PREFIX}${cameraPath}/${session.id}`,
+    // A client that authenticated by URL (no header) gets a session URL that does too, so its DELETE is accepted.
+    location: `${WHEP_PREFIX}${cameraPath}/${session.id}${req.headers.authorization === undefined ? new URL(req.url ?? '/', 'http://hub').search : ''}`,
     etag: session.etag,
     'accept-patch': 'application/trickle-ice-sdpfrag',
     'cache-control': 'no-store',

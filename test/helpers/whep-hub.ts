@@ -36,7 +36,7 @@ export async function startWhepHub(options: { iceServers?: readonly IceServer[] 
   const room = await Room.create({ name: 'WHEP test' });
   const config = { iceServers: options.iceServers ?? [], iceTransportPolicy: 'all' as const };
   const certificate = await hubCertificate(dir, ['127.0.0.1'], (file, body, mode) => writeFile(file, body, { mode }));
-  const door = whepDoor({ id: async () => newDeviceId(), guard: new BearerGuard(room.credentials.httpToken), config, log: silentLogger, rateLimit: { burst: 1000, perSecond: 1000 } });
+  const door = whepDoor({ id: async () => newDeviceId(), guard: new BearerGuard(room.credentials.httpToken), config, log: silentLogger, rateLimit: { burst: 1000, perSecond: 1000 }, engine: LOOPBACK_ENGINE });
   let camera: CameraAgent | undefined;
   const hub = await startHub({
     room,

@@ -22,7 +22,7 @@ export const WHEP_PREFIX = '/whep/';
 const MAX_OFFER_BYTES = 48 * 1024;
 const MAX_FRAG_BYTES = 16 * 1024;
 
-const CORS = {
+export const CORS = {
   'access-control-allow-origin': '*',
   'access-control-expose-headers': 'Location, ETag, Link, Accept-Post, Accept-Patch, Retry-After, WWW-Authenticate',
 } as const;
@@ -56,17 +56,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: WhepRou
   if (method === 'OPTIONS') return preflight(res, sessionId !== undefined);
   const allowed = sessionId === undefined ? ['POST', 'HEAD', 'OPTIONS'] : ['PATCH', 'DELETE', 'OPTIONS'];
   if (!allowed.includes(method)) throw new WhepError(405, `${method} is not used here; this resource takes ${allowed.join(', ')}.`, { allow: allowed.join(', ') });
-  // Players that cannot set a header (go2rtc's WHEP source) put the token in the URL instead (RFC 6750 section 2.3).
-  const query = new URL(req.url ?? '/', 'http://hub').searchParams.get('access_token');
-  const bearer = req.headers.authorization === undefined && query !== null ? options.guard.checkToken(query) : options.guard.check(req);
-  if (bearer !== 'member') {
-    const challenge = bearer === 'wrong' ? 'Bearer realm="peercam", error="invalid_token"' : 'Bearer realm="peercam"';
-    throw new WhepError(401, "This is for members of the room: send the room's HTTP token (Authorization: Bearer; `peercam room show --json` prints it as httpToken).", {
-      'www-authenticate': challenge,
-    });
-  }
-  if (method !== 'HEAD' && !limiter.take(req.socket.remoteAddress ?? '?'))
-    throw new WhepError(429, 'Too many WHEP requests from this address; slow down.', { 'retry-after': '1' });
+  authorize(req, options.guard, method, limiter);
   const gateway = options.gateway();
   if (!gateway) throw new WhepError(503, 'The hub is still joining its room; try again in a moment.', { 'retry-after': '1' });
   if (sessionId === undefined) {
@@ -130,7 +120,7 @@ async function post(req: IncomingMessage, res: ServerResponse, gateway: WhepGate
 }
 
 /** CORS preflight (RFC 9725 section 4.6): no token needed, no Link headers. */
-function preflight(res: ServerResponse, session: boolean): void {
+export function preflight(res: ServerResponse, session: boolean): void {
   res.writeHead(204, {
     ...CORS,
     'access-control-allow-methods': session ? 'PATCH, DELETE, OPTIONS' : 'POST, HEAD, OPTIONS',
@@ -153,21 +143,22 @@ export function iceLinks(servers: readonly IceServer[]): string {
 }
 
 /** Why an SDP cannot be an offer for a camera (undefined when it can). */
-function offerProblem(sdp: string): string | undefined {
+export function offerProblem(sdp: string, role: 'whep' | 'whip' = 'whep'): string | undefined {
   if (!sdp.startsWith('v=0')) return 'it does not start with v=0';
   if (!/^m=(video|audio) /m.test(sdp)) return 'it has no audio or video m-line';
   if (!/^a=ice-ufrag:\S+/m.test(sdp) || !/^a=ice-pwd:\S+/m.test(sdp)) return 'it has no ICE credentials (a=ice-ufrag, a=ice-pwd)';
   if (!/^a=fingerprint:\S+ \S+/m.test(sdp)) return 'it has no DTLS fingerprint';
-  if (/^a=(sendonly|inactive)\s*$/m.test(sdp) && !/^a=(recvonly|sendrecv)\s*$/m.test(sdp)) return 'it receives nothing (a WHEP offer is recvonly)';
+  if (role === 'whep' && /^a=(sendonly|inactive)\s*$/m.test(sdp) && !/^a=(recvonly|sendrecv)\s*$/m.test(sdp)) return 'it receives nothing (a WHEP offer is recvonly)';
+  if (role === 'whip' && /^a=(recvonly|inactive)\s*$/m.test(sdp) && !/^a=(sendonly|sendrecv)\s*$/m.test(sdp)) return 'it sends nothing (a WHIP offer is sendonly)';
   for (const line of sdp.split(/\r?\n/)) if (line !== '' && !/^[a-z]=/.test(line)) return `a line is not SDP: "${line.slice(0, 40)}"`;
   return undefined;
 }
 
-function mediaType(req: IncomingMessage): string {
+export function mediaType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-function readBody(req: IncomingMessage, max: number): Promise<string> {
+export function readBody(req: IncomingMessage, max: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -184,7 +175,7 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
   });
 }
 
-function decode(segment: string): string {
+export function decode(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
@@ -194,4 +185,19 @@ function decode(segment: string): string {
 
 function quote(value: string): string {
   return value.replace(/["\\\r\n]/g, '');
+}
+
+/** 401 without the room's HTTP token (header, or access_token in the URL), 429 beyond the rate limit. */
+export function authorize(req: IncomingMessage, guard: BearerGuard, method: string, limiter: RateLimiter): void {
+  // Players that cannot set a header (go2rtc's WHEP source) put the token in the URL instead (RFC 6750 section 2.3).
+  const query = new URL(req.url ?? '/', 'http://hub').searchParams.get('access_token');
+  const bearer = req.headers.authorization === undefined && query !== null ? guard.checkToken(query) : guard.check(req);
+  if (bearer !== 'member') {
+    const challenge = bearer === 'wrong' ? 'Bearer realm="peercam", error="invalid_token"' : 'Bearer realm="peercam"';
+    throw new WhepError(401, "This is for members of the room: send the room's HTTP token (Authorization: Bearer; `peercam room show --json` prints it as httpToken).", {
+      'www-authenticate': challenge,
+    });
+  }
+  if (method !== 'HEAD' && !limiter.take(req.socket.remoteAddress ?? '?'))
+    throw new WhepError(429, 'Too many WHEP requests from this address; slow down.', { 'retry-after': '1' });
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { shutdownNdc } from '../../src/media/ndc/index.js';
-import { cliHome, runCli } from '../helpers/cli.js';
+import { cliHome, runCli, spawnCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWhepHub, type WhepHub } from '../helpers/whep-hub.js';
 import { device, launch } from './browser.js';
@@ -95,5 +95,32 @@ describe('WHIP ingest: a Chromium whip-whep WHIPClient becomes a camera of the r
       what: 'the WHIP camera to leave the room after DELETE',
     });
     await viewer.page.locator('.tile', { has: viewer.page.locator('.name', { hasText: 'Browser pub' }) }).waitFor({ state: 'detached', timeout: 15_000 });
+    await viewer.context.close();
+    await publisher.context.close();
+  });
+
+  it('`peercam camera --whip-out` publishes to the hub\'s WHIP door beside its P2P viewers; a tile plays both', async () => {
+    const home = await cliHome();
+    const link = await rig.room.link();
+    const camera = spawnCli(
+      ['camera', '--source', 'demo', '--name', 'Desk', '--room', link, '--broker', rig.hub.brokerUrl, '--whip-out', `${rig.origin}/whip/Relayed`, '--token', rig.token],
+      home.env,
+    );
+    try {
+      const t0 = Date.now();
+      await camera.waitFor(/WHIP output live/, 20_000);
+      await waitFor(() => rig.door.gateway?.isLive('Relayed') === true && rig.door.gateway.isLive('Desk'), { timeoutMs: 10_000, what: 'Desk and its WHIP copy Relayed in the room' });
+      process.stdout.write(`# --whip-out: camera start -> WHIP copy in the room ${Date.now() - t0} ms\n`);
+      const viewer = await device(browser);
+      await viewer.page.goto(await rig.room.link(`${rig.origin}/`));
+      await liveTile(viewer.page, 'Relayed', 20_000);
+      await liveTile(viewer.page, 'Desk', 20_000);
+      await camera.stop();
+      await waitFor(() => rig.door.whip.size === 0, { timeoutMs: 10_000, what: 'the WHIP session DELETEd when the camera stops' });
+      await viewer.context.close();
+    } finally {
+      await camera.kill();
+      await home.remove();
+    }
   });
 });

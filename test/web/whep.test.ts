@@ -1,34 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { shutdownNdc } from '../../src/media/ndc/index.js';
 import { waitFor } from '../helpers/wait.js';
+import { serveWhipWhepPages } from '../helpers/whip-whep-pages.js';
 import { startWhepHub, type WhepHub } from '../helpers/whep-hub.js';
 import { device, launch } from './browser.js';
-
-const ROOT = join(import.meta.dirname, '..', '..');
-
-/** The WHEP player page and whip-whep's ESM, on an origin of their own (so CORS is exercised for real). */
-async function servePlayer(): Promise<{ origin: string; close(): Promise<void> }> {
-  const files: Record<string, string> = {
-    '/player.html': join(ROOT, 'test', 'fixtures', 'whep', 'player.html'),
-    '/whip-whep/whep.js': join(ROOT, 'node_modules', 'whip-whep', 'whep.js'),
-  };
-  const server: Server = createServer((req, res) => {
-    const file = files[new URL(req.url ?? '/', 'http://x').pathname];
-    if (!file) return void res.writeHead(404).end();
-    readFile(file).then(
-      (body) => res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : 'text/html' }).end(body),
-      () => res.writeHead(500).end(),
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
-}
 
 interface Req {
   method: string;
@@ -38,13 +15,13 @@ interface Req {
 
 describe('WHEP: the whip-whep WHEPClient in Chromium plays cameras through the hub', () => {
   let rig: WhepHub;
-  let player: Awaited<ReturnType<typeof servePlayer>>;
+  let player: Awaited<ReturnType<typeof serveWhipWhepPages>>;
   let browser: Browser;
   const firstFrames: Record<string, number> = {};
 
   before(async () => {
     rig = await startWhepHub();
-    player = await servePlayer();
+    player = await serveWhipWhepPages();
     browser = await launch();
   });
   after(async () => {

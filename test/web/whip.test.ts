@@ -1,45 +1,22 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { shutdownNdc } from '../../src/media/ndc/index.js';
 import { cliHome, runCli, spawnCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
+import { serveWhipWhepPages } from '../helpers/whip-whep-pages.js';
 import { startWhepHub, type WhepHub } from '../helpers/whep-hub.js';
 import { device, launch } from './browser.js';
 import { liveTile } from './pages.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-
-/** The publisher page and whip-whep's ESM on an origin of their own (CORS is real). */
-async function servePublisher(): Promise<{ origin: string; close(): Promise<void> }> {
-  const files: Record<string, string> = {
-    '/publisher.html': join(ROOT, 'test', 'fixtures', 'whep', 'publisher.html'),
-    '/whip-whep/whip.js': join(ROOT, 'node_modules', 'whip-whep', 'whip.js'),
-  };
-  const server: Server = createServer((req, res) => {
-    const file = files[new URL(req.url ?? '/', 'http://x').pathname];
-    if (!file) return void res.writeHead(404).end();
-    readFile(file).then(
-      (body) => res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : 'text/html' }).end(body),
-      () => res.writeHead(500).end(),
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
-}
-
 describe('WHIP ingest: a Chromium whip-whep WHIPClient becomes a camera of the room', () => {
   let rig: WhepHub;
-  let pages: Awaited<ReturnType<typeof servePublisher>>;
+  let pages: Awaited<ReturnType<typeof serveWhipWhepPages>>;
   let browser: Browser;
 
   before(async () => {
     rig = await startWhepHub();
-    pages = await servePublisher();
+    pages = await serveWhipWhepPages();
     browser = await launch();
   });
   after(async () => {

@@ -96,6 +96,23 @@ describe('WHEP door: status codes and headers', () => {
     assert.equal(rig.door.gateway?.size, 0);
   });
 
+  it('the WHIP door refuses: 401, 415, 400 (a recvonly offer), 409 (a name in use), 404 session, 405; OPTIONS', async () => {
+    const whip = (body: string, headers: Record<string, string> = {}) =>
+      fetch(url('/whip/Studio'), { method: 'POST', body, headers: { 'content-type': 'application/sdp', ...auth(), ...headers } });
+    assert.equal((await fetch(url('/whip/Studio'), { method: 'POST', body: 'v=0', headers: { 'content-type': 'application/sdp' } })).status, 401);
+    assert.equal((await whip(whepOffer(), { 'content-type': 'text/plain' })).status, 415);
+    assert.equal((await whip(whepOffer())).status, 400, 'a recvonly (WHEP) offer sends nothing to ingest');
+    assert.equal((await whip('garbage')).status, 400);
+    const sendonly = whepOffer().replaceAll('a=recvonly', 'a=sendonly');
+    assert.equal((await fetch(url('/whip/Node%20cam'), { method: 'POST', body: sendonly, headers: { 'content-type': 'application/sdp', ...auth() } })).status, 409);
+    assert.equal((await fetch(url('/whip/Studio/nope'), { method: 'DELETE', headers: auth() })).status, 404);
+    assert.equal((await fetch(url('/whip/Studio'), { method: 'GET', headers: auth() })).status, 405);
+    const pre = await fetch(url('/whip/Studio'), { method: 'OPTIONS' });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('accept-post'), 'application/sdp');
+    assert.equal(rig.door.whip.size, 0);
+  });
+
   it('OPTIONS answers CORS preflights without a token; HEAD says whether the camera is live', async () => {
     const pre = await fetch(url('/whep/Node%20cam'), {
       method: 'OPTIONS',

@@ -73,6 +73,15 @@ describe('WHEP door: status codes and headers', () => {
     assert.equal((await patch(location, restart, { 'if-match': '*' })).status, 404);
   });
 
+  it('a complete offer (candidates inside, no PATCH ever, as go2rtc sends) gets 201; DELETE frees it', async () => {
+    const complete = whepOffer().replace('a=mid:0\r\n', 'a=mid:0\r\na=candidate:1 1 udp 2122260223 127.0.0.1 50001 typ host\r\na=end-of-candidates\r\n');
+    assert.match(complete, /a=candidate:/);
+    const res = await post('/whep/Node%20cam', complete);
+    assert.equal(res.status, 201, await res.clone().text());
+    assert.equal((await del(res.headers.get('location') ?? '')).status, 200);
+    await waitFor(() => rig.camera.viewers === 0, { timeoutMs: 10_000, what: 'the camera to free the session' });
+  });
+
   it('refuses: 401 without or with a wrong token, 404 unknown camera, 415 / 400 bad bodies, 405 other methods', async () => {
     const noToken = await fetch(url('/whep/Node%20cam'), { method: 'POST', body: whepOffer(), headers: { 'content-type': 'application/sdp' } });
     assert.equal(noToken.status, 401);

@@ -219,6 +219,31 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
     return this.endpoint.viewers;
   }
 
+  /**
+   * Feeds this camera's media to one more sink beside its viewers (a WHIP output): the video in `codec` (its encode
+   * is held until `close`) and the audio when the source has some. `pictureLost` asks for a keyframe.
+   */
+  attachOutput(
+    codec: VideoCodec,
+    video: { payloadType: number; ssrc: number; sink: (packet: Uint8Array) => void },
+    audio?: { payloadType: number; ssrc: number; sink: (packet: Uint8Array) => void },
+  ): { pictureLost(): void; close(): void } {
+    const fanout = this.encodes.acquire(codec);
+    const feed = fanout.addViewer(video);
+    const audioFeed = audio && this.audioFanout ? this.audioFanout.addViewer(audio) : undefined;
+    let closed = false;
+    return {
+      pictureLost: () => feed.pictureLost(),
+      close: () => {
+        if (closed) return;
+        closed = true;
+        feed.close();
+        audioFeed?.close();
+        this.encodes.release(codec);
+      },
+    };
+  }
+
   /** Hangs up every viewer, stops the source (if we opened it). Leaves the channel to its owner. */
   async close(): Promise<void> {
     if (this.closed) return;

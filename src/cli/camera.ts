@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CameraAgent } from '../agent/camera.js';
+import { WhipOut } from '../agent/whip-out.js';
 import { openSource } from '../media/sources/index.js';
 import { Speaker } from '../media/speaker/index.js';
 import { PeercamMetrics, serveMetrics } from '../metrics/index.js';
@@ -22,6 +23,8 @@ interface CameraOptions extends LanCliOptions {
   /** true for `--speaker` alone (the default output). */
   speaker?: string | true;
   mic?: string;
+  whipOut?: string;
+  token?: string;
 }
 
 export function registerCamera(program: Command): void {
@@ -40,7 +43,9 @@ export function registerCamera(program: Command): void {
       .option('--max-viewers <n>', 'viewers served at once', '64')
       .option('--metrics-port <n>', 'serve Prometheus metrics at http://127.0.0.1:N/metrics')
       .option('--speaker [device]', "play viewers' talk-back here: default, hw:1,0, plughw:1,0, alsa:NAME, pulse, pulse:SINK (default: ALSA default)")
-      .option('--mic <device>', 'send this microphone with testsrc or v4l2 video: default, plughw:1,0, alsa:NAME, pulse, pulse:SOURCE'),
+      .option('--mic <device>', 'send this microphone with testsrc or v4l2 video: default, plughw:1,0, alsa:NAME, pulse, pulse:SOURCE')
+      .option('--whip-out <url>', 'also publish to this WHIP server (an SFU, media server, CDN, a hub\'s /whip/<name>) beside the P2P viewers')
+      .option('--token <token>', 'bearer token for --whip-out'),
   )).action(async (opts: CameraOptions) => {
     const log = logger(opts);
     const name = opts.name ?? `${opts.source.split(/[:/]/).filter(Boolean).pop() ?? 'camera'}@${(await import('node:os')).hostname()}`;
@@ -89,12 +94,18 @@ export function registerCamera(program: Command): void {
     metrics?.watchDrops(channel);
     const scrape = metrics ? await serveMetrics(metrics, Number(opts.metricsPort)) : undefined;
     if (scrape) say(`metrics at http://127.0.0.1:${scrape.port}/metrics`);
+    const whipOut = opts.whipOut
+      ? new WhipOut({ url: opts.whipOut, ...(opts.token ? { token: opts.token } : {}), camera: agent, config: peerConfig(opts, broker), engine: engineOptions(opts), log })
+      : undefined;
+    whipOut?.on('state', (state, detail) => say(`WHIP output ${state}${detail ? `: ${detail}` : ''}`));
+    whipOut?.start();
     say(`camera "${name}" (${id}) is live in room ${room.id} via ${joined.describe()}, source ${opts.source}`);
     joined.lan?.on('broker', (url, change, detail) => say(`broker ${url} ${change}${detail ? `: ${detail}` : ''}`));
     channel.on('state', (state, detail) => say(`${joined.lan ? 'signaling' : 'broker'} ${state}${detail ? `: ${detail}` : ''}`));
     await untilSignal();
     say('stopping');
     await scrape?.close();
+    await whipOut?.close();
     await agent.close();
     await speaker?.stop();
     await source.stop();

@@ -14,6 +14,8 @@ import { shutdownNdc } from '../media/ndc/index.js';
 import { type Logger, PeercamError, Room } from '../protocol/index.js';
 import type { Recorder } from '../agent/recorder.js';
 import { recordingsRoutes } from '../hub/recordings-api.js';
+import { BearerGuard } from '../hub/http-auth.js';
+import { whepDoor } from '../hub/whep/index.js';
 import { untilSignal } from './camera.js';
 import { engineOptions, logger, mdnsEnabled, peerConfig, TURN_SECRET_OPTION, TURN_TTL_OPTION } from './context.js';
 import { addRecordOptions, defaultRecordingsDir, type RecordCliOptions, recorderSettings, startRecorder } from './record.js';
@@ -83,6 +85,9 @@ export function registerUp(program: Command): void {
         });
       else log.info({}, 'mDNS off: the hub is not advertised on the LAN');
       const routes = recording?.routes;
+      // The WHEP door (docs/WHEP.md): any WHEP player watches a camera of the room, with the room's HTTP token.
+      const whep = whepDoor({ id: () => deviceId('hub:whep'), guard: new BearerGuard(room.credentials.httpToken), config, log, engine: engineOptions({}) });
+      extras.push((_hub, join) => whep.start(join));
       const hub = await startHub({
         room,
         port,
@@ -93,6 +98,7 @@ export function registerUp(program: Command): void {
         extras,
         metrics,
         ...(routes ? { routes } : {}),
+        prefixRoutes: whep.prefixRoutes,
         log,
         ...(broker ? { broker } : {}),
       });

@@ -27,6 +27,11 @@ export class BearerGuard {
     return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), this.expected) ? 'member' : 'wrong';
   }
 
+  /** The same check for a token given another way (the WHEP door's `access_token` query parameter, RFC 6750 section 2.3). */
+  checkToken(token: string): Bearer {
+    return timingSafeEqual(digest(token), this.expected) ? 'member' : 'wrong';
+  }
+
   /** Runs `handler` for members only; anyone else gets 401 with a WWW-Authenticate challenge. */
   protect(handler: RouteHandler): RouteHandler {
     return (req, res) => {

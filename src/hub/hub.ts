@@ -55,6 +55,8 @@ export interface HubOptions {
   readonly metrics?: PeercamMetrics;
   /** More routes of the web server, each guarding itself (the recordings API). */
   readonly routes?: Readonly<Record<string, RouteHandler>>;
+  /** Routes for every path under a prefix (the WHEP door at /whep/), each guarding itself. */
+  readonly prefixRoutes?: Readonly<Record<string, RouteHandler>>;
   readonly log?: Logger;
 }
 
@@ -86,6 +88,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       port: options.port,
       tls: options.certificate,
       log,
+      ...(options.prefixRoutes ? { prefixRoutes: options.prefixRoutes } : {}),
       routes: {
         ...options.routes,
         ...(options.metrics ? { '/metrics': scrapeRoute(guard, options.metrics) } : {}),

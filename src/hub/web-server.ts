@@ -18,6 +18,8 @@ export interface WebServerOptions {
    * here behind `BearerGuard.protect` (http-auth.ts): the room's HTTP token or 401.
    */
   readonly routes?: Readonly<Record<string, RouteHandler>>;
+  /** Handlers for every path under a prefix ending in `/` (the WHEP/WHIP doors), guarded like `routes`. */
+  readonly prefixRoutes?: Readonly<Record<string, RouteHandler>>;
   readonly log?: Logger;
 }
 
@@ -101,6 +103,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: WebServ
   const url = new URL(req.url ?? '/', 'http://hub');
   const route = options.routes?.[url.pathname];
   if (route) return route(req, res);
+  for (const [prefix, handler] of Object.entries(options.prefixRoutes ?? {})) if (url.pathname.startsWith(prefix)) return handler(req, res);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' });
     res.end();

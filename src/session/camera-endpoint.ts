@@ -11,7 +11,10 @@ export interface CameraEndpointOptions {
   readonly config: PeerConfig;
   /** Viewers served at once; further offers are refused with an `error` saying so. */
   readonly maxViewers?: number;
-  /** Sessions one viewer device may hold at once (a member flooding offers cannot take every slot). Default 4. */
+  /**
+   * Sessions one viewer device may hold at once (a member flooding offers cannot take every slot). Default 4; a device
+   * present as a hub (its WHEP gateway, one device for many clients) is bounded by `maxViewers` only.
+   */
   readonly maxSessionsPerViewer?: number;
   readonly timeouts?: Partial<Timeouts>;
   readonly log?: Logger;
@@ -69,7 +72,10 @@ export class CameraEndpoint extends Emitter<CameraEndpointEvents> {
           .catch(() => {});
         return;
       }
-      const perViewer = this.options.maxSessionsPerViewer ?? 4;
+      // A hub's WHEP gateway asks for every WHEP client of the room under its one device id: only the overall cap
+      // applies to it (docs/WHEP.md).
+      const hub = this.options.channel.peers.get(e.from)?.role === 'hub';
+      const perViewer = hub ? max : (this.options.maxSessionsPerViewer ?? 4);
       if (this.sessionsOf(e.from) >= perViewer) {
         this.log.debug({ viewer: e.from, perViewer }, 'refused an offer: too many sessions from one viewer');
         void this.options.channel

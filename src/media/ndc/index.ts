@@ -4,4 +4,6 @@ export { shutdownNdc } from './connection.js';
 export { createDataPeer, type DataPeer, type DataPeerOptions } from './data-peer.js';
 export { randomSsrc } from './ssrc.js';
 export { createViewerPeer, type ViewerNegotiated, type ViewerOptions, type ViewerPeer } from './viewer-peer.js';
+export { createPublisherPeer, type PublisherNegotiated, type PublisherOptions, type PublisherPeer } from './publisher-peer.js';
+export { NdcSenderPeer, type SenderMedia, type SenderOptions } from './sender-peer.js';
 export { type BridgedServer, streamedTurnUrls, TurnBridge } from './turn-bridge.js';

@@ -6,6 +6,7 @@ import { parseSourceSpec, type SourceSpec } from './spec.js';
 
 export { DEMO_CLIP, DEMO_CLIP_VP8, DemoSource, type DemoSourceOptions } from './demo.js';
 export { FfmpegSource, type FfmpegSourceOptions } from './ffmpeg.js';
+export { IngestSource, type IngestSourceOptions } from './ingest.js';
 export { findFfmpeg } from './ffmpeg-args.js';
 export { TranscodeSource, type TranscodeInput, type TranscodeOptions } from './transcode.js';
 export { DEFAULT_RESTART_POLICY, type RestartPolicy, restartDelay } from './restart-policy.js';

@@ -1,0 +1,282 @@
+import { randomBytes } from 'node:crypto';
+import { type Body, type CandidateInit, type DeviceId, type Envelope, type Logger, newSessionId, type SessionId, silentLogger } from '../../protocol/index.js';
+import type { Channel, PeerInfo } from '../../signaling/channel.js';
+import { WhepError } from './errors.js';
+import { firstMid, fragMediaLine, iceCredentials, restartFrag, type SdpFrag, withCandidates, withIceCredentials } from './sdpfrag.js';
+
+export interface WhepGatewayOptions {
+  /** The hub's own member of the room (a viewer with no presence of its own is enough). */
+  readonly channel: Channel;
+  /** WHEP sessions at once, all cameras together. Default 64. */
+  readonly maxSessions?: number;
+  /** How long a camera has to answer (the offer is re-sent once halfway). Default 8 s. */
+  readonly answerMs?: number;
+  /** How long to wait after the answer for the camera's last candidate batch (`done`). Default 2 s. */
+  readonly candidatesMs?: number;
+  readonly log?: Logger;
+}
+
+/** Retry-After (seconds) for a camera that is offline or a hub that is full. */
+export const RETRY_AFTER_S = 5;
+
+/**
+ * The hub's WHEP door as a signaling gateway: a WHEP offer becomes a peercam `offer` to the camera over the room's
+ * sealed channel and the camera's answer (with all its candidates) goes back in the 201, so media flows camera ->
+ * client directly, with the camera's one encode. PATCHed candidates become `candidates` messages, an ICE restart a
+ * new offer generation, DELETE a `hangup`.
+ */
+export class WhepGateway {
+  private readonly sessions = new Map<string, WhepSession>();
+  /** Cameras seen since the hub started (id -> name): an offline one gets 409, an unknown one 404. */
+  private readonly seen = new Map<DeviceId, string>();
+  private readonly offs: (() => void)[];
+  readonly log: Logger;
+
+  constructor(readonly options: WhepGatewayOptions) {
+    this.log = (options.log ?? silentLogger).child({ component: 'whep' });
+    const remember = (p: PeerInfo) => {
+      if (p.role === 'camera') this.seen.set(p.id, p.name);
+    };
+    for (const p of options.channel.peers.values()) remember(p);
+    this.offs = [
+      options.channel.on('peer', remember),
+      options.channel.on('message', (e) => this.route(e)),
+      options.channel.on('gone', (id) => {
+        for (const s of [...this.sessions.values()]) if (s.camera === id) s.close('The camera left the room.', false);
+      }),
+    ];
+  }
+
+  /** Live WHEP sessions now. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Whether a camera of that name or id is in the room now. */
+  isLive(key: string): boolean {
+    return [...this.options.channel.peers.values()].some((p) => p.role === 'camera' && (p.id === key || p.name === key));
+  }
+
+  /** The camera a WHEP URL names (its device id, or its name), or a 404 / 409 WhepError. */
+  camera(key: string): PeerInfo {
+    const peers = [...this.options.channel.peers.values()].filter((p) => p.role === 'camera');
+    const live = peers.find((p) => p.id === key) ?? peers.find((p) => p.name === key);
+    if (live) return live;
+    if (this.seen.has(key) || [...this.seen.values()].includes(key))
+      throw new WhepError(409, `The camera "${key}" is offline: it was in the room but left. Try again when it is back.`, {
+        'retry-after': String(RETRY_AFTER_S),
+      });
+    throw new WhepError(404, `No camera "${key}" in this room. The names and ids of the cameras: peercam ls.`);
+  }
+
+  /** Sends the WHEP client's offer to the camera; resolves with the session and the answer once every candidate is in. */
+  async open(camera: PeerInfo, offer: string, source?: string): Promise<{ session: WhepSession; answer: string }> {
+    const max = this.options.maxSessions ?? 64;
+    if (this.sessions.size >= max)
+      throw new WhepError(503, `This hub serves at most ${max} WHEP sessions at once; try later.`, { 'retry-after': String(RETRY_AFTER_S) });
+    const session = new WhepSession(this, camera, offer, source);
+    this.sessions.set(session.id, session);
+    try {
+      const answer = await session.start();
+      return { session, answer };
+    } catch (err) {
+      session.close(err instanceof WhepError ? err.message : String(err), true);
+      throw err;
+    }
+  }
+
+  session(id: string): WhepSession | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** Hangs up every WHEP session (their cameras hear of it) and stops listening. */
+  close(): void {
+    for (const s of [...this.sessions.values()]) s.close('The hub stopped.', true);
+    for (const off of this.offs) off();
+  }
+
+  /** @internal */
+  forget(session: WhepSession): void {
+    this.sessions.delete(session.id);
+  }
+
+  private route(e: Envelope): void {
+    for (const s of this.sessions.values())
+      if (s.camera === e.from && s.sid === e.sid) {
+        s.handle(e);
+        return;
+      }
+  }
+}
+
+/** One exchange (offer -> answer + candidates) waiting for the camera. */
+interface Exchange {
+  readonly gen: number;
+  answer: { sdp: string; restartable: boolean } | undefined;
+  readonly candidates: CandidateInit[];
+  resolve(value: { sdp: string; restartable: boolean; candidates: CandidateInit[] }): void;
+  reject(err: WhepError): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** One WHEP client's session with one camera, behind an unguessable resource URL. */
+export class WhepSession {
+  /** 128 random bits: the session URL is the capability to PATCH or DELETE it (with the token). */
+  readonly id = randomBytes(16).toString('base64url');
+  readonly sid: SessionId = newSessionId();
+  readonly camera: DeviceId;
+  readonly cameraName: string;
+  etag = newEtag();
+  private gen = 0;
+  private client: { ufrag: string; pwd: string };
+  private restartable = false;
+  private exchange: Exchange | undefined;
+  private closed = false;
+  private readonly mid: string;
+  private readonly createdAt = Date.now();
+
+  constructor(
+    private readonly gateway: WhepGateway,
+    camera: PeerInfo,
+    private readonly offer: string,
+    private readonly source: string | undefined,
+  ) {
+    this.camera = camera.id;
+    this.cameraName = camera.name;
+    const creds = iceCredentials(offer);
+    if (!creds) throw new WhepError(400, 'The offer has no ICE credentials (a=ice-ufrag / a=ice-pwd).');
+    this.client = creds;
+    this.mid = firstMid(offer);
+  }
+
+  /** The client's current ICE username fragment: a PATCH with another one is an ICE restart. */
+  get clientUfrag(): string {
+    return this.client.ufrag;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  async start(): Promise<string> {
+    const got = await this.ask(this.offer);
+    this.restartable = got.restartable;
+    this.gateway.log.info({ camera: this.cameraName, session: this.id, ms: Date.now() - this.createdAt, candidates: got.candidates.length }, 'WHEP session answered');
+    return withCandidates(got.sdp, got.candidates);
+  }
+
+  /** Trickled candidates of the client (PATCH, 204). */
+  trickle(frag: SdpFrag): void {
+    if (frag.candidates.length === 0 && !frag.done) return;
+    const candidates = frag.candidates.map((c) => ({ candidate: c.candidate, mid: c.mid === '' ? this.mid : c.mid }));
+    this.send('candidates', { gen: this.gen, ufrag: this.client.ufrag, candidates, ...(frag.done ? { done: true } : {}) });
+  }
+
+  /** An ICE restart (PATCH with new credentials, 200): a new offer generation to the camera; the sdpfrag answer. */
+  async restart(frag: SdpFrag & { ufrag: string; pwd: string }): Promise<string> {
+    if (!this.restartable)
+      throw new WhepError(
+        422,
+        `The camera "${this.cameraName}" cannot restart ICE in place (a Node camera: libdatachannel refuses new ICE credentials). DELETE this session and POST a new offer.`,
+      );
+    if (this.exchange) throw new WhepError(409, 'An ICE restart of this session is already under way; wait for it to finish.');
+    this.gen++;
+    this.client = { ufrag: frag.ufrag, pwd: frag.pwd };
+    const got = await this.ask(withIceCredentials(this.offer, frag.ufrag, frag.pwd));
+    this.trickle(frag);
+    this.etag = newEtag();
+    return restartFrag(got.sdp, got.candidates, fragMediaLine(this.offer));
+  }
+
+  /** Ends the session; `notify` tells the camera (a DELETE, a failed POST), not when the camera ended it. */
+  close(reason: string, notify: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (notify) this.send('hangup', { reason: reason.slice(0, 256) });
+    const ex = this.exchange;
+    this.exchange = undefined;
+    if (ex) {
+      clearTimeout(ex.timer);
+      ex.reject(new WhepError(502, `The session ended before the camera answered: ${reason}`));
+    }
+    this.gateway.forget(this);
+    this.gateway.log.info({ camera: this.cameraName, session: this.id, reason }, 'WHEP session closed');
+  }
+
+  /** @internal An envelope of this session from the camera. */
+  handle(e: Envelope): void {
+    const ex = this.exchange;
+    switch (e.type) {
+      case 'answer':
+        if (!ex || e.body.gen !== ex.gen || ex.answer) return;
+        ex.answer = { sdp: e.body.sdp, restartable: e.body.restartable === true };
+        this.armCandidates(ex);
+        return;
+      case 'candidates':
+        if (!ex || e.body.gen !== ex.gen) return; // late ones after the answer went out: a WHEP server never trickles
+        // An active TCP candidate (port 9) only dials out (RFC 6544 section 4.5): a WHEP client cannot reach it.
+        ex.candidates.push(...e.body.candidates.filter((c) => !/\btcptype active\b/.test(c.candidate)));
+        if (e.body.done && ex.answer) this.finish(ex);
+        return;
+      case 'hangup':
+        this.close(`The camera ended the session: ${e.body.reason}`, false);
+        return;
+      case 'error':
+        if (ex) {
+          clearTimeout(ex.timer);
+          this.exchange = undefined;
+          ex.reject(new WhepError(503, `The camera refused: ${e.body.message}`, { 'retry-after': String(RETRY_AFTER_S) }));
+        }
+        this.close(`The camera refused: ${e.body.message}`, false);
+        return;
+      default:
+        // `restart`: the camera sees ICE trouble, but only the WHEP client can restart ICE (by PATCH).
+        this.gateway.log.debug({ type: e.type, session: this.id }, 'ignored a message the WHEP gateway does not use');
+    }
+  }
+
+  private ask(sdp: string): Promise<{ sdp: string; restartable: boolean; candidates: CandidateInit[] }> {
+    const gen = this.gen;
+    const answerMs = this.gateway.options.answerMs ?? 8000;
+    return new Promise((resolve, reject) => {
+      const ex: Exchange = { gen, answer: undefined, candidates: [], resolve, reject, timer: undefined };
+      this.exchange = ex;
+      const offer = () => this.send('offer', { sdp, gen, ...(this.source ? { source: this.source } : {}) });
+      offer();
+      // Offers are idempotent at the camera (same sid and gen): a lost one is simply sent again.
+      ex.timer = setTimeout(() => {
+        if (ex.answer) return;
+        offer();
+        ex.timer = setTimeout(() => {
+          if (this.exchange !== ex || ex.answer) return;
+          this.exchange = undefined;
+          reject(new WhepError(504, `The camera "${this.cameraName}" did not answer within ${answerMs / 1000} s. Is it running? Try again.`));
+        }, answerMs / 2);
+      }, answerMs / 2);
+    });
+  }
+
+  private armCandidates(ex: Exchange): void {
+    clearTimeout(ex.timer);
+    // The camera's candidates follow its answer in one or two batches (docs/PROTOCOL.md); a camera whose last
+    // batch never says `done` (a TURN server that does not answer) still gets its answer out with what came.
+    ex.timer = setTimeout(() => this.finish(ex), this.gateway.options.candidatesMs ?? 2000);
+  }
+
+  private finish(ex: Exchange): void {
+    if (this.exchange !== ex || !ex.answer) return;
+    clearTimeout(ex.timer);
+    this.exchange = undefined;
+    ex.resolve({ ...ex.answer, candidates: ex.candidates });
+  }
+
+  private send<T extends 'offer' | 'candidates' | 'hangup'>(type: T, body: Body<T>): void {
+    this.gateway.options.channel.send(this.camera, type, this.sid, body).catch((err: unknown) => {
+      this.gateway.log.warn({ err: String(err), type, session: this.id }, 'could not send to the camera');
+    });
+  }
+}
+
+function newEtag(): string {
+  return `"${randomBytes(9).toString('base64url')}"`;
+}

@@ -9,3 +9,5 @@ export { createCameraPeer, createDataPeer, createViewerPeer, shutdownNdc } from 
 export { openSource, parseSourceSpec, type Source, type SourceSpec } from './media/sources/index.js';
 export { LanTransport } from './signaling/lan/index.js';
 export { MergedChannel } from './signaling/merged.js';
+// The Node joinRoom (NodeRoom: RTP watches, cameras from source specs) replaces the browser's of the same name.
+export { joinRoom, NodeRoom, NodeWatch, type NodeJoinOptions, type NodePublishOptions, type NodeWatchEvents } from './api/node.js';

@@ -11,6 +11,11 @@ export interface DataPeerOptions extends NdcOptions {
   readonly onMessage?: (text: string) => void;
   /** The channel is open (both sides). */
   readonly onOpen?: () => void;
+  /**
+   * The raw channel, as soon as this peer has it (offerer: at createOffer; answerer: when it arrives). A taker sets its
+   * own callbacks on it (binary messages, backpressure), which replace onOpen and onMessage above.
+   */
+  readonly onChannel?: (channel: ndc.DataChannel) => void;
 }
 
 export interface DataPeer extends Peer {
@@ -108,5 +113,6 @@ class NdcDataPeer extends NdcConnection implements DataPeer {
       }),
     );
     dc.onError((err) => this.safely('channel error', () => this.log.warn({ err }, 'data channel error')));
+    this.options.onChannel?.(dc);
   }
 }

@@ -55,6 +55,8 @@ export class PeerChannel extends Emitter<PeerChannelEvents> {
   private readonly waiters = new Set<{ resolve: () => void; reject: (err: PeercamError) => void }>();
   private readonly openWaiters = new Set<{ resolve: () => void; reject: (err: PeercamError) => void }>();
   private onClose: (() => void) | undefined;
+  /** Messages that arrived before anyone listened (the `channel` event fires a tick after the channel opened). */
+  private early: ChannelMessage[] | undefined = [];
 
   constructor(
     /** The device at the other end. */
@@ -88,6 +90,17 @@ export class PeerChannel extends Emitter<PeerChannelEvents> {
     return this.raw.bufferedAmount < this.high;
   }
 
+  /** The first `message` listener also gets the messages that arrived before it (in order, at once). */
+  override on<K extends keyof PeerChannelEvents>(event: K, listener: PeerChannelEvents[K]): () => void {
+    const off = super.on(event, listener);
+    if (event === 'message' && this.early) {
+      const early = this.early;
+      this.early = undefined;
+      for (const data of early) this.emit('message', data, this.device);
+    }
+    return off;
+  }
+
   /** Resolves once the queue is at or below the low-water mark; rejects with 'closed' if the channel closes first. */
   drain(): Promise<void> {
     if (this.ended !== undefined) return Promise.reject(new PeercamError('closed', `The channel to ${this.device} closed: ${this.ended}.`));
@@ -111,7 +124,9 @@ export class PeerChannel extends Emitter<PeerChannelEvents> {
     raw.bind({
       open: () => this.markOpen(),
       message: (data) => {
-        if (this.ended === undefined) this.emit('message', data, this.device);
+        if (this.ended !== undefined) return;
+        if (this.early) this.early.push(data);
+        else this.emit('message', data, this.device);
       },
       low: () => {
         for (const w of this.waiters) w.resolve();

@@ -3,6 +3,7 @@ export * from './browser.js';
 export { CameraAgent, type CameraAgentEvents, type CameraAgentOptions, startCamera } from './agent/camera.js';
 export { findCamera, type WatchOptions, type WatchReport, watch } from './agent/watch.js';
 export { Recorder, type RecorderOptions } from './agent/recorder.js';
+/** Recordings: fragmented-MP4 segments of received media, their store and index, retention, clips (docs/RECORDING.md). */
 export * as record from './record/index.js';
 export { type EmbeddedBroker, startEmbeddedBroker } from './hub/broker.js';
 export { createCameraPeer, createDataPeer, createViewerPeer, shutdownNdc } from './media/ndc/index.js';

@@ -5,21 +5,29 @@ export type ChannelMessage = string | Uint8Array;
 
 /** What PeerChannel needs of an engine's data channel (the browser's RTCDataChannel, node-datachannel's). */
 export interface RawChannel {
+  /** Whether messages can be sent now. */
   readonly isOpen: boolean;
   /** Bytes queued in the engine, not yet handed to the network. */
   readonly bufferedAmount: number;
+  /** Queues one message. */
   send(data: ChannelMessage): void;
   /** `low` fires once bufferedAmount falls to this many bytes. */
   setLowThreshold(bytes: number): void;
+  /** Sets the callbacks (once). */
   bind(handlers: RawChannelHandlers): void;
+  /** Closes the channel. */
   close(): void;
 }
 
 /** Callbacks a RawChannel calls. */
 export interface RawChannelHandlers {
+  /** The channel opened. */
   open(): void;
+  /** A message arrived. */
   message(data: ChannelMessage): void;
+  /** bufferedAmount fell to the low threshold. */
   low(): void;
+  /** The channel closed (not by us). */
   closed(): void;
 }
 

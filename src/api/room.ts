@@ -145,6 +145,7 @@ export class PeercamRoom extends Emitter<RoomEvents> {
     return this.parts.channel.state;
   }
 
+  /** Adds a listener; returns its unsubscribe closure. A `join` listener first hears of every device already present. */
   override on<K extends keyof RoomEvents>(event: K, listener: RoomEvents[K]): () => void {
     const off = super.on(event, listener);
     if (event === 'join') {

@@ -11,6 +11,7 @@ import { launchBrowser } from '../helpers/chromium.js';
 import { startStaticHost } from '../helpers/static-host.js';
 import { waitFor } from '../helpers/wait.js';
 import { type HubProcess, startHubProcess } from '../web/hub-process.js';
+import { extractApi } from '../../scripts/api-docs.js';
 import { bin, type PackedProject, packedProject } from './package.js';
 
 /** One example run with node from the temp project: its output so far, and stop by PID. */
@@ -102,6 +103,13 @@ describe('the npm package: its contents, exports and types, and examples/ run fr
     const counted = types.split('\n').filter((l) => !l.includes('(ignored'));
     assert.deepEqual(counted.filter((l) => /💀|❌|⚠️|failed/u.test(l)), [], types);
     assert.equal(counted.filter((l) => /node16 \(from ESM\): 🟢|bundler: 🟢/u.test(l)).length, 4, types);
+  });
+
+  it('documents every export (and every member of the high-level API) in the reference API Extractor builds', () => {
+    const report = extractApi();
+    assert.ok(report.exports > 150, `${report.exports} exports`);
+    assert.ok(report.apiMembers > 50, `${report.apiMembers} members`);
+    assert.deepEqual(report.undocumented, []);
   });
 
   it('gives the browser entry the browser condition and keeps Node built-ins out of it', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import mqtt from 'mqtt';
 import { type NodeRoom, joinRoom } from '../../src/api/node.js';
 import type { PeerChannel } from '../../src/api/peer-channel.js';
 import type { Device } from '../../src/api/room.js';
@@ -84,6 +85,37 @@ describe('high-level API (Node): joinRoom, presence events, data channels, publi
     ch.close();
     await closed;
     assert.throws(() => ch.send('late'), (err: unknown) => err instanceof PeercamError && err.code === 'closed');
+  });
+
+  it('costs a handful of broker messages per data channel and none while idle (measured on the broker)', async (t) => {
+    const [a, b] = rooms as [NodeRoom, NodeRoom];
+    const spy = await mqtt.connectAsync(broker.url, { clientId: 'wire-spy' });
+    const seen: { topic: string; bytes: number }[] = [];
+    spy.on('message', (topic, payload, packet) => {
+      if (!packet.retain) seen.push({ topic, bytes: payload.length });
+    });
+    await spy.subscribeAsync('peercam/v1/#', { qos: 1 });
+    try {
+      const incoming = nextEvent<[PeerChannel]>((l) => b.on('channel', l), { timeoutMs: 30_000, what: 'the channel at beta' });
+      const ch = await a.openChannel(b.self);
+      const [other] = await incoming;
+      const perConnection = seen.length;
+      const bytes = seen.reduce((n, m) => n + m.bytes, 0);
+      t.diagnostic(`one data channel: ${perConnection} broker messages, ${bytes} payload bytes (${seen.map((m) => m.topic.split('/').at(-2)).join(' ')})`);
+      assert.ok(perConnection >= 2 && perConnection <= 6, `${perConnection} messages`);
+      // Idle: two members and an open channel, 12 s (MQTT keepalive pings aside, which are no messages).
+      seen.length = 0;
+      const ping = nextEvent<[string | Uint8Array, string]>((l) => ch.on('message', l), { timeoutMs: 20_000, what: 'a message after idling' });
+      await new Promise((r) => setTimeout(r, 12_000));
+      t.diagnostic(`idle 12 s: ${seen.length} broker messages`);
+      assert.equal(seen.length, 0);
+      other.send('still here');
+      await ping;
+      assert.equal(seen.length, 0, 'data goes peer to peer, not through the broker');
+      ch.close();
+    } finally {
+      await spy.endAsync();
+    }
   });
 
   it('rejects a device that is not present with not-found', async () => {

@@ -154,7 +154,11 @@ describe('the npm package: its contents, exports and types, and examples/ run fr
     let site: Awaited<ReturnType<typeof startStaticHost>>;
     before(async () => {
       const root = join(project.dir, 'examples', 'browser');
-      const built = build({ root, configFile: join(root, 'vite.config.js'), logLevel: 'silent', build: { outDir: join(project.dir, 'site'), emptyOutDir: true } });
+      const chat = join(project.dir, 'examples', 'browser-chat');
+      const built = Promise.all([
+        build({ root, configFile: join(root, 'vite.config.js'), logLevel: 'silent', build: { outDir: join(project.dir, 'site'), emptyOutDir: true } }),
+        build({ root: chat, configFile: join(chat, 'vite.config.js'), logLevel: 'silent', build: { outDir: join(project.dir, 'site', 'chat'), emptyOutDir: true } }),
+      ]);
       [hub, browser] = await Promise.all([startHubProcess({ demo: true }), launchBrowser(), built]);
       site = await startStaticHost({ root: join(project.dir, 'site'), host: '127.0.0.1', port: 0 });
     });
@@ -186,6 +190,19 @@ describe('the npm package: its contents, exports and types, and examples/ run fr
       await hubCamera.stop();
       await waitFor(async () => (await page.evaluate(() => document.querySelectorAll('video').length)) === before - 1, { timeoutMs: 20_000, what: 'the Node camera tile removed' });
       await page.close();
+    });
+
+    it('lets two browsers exchange messages (examples/browser-chat, 4 lines of peercam)', async () => {
+      const room = await Room.fromLink(hub.link);
+      const link = await room.link(`http://127.0.0.1:${site.port}/chat/`, { broker: `ws://127.0.0.1:${hub.port}/mqtt` });
+      const pages = await Promise.all([browser.newPage(), browser.newPage()]);
+      await Promise.all(pages.map((p) => p.goto(link)));
+      for (const p of pages)
+        await waitFor(async () => /hello from [a-z2-7]{16}/.test(await p.evaluate(() => document.getElementById('log')?.textContent ?? '')), {
+          timeoutMs: 30_000,
+          what: 'a hello from the other page',
+        });
+      await Promise.all(pages.map((p) => p.close()));
     });
   });
 });

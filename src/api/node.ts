@@ -3,7 +3,8 @@ import { CameraAgent, type CameraAgentOptions } from '../agent/camera.js';
 import { FrameCounter, type FrameStats } from '../agent/frame-counter.js';
 import { createDataPeer, createViewerPeer, shutdownNdc, type ViewerPeer } from '../media/ndc/index.js';
 import type { OpenSourceOptions, Source, VideoCodec } from '../media/sources/index.js';
-import { SealedChannel } from '../signaling/channel.js';
+import { type Channel, SealedChannel } from '../signaling/channel.js';
+import { LanRoom } from '../signaling/lan/join.js';
 import { MqttTransport } from '../signaling/mqtt.js';
 import { SessionKeeper } from './keeper.js';
 import { NdcRawChannel } from './ndc.js';
@@ -16,6 +17,21 @@ export interface NodeJoinOptions extends JoinOptionsBase {
    * interface. ('127.0.0.1' on a loopback-only machine: libjuice gathers no loopback candidates otherwise.)
    */
   readonly bindAddress?: string;
+  /**
+   * Also meet on the LAN, with no server: mDNS discovery (off under PEERCAM_MDNS=off) and a WebSocket per device
+   * (docs/LAN.md). With a broker too, both are merged. `true` for the defaults.
+   */
+  readonly lan?: boolean | NodeLanOptions;
+}
+
+/** LAN options of the Node `joinRoom`. */
+export interface NodeLanOptions {
+  /** Pin discovery and the LAN WebSocket to this interface (name or IPv4 address). */
+  readonly interface?: string;
+  /** Port of our LAN WebSocket. Default: any free port. */
+  readonly port?: number;
+  /** Devices to dial directly (`ws://host:port`), for networks without multicast. */
+  readonly peers?: readonly string[];
 }
 
 /** Events of a NodeWatch. */
@@ -165,7 +181,8 @@ export class NodeRoom extends PeercamRoom {
 let liveRooms = 0;
 
 /**
- * Joins a room from Node over its MQTT broker (the link's `b=`, or `broker`: mqtt://, mqtts://, ws://, wss://).
+ * Joins a room from Node over its MQTT broker (the link's `b=`, or `broker`: mqtt://, mqtts://, ws://, wss://), over
+ * the LAN (`lan`), or both merged.
  * Resolves once connected; rejects with a PeercamError ('bad-link', 'bad-config', 'broker-unreachable', 'broker-auth').
  * The last room of the process to leave releases the WebRTC engine's threads, so the process can exit.
  *
@@ -177,17 +194,35 @@ export async function joinRoom(options: string | NodeJoinOptions): Promise<NodeR
   const o: NodeJoinOptions = typeof options === 'string' ? { link: options } : options;
   const room = typeof o.link === 'string' ? await Room.fromLink(o.link) : o.link;
   const url = o.broker ?? room.options.broker;
-  if (url === undefined) throw PeercamError.config('No broker: the room link has no "b=" and no `broker` option was given. Pass the broker URL (mqtt://host:1883).');
+  if (url === undefined && !o.lan)
+    throw PeercamError.config('No broker: the room link has no "b=" and no `broker` option was given. Pass the broker URL (mqtt://host:1883), or `lan: true`.');
   const log = o.log ?? silentLogger;
   const bindAddress = o.bindAddress ?? process.env.PEERCAM_ICE_BIND;
   const presence = { name: o.name ?? 'peercam device', role: 'viewer', agent: 'peercam/0.1.0 node' } as const;
-  const channel = new SealedChannel(room, new MqttTransport({ url, log }), { self: newDeviceId(), presence, log });
+  const self = newDeviceId();
+  const lanOptions = o.lan === true ? {} : o.lan || undefined;
+  const lan = lanOptions
+    ? await LanRoom.join({
+        room,
+        self,
+        presence,
+        role: 'viewer',
+        ...(url !== undefined ? { broker: url } : {}),
+        ...(lanOptions.interface !== undefined ? { interface: lanOptions.interface } : {}),
+        ...(lanOptions.port !== undefined ? { port: lanOptions.port } : {}),
+        ...(lanOptions.peers ? { peers: lanOptions.peers } : {}),
+        env: process.env,
+        log,
+      })
+    : undefined;
+  const channel: Channel = lan ? lan.channel : new SealedChannel(room, new MqttTransport({ url: url as string, log }), { self, presence, log });
   const engine = { ...(bindAddress !== undefined ? { bindAddress } : {}), log };
   liveRooms++;
   let released = false;
   const release = async () => {
     if (released) return;
     released = true;
+    await lan?.close();
     if (--liveRooms === 0) shutdownNdc();
   };
   const joined = new NodeRoom(
@@ -204,7 +239,7 @@ export async function joinRoom(options: string | NodeJoinOptions): Promise<NodeR
     bindAddress,
   );
   try {
-    await channel.start();
+    if (!lan) await channel.start(); // LanRoom.join started its own
   } catch (err) {
     await channel.close().catch(() => {});
     await release();

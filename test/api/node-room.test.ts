@@ -5,7 +5,7 @@ import { type NodeRoom, joinRoom } from '../../src/api/node.js';
 import type { PeerChannel } from '../../src/api/peer-channel.js';
 import type { Device } from '../../src/api/room.js';
 import { PeercamError, Room } from '../../src/protocol/index.js';
-import { type MosquittoBroker, startMosquitto } from '../helpers/brokers.js';
+import { freePort, type MosquittoBroker, startMosquitto } from '../helpers/brokers.js';
 import { nextEvent, waitFor } from '../helpers/wait.js';
 
 describe('high-level API (Node): joinRoom, presence events, data channels, publish and watch over Mosquitto', () => {
@@ -140,5 +140,24 @@ describe('high-level API (Node): joinRoom, presence events, data channels, publi
     const back = new Promise<Device>((resolve) => a.on('update', (d) => d.id === b.self && d.role === 'viewer' && resolve(d)));
     await cam.close();
     await back;
+  });
+
+  it('joins over the LAN with no broker (direct dial, mDNS off) and opens a data channel there', async () => {
+    const lanLink = await (await Room.create()).link();
+    const port = await freePort();
+    const x = await joinRoom({ link: lanLink, name: 'lan-x', bindAddress: '127.0.0.1', lan: { port } });
+    rooms.push(x);
+    const y = await joinRoom({ link: lanLink, name: 'lan-y', bindAddress: '127.0.0.1', lan: { peers: [`ws://127.0.0.1:${port}`] } });
+    rooms.push(y);
+    const [seen] = await nextEvent<[Device]>((l) => y.on('join', l), { timeoutMs: 20_000, what: 'y sees x on the LAN' });
+    assert.equal(seen.name, 'lan-x');
+    assert.equal(seen.via, 'lan');
+    const incoming = nextEvent<[PeerChannel]>((l) => x.on('channel', l), { timeoutMs: 30_000, what: 'the channel at x' });
+    const ch = await y.openChannel(seen);
+    const [other] = await incoming;
+    const got = nextEvent<[string | Uint8Array, string]>((l) => other.on('message', l), { timeoutMs: 10_000, what: 'a LAN message' });
+    ch.send('over the LAN');
+    assert.equal((await got)[0], 'over the LAN');
+    ch.close();
   });
 });

@@ -109,7 +109,10 @@ class NdcDataPeer extends NdcConnection implements DataPeer {
     dc.onError((err) => this.safely('channel error', () => this.log.warn({ err }, 'data channel error')));
     // A taker's handlers go on first: messages already queued natively are delivered to whichever handler is set
     // first, and a placeholder replaced afterwards would lose them.
-    if (this.options.onChannel) return this.options.onChannel(dc);
+    if (this.options.onChannel) {
+      this.options.onChannel(dc);
+      return;
+    }
     dc.onOpen(() => this.safely('channel open', () => !this.closed && this.options.onOpen?.()));
     dc.onMessage((msg) =>
       this.safely('channel message', () => {

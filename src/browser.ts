@@ -10,3 +10,6 @@ export * from './signaling/mqtt.js';
 export * from './signaling/mqtt-version.js';
 export * from './signaling/backoff.js';
 export type * from './signaling/transport.js';
+export * from './api/room.js';
+export * from './api/peer-channel.js';
+export { BrowserRoom, BrowserWatch, joinRoom, type BrowserJoinOptions, type BrowserPublishOptions, type BrowserWatchEvents, type Publication } from './api/browser.js';

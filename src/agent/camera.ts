@@ -16,6 +16,7 @@ import {
 import type { Speaker } from '../media/speaker/index.js';
 import type { ViewerFeed } from '../media/viewer-feed.js';
 
+/** What a CameraAgent needs: a started channel, a source and its name, ICE servers. */
 export interface CameraAgentOptions {
   /** A started channel of the room. Its presence is set to this camera's. */
   readonly channel: Channel;
@@ -43,6 +44,7 @@ export interface CameraAgentOptions {
   readonly on?: Partial<CameraAgentEvents>;
 }
 
+/** Events of a CameraAgent. */
 export interface CameraAgentEvents {
   /** A viewer started or stopped watching; `viewers` is the count after the change. */
   viewer: (event: { viewer: DeviceId; change: 'joined' | 'left'; viewers: number; reason?: string }) => void;

@@ -9,6 +9,7 @@ import { exponentialBackoff } from '../signaling/backoff.js';
 import type { Channel, PeerInfo } from '../signaling/channel.js';
 import { createViewerPeer, type NdcOptions, TurnBridge, type ViewerPeer } from '../media/ndc/index.js';
 
+/** Options of a Recorder: the room channel, where to write, retention, which cameras. */
 export interface RecorderOptions extends RetentionPolicy {
   readonly channel: Channel;
   readonly peerConfig: PeerConfig;

@@ -6,6 +6,7 @@ import { createViewerPeer, type NdcOptions, TurnBridge, type ViewerPeer } from '
 import type { VideoCodec } from '../media/sdp.js';
 import { FrameCounter } from './frame-counter.js';
 
+/** Options of the headless `watch`: which camera, for how long, with which engine. */
 export interface WatchOptions {
   readonly channel: Channel;
   /** A camera's name or device id. */

@@ -35,6 +35,7 @@ export interface EmbeddedBrokerOptions {
   readonly log?: Logger;
 }
 
+/** The embedded MQTT broker (aedes) a hub runs: its port, and how to stop it. */
 export interface EmbeddedBroker {
   /** mqtt://host:port of the TCP listener. */
   readonly url: string;

@@ -61,15 +61,18 @@ export function toBase32(bytes: Uint8Array): string {
   return out;
 }
 
+/** A shared UTF-8 encoder and decoder. */
 export const utf8 = {
   encode: (s: string): Uint8Array => new TextEncoder().encode(s),
   decode: (b: Uint8Array): string => new TextDecoder('utf-8', { fatal: true }).decode(b),
 };
 
+/** `n` cryptographically random bytes. */
 export function randomBytes(n: number): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(n));
 }
 
+/** Joins byte arrays into one. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;

@@ -7,8 +7,10 @@ import type { Room } from './room.js';
 import { SeenWindow } from './seen.js';
 import { topics } from './topics.js';
 
+/** What opening a sealed payload gave: the envelope, or why it was dropped. */
 export type Opened<E extends Envelope = Envelope> = { ok: true; envelope: E } | { ok: false; reason: DropReason; detail: string };
 
+/** Options of a Courier (the clock, injectable for tests). */
 export interface CourierOptions {
   /** Clock, injectable for tests. */
   readonly now?: () => number;

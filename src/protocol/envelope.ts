@@ -8,6 +8,7 @@ export const MAX_SEALED_BYTES = 64 * 1024;
 /** Largest clock difference accepted between sender and receiver. */
 export const MAX_SKEW_MS = 60_000;
 
+/** A device's role in a room. */
 export type Role = 'camera' | 'viewer' | 'hub';
 /** A recipient of `*` means every member of the room (presence, bye). */
 export const BROADCAST = '*';
@@ -87,10 +88,15 @@ const bodies = {
   error: v.object({ code: shortText(64), message: shortText(1024) }),
 } as const;
 
+/** The message types of protocol v1 (docs/PROTOCOL.md). */
 export type MessageType = keyof typeof bodies;
+/** The validated body of an envelope of type `T`. */
 export type Body<T extends MessageType> = v.InferOutput<(typeof bodies)[T]>;
+/** What a device says about itself in its sealed presence: name, role, sources, agent, lent ICE servers. */
 export type PresenceBody = Body<'presence'>;
+/** One ICE candidate as signaled: its SDP line and media id. */
 export type CandidateInit = v.InferOutput<typeof Candidate>;
+/** ICE servers a device lends in its sealed presence. */
 export type IceAdvertBody = v.InferOutput<typeof IceAdvert>;
 
 const header = {
@@ -126,6 +132,7 @@ interface EnvelopeHeader {
 }
 /** The plaintext of every sealed message. */
 export type Envelope = { [T in MessageType]: EnvelopeHeader & { type: T; body: Body<T> } }[MessageType];
+/** The envelope of one message type. */
 export type EnvelopeOf<T extends MessageType> = Extract<Envelope, { type: T }>;
 
 /** Validates a parsed JSON value; returns the envelope, `'unknown-version'` or `'malformed'`. */

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'closed' // used after close()
   | 'internal';
 
+/** The error peercam throws: a code to branch on, a message that says what to do, and its cause. */
 export class PeercamError extends Error {
   override readonly name = 'PeercamError';
   constructor(

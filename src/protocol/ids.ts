@@ -5,16 +5,20 @@ export type DeviceId = string;
 /** A session id: one viewer<->camera negotiation (kept across ICE restarts). */
 export type SessionId = string;
 
+/** A device id: 16 base32 characters (80 random bits). */
 export const DEVICE_ID_PATTERN = /^[a-z2-7]{16}$/;
 
+/** A fresh random device id. */
 export function newDeviceId(): DeviceId {
   return toBase32(randomBytes(10));
 }
 
+/** A fresh random session id. */
 export function newSessionId(): SessionId {
   return toBase32(randomBytes(10));
 }
 
+/** Whether a string is a well-formed device id. */
 export function isDeviceId(s: string): s is DeviceId {
   return DEVICE_ID_PATTERN.test(s);
 }

@@ -7,6 +7,7 @@ export interface Logger {
   child(bindings: object): Logger;
 }
 
+/** A Logger that drops everything (the default). */
 export const silentLogger: Logger = {
   debug() {},
   info() {},

@@ -7,10 +7,13 @@ export const SECRET_BYTES = 32;
 const CHECK_BYTES = 2;
 /** Public room id: topic segment and TXT value. 20 base32 chars = 100 bits. */
 export type RoomId = string;
+/** A room id: 20 base32 characters. */
 export const ROOM_ID_PATTERN = /^[a-z2-7]{20}$/;
 
+/** The base of a pairing link when no web address is given. */
 export const DEFAULT_LINK_BASE = 'peercam://room';
 
+/** What a pairing link carries besides the secret. */
 export interface RoomOptions {
   /** MQTT broker the room meets on, carried in the link so every device finds it. */
   readonly broker?: string;
@@ -31,6 +34,7 @@ export interface RoomCredentials {
   readonly brokerPassword: string;
 }
 
+/** A room: its secret, public id, sealing key and credentials, all derived from the 32-byte secret of its link. */
 export class Room {
   private constructor(
     readonly secret: Uint8Array,

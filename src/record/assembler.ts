@@ -12,6 +12,7 @@ export interface VideoFrame {
   readonly config: VideoConfig | undefined;
 }
 
+/** The video of a recording: codec, size and decoder configuration. */
 export interface VideoConfig {
   readonly codec: 'H264' | 'VP8';
   /** The WebCodecs codec string: avc1.PPCCLL from the SPS, or vp8. */

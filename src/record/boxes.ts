@@ -17,6 +17,7 @@ export interface Fragment {
   readonly videoDuration: number;
 }
 
+/** Where the boxes of a recording segment sit in its file. */
 export interface SegmentLayout {
   /** Bytes of ftyp + moov (the init segment). */
   readonly initSize: number;

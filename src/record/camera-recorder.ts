@@ -12,6 +12,7 @@ export interface DiskGate {
   failed(err: NodeJS.ErrnoException): void;
 }
 
+/** Options of the recorder of one camera: where to write, segment length, retention. */
 export interface CameraRecorderOptions {
   readonly root: string;
   /** The camera's name (its folder). */

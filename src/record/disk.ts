@@ -4,6 +4,7 @@ import { type Logger, PeercamError, silentLogger } from '../protocol/index.js';
 import type { DiskGate } from './camera-recorder.js';
 import type { Retention } from './retention.js';
 
+/** Whether recordings can be written: ok, or why not. */
 export type DiskState = 'ok' | 'full' | 'read-only' | 'failed';
 
 export interface DiskGuardOptions {

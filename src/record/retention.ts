@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { type Logger, silentLogger } from '../protocol/index.js';
 import { listCameras, listSegments } from './store.js';
 
+/** How long recordings are kept and how much disk they may use. */
 export interface RetentionPolicy {
   /** Delete segments that ended longer ago than this (ms). */
   readonly keepMs?: number;
@@ -18,6 +19,7 @@ export interface DiskSpace {
   readonly total: number;
 }
 
+/** Free and total bytes of the file system holding `path`. */
 export function diskSpace(path: string): DiskSpace {
   const s = statfsSync(path);
   return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };

@@ -6,6 +6,7 @@ import { repairSegment } from './boxes.js';
 export const VIDEO_CLOCK = 90_000;
 export const OPUS_CLOCK = 48_000;
 
+/** The tracks of one recording segment (video, and audio when the camera has some). */
 export interface SegmentTracks {
   readonly video: VideoConfig;
   /** Opus at 48 kHz when the camera sends audio. */

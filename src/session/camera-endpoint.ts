@@ -5,6 +5,7 @@ import type { Timeouts } from './negotiation.js';
 import { withLentIce } from './ice.js';
 import type { PeerConfig } from './peer.js';
 
+/** What a CameraEndpoint needs: the channel to answer on, how to build each peer, limits. */
 export interface CameraEndpointOptions {
   readonly channel: Channel;
   readonly peerFactory: CameraPeerFactory;
@@ -20,6 +21,7 @@ export interface CameraEndpointOptions {
   readonly log?: Logger;
 }
 
+/** Events of a CameraEndpoint. */
 export interface CameraEndpointEvents {
   /** A viewer's session started (its first offer arrived). */
   session: (session: CameraSession) => void;

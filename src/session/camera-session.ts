@@ -10,6 +10,7 @@ export interface OfferContext {
   readonly source: string | undefined;
 }
 
+/** Builds the camera's peer for one viewer's offer (which source, which viewer). */
 export type CameraPeerFactory = (config: PeerConfig, context: OfferContext) => Peer;
 
 /** The camera's side of one session: answers each offer generation, asks the viewer to restart when ICE fails. */

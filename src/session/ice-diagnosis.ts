@@ -9,6 +9,7 @@ export interface CandidateCounts {
   relay: number;
 }
 
+/** Candidate counts, all zero. */
 export const noCandidates = (): CandidateCounts => ({ host: 0, srflx: 0, prflx: 0, relay: 0 });
 
 /** Counts one `a=candidate` line by its `typ`. */
@@ -25,8 +26,10 @@ export interface IceServerError {
   readonly text: string;
 }
 
+/** The kinds of ICE trouble a diagnosis tells apart. */
 export type IceProblem = 'no-local-candidates' | 'no-ice-servers' | 'turn-refused' | 'turn-unreachable' | 'turn-needed' | 'no-path';
 
+/** What both sides gathered and heard, from which a diagnosis is made. */
 export interface IceFacts {
   /** The ICE servers this side used (its own plus the ones lent by the room). */
   readonly config: PeerConfig;
@@ -41,6 +44,7 @@ export interface IceFacts {
   readonly other: string;
 }
 
+/** Why ICE is stuck, in one code and a sentence for the user. */
 export interface IceDiagnosis {
   readonly problem: IceProblem;
   /** What happened, what each side gathered, and what to do; shown as is to the user. */

@@ -39,6 +39,7 @@ export function isStreamedTurn(url: string): boolean {
   return /^turns:/i.test(u) || (/^turn:/i.test(u) && /\?transport=tcp$/i.test(u));
 }
 
+/** Where ICE servers come from: command-line flags, the environment, the broker host. */
 export interface IceChoice {
   /** `--ice-server` values, in order; `none` alone means no ICE servers at all. */
   readonly flags?: readonly string[];

@@ -13,6 +13,7 @@ import { countCandidate, diagnoseIce, type IceDiagnosis, type IceServerError, no
 import type { Peer, PeerConfig, PeerState } from './peer.js';
 import { TrickleBatcher } from './trickle.js';
 
+/** Where a session stands. */
 export type SessionState = 'negotiating' | 'connected' | 'restarting' | 'closed';
 
 /** Why a session ended. Each comes with a message that tells the user what to do. */
@@ -25,6 +26,7 @@ export type CloseReason =
   | 'rejected' // the camera refused (busy, unknown source)
   | 'error'; // something broke locally
 
+/** Events of a viewer or camera session. */
 export interface SessionEvents {
   /** The negotiation state changed. */
   state: (state: SessionState) => void;
@@ -39,6 +41,7 @@ export interface SessionEvents {
   closed: (reason: CloseReason, message: string) => void;
 }
 
+/** How long a session waits for each step before it acts. */
 export interface Timeouts {
   /** Wait for an answer before re-sending the offer once, then give up. */
   readonly answerMs: number;
@@ -50,6 +53,7 @@ export interface Timeouts {
   readonly trickleWindowMs: number;
 }
 
+/** Session timeouts unless overridden: answer 5 s, ICE 15 s, disconnected grace 3 s, trickle window 100 ms. */
 export const DEFAULT_TIMEOUTS: Timeouts = { answerMs: 5000, iceMs: 15000, disconnectedGraceMs: 3000, trickleWindowMs: 100 };
 
 /** What viewer and camera sessions share: peer wiring, trickle, candidate buffering, ordered sends and timers. */

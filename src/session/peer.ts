@@ -8,14 +8,17 @@ export interface IceServer {
   readonly credential?: string;
 }
 
+/** What a peer connection needs to know: ICE servers and the transport policy. */
 export interface PeerConfig {
   readonly iceServers: readonly IceServer[];
   /** 'relay' forces TURN (used by tests and by users behind hostile NATs). */
   readonly iceTransportPolicy: 'all' | 'relay';
 }
 
+/** A peer connection state, as RTCPeerConnection.connectionState. */
 export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
+/** Events of a Peer. */
 export interface PeerEvents {
   /** A local ICE candidate was gathered. */
   candidate: (candidate: CandidateInit) => void;

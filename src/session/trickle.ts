@@ -1,5 +1,6 @@
 import type { CandidateInit } from '../protocol/index.js';
 
+/** ICE candidates gathered within one trickle window, sent together. */
 export interface TrickleBatch {
   readonly candidates: CandidateInit[];
   readonly done: boolean;

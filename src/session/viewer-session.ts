@@ -4,6 +4,7 @@ import { Negotiation, type Timeouts } from './negotiation.js';
 import { iceFailureAdvice, withLentIce } from './ice.js';
 import type { PeerConfig, PeerFactory } from './peer.js';
 
+/** What a ViewerSession needs: the channel, the camera, how to build peers, ICE servers. */
 export interface ViewerSessionOptions {
   readonly channel: Channel;
   readonly camera: DeviceId;

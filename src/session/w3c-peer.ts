@@ -22,6 +22,7 @@ export type W3cMedia =
       readonly stream: () => MediaStream;
     };
 
+/** Options of a W3cPeer: the RTCPeerConnection to use, ICE servers, which side it is. */
 export interface W3cPeerOptions {
   readonly RTCPeerConnection: RTCPeerConnectionCtor;
   readonly config: PeerConfig;
@@ -174,6 +175,7 @@ export class W3cPeer extends Emitter<PeerEvents> implements Peer {
   }
 }
 
+/** The candidate pair a connection uses: local and remote types, round-trip time. */
 export interface SelectedPair {
   readonly localType: string | undefined;
   readonly remoteType: string | undefined;

@@ -6,6 +6,7 @@ export interface ReconnectPolicy {
   nextDelayMs(attempt: number): number | null;
 }
 
+/** Shape of an exponential backoff: first delay, growth factor, ceiling and jitter. */
 export interface BackoffOptions {
   readonly initialMs?: number;
   readonly maxMs?: number;

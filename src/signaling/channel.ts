@@ -27,6 +27,7 @@ export interface PeerInfo extends PresenceBody {
   readonly via: Via;
 }
 
+/** Events of a Channel. */
 export interface ChannelEvents {
   /** A device appeared, or changed its presence. */
   peer: (peer: PeerInfo) => void;
@@ -55,6 +56,7 @@ export interface Channel {
   close(): Promise<void>;
 }
 
+/** Options of a SealedChannel: who we are, our presence, limits and logging. */
 export interface ChannelOptions {
   readonly self: DeviceId;
   readonly presence: PresenceBody;

@@ -17,6 +17,7 @@ import { OthersPresence, PresenceKeeper, sameText } from './mqtt-presence.js';
 import { brokerKey, type MqttVersion, processMemory, type VersionMemory } from './mqtt-version.js';
 import type { Transport, TransportHandlers } from './transport.js';
 
+/** Options of the MQTT transport: broker URL, credentials, reconnect policy, timeouts. */
 export interface MqttTransportOptions {
   /** mqtt://, mqtts://, ws:// or wss:// (credentials in the URL work too). */
   readonly url: string;

@@ -2,8 +2,10 @@ import type { DeviceId, RoomCredentials, RoomId } from '../protocol/index.js';
 
 /** How a transport's link to its peers (broker or LAN sockets) stands. */
 export type LinkState = 'connecting' | 'online' | 'offline';
+/** Which kind of transport carries signaling. */
 export type TransportKind = 'mqtt' | 'lan' | 'memory';
 
+/** What a Transport calls when something arrives or the link changes. */
 export interface TransportHandlers {
   /** A presence slot changed: its sealed payload, or null once cleared (clean leave, MQTT LWT, lost LAN heartbeat). */
   presence(device: DeviceId, payload: string | Uint8Array | null): void;

@@ -11,6 +11,11 @@ export interface DataPeerOptions extends NdcOptions {
   readonly onMessage?: (text: string) => void;
   /** The channel is open (both sides). */
   readonly onOpen?: () => void;
+  /**
+   * The raw channel, as soon as this peer has it (offerer: at createOffer; answerer: when it arrives). A taker sets its
+   * own callbacks on it at once (binary messages, backpressure); onOpen and onMessage above are then not used.
+   */
+  readonly onChannel?: (channel: ndc.DataChannel) => void;
 }
 
 export interface DataPeer extends Peer {
@@ -101,12 +106,18 @@ class NdcDataPeer extends NdcConnection implements DataPeer {
   private adopt(dc: ndc.DataChannel): void {
     if (this.closed) return;
     this.channel = dc;
+    dc.onError((err) => this.safely('channel error', () => this.log.warn({ err }, 'data channel error')));
+    // A taker's handlers go on first: messages already queued natively are delivered to whichever handler is set
+    // first, and a placeholder replaced afterwards would lose them.
+    if (this.options.onChannel) {
+      this.options.onChannel(dc);
+      return;
+    }
     dc.onOpen(() => this.safely('channel open', () => !this.closed && this.options.onOpen?.()));
     dc.onMessage((msg) =>
       this.safely('channel message', () => {
         if (!this.closed && typeof msg === 'string') this.options.onMessage?.(msg);
       }),
     );
-    dc.onError((err) => this.safely('channel error', () => this.log.warn({ err }, 'data channel error')));
   }
 }

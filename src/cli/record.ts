@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { Recorder } from '../agent/recorder.js';
+import { RECORDINGS_PRESENCE_SOURCE, Recorder } from '../agent/recorder.js';
 import { parseDuration, parseMinFree, parseSize } from '../record/units.js';
 import type { RecorderOptions } from '../agent/recorder.js';
 import type { Logger } from '../protocol/index.js';
@@ -72,7 +72,7 @@ export function registerRecord(program: Command): void {
   ).action(async (opts: RecordOptions) => {
     const log = logger(opts);
     const settings = recorderSettings(opts, undefined);
-    const joined = await joinRoom(opts, { id: await deviceId('recorder'), presence: presenceOf('recorder', 'viewer') }, log);
+    const joined = await joinRoom(opts, { id: await deviceId('recorder'), presence: { ...presenceOf('recorder', 'viewer'), sources: [RECORDINGS_PRESENCE_SOURCE] } }, log);
     try {
       const recorder = await startRecorder(joined.channel, peerConfig(opts, joined.broker), settings, engineOptions(opts), log);
       process.stderr.write(`peercam record: recording into ${settings.root}; Ctrl-C to stop\n`);

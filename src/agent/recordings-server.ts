@@ -47,7 +47,7 @@ export class RecordingsServer {
   private readonly endpoint: CameraEndpoint;
   private readonly links = new Set<RecordingsLink>();
 
-  constructor(private readonly options: RecordingsServerOptions) {
+  constructor(options: RecordingsServerOptions) {
     const log = options.log ?? silentLogger;
     this.endpoint = new CameraEndpoint({
       channel: options.channel,
@@ -151,14 +151,16 @@ class RecordingsLink {
           state: status.state,
           ...(status.error ? { error: status.error } : {}),
         };
-        return this.reply({ id: req.id, ok: true, body });
+        this.reply({ id: req.id, ok: true, body });
+        return;
       }
       case 'list': {
         const body: RecordingsSpan[] = mergeSpans(listSegments(root, req.camera, req.start, req.end)).map((s) => ({
           start: new Date(s.start).toISOString(),
           duration: s.durationMs / 1000,
         }));
-        return this.reply({ id: req.id, ok: true, body });
+        this.reply({ id: req.id, ok: true, body });
+        return;
       }
       case 'clip':
         void this.stream(req).catch((err: unknown) => this.reply({ id: req.id, ok: false, error: { code: 'internal', message: String(err) } }));

@@ -35,8 +35,6 @@ const Request = v.variant('op', [
 ]);
 
 export type RecordingsRequest = v.InferOutput<typeof Request>;
-/** A request as the asker writes it, without the id the client adds. */
-export type RecordingsAsk = RecordingsRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 export interface RecordingsOverview {
   readonly cameras: readonly { camera: string; start: string; end: string }[];

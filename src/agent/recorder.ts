@@ -221,6 +221,9 @@ export class Recorder {
             if (kind === 'video') w.recorder.video(packet);
             else w.recorder.audio(packet);
           },
+          onSenderReport: (report, kind) => {
+            if (streaming) w.recorder.senderReport(kind, report);
+          },
         });
         return peer;
       },

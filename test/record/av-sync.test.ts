@@ -33,7 +33,12 @@ async function record(camera: string, reports: boolean): Promise<number[]> {
   for (let i = 0; i < 180; i++) {
     const c = (i * 1000) / 30;
     const packets = clip.frames(1).map(serializeRtp);
-    events.push({ at: c, run: () => packets.forEach((p) => rec.video(p)) });
+    events.push({
+      at: c,
+      run: () => {
+        for (const p of packets) rec.video(p);
+      },
+    });
   }
   for (let j = 0; j < 300; j++) {
     const c = j * 20;

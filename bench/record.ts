@@ -9,7 +9,7 @@
  *    multiples of real time (Mb/s over the channel / the clip's bitrate, and / 2 Mb/s).
  * Runs in its own loopback-only network namespace (root). Ends with one JSON line.
  *
- *   npm run bench:record [-- --window 20 --cameras 1,10]
+ *   npm run bench:record [-- --window 20 --cameras 1,10 --cpu-prof DIR]
  */
 import { CLK_TCK, cpuTicks, rssMb } from './proc.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -31,6 +31,8 @@ const arg = (name: string, fallback: string) => {
 };
 const WINDOW_S = Number(arg('window', '20'));
 const COUNTS = arg('cameras', '1,10').split(',').map(Number);
+/** `--cpu-prof DIR`: the recorder writes a V8 CPU profile there at exit (open it in Chrome DevTools). */
+const PROFILE_DIR = arg('cpu-prof', '');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -50,7 +52,7 @@ for (const n of COUNTS) {
     cameras.push(c);
     await c.waitFor(/is live in room/, 180_000);
   }
-  const rec = spawnCli(['record', '--out', out, '--segment', '60s'], home.env);
+  const rec = spawnCli(['record', '--out', out, '--segment', '60s'], home.env, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
   const pid = rec.child.pid ?? 0;
   const deadline = Date.now() + 180_000;
   while ((rec.output().match(/" connected/g)?.length ?? 0) < n && Date.now() < deadline) await sleep(200);

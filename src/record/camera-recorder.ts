@@ -46,6 +46,8 @@ interface Session {
   audioOffset: number | undefined;
   /** The latest RTCP sender report of each track: the sender's wall clock (ms) at an RTP timestamp. */
   reports: { video?: SenderReport; audio?: SenderReport };
+  /** The offset came from arrival times: sender reports that arrive later take over at the next segment. */
+  audioByArrival?: boolean;
   lastAudioWall: number;
   lastVideoTicks: number | undefined;
   lastVideoWall: number;
@@ -172,7 +174,8 @@ export class CameraRecorder {
     if (s.audioOffset === undefined) {
       const reported = offsetFromReports(s);
       s.audioOffset = reported ?? Math.round(((wall - s.anchor.wallMs) * OPUS_CLOCK) / 1000 + (s.anchor.ticks * OPUS_CLOCK) / VIDEO_CLOCK) - ticks;
-      this.log.debug({ camera: this.options.camera, by: reported === undefined ? 'arrival' : 'sender-reports' }, 'recording: audio lined up with video');
+      s.audioByArrival = reported === undefined;
+      this.log.info({ camera: this.options.camera, by: reported === undefined ? 'arrival' : 'sender-reports' }, 'recording: audio lined up with video');
     }
     const open = this.open;
     if (!open?.tracks.audio) return;
@@ -247,6 +250,14 @@ export class CameraRecorder {
 
   private openSegment(s: Session, ticks: number, config: VideoConfig, withAudio: boolean): void {
     const anchor = s.anchor!;
+    // Sender reports came after the sound joined (a browser's first audio report can take seconds): a new file is
+    // where the audio may move onto them without a jump inside one file.
+    const reported = s.audioByArrival ? offsetFromReports(s) : undefined;
+    if (reported !== undefined) {
+      s.audioOffset = reported;
+      s.audioByArrival = false;
+      this.log.info({ camera: this.options.camera, by: 'sender-reports' }, 'recording: audio lined up with video');
+    }
     const tracks: SegmentTracks = { video: config, audio: withAudio ? { channels: 2 } : undefined };
     const startMs = () => Math.round(anchor.wallMs + ((ticks - anchor.ticks) * 1000) / VIDEO_CLOCK);
     const open: Open = { file: undefined, path: '', startMs: startMs(), startTicks: ticks, config, tracks, lastTicks: ticks, lastDelta: 3000 };

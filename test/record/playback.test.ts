@@ -118,6 +118,9 @@ describe('Recordings view in Chromium', () => {
     assert.ok(codecs.some((c) => /^(h264|vp8)\+opus$/.test(c)), `segments: ${codecs.join(', ')}`);
     for (const s of segs) assert.equal(await decodeErrors(s.path), '', s.path);
     process.stdout.write(`# camera page recorded: ${codecs.join(', ')}\n`);
+    // Chromium sends RTCP sender reports: the recorder lines the page's sound up by them, not by arrival time.
+    const lined = hub.output().split('\n').filter((l) => l.includes('audio lined up with video') && l.includes(camera));
+    assert.ok(lined.some((l) => l.includes('"by":"sender-reports"')), `audio sync: ${lined.join(' | ') || 'nothing said'}`);
     await open.locator('#camera option', { hasText: 'Chrome on Linux camera' }).waitFor({ state: 'attached', timeout: 15_000 });
     assert.equal(await open.locator('#camera').inputValue(), 'Demo_camera', 'the camera being looked at stays selected');
     await open.close();

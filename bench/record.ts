@@ -90,8 +90,8 @@ for (const n of COUNTS) {
 }
 await broker.close();
 await home.remove();
-shutdownNdc();
 process.stdout.write(`${JSON.stringify(result)}\n`);
+shutdownNdc();
 process.exit(0);
 
 /** Least-squares slope of samples taken every `everyS` seconds (per second). */

@@ -2,10 +2,14 @@
  * Recorder benchmark (issue 10): `peercam record` recording N demo cameras (the shipped 640x360 H.264 clip, no
  * ffmpeg, each camera its own `peercam camera` process) over the embedded broker, for 1 and 10 cameras:
  *  - the recorder process's CPU (% of one core, per camera) and RSS over a --window (default 20 s) after all connected;
- *  - bytes on disk / RTP bytes received (from the recorder's summary at exit).
+ *  - bytes on disk / RTP bytes received (from the recorder's summary at exit);
+ *  - RSS every 2 s over the window (flat or growing: `--window 3600` for the hour);
+ *  - playback over the recorder's data channel (a member that reaches it only through the broker, as the web app away
+ *    from home): time to open the channel, first clip byte after asking (p50 of 5), and the speed of a whole clip in
+ *    multiples of real time (Mb/s over the channel / the clip's bitrate, and / 2 Mb/s).
  * Runs in its own loopback-only network namespace (root). Ends with one JSON line.
  *
- *   npm run bench:record [-- --window 20 --cameras 1,10]
+ *   npm run bench:record [-- --window 20 --cameras 1,10 --cpu-prof DIR]
  */
 import { CLK_TCK, cpuTicks, rssMb } from './proc.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,6 +19,9 @@ import { fileURLToPath } from 'node:url';
 import { startEmbeddedBroker } from '../src/hub/broker.js';
 import { cliHome, runCli, spawnCli } from '../test/helpers/cli.js';
 import { isolate } from './lib.js';
+import { Room } from '../src/protocol/index.js';
+import { shutdownNdc } from '../src/media/ndc/index.js';
+import { openRemoteRecordings } from './record-remote.js';
 
 isolate('bench:record', fileURLToPath(import.meta.url));
 
@@ -24,6 +31,8 @@ const arg = (name: string, fallback: string) => {
 };
 const WINDOW_S = Number(arg('window', '20'));
 const COUNTS = arg('cameras', '1,10').split(',').map(Number);
+/** `--cpu-prof DIR`: the recorder writes a V8 CPU profile there at exit (open it in Chrome DevTools). */
+const PROFILE_DIR = arg('cpu-prof', '');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,6 +40,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0 });
 const home = await cliHome();
 await runCli(['room', 'new', '--no-qr', '--broker', `mqtt://127.0.0.1:${broker.port}`], home.env);
+const shown = JSON.parse((await runCli(['room', 'show', '--json'], home.env)).stdout) as { link: string };
+const room = await Room.fromLink(shown.link);
 const result: Record<string, unknown> = { bench: 'record', windowS: WINDOW_S };
 
 for (const n of COUNTS) {
@@ -41,16 +52,21 @@ for (const n of COUNTS) {
     cameras.push(c);
     await c.waitFor(/is live in room/, 180_000);
   }
-  const rec = spawnCli(['record', '--out', out, '--segment', '60s'], home.env);
+  const rec = spawnCli(['record', '--out', out, '--segment', '60s'], home.env, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
   const pid = rec.child.pid ?? 0;
   const deadline = Date.now() + 180_000;
   while ((rec.output().match(/" connected/g)?.length ?? 0) < n && Date.now() < deadline) await sleep(200);
   await sleep(3000);
   const t0 = cpuTicks(pid);
   const w0 = performance.now();
-  await sleep(WINDOW_S * 1000);
+  const rssSamples: number[] = [];
+  while (performance.now() - w0 < WINDOW_S * 1000) {
+    await sleep(2000);
+    rssSamples.push(rssMb(pid));
+  }
   const cpu = ((cpuTicks(pid) - t0) / CLK_TCK / ((performance.now() - w0) / 1000)) * 100;
   const rss = rssMb(pid);
+  const remote = await remotePlayback();
   await rec.stop();
   let received = 0;
   let written = 0;
@@ -64,6 +80,9 @@ for (const n of COUNTS) {
     cpuPct: Math.round(cpu * 10) / 10,
     cpuPctPerCamera: Math.round((cpu / n) * 100) / 100,
     rssMb: rss,
+    rssFirstMb: rssSamples[0],
+    rssSlopeMbPerMin: Math.round(slope(rssSamples, 2) * 60 * 100) / 100,
+    ...remote,
     diskOverRtp: received ? Math.round((written / received) * 1000) / 1000 : null,
   };
   say(`${n} camera(s): ${JSON.stringify(row)}`);
@@ -72,4 +91,47 @@ for (const n of COUNTS) {
 await broker.close();
 await home.remove();
 process.stdout.write(`${JSON.stringify(result)}\n`);
+shutdownNdc();
 process.exit(0);
+
+/** Least-squares slope of samples taken every `everyS` seconds (per second). */
+function slope(ys: readonly number[], everyS: number): number {
+  const n = ys.length;
+  if (n < 2) return 0;
+  const mx = ((n - 1) * everyS) / 2;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  ys.forEach((y, i) => {
+    num += (i * everyS - mx) * (y - my);
+    den += (i * everyS - mx) ** 2;
+  });
+  return num / den;
+}
+
+/** The recorder's data channel, as a member away from home: open, first byte, whole-clip speed. */
+async function remotePlayback(): Promise<Record<string, number>> {
+  const remote = await openRemoteRecordings(room, `mqtt://127.0.0.1:${broker.port}`);
+  try {
+    const cams = (await remote.overview()).cameras;
+    const camera = cams[0]?.camera ?? 'cam0';
+    const span = (await remote.spans(camera)).at(-1);
+    if (!span) return { dcOpenMs: Math.round(remote.openMs) };
+    const start = Date.parse(span.start);
+    const firsts: number[] = [];
+    for (let i = 0; i < 5; i++) firsts.push((await remote.clip(camera, start + i * 2000, 4)).firstByteMs);
+    const whole = await remote.clip(camera, start, span.duration);
+    const mbps = (whole.bytes * 8) / (whole.totalMs * 1000);
+    const clipMbps = (whole.bytes * 8) / (whole.header.durationMs * 1000);
+    return {
+      dcOpenMs: Math.round(remote.openMs),
+      dcFirstByteP50Ms: Math.round(firsts.sort((a, b) => a - b)[2] ?? 0),
+      dcClipSeconds: Math.round(whole.header.durationMs / 100) / 10,
+      dcMbps: Math.round(mbps * 10) / 10,
+      dcRealTimeX: Math.round((mbps / clipMbps) * 10) / 10,
+      dcRealTimeXAt2Mbps: Math.round((mbps / 2) * 10) / 10,
+    };
+  } finally {
+    await remote.close();
+  }
+}

@@ -8,6 +8,8 @@ import { type PeerConfig, type Timeouts, ViewerSession } from '../session/index.
 import { exponentialBackoff } from '../signaling/backoff.js';
 import type { Channel, PeerInfo } from '../signaling/channel.js';
 import { createViewerPeer, type NdcOptions, TurnBridge, type ViewerPeer } from '../media/ndc/index.js';
+import { RECORDINGS_SOURCE } from '../protocol/recordings-wire.js';
+import { RecordingsServer } from './recordings-server.js';
 
 /** Options of a Recorder: the room channel, where to write, retention, which cameras. */
 export interface RecorderOptions extends RetentionPolicy {
@@ -33,6 +35,11 @@ export interface RecorderOptions extends RetentionPolicy {
   readonly onEvent?: (line: string) => void;
   /** The same events as data, for metrics (src/metrics/recorder.ts). */
   readonly onActivity?: (e: RecorderActivity) => void;
+  /**
+   * Serve the recordings to members of the room over WebRTC data channels (offers for the `recordings` source;
+   * the device's presence should list that source: RECORDINGS_PRESENCE_SOURCE). Default true.
+   */
+  readonly serve?: boolean;
 }
 
 /** What a recorder did, for metrics: sessions to cameras (it is their viewer), finished segments, the disk's state. */
@@ -41,6 +48,9 @@ export type RecorderActivity =
   | { readonly kind: 'ended'; readonly camera: string; readonly reason: string }
   | { readonly kind: 'segment'; readonly camera: string; readonly bytes: number }
   | { readonly kind: 'disk'; readonly state: DiskState };
+
+/** The source a recorder lists in its presence so that members find it and offer for its recordings. */
+export const RECORDINGS_PRESENCE_SOURCE = { id: RECORDINGS_SOURCE, name: 'Recordings', kinds: [] as ('video' | 'audio')[] };
 
 /** One recorded camera: a viewer session that comes back by itself, feeding a CameraRecorder. */
 interface Watched {
@@ -67,6 +77,8 @@ export class Recorder {
   private readonly offs: (() => void)[] = [];
   private closed = false;
   private readonly retry = exponentialBackoff({ initialMs: 250, maxMs: 4000, jitter: 'none' });
+  /** Recordings over data channels, for members away from home. */
+  private server: RecordingsServer | undefined;
 
   private constructor(
     private readonly options: RecorderOptions,
@@ -106,6 +118,17 @@ export class Recorder {
       ch.on('gone', (id) => rec.gone(id)),
     );
     for (const p of ch.peers.values()) rec.consider(p);
+    if (options.serve !== false)
+      rec.server = new RecordingsServer({
+        channel: ch,
+        peerConfig: options.peerConfig,
+        root: options.root,
+        status: () => ({ recording: rec.cameras.map((c) => c.name), state: rec.guard.state, error: rec.guard.error?.message }),
+        ...(options.engine ? { engine: options.engine } : {}),
+        ...(turnBridge ? { turnBridge } : {}),
+        ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+        ...(options.log ? { log: options.log } : {}),
+      });
     return rec;
   }
 
@@ -128,6 +151,7 @@ export class Recorder {
     if (this.closed) return;
     this.closed = true;
     for (const off of this.offs) off();
+    await this.server?.close();
     const all = [...this.watched.values()];
     await Promise.all(all.map((w) => this.stop(w)));
     for (const st of this.stats())
@@ -212,6 +236,9 @@ export class Recorder {
             }
             if (kind === 'video') w.recorder.video(packet);
             else w.recorder.audio(packet);
+          },
+          onSenderReport: (report, kind) => {
+            if (streaming) w.recorder.senderReport(kind, report);
           },
         });
         return peer;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { Recorder } from '../agent/recorder.js';
+import { RECORDINGS_PRESENCE_SOURCE, Recorder } from '../agent/recorder.js';
 import { parseDuration, parseMinFree, parseSize } from '../record/units.js';
 import type { RecorderOptions } from '../agent/recorder.js';
 import { PeercamMetrics, serveMetrics } from '../metrics/index.js';
@@ -88,7 +88,7 @@ export function registerRecord(program: Command): void {
   ).action(async (opts: RecordOptions) => {
     const log = logger(opts);
     const settings = recorderSettings(opts, undefined);
-    const joined = await joinRoom(opts, { id: await deviceId('recorder'), presence: presenceOf('recorder', 'viewer') }, log);
+    const joined = await joinRoom(opts, { id: await deviceId('recorder'), presence: { ...presenceOf('recorder', 'viewer'), sources: [RECORDINGS_PRESENCE_SOURCE] } }, log);
     try {
       const metrics = opts.metricsPort !== undefined ? new PeercamMetrics() : undefined;
       const recorder = await startRecorder(joined.channel, peerConfig(opts, joined.broker), settings, engineOptions(opts), log, metrics);

@@ -12,7 +12,7 @@ import { lendIce } from '../hub/lend-ice.js';
 import { findInterface } from '../signaling/lan/netif.js';
 import { shutdownNdc } from '../media/ndc/index.js';
 import { type Logger, PeercamError, Room } from '../protocol/index.js';
-import type { Recorder } from '../agent/recorder.js';
+import { RECORDINGS_PRESENCE_SOURCE, type Recorder } from '../agent/recorder.js';
 import { recordingsRoutes } from '../hub/recordings-api.js';
 import { BearerGuard } from '../hub/http-auth.js';
 import { whepDoor } from '../hub/whep/index.js';
@@ -133,7 +133,7 @@ function hubRecorder(opts: UpOptions, room: Room, config: ReturnType<typeof peer
   const settings = recorderSettings(opts, root);
   let recorder: Recorder | undefined;
   const start = async (_hub: HubInfo, join: JoinRoom): Promise<Closable> => {
-    const channel = await join({ id: await deviceId('recorder:hub'), name: 'Recorder', role: 'viewer' });
+    const channel = await join({ id: await deviceId('recorder:hub'), name: 'Recorder', role: 'viewer', sources: [RECORDINGS_PRESENCE_SOURCE] });
     recorder = await startRecorder(channel, config, settings, engineOptions({}), log, metrics);
     process.stderr.write(`peercam hub: recording every camera into ${root}\n`);
     return recorder;

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { type IceAdvertBody, type Logger, newDeviceId, PeercamError, type Room, silentLogger } from '../protocol/index.js';
+import { type IceAdvertBody, type Logger, type PresenceBody, newDeviceId, PeercamError, type Room, silentLogger } from '../protocol/index.js';
 import type { PeerConfig } from '../session/index.js';
 import { answerScrape, type PeercamMetrics } from '../metrics/index.js';
 import { SealedChannel } from '../signaling/channel.js';
@@ -61,7 +61,14 @@ export interface HubOptions {
 }
 
 /** Joins the room as a device over the embedded broker (a started channel). */
-export type JoinRoom = (self: { id: string; name: string; role: 'camera' | 'viewer' | 'hub'; ice?: IceAdvertBody }) => Promise<SealedChannel>;
+export type JoinRoom = (self: {
+  id: string;
+  name: string;
+  role: 'camera' | 'viewer' | 'hub';
+  ice?: IceAdvertBody;
+  /** What the device offers (a recorder lists its recordings). */
+  sources?: PresenceBody['sources'];
+}) => Promise<SealedChannel>;
 
 export interface Hub extends HubInfo {
   close(): Promise<void>;
@@ -133,7 +140,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         new MqttTransport({ url: brokerUrl, roomLogin: 'first', log }),
         {
           self: self.id,
-          presence: { name: self.name, role: self.role, agent: 'peercam/0.1.0 hub', ...(self.ice ? { ice: self.ice } : {}) },
+          presence: { name: self.name, role: self.role, agent: 'peercam/0.1.0 hub', ...(self.ice ? { ice: self.ice } : {}), ...(self.sources ? { sources: self.sources } : {}) },
           log,
         },
       );

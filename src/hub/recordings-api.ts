@@ -1,7 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildClip, readClip } from '../record/clip.js';
-import { cameraFolder, listCameras, listSegments, type SegmentInfo } from '../record/store.js';
+import { mergeSpans, recordedCameras } from '../record/catalog.js';
+import { cameraFolder, listSegments } from '../record/store.js';
+
 
 /** A request handler of the hub's web server. */
 export type RecordingsRoute = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -17,8 +19,6 @@ export interface RecordingsApiOptions {
 
 /** Longest clip served at once (one request). */
 const MAX_CLIP_MS = 6 * 3_600_000;
-/** Segments closer than this are one span in /list (file names carry ms; a session's segments meet exactly). */
-const JOIN_MS = 50;
 
 /**
  * The recordings API (MediaMTX-like), for members of the room only:
@@ -45,12 +45,7 @@ export function recordingsRoutes(options: RecordingsApiOptions): Record<string, 
     };
   return {
     '/api/recordings': guarded((_url, _req, res) => {
-      const cameras = listCameras(options.root).flatMap((camera) => {
-        const segs = listSegments(options.root, camera);
-        const first = segs[0];
-        const last = segs.at(-1);
-        return first && last ? [{ camera, start: iso(first.start), end: iso(last.start + last.durationMs) }] : [];
-      });
+      const cameras = recordedCameras(options.root);
       const status = options.status?.();
       sendJson(res, 200, { cameras, recording: status?.recording ?? [], state: status?.state ?? 'not-running', ...(status?.error ? { error: status.error } : {}) });
     }),
@@ -112,16 +107,6 @@ export function recordingsRoutes(options: RecordingsApiOptions): Record<string, 
 }
 
 /** Consecutive segments that meet (one session cut every N seconds) are one span. */
-export function mergeSpans(segs: readonly SegmentInfo[]): { start: number; durationMs: number }[] {
-  const out: { start: number; durationMs: number }[] = [];
-  for (const s of segs) {
-    const last = out.at(-1);
-    if (last && Math.abs(last.start + last.durationMs - s.start) <= JOIN_MS) last.durationMs = s.start + s.durationMs - last.start;
-    else out.push({ start: s.start, durationMs: s.durationMs });
-  }
-  return out.map((s) => ({ start: s.start, durationMs: Math.round(s.durationMs) }));
-}
-
 type Verdict = 'member' | 'none' | 'wrong';
 
 function tokenCheck(token: string): (req: IncomingMessage, url: URL) => Verdict {

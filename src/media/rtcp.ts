@@ -65,6 +65,26 @@ export function parseRtcp(buf: Uint8Array): RtcpMessage[] {
   return out;
 }
 
+/**
+ * The sender reports of a (compound) RTCP packet (RFC 3550 6.4.1): the sender's SSRC, its NTP wall clock in ms since
+ * 1900 and the RTP timestamp of that same instant. Malformed or other packets give nothing.
+ */
+export function parseSenderReports(buf: Uint8Array): { ssrc: number; ntpMs: number; rtpTs: number }[] {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const out: { ssrc: number; ntpMs: number; rtpTs: number }[] = [];
+  for (let o = 0; o + 4 <= buf.length; ) {
+    if (buf[o]! >> 6 !== 2) break;
+    const end = o + 4 * (view.getUint16(o + 2) + 1);
+    if (end > buf.length) break;
+    if (buf[o + 1] === RTCP_SR && end - o >= 28) {
+      const ntpMs = view.getUint32(o + 8) * 1000 + (view.getUint32(o + 12) / 2 ** 32) * 1000;
+      out.push({ ssrc: view.getUint32(o + 4), ntpMs, rtpTs: view.getUint32(o + 16) });
+    }
+    o = end;
+  }
+  return out;
+}
+
 function feedback(packetType: number, fmt: number, senderSsrc: number, mediaSsrc: number, fci: number): Uint8Array {
   const out = new Uint8Array(12 + fci);
   const view = new DataView(out.buffer);

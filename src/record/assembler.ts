@@ -150,6 +150,11 @@ export class RtpClock {
   private last: number | undefined;
   private ticks = 0;
 
+  /** What unwrap(ts) would give, without moving the clock (undefined before the first timestamp). */
+  peek(ts: number): number | undefined {
+    return this.last === undefined ? undefined : this.ticks + ((ts - this.last) | 0);
+  }
+
   /** Ticks since the first timestamp (negative for a late packet from before it). */
   unwrap(ts: number): number {
     if (this.last === undefined) {

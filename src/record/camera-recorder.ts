@@ -40,11 +40,24 @@ interface Session {
    * burst, so arrival times only settle once the burst has caught up with live.
    */
   anchor: { wallMs: number; ticks: number; setAt: number } | undefined;
-  /** Audio session ticks (48 kHz) = unwrapped audio RTP ticks + this, set from the first audio packet's arrival. */
+  /**
+   * Audio session ticks (48 kHz) = unwrapped audio RTP ticks + this: from the camera's RTCP sender reports when both
+   * tracks have one, else from the first audio packet's arrival.
+   */
   audioOffset: number | undefined;
+  /** The latest RTCP sender report of each track: the sender's wall clock (ms) at an RTP timestamp. */
+  reports: { video?: SenderReport; audio?: SenderReport };
+  /** The offset came from arrival times: sender reports that arrive later take over at the next segment. */
+  audioByArrival?: boolean;
   lastAudioWall: number;
   lastVideoTicks: number | undefined;
   lastVideoWall: number;
+}
+
+/** What an RTCP sender report says (RFC 3550 6.4.1): the sender's NTP wall clock, in ms, at an RTP timestamp. */
+export interface SenderReport {
+  readonly ntpMs: number;
+  readonly rtpTs: number;
 }
 
 /** The segment being written. Its file is created in the write queue, so every step queued after it finds it. */
@@ -119,6 +132,7 @@ export class CameraRecorder {
       audioClock: new RtpClock(),
       anchor: undefined,
       audioOffset: undefined,
+      reports: {},
       lastAudioWall: Number.NEGATIVE_INFINITY,
       lastVideoTicks: undefined,
       lastVideoWall: 0,
@@ -140,6 +154,12 @@ export class CameraRecorder {
     for (const frame of s.assembler.push(packet)) this.onFrame(s, frame);
   }
 
+  /** An RTCP sender report of the camera's video or audio: lines audio up with video by the camera's own clock. */
+  senderReport(kind: 'video' | 'audio', report: SenderReport): void {
+    const s = this.session;
+    if (s) s.reports[kind] = report;
+  }
+
   audio(packet: Uint8Array): void {
     const s = this.session;
     if (!s) return;
@@ -150,8 +170,14 @@ export class CameraRecorder {
     const sample = opusSample(packet);
     if (!sample) return;
     const ticks = s.audioClock.unwrap(sample.rtpTs);
-    // No RTCP sender reports reach us: line audio up with video by arrival time once, then follow the RTP clock.
-    s.audioOffset ??= Math.round(((wall - s.anchor.wallMs) * OPUS_CLOCK) / 1000 + (s.anchor.ticks * OPUS_CLOCK) / VIDEO_CLOCK) - ticks;
+    // Line audio up with video once, then follow the RTP clock: by the camera's sender reports when it sends them
+    // (browsers do), else by arrival time (tens of ms off: the two tracks travel and are paced separately).
+    if (s.audioOffset === undefined) {
+      const reported = offsetFromReports(s);
+      s.audioOffset = reported ?? Math.round(((wall - s.anchor.wallMs) * OPUS_CLOCK) / 1000 + (s.anchor.ticks * OPUS_CLOCK) / VIDEO_CLOCK) - ticks;
+      s.audioByArrival = reported === undefined;
+      this.log.info({ camera: this.options.camera, by: reported === undefined ? 'arrival' : 'sender-reports' }, 'recording: audio lined up with video');
+    }
     const open = this.open;
     if (!open?.tracks.audio) return;
     const at = ticks + s.audioOffset;
@@ -225,6 +251,14 @@ export class CameraRecorder {
 
   private openSegment(s: Session, ticks: number, config: VideoConfig, withAudio: boolean): void {
     const anchor = s.anchor!;
+    // Sender reports came after the sound joined (a browser's first audio report can take seconds): a new file is
+    // where the audio may move onto them without a jump inside one file.
+    const reported = s.audioByArrival ? offsetFromReports(s) : undefined;
+    if (reported !== undefined) {
+      s.audioOffset = reported;
+      s.audioByArrival = false;
+      this.log.info({ camera: this.options.camera, by: 'sender-reports' }, 'recording: audio lined up with video');
+    }
     const tracks: SegmentTracks = { video: config, audio: withAudio ? { channels: 2 } : undefined };
     const startMs = () => Math.round(anchor.wallMs + ((ticks - anchor.ticks) * 1000) / VIDEO_CLOCK);
     const open: Open = { file: undefined, path: '', startMs: startMs(), startTicks: ticks, config, tracks, lastTicks: ticks, lastDelta: 3000 };
@@ -302,4 +336,18 @@ export class CameraRecorder {
   private enqueue(step: () => Promise<void>): void {
     this.chain = this.chain.then(step).catch((err: unknown) => this.log.warn({ err: String(err) }, 'recording: step failed'));
   }
+}
+
+/**
+ * The audio offset (see Session) from one sender report of each track: both map RTP time to the camera's wall
+ * clock, so the audio sample of report A sits at video tick vTicks(V) + (ntpA - ntpV) * 90 kHz.
+ */
+function offsetFromReports(s: Session): number | undefined {
+  const { video, audio } = s.reports;
+  if (!video || !audio) return undefined;
+  const v = s.videoClock.peek(video.rtpTs);
+  const a = s.audioClock.peek(audio.rtpTs);
+  if (v === undefined || a === undefined) return undefined;
+  const videoTicks = v + ((audio.ntpMs - video.ntpMs) * VIDEO_CLOCK) / 1000;
+  return Math.round((videoTicks * OPUS_CLOCK) / VIDEO_CLOCK) - a;
 }

@@ -1,8 +1,13 @@
-import { showStatus } from './lib/connection.js';
+import { PeercamError, type Room } from '../protocol/index.js';
+import { connect, showStatus } from './lib/connection.js';
 import { byId, h, notice } from './lib/dom.js';
+import { consoleLogger, defaultName, peerConfigOf, tabDeviceId } from './lib/join.js';
 import { catchEverything, showNoRoom } from './lib/no-room.js';
 import { loadPageRoom } from './lib/room-link.js';
-import { RecordingsApi, type Span } from './recordings/api.js';
+import { RecordingsApi } from './recordings/api.js';
+import { DataChannelRecordings } from './recordings/data-source.js';
+import { RemoteRecorder } from './recordings/remote.js';
+import type { Overview, RecordingsSource, Span } from './recordings/source.js';
 
 catchEverything();
 void main();
@@ -11,36 +16,69 @@ const DAY = 86_400_000;
 /** Longest clip asked for at once; playing on past it loads the next one. */
 const CLIP_S = 3600;
 const SPEEDS = [1, 2, 4, 8] as const;
+/** How often the view asks for cameras that started recording since (a new camera shows up without a reload). */
+const CAMERAS_EVERY_MS = 5000;
 
 async function main(): Promise<void> {
   const result = await loadPageRoom();
   if (!result.ok) return showNoRoom(result.why === 'none' ? 'none' : 'bad-link');
   const room = result.room;
   byId('room-name').textContent = room.options.name ?? `Room ${room.id.slice(0, 6)}`;
-  const api = new RecordingsApi(room.credentials.httpToken);
-  const overview = await api.overview();
-  if (overview === 'unauthorized' || overview === 'not-recording') {
+  const video = byId<HTMLVideoElement>('player');
+  const api = new RecordingsApi(room.credentials.httpToken, video);
+  const overview = await api.overview().catch(() => 'not-recording' as const);
+  if (overview === 'unauthorized') {
     showStatus('offline', 'No recordings');
-    notice(
-      'warn',
-      overview === 'unauthorized' ? 'This hub does not know this room' : 'This hub does not record',
-      overview === 'unauthorized'
-        ? 'The recordings belong to another room: open this page from the link of the room the hub serves.'
-        : 'Start the hub with `peercam up --record` (or run `peercam record` on it) to record every camera.',
-    );
+    notice('warn', 'This hub does not know this room', 'The recordings belong to another room: open this page from the link of the room the hub serves.');
     return;
   }
-  showStatus('online', overview.state === 'ok' ? `Recording ${overview.recording.length} camera(s)` : overview.state);
-  if (overview.error) notice('error', 'Recording is stopped', overview.error);
-  // A hub that has just started has no finished fragment yet: wait for the first one rather than show an empty page.
-  let cameras = overview.cameras;
-  while (cameras.length === 0) {
-    byId('summary').textContent = 'Nothing recorded yet: a camera appears here a few seconds after it goes live.';
-    await new Promise((r) => setTimeout(r, 2000));
-    const again = await api.overview().catch(() => undefined);
-    if (again !== undefined && typeof again !== 'string') cameras = again.cameras;
+  let source: RecordingsSource = api;
+  let first: Overview;
+  if (overview === 'not-recording') {
+    // No recordings API behind this page's origin (a static host, or a hub that does not record): reach the room's
+    // recorder through the room's broker, over a data channel.
+    const remote = await remoteSource(room, video);
+    if (!remote) return;
+    source = remote.source;
+    first = remote.overview;
+  } else {
+    first = overview;
   }
-  new RecordingsView(api, cameras.map((c) => c.camera)).start();
+  document.body.dataset.via = source.via;
+  const via = source.via === 'http' ? '' : ' (over the room)';
+  showStatus('online', first.state === 'ok' ? `Recording ${first.recording.length} camera(s)${via}` : first.state);
+  if (first.error) notice('error', 'Recording is stopped', first.error);
+  new RecordingsView(source, first.cameras.map((c) => c.camera)).start();
+}
+
+/** The room's recorder over a data channel: joins the room through its broker and waits for a recorder to be there. */
+async function remoteSource(room: Room, video: HTMLVideoElement): Promise<{ source: RecordingsSource; overview: Overview } | undefined> {
+  const log = consoleLogger();
+  let channel: Awaited<ReturnType<typeof connect>>;
+  try {
+    const name = localStorage.getItem('peercam.name') ?? defaultName();
+    channel = await connect(room, tabDeviceId('recordings'), { name: `${name} (recordings)`, role: 'viewer', agent: 'peercam/0.1.0 web' }, log);
+  } catch (err) {
+    notice('error', 'Cannot reach the recordings', `This page is not served by a recording hub, and it cannot join the room: ${err instanceof PeercamError ? err.message : String(err)}`);
+    return undefined;
+  }
+  window.addEventListener('pagehide', () => void channel.close());
+  const remote = new RemoteRecorder(channel, peerConfigOf(undefined), log);
+  showStatus('connecting', 'Looking for the room’s recorder…');
+  byId('summary').textContent = 'Waiting for a recorder of this room (peercam record, or peercam up --record) to be online.';
+  // ?ahead=SECONDS: how much is fetched ahead of the playhead (less on a metered phone link).
+  const ahead = Number(new URLSearchParams(location.search).get('ahead'));
+  const source = new DataChannelRecordings(remote, video, Number.isFinite(ahead) && ahead > 0 ? ahead : undefined);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const overview = await source.overview();
+      if (typeof overview !== 'string') return { source, overview };
+    } catch (err) {
+      showStatus('offline', 'Recorder unreachable');
+      byId('summary').textContent = `Cannot reach the recorder yet (${err instanceof Error ? err.message : String(err)}); trying again.`;
+      await new Promise((r) => setTimeout(r, Math.min(10_000, 1000 * 2 ** attempt)));
+    }
+  }
 }
 
 /** The Recordings view: a camera, a day, its recorded spans on a 24 h timeline, a player, a clip download. */
@@ -56,20 +94,16 @@ class RecordingsView {
   private readonly playhead = h('div', { class: 'playhead', hidden: true });
 
   constructor(
-    private readonly api: RecordingsApi,
-    private readonly cameras: readonly string[],
+    private readonly api: RecordingsSource,
+    private cameras: readonly string[],
   ) {}
 
   start(): void {
     const select = byId<HTMLSelectElement>('camera');
-    select.replaceChildren(...this.cameras.map((c) => h('option', { value: c }, c.replace(/_/g, ' '))));
+    this.showCameras();
     const wanted = new URLSearchParams(location.search).get('camera');
     if (wanted && this.cameras.includes(wanted.replace(/ /g, '_'))) select.value = wanted.replace(/ /g, '_');
     this.camera = select.value;
-    if (!this.camera) {
-      byId('summary').textContent = 'Nothing recorded yet.';
-      return;
-    }
     const day = byId<HTMLInputElement>('day');
     const today = new Date();
     day.value = `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, '0')}-${String(today.getDate()).padStart(2, '0')}`;
@@ -95,9 +129,35 @@ class RecordingsView {
     for (const id of ['from', 'to']) byId(id).addEventListener('change', () => this.updateDownload());
     void this.load();
     setInterval(() => void this.load(), 15_000);
+    // Cameras that start recording while the page is open join the list (the first one is selected).
+    setInterval(() => void this.refreshCameras(), CAMERAS_EVERY_MS);
+  }
+
+  private showCameras(): void {
+    const select = byId<HTMLSelectElement>('camera');
+    const selected = select.value;
+    select.replaceChildren(...this.cameras.map((c) => h('option', { value: c }, c.replace(/_/g, ' '))));
+    if (this.cameras.includes(selected)) select.value = selected;
+  }
+
+  private async refreshCameras(): Promise<void> {
+    const overview = await this.api.overview().catch(() => undefined);
+    if (overview === undefined || typeof overview === 'string') return;
+    const names = overview.cameras.map((c) => c.camera);
+    if (names.length === this.cameras.length && names.every((n, i) => n === this.cameras[i])) return;
+    this.cameras = names;
+    this.showCameras();
+    if (!this.camera && names.length > 0) {
+      this.camera = byId<HTMLSelectElement>('camera').value;
+      await this.load();
+    }
   }
 
   private async load(): Promise<void> {
+    if (!this.camera) {
+      byId('summary').textContent = 'Nothing recorded yet: a camera appears here a few seconds after it goes live.';
+      return;
+    }
     const day = byId<HTMLInputElement>('day').value;
     const [y, m, d] = day.split('-').map(Number);
     this.dayStart = new Date(y ?? 1970, (m ?? 1) - 1, d ?? 1).getTime();
@@ -135,19 +195,15 @@ class RecordingsView {
     performance.mark('rec-play');
     const from = Math.max(at, span.start);
     const seconds = Math.min(CLIP_S, (span.end - from) / 1000);
-    const info = await this.api.clipInfo(this.camera, from, seconds);
-    if (!info) return;
-    this.clipStart = info.start;
-    this.video.src = this.api.clipUrl(this.camera, from, seconds);
     this.video.playbackRate = this.speed;
-    this.video.dataset.clipStart = String(info.start);
+    // The first frame of the new source (a callback asked now could fire for a frame of the clip playing before).
+    this.video.addEventListener('loadstart', () => this.video.requestVideoFrameCallback(() => performance.mark('rec-first-frame')), { once: true });
+    const start = await this.api.play(this.camera, from, seconds);
+    if (start === undefined) return;
     performance.mark('rec-src');
-    this.video.requestVideoFrameCallback(() => performance.mark('rec-first-frame'));
-    await this.video.play().catch(() => {});
+    this.clipStart = start;
+    this.video.dataset.clipStart = String(start);
     this.video.playbackRate = this.speed;
-    // The clip starts at the keyframe before `from`: start showing at `from` itself.
-    const skip = (from - info.start) / 1000;
-    if (skip > 0.05) this.video.currentTime = skip;
   }
 
   /** The clip ended: carry on with what comes after it. */
@@ -186,7 +242,7 @@ class RecordingsView {
       a.removeAttribute('href');
       return;
     }
-    a.href = this.api.clipUrl(this.camera, from, (to - from) / 1000, true);
+    this.api.offerDownload(a, this.camera, from, (to - from) / 1000);
   }
 }
 

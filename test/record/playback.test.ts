@@ -10,19 +10,34 @@ import { listSegments } from '../../src/record/store.js';
 import { waitFor } from '../helpers/wait.js';
 import { decodeErrors, probe } from './probe.js';
 import { type HubProcess, startHubProcess } from '../web/hub-process.js';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { startStaticHost } from '../helpers/static-host.js';
 
-/** The web app's Recordings view in Chromium, against `peercam up --demo --record` (a real hub recording its camera). */
+/** Seconds recorded this day, as the view's summary says. */
+async function recordedSeconds(page: Page): Promise<number> {
+  const summary = (await page.locator('#summary').textContent()) ?? '';
+  return Number(/(\d+) s this day/.exec(summary)?.[1] ?? 0) + 60 * Number(/(\d+) min/.exec(summary)?.[1] ?? 0);
+}
+
+/**
+ * The web app's Recordings view in Chromium, against `peercam up --demo --record` (a real hub recording its camera):
+ * over the hub's HTTP API, and from a separate static host over a data channel with the recorder.
+ */
 describe('Recordings view in Chromium', () => {
   let hub: HubProcess;
   let browser: Browser;
+  let site: Awaited<ReturnType<typeof startStaticHost>>;
   const dir = mkdtempSync(join(tmpdir(), 'peercam-playback-'));
 
   before(async () => {
     hub = await startHubProcess({ args: ['--record', dir, '--segment', '3s', '-v'] });
+    site = await startStaticHost({ root: fileURLToPath(new URL('../../dist/', import.meta.url)), host: '127.0.0.1', port: 0 });
     browser = await launch();
   });
   after(async () => {
     await browser?.close();
+    await site?.close();
     await hub?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -83,6 +98,11 @@ describe('Recordings view in Chromium', () => {
   it('a browser camera page (Chromium, fake camera and microphone) is recorded with its sound', async () => {
     const { page } = await device(browser);
     const link = new URL(hub.link);
+    // A Recordings page open before the camera exists: the camera must join its list without a reload.
+    const { page: open } = await device(browser);
+    await open.goto(`${link.origin}/recordings${link.hash}`);
+    await open.locator('#camera option', { hasText: 'Demo camera' }).waitFor({ state: 'attached', timeout: 15_000 });
+    assert.equal(await open.locator('#camera option', { hasText: 'Chrome on Linux camera' }).count(), 0);
     await page.goto(`${link.origin}/camera?autostart=1${link.hash}`);
     const camera = 'Chrome on Linux camera';
     await new Promise((r) => setTimeout(r, 8000));
@@ -98,5 +118,95 @@ describe('Recordings view in Chromium', () => {
     assert.ok(codecs.some((c) => /^(h264|vp8)\+opus$/.test(c)), `segments: ${codecs.join(', ')}`);
     for (const s of segs) assert.equal(await decodeErrors(s.path), '', s.path);
     process.stdout.write(`# camera page recorded: ${codecs.join(', ')}\n`);
+    // Chromium sends RTCP sender reports: the recorder lines the page's sound up by them, not by arrival time.
+    const lined = hub.output().split('\n').filter((l) => l.includes('audio lined up with video') && l.includes(camera));
+    assert.ok(lined.some((l) => l.includes('"by":"sender-reports"')), `audio sync: ${lined.join(' | ') || 'nothing said'}`);
+    await open.locator('#camera option', { hasText: 'Chrome on Linux camera' }).waitFor({ state: 'attached', timeout: 15_000 });
+    assert.equal(await open.locator('#camera').inputValue(), 'Demo_camera', 'the camera being looked at stays selected');
+    await open.close();
+  });
+
+  it('from a separate static host, lists and plays over a data channel with the recorder, and seeks', async () => {
+    const { page } = await device(browser);
+    // The hub's link opened on another origin, with the hub's WebSocket broker in it: no recordings API there.
+    const fragment = new URLSearchParams(new URL(hub.link).hash.slice(1));
+    fragment.set('b', `ws://127.0.0.1:${hub.port}/mqtt`);
+    const t0 = Date.now();
+    // ahead=2: fetch little ahead of the playhead, so that a seek far ahead must ask the recorder for that fragment.
+    await page.goto(`http://127.0.0.1:${site.port}/web/recordings.html?ahead=2&camera=Demo_camera#${fragment.toString()}`);
+    await page.locator('#camera option', { hasText: 'Demo camera' }).waitFor({ state: 'attached', timeout: 45_000 });
+    assert.equal(await page.evaluate(() => document.body.dataset.via), 'data-channel');
+    await page.locator('.timeline .span').first().waitFor({ state: 'attached', timeout: 15_000 });
+    process.stdout.write(`# data channel: recordings listed ${Date.now() - t0} ms after the page opened\n`);
+    assert.ok((await recordedSeconds(page)) >= 15, `only ${await recordedSeconds(page)} s recorded`);
+    // The page asked the static host for the recordings API once (404), then never again: all else came over the channel.
+    assert.deepEqual(site.requests.filter((r) => r.includes('/api/')), ['/api/recordings']);
+
+    // The latest span: the one still growing, the longest there is.
+    await page.locator('.span-link').last().click();
+    await page.waitForFunction(() => document.querySelector<HTMLVideoElement>('#player')!.currentTime > 1, undefined, { timeout: 20_000 });
+    const played = await page.evaluate(() => {
+      const v = document.querySelector<HTMLVideoElement>('#player')!;
+      return { width: v.videoWidth, duration: v.duration, requests: Number(v.dataset.requests), src: v.src };
+    });
+    assert.equal(played.width, 640);
+    assert.match(played.src, /^blob:/, 'played through Media Source Extensions');
+    assert.ok(played.duration >= 15, `clip of ${played.duration} s`);
+    const m = await marks(page);
+    const firstFrame = (m['rec-first-frame'] ?? Number.NaN) - (m['rec-play'] ?? Number.NaN);
+    process.stdout.write(`# playback over the data channel: first frame ${Math.round(firstFrame)} ms after "play"\n`);
+    assert.ok(firstFrame < 20_000, `first frame ${firstFrame} ms`);
+
+    // Seek far ahead of what is buffered: the player asks the recorder for the fragment there and plays on from it.
+    const target = await page.evaluate(() => {
+      const v = document.querySelector<HTMLVideoElement>('#player')!;
+      const t = v.duration - 4;
+      const buffered = v.buffered.length ? v.buffered.end(v.buffered.length - 1) : 0;
+      v.currentTime = t;
+      return { t, buffered };
+    });
+    assert.ok(target.buffered < target.t, `already buffered up to ${target.buffered} s, seek to ${target.t} s`);
+    await page.waitForFunction(
+      (t) => {
+        const v = document.querySelector<HTMLVideoElement>('#player')!;
+        return !v.seeking && v.currentTime > t + 0.5;
+      },
+      target.t,
+      { timeout: 20_000 },
+    ).catch(async (err: unknown) => {
+      const state = await page.evaluate(() => {
+        const v = document.querySelector<HTMLVideoElement>('#player')!;
+        const ranges = Array.from({ length: v.buffered.length }, (_, i) => `${v.buffered.start(i).toFixed(2)}-${v.buffered.end(i).toFixed(2)}`);
+        return { t: v.currentTime, seeking: v.seeking, paused: v.paused, ready: v.readyState, ranges, ...v.dataset };
+      });
+      throw new Error(`the seek did not play on: ${JSON.stringify(state)}`, { cause: err });
+    });
+    const after = await page.evaluate(() => {
+      const v = document.querySelector<HTMLVideoElement>('#player')!;
+      return { requests: Number(v.dataset.requests), frames: v.getVideoPlaybackQuality().totalVideoFrames };
+    });
+    assert.ok(after.requests > played.requests, `the seek asked for a new fragment (${played.requests} -> ${after.requests} requests)`);
+    assert.ok(after.frames >= 20, `frames ${after.frames}`);
+
+    // The whole recording over the channel as a download: how many times faster than real time it comes.
+    const from = await page.locator('#from').inputValue();
+    await page.locator('#to').fill(clockPlus(from, 15));
+    await page.locator('#to').dispatchEvent('change');
+    await page.locator('#download').click();
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#download')!.dataset.ms !== undefined, undefined, { timeout: 30_000 });
+    const dl = await page.evaluate(() => ({ ...document.querySelector<HTMLElement>('#download')!.dataset }));
+    const speed = Number(dl.clipSeconds) / (Number(dl.ms) / 1000);
+    process.stdout.write(`# data channel download: ${dl.bytes} bytes, ${dl.clipSeconds} s of video in ${dl.ms} ms = ${speed.toFixed(1)}x real time\n`);
+    assert.ok(Number(dl.bytes) > 100_000, `downloaded ${dl.bytes} bytes`);
+    assert.ok(speed > 1, `${speed}x real time`);
+    await page.context().close();
   });
 });
+
+/** `HH:MM:SS` plus some seconds. */
+function clockPlus(text: string, seconds: number): string {
+  const [h = 0, m = 0, s = 0] = text.split(':').map(Number);
+  const t = h * 3600 + m * 60 + s + seconds;
+  const p = (n: number) => String(Math.floor(n)).padStart(2, '0');
+  return `${p(t / 3600)}:${p((t % 3600) / 60)}:${p(t % 60)}`;
+}

@@ -76,10 +76,15 @@ test('real encoders: H.264 with Opus audio, and VP8, recorded without re-encodin
   vp8Rec.startSession('VP8');
   const vp8 = await startFfmpegRtp('VP8', (p) => vp8Rec.video(p));
   try {
-    await waitFor(() => listSegments(root, 'Real').filter((s) => !s.open).length >= 2 && listSegments(root, 'Real VP8').filter((s) => !s.open).length >= 2, {
-      timeoutMs: 30_000,
-      what: 'two finished segments of each camera',
-      intervalMs: 200,
+    // On a loaded machine the audio encoder may start seconds after the video one: wait for a segment that has both.
+    const lastHasAudio = async () => {
+      const last = listSegments(root, 'Real').filter((s) => !s.open).at(-1);
+      return last !== undefined && (await probe(last.path)).streams.some((x) => x.codec === 'opus');
+    };
+    await waitFor(async () => listSegments(root, 'Real VP8').filter((s) => !s.open).length >= 2 && listSegments(root, 'Real').filter((s) => !s.open).length >= 2 && (await lastHasAudio()), {
+      timeoutMs: 60_000,
+      what: 'two finished segments of each camera, the last H.264 one with sound',
+      intervalMs: 500,
     });
   } finally {
     await Promise.all([video.stop(), audio.stop(), vp8.stop()]);

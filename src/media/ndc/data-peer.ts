@@ -16,6 +16,12 @@ export interface DataPeerOptions extends NdcOptions {
    * own callbacks on it at once (binary messages, backpressure); onOpen and onMessage above are then not used.
    */
   readonly onChannel?: (channel: ndc.DataChannel) => void;
+  /** A binary message arrived on the channel. */
+  readonly onBinary?: (data: Uint8Array) => void;
+  /** What is queued to send fell to `lowWaterBytes` (or under): time to send more. */
+  readonly onBufferedLow?: () => void;
+  /** Threshold of onBufferedLow. Default 256 KiB. */
+  readonly lowWaterBytes?: number;
 }
 
 export interface DataPeer extends Peer {
@@ -23,6 +29,10 @@ export interface DataPeer extends Peer {
   readonly open: boolean;
   /** Sends a text message; false when the channel is not open. */
   send(text: string): boolean;
+  /** Sends a binary message; false when the channel is not open. */
+  sendBinary(data: Uint8Array): boolean;
+  /** Bytes queued to send (backpressure: wait for onBufferedLow when it grows). */
+  readonly bufferedAmount: number;
 }
 
 /**
@@ -103,6 +113,24 @@ class NdcDataPeer extends NdcConnection implements DataPeer {
     }
   }
 
+  sendBinary(data: Uint8Array): boolean {
+    if (!this.open || !this.channel) return false;
+    try {
+      return this.channel.sendMessageBinary(data);
+    } catch (err) {
+      this.log.debug({ err }, 'a binary data channel message could not be sent');
+      return false;
+    }
+  }
+
+  get bufferedAmount(): number {
+    try {
+      return this.open && this.channel ? this.channel.bufferedAmount() : 0;
+    } catch {
+      return 0;
+    }
+  }
+
   private adopt(dc: ndc.DataChannel): void {
     if (this.closed) return;
     this.channel = dc;
@@ -116,8 +144,15 @@ class NdcDataPeer extends NdcConnection implements DataPeer {
     dc.onOpen(() => this.safely('channel open', () => !this.closed && this.options.onOpen?.()));
     dc.onMessage((msg) =>
       this.safely('channel message', () => {
-        if (!this.closed && typeof msg === 'string') this.options.onMessage?.(msg);
+        if (this.closed) return;
+        if (typeof msg === 'string') this.options.onMessage?.(msg);
+        else if (this.options.onBinary) this.options.onBinary(msg instanceof ArrayBuffer ? new Uint8Array(msg) : msg);
       }),
     );
+    if (this.options.onBufferedLow) {
+      dc.setBufferedAmountLowThreshold(this.options.lowWaterBytes ?? 256 * 1024);
+      dc.onBufferedAmountLow(() => this.safely('buffered amount low', () => !this.closed && this.options.onBufferedLow?.()));
+    }
+    dc.onError((err) => this.safely('channel error', () => this.log.warn({ err }, 'data channel error')));
   }
 }

@@ -1,7 +1,7 @@
 import ndc from 'node-datachannel';
 import { PeercamError } from '../../protocol/index.js';
 import type { Peer, PeerConfig } from '../../session/peer.js';
-import { serializePli } from '../rtcp.js';
+import { parseSenderReports, serializePli } from '../rtcp.js';
 import { isRtcp } from '../rtp.js';
 import { chooseOpus, chooseVideo, parseSdp, type VideoCodec } from '../sdp.js';
 import type { NdcOptions } from './config.js';
@@ -15,6 +15,8 @@ export interface ViewerOptions extends NdcOptions {
   readonly audio?: boolean;
   /** One received RTP packet (never RTCP). The buffer is only valid during the call: copy it to keep it. */
   readonly onRtp?: (packet: Uint8Array, kind: 'video' | 'audio') => void;
+  /** An RTCP sender report of the camera (its wall clock at an RTP timestamp, RFC 3550 6.4.1); browsers send them. */
+  readonly onSenderReport?: (report: { ntpMs: number; rtpTs: number }, kind: 'video' | 'audio') => void;
   /** The video track is open. */
   readonly onOpen?: () => void;
 }
@@ -55,6 +57,8 @@ class NdcViewerPeer extends NdcConnection implements ViewerPeer {
   private videoOpen = false;
   private offered = false;
   private seenSsrc: number | undefined;
+  /** SSRC of the audio the camera sends, from its first packet (to pick its sender reports). */
+  private seenAudioSsrc: number | undefined;
 
   constructor(
     config: PeerConfig,
@@ -137,8 +141,15 @@ class NdcViewerPeer extends NdcConnection implements ViewerPeer {
   }
 
   private onPacket(msg: Buffer, kind: 'video' | 'audio'): void {
-    if (this.closed || msg.length < 12 || isRtcp(msg)) return;
+    if (this.closed || msg.length < 12) return;
+    if (isRtcp(msg)) {
+      // Only the report of the stream this track carries (a track may be handed the whole compound packet).
+      const ssrc = kind === 'video' ? (this.negotiated?.remoteSsrc ?? this.seenSsrc) : this.seenAudioSsrc;
+      if (this.options.onSenderReport) for (const sr of parseSenderReports(msg)) if (sr.ssrc === ssrc) this.options.onSenderReport(sr, kind);
+      return;
+    }
     if (kind === 'video' && this.seenSsrc === undefined) this.seenSsrc = msg.readUInt32BE(8);
+    if (kind === 'audio' && this.seenAudioSsrc === undefined) this.seenAudioSsrc = msg.readUInt32BE(8);
     this.options.onRtp?.(msg, kind);
   }
 }

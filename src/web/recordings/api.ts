@@ -1,24 +1,20 @@
-/** One recorded span of a camera, as GET /api/recordings/list gives it. */
-export interface Span {
-  readonly start: number;
-  readonly end: number;
-}
+import type { Overview, RecordingsSource, Span } from './source.js';
 
-export interface Overview {
-  readonly cameras: readonly { camera: string; start: string; end: string }[];
-  readonly recording: readonly string[];
-  readonly state: string;
-  readonly error?: string;
-}
+export type { Overview, Span } from './source.js';
 
 /** The hub's recordings API with the room's HTTP token (derived from the room key in the page's link). */
-export class RecordingsApi {
-  constructor(private readonly token: string) {}
+export class RecordingsApi implements RecordingsSource {
+  readonly via = 'http';
+
+  constructor(
+    private readonly token: string,
+    private readonly video?: HTMLVideoElement,
+  ) {}
 
   async overview(): Promise<Overview | 'not-recording' | 'unauthorized'> {
     const r = await fetch('/api/recordings', { headers: this.headers() });
     if (r.status === 401) return 'unauthorized';
-    if (r.status === 404) return 'not-recording';
+    if (r.status === 404 || !(r.headers.get('content-type') ?? '').includes('json')) return 'not-recording';
     return (await r.json()) as Overview;
   }
 
@@ -42,6 +38,26 @@ export class RecordingsApi {
     const r = await fetch(this.clipUrl(camera, start, seconds), { method: 'HEAD' });
     if (!r.ok) return undefined;
     return { start: Date.parse(r.headers.get('x-clip-start') ?? ''), seconds: Number(r.headers.get('x-clip-duration')) };
+  }
+
+  async play(camera: string, from: number, seconds: number): Promise<number | undefined> {
+    const video = this.video;
+    if (!video) return undefined;
+    const info = await this.clipInfo(camera, from, seconds);
+    if (!info) return undefined;
+    video.src = this.clipUrl(camera, from, seconds);
+    const rate = video.playbackRate;
+    await video.play().catch(() => {});
+    video.playbackRate = rate;
+    // The clip starts at the keyframe before `from`: start showing at `from` itself.
+    const skip = (from - info.start) / 1000;
+    if (skip > 0.05) video.currentTime = skip;
+    return info.start;
+  }
+
+  offerDownload(link: HTMLAnchorElement, camera: string, from: number, seconds: number): void {
+    link.onclick = null;
+    link.href = this.clipUrl(camera, from, seconds, true);
   }
 
   private headers(): Record<string, string> {

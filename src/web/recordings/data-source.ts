@@ -1,0 +1,76 @@
+import type { RecordingsOverview, RecordingsSpan } from '../../protocol/recordings-wire.js';
+import { MsePlayer } from './mse-player.js';
+import type { RemoteRecorder } from './remote.js';
+import type { Overview, RecordingsSource, Span } from './source.js';
+
+/** Download streams take as much as the channel carries: one credit for the whole clip. */
+const DOWNLOAD_CREDIT = Number.MAX_SAFE_INTEGER;
+
+/** Recordings from the room's recorder over a data channel (the page away from home: no hub behind its origin). */
+export class DataChannelRecordings implements RecordingsSource {
+  readonly via = 'data-channel';
+  private readonly player: MsePlayer;
+
+  constructor(
+    private readonly recorder: RemoteRecorder,
+    private readonly video: HTMLVideoElement,
+    aheadS?: number,
+  ) {
+    this.player = new MsePlayer(video, () => recorder.open(), aheadS);
+  }
+
+  async overview(): Promise<Overview | 'not-recording' | 'unauthorized'> {
+    const link = await this.recorder.open();
+    return link.ask<RecordingsOverview>({ op: 'overview' });
+  }
+
+  async spans(camera: string, from: number, to: number): Promise<Span[]> {
+    const link = await this.recorder.open();
+    const list = await link.ask<RecordingsSpan[]>({ op: 'list', camera, start: from, end: to });
+    return list.map((s) => ({ start: Date.parse(s.start), end: Date.parse(s.start) + s.duration * 1000 }));
+  }
+
+  async play(camera: string, from: number, seconds: number): Promise<number | undefined> {
+    const rate = this.video.playbackRate;
+    const start = await this.player.play(camera, from, seconds);
+    if (start === undefined) return undefined;
+    await this.video.play().catch(() => {});
+    this.video.playbackRate = rate;
+    return start;
+  }
+
+  offerDownload(link: HTMLAnchorElement, camera: string, from: number, seconds: number): void {
+    link.removeAttribute('href');
+    link.href = '#download';
+    link.onclick = (e) => {
+      e.preventDefault();
+      void this.download(link, camera, from, seconds);
+    };
+  }
+
+  /** Fetches the whole clip over the channel, then saves it; says how fast it came (multiples of real time). */
+  private async download(a: HTMLAnchorElement, camera: string, from: number, seconds: number): Promise<void> {
+    const link = await this.recorder.open();
+    const parts: Uint8Array[] = [];
+    const t0 = performance.now();
+    const done = new Promise<number>((resolve) => {
+      void link
+        .clip(camera, from, seconds, DOWNLOAD_CREDIT, { onBytes: (b) => parts.push(b.slice()), onDone: (bytes) => resolve(bytes) })
+        .then(({ header }) => {
+          a.dataset.clipSeconds = String(header.durationMs / 1000);
+        })
+        .catch(() => resolve(-1));
+    });
+    const bytes = await done;
+    const elapsed = performance.now() - t0;
+    if (bytes < 0) return;
+    a.dataset.bytes = String(bytes);
+    a.dataset.ms = String(Math.round(elapsed));
+    const blob = new Blob(parts as BlobPart[], { type: 'video/mp4' });
+    const save = document.createElement('a');
+    save.href = URL.createObjectURL(blob);
+    save.download = `${camera}_${new Date(from).toISOString().replace(/[:.]/g, '-')}.mp4`;
+    save.click();
+    setTimeout(() => URL.revokeObjectURL(save.href), 60_000);
+  }
+}

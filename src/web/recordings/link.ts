@@ -1,0 +1,103 @@
+import { PeercamError } from '../../protocol/index.js';
+import {
+  type ClipHeader,
+  parseChunk,
+  parseRecordingsReply,
+  type RecordingsRequest,
+} from '../../protocol/recordings-wire.js';
+
+/** What a clip stream tells its reader. */
+export interface ClipReader {
+  /** Bytes of the clip, in order. */
+  readonly onBytes: (bytes: Uint8Array) => void;
+  /** The recorder sent everything it will send (`bytes` in all), or the stream was cancelled. */
+  readonly onDone: (bytes: number) => void;
+}
+
+type Ask = RecordingsRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
+
+/** Requests over one open recordings data channel (protocol/recordings-wire.ts): JSON asks and replies, binary clips. */
+export class RecordingsLink {
+  private next = 1;
+  private readonly pending = new Map<number, { resolve: (body: unknown) => void; reject: (err: Error) => void }>();
+  private readonly readers = new Map<number, ClipReader>();
+  private closedWith: Error | undefined;
+
+  constructor(private readonly dc: RTCDataChannel) {
+    dc.binaryType = 'arraybuffer';
+    dc.addEventListener('message', (e: MessageEvent<string | ArrayBuffer>) => this.onMessage(e.data));
+    dc.addEventListener('close', () => this.fail(new PeercamError('closed', 'The recorder closed the connection.')));
+  }
+
+  get open(): boolean {
+    return this.dc.readyState === 'open' && !this.closedWith;
+  }
+
+  /** One request and its reply's body (rejects with the recorder's error). */
+  ask<T>(request: Ask): Promise<T> {
+    const id = this.next++;
+    return new Promise<T>((resolve, reject) => {
+      if (this.closedWith) return reject(this.closedWith);
+      this.pending.set(id, { resolve: (body) => resolve(body as T), reject });
+      this.dc.send(JSON.stringify({ ...request, id }));
+    });
+  }
+
+  /** Starts a clip stream: its header, then the bytes to `reader` as the credit allows. */
+  async clip(camera: string, start: number, seconds: number, credit: number, reader: ClipReader): Promise<{ id: number; header: ClipHeader }> {
+    const id = this.next;
+    this.readers.set(id, reader);
+    try {
+      const header = await this.ask<ClipHeader>({ op: 'clip', camera, start, duration: seconds, credit });
+      return { id, header };
+    } catch (err) {
+      this.readers.delete(id);
+      throw err;
+    }
+  }
+
+  /** Lets stream `id` send up to `bytes` in total. */
+  credit(id: number, bytes: number): void {
+    if (this.open) this.dc.send(JSON.stringify({ id, op: 'credit', bytes }));
+  }
+
+  cancel(id: number): void {
+    this.readers.delete(id);
+    if (this.open) this.dc.send(JSON.stringify({ id, op: 'cancel' }));
+  }
+
+  close(): void {
+    this.fail(new PeercamError('closed', 'The recordings connection was closed.'));
+    this.dc.close();
+  }
+
+  private onMessage(data: string | ArrayBuffer): void {
+    if (typeof data !== 'string') {
+      const chunk = parseChunk(new Uint8Array(data));
+      if (chunk) this.readers.get(chunk.id)?.onBytes(chunk.payload);
+      return;
+    }
+    const reply = parseRecordingsReply(data);
+    if (!reply) return;
+    if ('done' in reply) {
+      const reader = this.readers.get(reply.id);
+      this.readers.delete(reply.id);
+      reader?.onDone(reply.bytes);
+      return;
+    }
+    const waiting = this.pending.get(reply.id);
+    this.pending.delete(reply.id);
+    if (!waiting) return;
+    if (reply.ok) waiting.resolve(reply.body);
+    else waiting.reject(new PeercamError(reply.error.code === 'not-found' ? 'not-found' : 'internal', reply.error.message));
+  }
+
+  private fail(err: Error): void {
+    if (this.closedWith) return;
+    this.closedWith = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    for (const r of this.readers.values()) r.onDone(-1);
+    this.readers.clear();
+  }
+}

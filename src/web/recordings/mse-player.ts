@@ -1,0 +1,217 @@
+import type { RecordingsLink } from './link.js';
+
+/** Credit of a new stream: a keyframe and a few seconds, before the clip's bitrate is known. */
+const FIRST_CREDIT = 256 * 1024;
+/** Smallest credit granted at once. */
+const MIN_GRANT = 256 * 1024;
+/** Seconds of media buffered ahead of the playhead (times the playback rate) before the stream is held back. */
+export const DEFAULT_AHEAD_S = 20;
+/** Media kept behind the playhead; older is removed (MSE buffers have a quota, ~150 MB in Chromium). */
+const BEHIND_S = 30;
+
+/**
+ * Plays clips streamed over a recordings data channel in a `<video>` through Media Source Extensions. The bytes are an
+ * fMP4 whose fragments each start at a keyframe; the stream is paced by credit (what the buffer can take), and a seek
+ * outside what is buffered cancels it and asks for the fragment at the new time, placed on the same timeline.
+ */
+export class MsePlayer {
+  private source: MediaSource | undefined;
+  private buffer: SourceBuffer | undefined;
+  private queue: Uint8Array<ArrayBuffer>[] = [];
+  /** The current stream: its id, what arrived, what we allowed. */
+  private stream: { id: number; received: number; credit: number; done: boolean; bytesPerSecond: number } | undefined;
+  private camera = '';
+  /** Wall time (ms) of the timeline's 0: the first clip's start. */
+  private base = 0;
+  private generation = 0;
+  private reseeking = false;
+  /** Where to start showing once buffered: the asked time, after the keyframe the clip starts at. */
+  private skipTo: number | undefined;
+
+  constructor(
+    private readonly video: HTMLVideoElement,
+    private readonly link: () => Promise<RecordingsLink>,
+    /** Seconds buffered ahead at 1x: less on a metered link, more on a shaky one. */
+    private readonly aheadS = DEFAULT_AHEAD_S,
+  ) {
+    video.addEventListener('timeupdate', () => this.pump());
+    video.addEventListener('seeking', () => void this.seeked());
+  }
+
+  /** Plays `camera` from `from` (wall ms) for `seconds`; resolves with the wall time of the timeline's 0. */
+  async play(camera: string, from: number, seconds: number): Promise<number | undefined> {
+    const gen = ++this.generation;
+    this.stop();
+    const link = await this.link();
+    const source = new MediaSource();
+    this.source = source;
+    this.camera = camera;
+    this.video.src = URL.createObjectURL(source);
+    await new Promise<void>((resolve) => source.addEventListener('sourceopen', () => resolve(), { once: true }));
+    const started = await this.request(link, from, seconds, 0);
+    if (!started || gen !== this.generation) return undefined;
+    this.base = started.start;
+    this.skipTo = (from - started.start) / 1000 > 0.05 ? (from - started.start) / 1000 : undefined;
+    const buffer = source.addSourceBuffer(started.mime);
+    this.buffer = buffer;
+    buffer.addEventListener('updateend', () => {
+      if (this.skipTo !== undefined && inBuffered(this.video, this.skipTo)) {
+        this.video.currentTime = this.skipTo;
+        this.skipTo = undefined;
+      }
+      this.append();
+    });
+    source.duration = started.durationMs / 1000;
+    this.append();
+    return started.start;
+  }
+
+  stop(): void {
+    if (this.stream) void this.link().then((l) => this.stream && l.cancel(this.stream.id));
+    this.stream = undefined;
+    this.queue = [];
+    this.buffer = undefined;
+    this.source = undefined;
+    this.skipTo = undefined;
+  }
+
+  private async request(link: RecordingsLink, from: number, seconds: number, offsetS: number) {
+    const state = { id: 0, received: 0, credit: FIRST_CREDIT, done: false, bytesPerSecond: 0 };
+    this.video.dataset.requests = String(Number(this.video.dataset.requests ?? 0) + 1);
+    const gen = this.generation;
+    try {
+      const { id, header } = await link.clip(this.camera, from, seconds, FIRST_CREDIT, {
+        onBytes: (bytes) => {
+          if (this.stream !== state) return;
+          state.received += bytes.length;
+          this.queue.push(bytes.slice());
+          this.append();
+        },
+        onDone: () => {
+          if (this.stream !== state) return;
+          state.done = true;
+          this.append();
+        },
+      });
+      if (gen !== this.generation) {
+        link.cancel(id);
+        return undefined;
+      }
+      state.id = id;
+      state.bytesPerSecond = header.size / Math.max(1, header.durationMs / 1000);
+      this.stream = state;
+      if (this.buffer) this.buffer.timestampOffset = offsetS;
+      return header;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Feeds what arrived into the SourceBuffer, one append at a time; ends the stream when all is in. */
+  private append(): void {
+    const buffer = this.buffer;
+    const source = this.source;
+    if (!buffer || !source || buffer.updating || source.readyState !== 'open' || this.reseeking) return;
+    if (this.queue.length > 0) {
+      const bytes = this.queue.length === 1 ? this.queue[0]! : concat(this.queue);
+      this.queue = [];
+      try {
+        buffer.appendBuffer(bytes);
+      } catch (err) {
+        // QuotaExceededError: make room behind the playhead, then try again.
+        this.queue.unshift(bytes);
+        if (err instanceof DOMException && err.name === 'QuotaExceededError') this.evict(5);
+      }
+      return;
+    }
+    if (this.stream?.done) {
+      source.endOfStream();
+      return;
+    }
+    this.pump();
+  }
+
+  /** Grants more credit while the buffer ahead of the playhead is short; drops what is long played. */
+  private pump(): void {
+    const s = this.stream;
+    if (!s || s.done || !this.buffer || this.buffer.updating) return;
+    const now = this.video.currentTime;
+    const end = bufferedEnd(this.video, now);
+    const aheadS = this.aheadS * Math.max(1, this.video.playbackRate);
+    const grant = Math.max(MIN_GRANT, s.bytesPerSecond * aheadS);
+    if (end - now < aheadS && s.credit - s.received < grant / 2) {
+      s.credit = s.received + grant;
+      const id = s.id;
+      void this.link().then((l) => l.credit(id, s.credit));
+    }
+    this.evict(BEHIND_S);
+  }
+
+  private evict(keepS: number): void {
+    const buffer = this.buffer;
+    const cut = this.video.currentTime - keepS;
+    if (!buffer || buffer.updating || buffer.buffered.length === 0 || cut <= 0 || buffer.buffered.start(0) >= cut - 1) return;
+    buffer.remove(0, cut);
+  }
+
+  /** A seek outside what is buffered: cancel the stream, ask for the fragment at that time. */
+  private async seeked(): Promise<void> {
+    const buffer = this.buffer;
+    const t = this.video.currentTime;
+    if (!buffer || this.reseeking || inBuffered(this.video, t)) return;
+    const gen = this.generation;
+    this.reseeking = true;
+    try {
+      if (this.stream) {
+        const id = this.stream.id;
+        void this.link().then((l) => l.cancel(id));
+      }
+      this.stream = undefined;
+      this.queue = [];
+      if (this.source?.readyState === 'open') buffer.abort();
+      await untilIdle(buffer);
+      if (buffer.buffered.length > 0) {
+        buffer.remove(0, buffer.buffered.end(buffer.buffered.length - 1));
+        await untilIdle(buffer);
+      }
+      const link = await this.link();
+      const total = this.source?.duration ?? 0;
+      const header = await this.request(link, this.base + t * 1000, Math.max(1, total - t), 0);
+      if (!header || gen !== this.generation) return;
+      // The clip starts at 0 at the keyframe at or before t: put it where that keyframe is on our timeline.
+      buffer.timestampOffset = (header.start - this.base) / 1000;
+    } catch (err) {
+      // Said on the element (tests, bug reports); the next seek or play starts afresh.
+      this.video.dataset.error = String(err);
+    } finally {
+      this.reseeking = false;
+      this.append();
+    }
+  }
+}
+
+function concat(parts: readonly Uint8Array<ArrayBuffer>[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function bufferedEnd(video: HTMLVideoElement, t: number): number {
+  const b = video.buffered;
+  for (let i = 0; i < b.length; i++) if (b.start(i) <= t + 0.5 && b.end(i) >= t) return b.end(i);
+  return t;
+}
+
+function inBuffered(video: HTMLVideoElement, t: number): boolean {
+  const b = video.buffered;
+  for (let i = 0; i < b.length; i++) if (b.start(i) <= t && b.end(i) > t + 0.1) return true;
+  return false;
+}
+
+function untilIdle(buffer: SourceBuffer): Promise<void> {
+  return buffer.updating ? new Promise((resolve) => buffer.addEventListener('updateend', () => resolve(), { once: true })) : Promise.resolve();
+}

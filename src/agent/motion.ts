@@ -201,3 +201,20 @@ async function saveSettings(file: string, settings: MotionSettings): Promise<voi
   await writeFile(tmp, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, file);
 }
+
+/** The JSON a webhook receives for an event (docs/EVENTS.md). */
+export function eventJson(e: MotionEvent): Record<string, unknown> {
+  return {
+    type: 'motion',
+    phase: e.phase,
+    event: e.event,
+    camera: e.camera,
+    name: e.name,
+    source: e.source,
+    at: new Date(e.at).toISOString(),
+    startedAt: new Date(e.startedAt).toISOString(),
+    score: e.score,
+    box: e.box,
+    ...(e.snapshot ? { snapshot: { contentType: 'image/jpeg', base64: e.snapshot } } : {}),
+  };
+}

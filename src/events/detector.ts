@@ -9,7 +9,7 @@ export interface Box {
 }
 
 export interface DetectorTiming {
-  /** Motion must last this long before an event starts (single-frame noise never does). Default 250 ms. */
+  /** Motion must last this long before an event starts (single-frame noise never does). Default 200 ms (two frames at 5 fps). */
   readonly minDurationMs: number;
   /** An event ends after this long without motion. Default 10 s. */
   readonly quietMs: number;
@@ -46,6 +46,9 @@ const ALPHA_CALIBRATING = 0.3;
 const CALIBRATION_FRAMES = 5;
 /** More than this share of the watched area changed at once: a light or exposure change, not something moving. */
 const WHOLE_FRAME = 0.5;
+/** A brightness step this large (gain off 1, or shift of mid grey in levels) resets the background too. */
+const LIGHT_GAIN = 0.15;
+const LIGHT_OFFSET = 20;
 
 /**
  * Motion detection on small grey frames (docs/EVENTS.md), the same code in Node and the browser. Per frame: a 3x3
@@ -76,7 +79,7 @@ export class MotionDetector {
     }
     this.width = options.width;
     this.height = options.height;
-    this.timing = { minDurationMs: 250, quietMs: 10_000, ...options.timing };
+    this.timing = { minDurationMs: 200, quietMs: 10_000, ...options.timing };
     this.settings = options.settings ?? DEFAULT_MOTION_SETTINGS;
     this.active = new Uint8Array(0);
     const n = this.width * this.height;
@@ -122,8 +125,9 @@ export class MotionDetector {
       this.changed[i] = hit ? 1 : 0;
       if (hit) raw++;
     }
-    if (raw > WHOLE_FRAME * this.activeCount) {
-      // Lights, IR switching or exposure that the linear fit could not explain: start learning the picture again.
+    // A large brightness step (lights, IR, exposure) clips and bends the picture beyond what the fit explains; a
+    // change over most of the area is one too: learn the picture again rather than fire.
+    if (raw > WHOLE_FRAME * this.activeCount || Math.abs(gain - 1) > LIGHT_GAIN || Math.abs(offset + (gain - 1) * 128) > LIGHT_OFFSET) {
       this.background.set(this.blurred);
       this.calibrating = CALIBRATION_FRAMES;
       return this.frame(false, 0, undefined, true, at);
@@ -131,7 +135,7 @@ export class MotionDetector {
     const { count, box } = this.despeckle();
     const score = count / this.activeCount;
     // A uniform brightness change moves the background with it at once; otherwise it learns slowly.
-    if (Math.abs(gain - 1) > 0.02 || Math.abs(offset) > 2) for (let i = 0; i < n; i++) bg[i] = gain * bg[i]! + offset;
+    if (Math.abs(gain - 1) > 0.02 || Math.abs(offset) > 2) for (let i = 0; i < n; i++) bg[i] = Math.min(255, Math.max(0, gain * bg[i]! + offset));
     const alpha = this.calibrating > 0 ? ALPHA_CALIBRATING : ALPHA;
     for (let i = 0; i < n; i++) bg[i]! += alpha * (this.blurred[i]! - bg[i]!);
     if (this.calibrating > 0) {

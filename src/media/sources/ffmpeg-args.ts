@@ -93,7 +93,8 @@ export function analysisSize(picture: { width: number; height: number } | undefi
  * the stream, on the same connection.
  */
 export function analysisArgs(a: AnalysisSize): string[] {
-  return ['-map', '0:v:0', '-an', '-vf', `fps=${a.fps},scale=${a.width}:${a.height},format=yuv420p`, '-f', 'rawvideo', 'pipe:3'];
+  // -flush_packets: each frame leaves at once instead of waiting in ffmpeg's 32 KiB output buffer.
+  return ['-map', '0:v:0', '-an', '-vf', `fps=${a.fps},scale=${a.width}:${a.height},format=yuv420p`, '-flush_packets', '1', '-f', 'rawvideo', 'pipe:3'];
 }
 
 /** ffmpeg input arguments for a spec. */

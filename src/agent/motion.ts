@@ -135,7 +135,10 @@ export class MotionWatch extends Emitter<MotionWatchEvents> {
   private onMessage(e: Envelope): void {
     if (e.type !== 'motion-settings') return;
     const reply = () => void this.options.channel.send(e.from, 'motion-settings', e.sid, { settings: this.settings }).catch(() => {});
-    if (!e.body.settings) return reply();
+    if (!e.body.settings) {
+      reply();
+      return;
+    }
     this.log.info({ by: e.from, settings: e.body.settings }, 'motion settings changed by a member');
     void this.setSettings(e.body.settings, e.from).then(reply);
   }

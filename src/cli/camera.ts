@@ -7,8 +7,9 @@ import { PeercamError } from '../protocol/index.js';
 import { addNetOptions, engineOptions, logger, peerConfig, presenceOf } from './context.js';
 import { deviceId } from './home.js';
 import { addLanOptions, joinRoom, type LanCliOptions } from './lan.js';
+import { addMotionOptions, analysisOption, type MotionCliOptions, startMotion } from './motion.js';
 
-interface CameraOptions extends LanCliOptions {
+interface CameraOptions extends LanCliOptions, MotionCliOptions {
   source: string;
   name?: string;
   gop?: string;
@@ -25,7 +26,7 @@ interface CameraOptions extends LanCliOptions {
 }
 
 export function registerCamera(program: Command): void {
-  addLanOptions(addNetOptions(
+  addMotionOptions(addLanOptions(addNetOptions(
     program
       .command('camera')
       .description('make this machine a camera of the room')
@@ -41,7 +42,7 @@ export function registerCamera(program: Command): void {
       .option('--metrics-port <n>', 'serve Prometheus metrics at http://127.0.0.1:N/metrics')
       .option('--speaker [device]', "play viewers' talk-back here: default, hw:1,0, plughw:1,0, alsa:NAME, pulse, pulse:SINK (default: ALSA default)")
       .option('--mic <device>', 'send this microphone with testsrc or v4l2 video: default, plughw:1,0, alsa:NAME, pulse, pulse:SOURCE'),
-  )).action(async (opts: CameraOptions) => {
+  ))).action(async (opts: CameraOptions) => {
     const log = logger(opts);
     const name = opts.name ?? `${opts.source.split(/[:/]/).filter(Boolean).pop() ?? 'camera'}@${(await import('node:os')).hostname()}`;
     const id = await deviceId(`camera:${name}`);
@@ -58,7 +59,7 @@ export function registerCamera(program: Command): void {
       gopSeconds: Number(opts.gop),
       ...(opts.mic !== undefined ? { mic: opts.mic } : {}),
     };
-    const source = await openSource(opts.source, { ...sourceOptions, logger: log });
+    const source = await openSource(opts.source, { ...sourceOptions, ...analysisOption(opts), logger: log });
     const speaker = opts.speaker === undefined ? undefined : openSpeaker(opts.speaker === true ? 'default' : opts.speaker, log, say);
     const joined = await joinRoom(opts, { id, presence: presenceOf(name, 'camera'), mdnsName: name }, log).catch(async (err: unknown) => {
       await speaker?.stop();
@@ -84,6 +85,7 @@ export function registerCamera(program: Command): void {
         encode: (codec, state, reason) => say(`${codec} encode ${state}${reason ? `: ${reason}` : ''}`),
       },
     });
+    const motion = await startMotion(opts, { channel, source, name, id }, log, say);
     const metrics = opts.metricsPort !== undefined ? new PeercamMetrics() : undefined;
     metrics?.watchCamera(agent, name);
     const scrape = metrics ? await serveMetrics(metrics, Number(opts.metricsPort)) : undefined;
@@ -94,6 +96,7 @@ export function registerCamera(program: Command): void {
     await untilSignal();
     say('stopping');
     await scrape?.close();
+    motion?.close();
     await agent.close();
     await speaker?.stop();
     await source.stop();

@@ -18,7 +18,7 @@ import { untilSignal } from './camera.js';
 import { engineOptions, logger, mdnsEnabled, peerConfig, TURN_SECRET_OPTION, TURN_TTL_OPTION } from './context.js';
 import { addRecordOptions, defaultRecordingsDir, type RecordCliOptions, recorderSettings, startRecorder } from './record.js';
 import { dataDir, deviceId, loadRoom, roomFile, saveRoom, writeFileSafely } from './home.js';
-import { addMotionOptions, analysisOption, type MotionCliOptions, startMotion } from './motion.js';
+import { addMotionOptions, analysisOption, type MotionCliOptions, startHomeAssistantMember, startMotion } from './motion.js';
 
 interface UpOptions extends RecordCliOptions, MotionCliOptions {
   record?: string | boolean;
@@ -72,6 +72,13 @@ export function registerUp(program: Command): void {
       // The owner's STUN/TURN servers reach every member in the hub's sealed presence, not only the pages it serves.
       extras.push(async (_hub, join) => (await lendIce(join, { id: await deviceId('hub:ice'), name: `peercam hub ${hostname()}` }, config, log)) ?? { close: async () => {} });
       if (opts.demo) extras.push((_hub, join) => demoCamera(join, config, log, metrics, opts));
+      if (opts.homeassistant) {
+        const ha = opts.homeassistant;
+        extras.push(async (_hub, join) => {
+          const member = async () => join({ id: await deviceId('hub:homeassistant'), name: 'Home Assistant bridge', role: 'viewer' });
+          return (await startHomeAssistantMember({ homeassistant: ha }, member, log)) ?? { close: async () => {} };
+        });
+      }
       const recording = opts.record === undefined || opts.record === false ? undefined : hubRecorder(opts, room, config, log);
       if (recording) extras.push(recording.start);
       // LAN advertising (DNS-SD of the hub and its broker) when mDNS is allowed; with --no-mdns or
@@ -151,7 +158,8 @@ async function demoCamera(join: JoinRoom, config: ReturnType<typeof peerConfig>,
   const channel = await join({ id, name, role: 'camera' });
   const camera = await startCamera({ channel, source: 'demo', name, peerConfig: config, log, sourceOptions: analysisOption(opts) });
   metrics.watchCamera(camera, name);
-  const motion = await startMotion(opts, { channel, source: camera.source, name, id }, log);
+  // Not --homeassistant here: the hub's bridge member already announces every camera of the room, this one included.
+  const motion = await startMotion({ motion: opts.motion, motionQuiet: opts.motionQuiet, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) }, { channel, source: camera.source, name, id }, log);
   return {
     close: async () => {
       motion?.close();

@@ -11,6 +11,9 @@ import { Webhook } from '../../src/events/webhook.js';
 import { openSource, type Source } from '../../src/media/sources/index.js';
 import type { EnvelopeOf } from '../../src/protocol/index.js';
 import type { SealedChannel } from '../../src/signaling/channel.js';
+import mqtt from 'mqtt';
+import { bridgeRoom, haTopics, HomeAssistantBridge } from '../../src/events/homeassistant.js';
+import { startMosquitto, type MosquittoBroker } from '../helpers/brokers.js';
 import { memoryRoom } from '../helpers/memory-room.js';
 import { waitFor } from '../helpers/wait.js';
 import { CLIP, makeMotionClip } from './clip.js';
@@ -35,6 +38,11 @@ describe('motion events from a Node camera source', () => {
   const maskedEvents: string[] = [];
   const posts: Record<string, unknown>[] = [];
   let hookCalls = 0;
+  let mosquitto: MosquittoBroker;
+  let ha: HomeAssistantBridge;
+  /** Everything Home Assistant would see on its broker, in order. */
+  const haSeen: { topic: string; payload: Buffer; retain: boolean }[] = [];
+  let haClient: mqtt.MqttClient;
   const settingsFile = () => join(dir, 'motion-camera.json');
   /** Cleanups registered while setting up, run last first (after() inside before() would run them at once). */
   const cleanups: (() => unknown)[] = [];
@@ -57,6 +65,12 @@ describe('motion events from a Node camera source', () => {
     });
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => hook.close());
+    mosquitto = await startMosquitto();
+    cleanups.push(() => mosquitto.stop());
+    haClient = await mqtt.connectAsync(mosquitto.url, { clientId: 'home-assistant', protocolVersion: 5 });
+    cleanups.push(() => haClient.endAsync());
+    haClient.on('message', (topic, payload, packet) => haSeen.push({ topic, payload, retain: packet.retain }));
+    await haClient.subscribeAsync(['homeassistant/#', 'peercam/#'], { qos: 1, rap: true }); // rap: see the retain flag as published
     const { channels } = await memoryRoom(['camera', 'camera', 'viewer']);
     [camera, maskedCamera, viewer] = channels as [SealedChannel, SealedChannel, SealedChannel];
     cleanups.push(() => Promise.all(channels.map((c) => c.close())));
@@ -64,6 +78,10 @@ describe('motion events from a Node camera source', () => {
       if (e.type === 'motion' && e.from === camera.self) received.push({ envelope: e, receivedAt: Date.now() });
       if (e.type === 'motion' && e.from === maskedCamera.self) maskedEvents.push(e.body.phase);
     });
+    // The room's events reach Home Assistant through a member (as `peercam up --homeassistant` does).
+    ha = await HomeAssistantBridge.connect(mosquitto.url);
+    cleanups.push(() => ha.close());
+    cleanups.push(bridgeRoom(ha, viewer));
     webhook = new Webhook({ url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`, backoffMs: 100 });
     cleanups.push(() => webhook.close());
     source = await openSource(`file:${clip}`, { width: 320, height: 180, fps: 30, gopSeconds: 1, audio: false, analysis: {} });
@@ -144,6 +162,42 @@ describe('motion events from a Node camera source', () => {
     const again = await MotionWatch.start({ channel: camera, source, name: 'shelf', settingsFile: settingsFile() });
     after(() => again.close());
     assert.deepEqual(again.current, wanted);
+  });
+
+  it('Home Assistant: discovery configs, motion ON/OFF following the clip, availability following the camera, re-announce, forget', async () => {
+    const t = haTopics(camera.self);
+    const configs = (topic: string) => haSeen.filter((m) => m.topic === topic && m.payload.length > 0);
+    const motion = JSON.parse(configs(t.config.motion)[0]?.payload.toString() ?? '{}') as Record<string, unknown>;
+    assert.equal(motion.device_class, 'motion');
+    assert.equal(motion.state_topic, t.motion);
+    assert.equal(motion.unique_id, `peercam_${camera.self}_motion`);
+    assert.deepEqual(motion.availability, [{ topic: t.availability, payload_available: 'online', payload_not_available: 'offline' }]);
+    assert.equal((motion.device as { name: string }).name, 'camera-0');
+    assert.ok(motion.origin, 'an origin block');
+    const image = JSON.parse(configs(t.config.snapshot)[0]?.payload.toString() ?? '{}') as Record<string, unknown>;
+    assert.equal(image.image_topic, t.snapshot);
+    assert.equal(image.content_type, 'image/jpeg');
+    const event = JSON.parse(configs(t.config.event)[0]?.payload.toString() ?? '{}') as Record<string, unknown>;
+    assert.deepEqual(event.event_types, ['motion_start', 'motion_end']);
+    assert.ok(configs(t.config.motion)[0]?.retain, 'configs are retained');
+    // State follows the clip: OFF when announced, ON at the box, OFF after the quiet time.
+    assert.deepEqual(haSeen.filter((m) => m.topic === t.motion).map((m) => m.payload.toString()), ['OFF', 'ON', 'OFF']);
+    assert.deepEqual(haSeen.filter((m) => m.topic === t.event).map((m) => (JSON.parse(m.payload.toString()) as { event_type: string }).event_type), ['motion_start', 'motion_end']);
+    const snap = haSeen.find((m) => m.topic === t.snapshot);
+    assert.deepEqual([...(snap?.payload.subarray(0, 2) ?? [])], [0xff, 0xd8], 'the image entity gets the JPEG');
+    // Availability follows the camera's presence.
+    const masked = haTopics(maskedCamera.self);
+    assert.deepEqual(haSeen.filter((m) => m.topic === masked.availability).map((m) => m.payload.toString()), ['online']);
+    await maskedCamera.close();
+    await waitFor(() => haSeen.some((m) => m.topic === masked.availability && m.payload.toString() === 'offline'), { timeoutMs: 10_000, what: 'offline when the camera left' });
+    // HA restarts: it says online on homeassistant/status and gets every config again.
+    const before = configs(t.config.motion).length;
+    await haClient.publishAsync('homeassistant/status', 'online', { qos: 1 });
+    await waitFor(() => configs(t.config.motion).length > before, { timeoutMs: 10_000, what: 'configs sent again after homeassistant/status online' });
+    // Forgotten: empty retained configs remove the entities.
+    await ha.forget(camera.self);
+    await waitFor(() => haSeen.some((m) => m.topic === t.config.motion && m.payload.length === 0), { timeoutMs: 10_000, what: 'an empty config' });
+    assert.ok(haSeen.some((m) => m.topic === t.config.event && m.payload.length === 0));
   });
 
   after(async () => {

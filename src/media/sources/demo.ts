@@ -108,11 +108,14 @@ export class DemoSource extends Emitter<SourceEvents> implements Source {
     log.info({ file: clip.file, codec: clip.codec, frames: clip.frames, width: clip.width, height: clip.height }, 'demo clip loaded');
     const fps = options.fps ?? 30;
     const a = options.analysis;
-    const decoded = a ? await decodeForAnalysis(clip, fps, analysisSize(clip, a.height, a.fps), a.env, log) : undefined;
     const source = new DemoSource('demo', clip, siblings, fps, log);
-    if (decoded) {
-      source.analysis = decoded.size;
-      source.frames = decoded.frames;
+    if (a) {
+      // Decoded in the background: the camera goes live at once, analysis frames follow within a second or so.
+      const size = analysisSize(clip, a.height, a.fps);
+      source.analysis = size;
+      void decodeForAnalysis(clip, fps, size, a.env, log).then((d) => {
+        if (d && source.state !== 'stopped') source.frames = d.frames;
+      });
     }
     return source;
   }

@@ -53,6 +53,8 @@ export class MotionWatch extends Emitter<MotionWatchEvents> {
   private readonly offs: (() => void)[] = [];
   private readonly log: Logger;
   private event: { id: string; startedAt: number; snapshot: string | undefined } | undefined;
+  /** The snapshot of a run of motion not yet an event. */
+  private candidate: string | undefined;
   /** The newest analysis frame, for a snapshot. */
   private last: AnalysisFrame | undefined;
   /** Time spent in the detector, for the benchmark (ms, frames). */
@@ -101,9 +103,14 @@ export class MotionWatch extends Emitter<MotionWatchEvents> {
     this.cost.ms += performance.now() - t0;
     this.cost.frames++;
     const t = r.transition;
+    // The snapshot is made at the first frame of a run of motion, while the detector waits out the minimum duration:
+    // the start goes out without that delay, and the picture shows the moment the motion began.
+    if (r.motion && !this.detector.inEvent && !t && this.candidate === undefined) this.candidate = snapshotOf(frame);
+    if (!r.motion && !this.detector.inEvent) this.candidate = undefined;
     if (!t) return;
     if (t.phase === 'start') {
-      this.event = { id: newSessionId(), startedAt: t.startedAt, snapshot: snapshotOf(frame) };
+      this.event = { id: newSessionId(), startedAt: t.startedAt, snapshot: this.candidate ?? snapshotOf(frame) };
+      this.candidate = undefined;
       this.send({ phase: 'start', at: t.at, startedAt: t.startedAt, score: t.score, box: t.box });
     } else if (this.event) {
       this.send({ phase: 'end', at: t.at, startedAt: t.startedAt, score: t.score, box: t.box });

@@ -12,14 +12,22 @@ export const CLIP = {
   lightsAt: 9,
 } as const;
 
+/** Another timing of the same scene (benchmarks); a box time past `seconds` gives a clip of noise and lights only. */
+export interface ClipSpec {
+  readonly seconds: number;
+  readonly moveFrom: number;
+  readonly moveTo: number;
+  readonly lightsAt: number;
+}
+
 /**
  * A 320x180 30 fps H.264 clip: a static scene (SMPTE bars) with sensor noise in every frame, a box moving across it
  * from CLIP.moveFrom to CLIP.moveTo, static again, then a sudden whole-picture brightness change at CLIP.lightsAt.
  * Made by ffmpeg's lavfi in ~2 s; ~2.5 MB.
  */
-export async function makeMotionClip(dir: string): Promise<string> {
-  const file = join(dir, 'motion.mp4');
-  const { seconds: d, moveFrom: a, moveTo: b, lightsAt: l } = CLIP;
+export async function makeMotionClip(dir: string, spec: ClipSpec = CLIP, name = 'motion.mp4'): Promise<string> {
+  const file = join(dir, name);
+  const { seconds: d, moveFrom: a, moveTo: b, lightsAt: l } = spec;
   const graph = [
     '[0]noise=alls=12:allf=t[bg];',
     `[bg][1]overlay=x='if(between(t,${a},${b}),20+(t-${a})*${Math.round(270 / (b - a))},-100)':y=75,`,

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Recorder } from '../agent/recorder.js';
 import { parseDuration, parseMinFree, parseSize } from '../record/units.js';
 import type { RecorderOptions } from '../agent/recorder.js';
-import type { Logger } from '../protocol/index.js';
+import { type Logger, PeercamError } from '../protocol/index.js';
 import type { PeerConfig } from '../session/index.js';
 import type { Channel } from '../signaling/channel.js';
 import { untilSignal } from './camera.js';
@@ -18,6 +18,9 @@ export interface RecordCliOptions {
   minFree: string;
   segment: string;
   cameras?: string;
+  mode?: string;
+  preRoll?: string;
+  postRoll?: string;
 }
 
 interface RecordOptions extends LanCliOptions, RecordCliOptions {}
@@ -29,7 +32,10 @@ export function addRecordOptions(cmd: Command): Command {
     .option('--max-disk <size>', 'keep all recordings under this size, oldest deleted first (e.g. 50GB)')
     .option('--min-free <size|%>', 'never let free space on the disk go under this (e.g. 5%, 2GB)', '5%')
     .option('--segment <length>', 'length of one file (e.g. 60s, 10m)', '60s')
-    .option('--cameras <names>', 'record only these cameras (comma-separated names or ids)');
+    .option('--cameras <names>', 'record only these cameras (comma-separated names or ids)')
+    .option('--mode <continuous|events>', 'events: keep only clips around motion events (pre-roll to post-roll)', 'continuous')
+    .option('--pre-roll <length>', 'events mode: keep this much before an event (from keyframes kept in memory)', '5s')
+    .option('--post-roll <length>', 'events mode: keep this much after an event ends', '10s');
 }
 
 export const defaultRecordingsDir = (): string => join(dataDir(), 'recordings');
@@ -44,7 +50,15 @@ export function recorderSettings(opts: RecordCliOptions, out: string | undefined
     minFree: parseMinFree(opts.minFree, '--min-free'),
     segmentMs: parseDuration(opts.segment, '--segment'),
     ...(cameras?.length ? { cameras } : {}),
+    ...recordMode(opts),
   };
+}
+
+function recordMode(opts: RecordCliOptions): Pick<RecorderOptions, 'mode' | 'preRollMs' | 'postRollMs'> {
+  const mode = opts.mode ?? 'continuous';
+  if (mode !== 'continuous' && mode !== 'events') throw PeercamError.config(`--mode ${mode}: use continuous or events.`);
+  if (mode === 'continuous') return {};
+  return { mode, preRollMs: parseDuration(opts.preRoll ?? '5s', '--pre-roll'), postRollMs: parseDuration(opts.postRoll ?? '10s', '--post-roll') };
 }
 
 /** Starts a recorder on a joined channel, printing what happens on stderr. */

@@ -1,8 +1,8 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import jpeg from 'jpeg-js';
 import * as v from 'valibot';
 import { type Box, MotionDetector, type DetectorTiming } from '../events/detector.js';
+import { encodeJpeg420 } from '../events/jpeg.js';
 import { DEFAULT_MOTION_SETTINGS, type MotionSettings } from '../events/settings.js';
 import type { AnalysisFrame, Source } from '../media/sources/index.js';
 import { type DeviceId, Emitter, type Envelope, type Logger, type MotionBody, newSessionId, silentLogger } from '../protocol/index.js';
@@ -166,29 +166,11 @@ function clampBox(b: Box): Box {
   return { x: c(b.x), y: c(b.y), w: c(b.w), h: c(b.h) };
 }
 
-/** A base64 JPEG of a YUV 4:2:0 analysis frame (BT.601 to RGB). */
+/** A base64 JPEG of a YUV 4:2:0 analysis frame. */
 export function snapshotOf(frame: AnalysisFrame, quality = 70): string {
-  const { width: w, height: h, data } = frame;
-  const rgba = new Uint8Array(w * h * 4);
-  const uOff = w * h;
-  const vOff = uOff + (w / 2) * (h / 2);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const Y = data[y * w + x]! - 16;
-      const c = (y >> 1) * (w >> 1) + (x >> 1);
-      const U = data[uOff + c]! - 128;
-      const V = data[vOff + c]! - 128;
-      const o = (y * w + x) * 4;
-      rgba[o] = clamp8(1.164 * Y + 1.596 * V);
-      rgba[o + 1] = clamp8(1.164 * Y - 0.392 * U - 0.813 * V);
-      rgba[o + 2] = clamp8(1.164 * Y + 2.017 * U);
-      rgba[o + 3] = 255;
-    }
-  }
-  return Buffer.from(jpeg.encode({ width: w, height: h, data: rgba }, quality).data).toString('base64');
+  return Buffer.from(encodeJpeg420(frame.width, frame.height, frame.data, quality, 'limited')).toString('base64');
 }
 
-const clamp8 = (n: number) => Math.max(0, Math.min(255, Math.round(n)));
 
 async function loadSettings(file: string, log: Logger | undefined): Promise<MotionSettings | undefined> {
   let text: string;

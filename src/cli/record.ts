@@ -10,6 +10,7 @@ import { untilSignal } from './camera.js';
 import { addNetOptions, engineOptions, logger, peerConfig, presenceOf } from './context.js';
 import { dataDir, deviceId } from './home.js';
 import { addLanOptions, joinRoom, type LanCliOptions } from './lan.js';
+import { startHomeAssistantMember } from './motion.js';
 
 export interface RecordCliOptions {
   out?: string;
@@ -23,7 +24,9 @@ export interface RecordCliOptions {
   postRoll?: string;
 }
 
-interface RecordOptions extends LanCliOptions, RecordCliOptions {}
+interface RecordOptions extends LanCliOptions, RecordCliOptions {
+  homeassistant?: string;
+}
 
 /** The recording flags shared by `peercam record` and `peercam up --record`. */
 export function addRecordOptions(cmd: Command): Command {
@@ -80,7 +83,8 @@ export function registerRecord(program: Command): void {
         program
           .command('record')
           .description('record every camera of the room to disk (fragmented MP4, no re-encoding), kept by age and size')
-          .option('--out <dir>', 'recordings folder (default: recordings/ in PEERCAM_HOME)'),
+          .option('--out <dir>', 'recordings folder (default: recordings/ in PEERCAM_HOME)')
+          .option('--homeassistant <url>', "also publish the room's cameras to Home Assistant (MQTT discovery, mqtt://user:pass@host:1883; plaintext there)"),
       ),
     ),
   ).action(async (opts: RecordOptions) => {
@@ -89,9 +93,12 @@ export function registerRecord(program: Command): void {
     const joined = await joinRoom(opts, { id: await deviceId('recorder'), presence: presenceOf('recorder', 'viewer') }, log);
     try {
       const recorder = await startRecorder(joined.channel, peerConfig(opts, joined.broker), settings, engineOptions(opts), log);
-      process.stderr.write(`peercam record: recording into ${settings.root}; Ctrl-C to stop\n`);
+      // The recorder's own membership hears the cameras' motion events: it bridges them too.
+      const ha = await startHomeAssistantMember(opts, async () => joined.channel, log);
+      process.stderr.write(`peercam record: recording into ${settings.root}${settings.mode === 'events' ? ' (motion events only)' : ''}; Ctrl-C to stop\n`);
       await untilSignal();
       process.stderr.write('peercam record: stopping (finishing the open segments)\n');
+      await ha?.close();
       await recorder.close();
     } finally {
       await joined.close();

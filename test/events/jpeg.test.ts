@@ -13,7 +13,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function frame(w: number, h: number): Uint8Array {
   const out = new Uint8Array((w * h * 3) / 2);
   let seed = 1;
-  const noise = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 24) % 9;
+  const noise = () => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return (seed >>> 24) % 9;
+  };
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = x >= 60 && x < 90 && y >= 30 && y < 60 ? 235 : 30 + ((x + y) % 160) + noise();
   for (let i = 0; i < (w / 2) * (h / 2); i++) {
     out[w * h + i] = 64 + ((i * 3) % 128);

@@ -9,7 +9,10 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../helpers/chromium.js';
 import { type HubProcess, startHubProcess } from '../web/hub-process.js';
 import { ARTIFACTS } from '../web/pages.js';
-import { CLIP, makeMotionClip } from './clip.js';
+import { type ClipSpec, makeMotionClip } from './clip.js';
+
+/** The page starts analysing 3 s after its camera: the box comes later than in the Node test's clip. */
+const PAGE_CLIP: ClipSpec = { seconds: 16, moveFrom: 6, moveTo: 9, lightsAt: 13 };
 
 /**
  * The generated clip as a Chromium camera page's camera (Chromium's fake capture plays a Y4M file), analysed in the
@@ -25,7 +28,7 @@ describe('motion events from a browser camera page', () => {
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     dir = await mkdtemp(join(tmpdir(), 'peercam-motion-page-'));
-    const clip = await makeMotionClip(dir);
+    const clip = await makeMotionClip(dir, PAGE_CLIP);
     const y4m = join(dir, 'motion.y4m');
     await promisify(execFile)('ffmpeg', ['-y', '-hide_banner', '-loglevel', 'error', '-i', clip, '-pix_fmt', 'yuv420p', y4m]);
     hub = await startHubProcess({ demo: false });
@@ -53,7 +56,7 @@ describe('motion events from a browser camera page', () => {
     await viewer.locator('#events-list li.event[data-phase="end"]').waitFor({ timeout: 30_000 });
     await viewer.screenshot({ path: `${ARTIFACTS}/motion-events.png` });
     // Until the clip loops (then the lights switch back and the box comes again), exactly that one event.
-    const loop = t0 + (CLIP.seconds - 0.5) * 1000;
+    const loop = t0 + (PAGE_CLIP.seconds - 0.5) * 1000;
     await viewer.waitForTimeout(Math.max(0, loop - Date.now()));
     assert.equal(await viewer.locator('#events-list li.event').count(), 1);
     const thumb = await viewer.locator('#events-list li.event img.thumb').getAttribute('src');

@@ -6,6 +6,7 @@ import type { Channel } from '../../signaling/channel.js';
 const SETTINGS_KEY = 'peercam.motion';
 const HEIGHT = 100;
 const FPS = 5;
+const START_AFTER_MS = 3000;
 
 /**
  * Motion detection on a browser camera page (docs/EVENTS.md): 5 times a second the preview is drawn into a canvas
@@ -19,7 +20,8 @@ export class PageMotion {
   private gray = new Uint8Array(0);
   private settings: MotionSettings;
   private event: string | undefined;
-  private readonly timer: ReturnType<typeof setInterval>;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly delay: ReturnType<typeof setTimeout>;
   private readonly off: () => void;
   /** Analysis time per frame (ms, frames), read by the benchmark. */
   readonly cost = { ms: 0, frames: 0 };
@@ -31,7 +33,10 @@ export class PageMotion {
     private readonly timing: { quietMs?: number } = {},
   ) {
     this.settings = loadSettings();
-    this.timer = setInterval(() => this.tick(), 1000 / FPS);
+    // Analysis starts once the camera has settled: the first frames to viewers come first (a phone has little CPU).
+    this.delay = setTimeout(() => {
+      this.timer = setInterval(() => this.tick(), 1000 / FPS);
+    }, START_AFTER_MS);
     this.off = channel.on('message', (e) => {
       if (e.type !== 'motion-settings') return;
       if (e.body.settings) {
@@ -92,6 +97,7 @@ export class PageMotion {
   }
 
   close(): void {
+    clearTimeout(this.delay);
     clearInterval(this.timer);
     this.off();
   }

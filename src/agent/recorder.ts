@@ -1,3 +1,4 @@
+import { EventGate } from './event-gate.js';
 import { mkdirSync } from 'node:fs';
 import { type DeviceId, type Logger, PeercamError, silentLogger } from '../protocol/index.js';
 import { CameraRecorder } from '../record/camera-recorder.js';
@@ -40,6 +41,13 @@ export interface RecorderOptions extends RetentionPolicy {
    * the device's presence should list that source: RECORDINGS_PRESENCE_SOURCE). Default true.
    */
   readonly serve?: boolean;
+  /**
+   * 'events': keep only clips around motion events (docs/EVENTS.md), from `preRollMs` before the start (default 5 s,
+   * from the GOPs kept in memory) to `postRollMs` after the end (default 10 s). Default 'continuous'.
+   */
+  readonly mode?: 'continuous' | 'events';
+  readonly preRollMs?: number;
+  readonly postRollMs?: number;
 }
 
 /** What a recorder did, for metrics: sessions to cameras (it is their viewer), finished segments, the disk's state. */
@@ -62,6 +70,8 @@ interface Watched {
   pli: ReturnType<typeof setInterval> | undefined;
   failures: number;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Events mode: when to write. */
+  readonly gate?: EventGate;
 }
 
 /**
@@ -116,6 +126,13 @@ export class Recorder {
     rec.offs.push(
       ch.on('peer', (p) => rec.consider(p)),
       ch.on('gone', (id) => rec.gone(id)),
+      // Cameras send their motion events to every member, this recorder included.
+      ch.on('message', (e) => {
+        const gate = e.type === 'motion' ? rec.watched.get(e.from)?.gate : undefined;
+        if (e.type !== 'motion' || !gate) return;
+        if (e.body.phase === 'start') gate.start(e.body.event);
+        else gate.end(e.body.event);
+      }),
     );
     for (const p of ch.peers.values()) rec.consider(p);
     if (options.serve !== false)
@@ -178,9 +195,12 @@ export class Recorder {
       else if (!known.session && !known.timer) this.begin(known);
       return;
     }
+    const gate = this.options.mode === 'events' ? new EventGate({ ...(this.options.preRollMs !== undefined ? { preRollMs: this.options.preRollMs } : {}), ...(this.options.postRollMs !== undefined ? { postRollMs: this.options.postRollMs } : {}) }) : undefined;
     const w: Watched = {
       camera: p,
+      ...(gate ? { gate } : {}),
       recorder: new CameraRecorder({
+        ...(gate ? { gate } : {}),
         root: this.options.root,
         camera: p.name,
         ...(this.options.segmentMs !== undefined ? { segmentMs: this.options.segmentMs } : {}),
@@ -205,6 +225,7 @@ export class Recorder {
     const w = this.watched.get(id);
     if (!w) return;
     // Keep the camera's entry: it comes back under the same id; its segment ends now.
+    w.gate?.gone();
     w.recorder.endSession();
   }
 

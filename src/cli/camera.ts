@@ -8,8 +8,9 @@ import { PeercamError } from '../protocol/index.js';
 import { addNetOptions, engineOptions, logger, peerConfig, presenceOf } from './context.js';
 import { deviceId } from './home.js';
 import { addLanOptions, joinRoom, type LanCliOptions } from './lan.js';
+import { addMotionOptions, analysisOption, type MotionCliOptions, startMotion } from './motion.js';
 
-interface CameraOptions extends LanCliOptions {
+interface CameraOptions extends LanCliOptions, MotionCliOptions {
   source: string;
   name?: string;
   gop?: string;
@@ -28,7 +29,7 @@ interface CameraOptions extends LanCliOptions {
 }
 
 export function registerCamera(program: Command): void {
-  addLanOptions(addNetOptions(
+  addMotionOptions(addLanOptions(addNetOptions(
     program
       .command('camera')
       .description('make this machine a camera of the room')
@@ -46,7 +47,7 @@ export function registerCamera(program: Command): void {
       .option('--mic <device>', 'send this microphone with testsrc or v4l2 video: default, plughw:1,0, alsa:NAME, pulse, pulse:SOURCE')
       .option('--whip-out <url>', 'also publish to this WHIP server (an SFU, media server, CDN, a hub\'s /whip/<name>) beside the P2P viewers')
       .option('--token <token>', 'bearer token for --whip-out'),
-  )).action(async (opts: CameraOptions) => {
+  ))).action(async (opts: CameraOptions) => {
     const log = logger(opts);
     const name = opts.name ?? `${opts.source.split(/[:/]/).filter(Boolean).pop() ?? 'camera'}@${(await import('node:os')).hostname()}`;
     const id = await deviceId(`camera:${name}`);
@@ -63,7 +64,7 @@ export function registerCamera(program: Command): void {
       gopSeconds: Number(opts.gop),
       ...(opts.mic !== undefined ? { mic: opts.mic } : {}),
     };
-    const source = await openSource(opts.source, { ...sourceOptions, logger: log });
+    const source = await openSource(opts.source, { ...sourceOptions, ...analysisOption(opts), logger: log });
     const speaker = opts.speaker === undefined ? undefined : openSpeaker(opts.speaker === true ? 'default' : opts.speaker, log, say);
     const joined = await joinRoom(opts, { id, presence: presenceOf(name, 'camera'), mdnsName: name }, log).catch(async (err: unknown) => {
       await speaker?.stop();
@@ -89,6 +90,7 @@ export function registerCamera(program: Command): void {
         encode: (codec, state, reason) => say(`${codec} encode ${state}${reason ? `: ${reason}` : ''}`),
       },
     });
+    const motion = await startMotion(opts, { channel, source, name, id }, log, say);
     const metrics = opts.metricsPort !== undefined ? new PeercamMetrics() : undefined;
     metrics?.watchCamera(agent, name);
     metrics?.watchDrops(channel);
@@ -106,6 +108,7 @@ export function registerCamera(program: Command): void {
     say('stopping');
     await scrape?.close();
     await whipOut?.close();
+    motion?.close();
     await agent.close();
     await speaker?.stop();
     await source.stop();

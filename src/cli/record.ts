@@ -4,13 +4,14 @@ import { RECORDINGS_PRESENCE_SOURCE, Recorder } from '../agent/recorder.js';
 import { parseDuration, parseMinFree, parseSize } from '../record/units.js';
 import type { RecorderOptions } from '../agent/recorder.js';
 import { PeercamMetrics, serveMetrics } from '../metrics/index.js';
-import type { Logger } from '../protocol/index.js';
+import { type Logger, PeercamError } from '../protocol/index.js';
 import type { PeerConfig } from '../session/index.js';
 import type { Channel } from '../signaling/channel.js';
 import { untilSignal } from './camera.js';
 import { addNetOptions, engineOptions, logger, peerConfig, presenceOf } from './context.js';
 import { dataDir, deviceId } from './home.js';
 import { addLanOptions, joinRoom, type LanCliOptions } from './lan.js';
+import { startHomeAssistantMember } from './motion.js';
 
 export interface RecordCliOptions {
   out?: string;
@@ -19,10 +20,14 @@ export interface RecordCliOptions {
   minFree: string;
   segment: string;
   cameras?: string;
+  mode?: string;
+  preRoll?: string;
+  postRoll?: string;
 }
 
 interface RecordOptions extends LanCliOptions, RecordCliOptions {
   metricsPort?: string;
+  homeassistant?: string;
 }
 
 /** The recording flags shared by `peercam record` and `peercam up --record`. */
@@ -32,7 +37,10 @@ export function addRecordOptions(cmd: Command): Command {
     .option('--max-disk <size>', 'keep all recordings under this size, oldest deleted first (e.g. 50GB)')
     .option('--min-free <size|%>', 'never let free space on the disk go under this (e.g. 5%, 2GB)', '5%')
     .option('--segment <length>', 'length of one file (e.g. 60s, 10m)', '60s')
-    .option('--cameras <names>', 'record only these cameras (comma-separated names or ids)');
+    .option('--cameras <names>', 'record only these cameras (comma-separated names or ids)')
+    .option('--mode <continuous|events>', 'events: keep only clips around motion events (pre-roll to post-roll)', 'continuous')
+    .option('--pre-roll <length>', 'events mode: keep this much before an event (from keyframes kept in memory)', '5s')
+    .option('--post-roll <length>', 'events mode: keep this much after an event ends', '10s');
 }
 
 export const defaultRecordingsDir = (): string => join(dataDir(), 'recordings');
@@ -47,7 +55,15 @@ export function recorderSettings(opts: RecordCliOptions, out: string | undefined
     minFree: parseMinFree(opts.minFree, '--min-free'),
     segmentMs: parseDuration(opts.segment, '--segment'),
     ...(cameras?.length ? { cameras } : {}),
+    ...recordMode(opts),
   };
+}
+
+function recordMode(opts: RecordCliOptions): Pick<RecorderOptions, 'mode' | 'preRollMs' | 'postRollMs'> {
+  const mode = opts.mode ?? 'continuous';
+  if (mode !== 'continuous' && mode !== 'events') throw PeercamError.config(`--mode ${mode}: use continuous or events.`);
+  if (mode === 'continuous') return {};
+  return { mode, preRollMs: parseDuration(opts.preRoll ?? '5s', '--pre-roll'), postRollMs: parseDuration(opts.postRoll ?? '10s', '--post-roll') };
 }
 
 /** Starts a recorder on a joined channel, printing what happens on stderr; with `metrics`, counted there too. */
@@ -82,7 +98,8 @@ export function registerRecord(program: Command): void {
           .command('record')
           .description('record every camera of the room to disk (fragmented MP4, no re-encoding), kept by age and size')
           .option('--out <dir>', 'recordings folder (default: recordings/ in PEERCAM_HOME)')
-          .option('--metrics-port <n>', 'serve Prometheus metrics at http://127.0.0.1:N/metrics (0: any free port)'),
+          .option('--metrics-port <n>', 'serve Prometheus metrics at http://127.0.0.1:N/metrics (0: any free port)')
+          .option('--homeassistant <url>', "also publish the room's cameras to Home Assistant (MQTT discovery, mqtt://user:pass@host:1883; plaintext there)"),
       ),
     ),
   ).action(async (opts: RecordOptions) => {
@@ -94,10 +111,13 @@ export function registerRecord(program: Command): void {
       const recorder = await startRecorder(joined.channel, peerConfig(opts, joined.broker), settings, engineOptions(opts), log, metrics);
       const scrape = metrics ? await serveMetrics(metrics, Number(opts.metricsPort)) : undefined;
       if (scrape) process.stderr.write(`peercam record: metrics at http://127.0.0.1:${scrape.port}/metrics\n`);
-      process.stderr.write(`peercam record: recording into ${settings.root}; Ctrl-C to stop\n`);
+      // The recorder's own membership hears the cameras' motion events: it bridges them too.
+      const ha = await startHomeAssistantMember(opts, async () => joined.channel, log);
+      process.stderr.write(`peercam record: recording into ${settings.root}${settings.mode === 'events' ? ' (motion events only)' : ''}; Ctrl-C to stop\n`);
       await untilSignal();
       process.stderr.write('peercam record: stopping (finishing the open segments)\n');
       await scrape?.close();
+      await ha?.close();
       await recorder.close();
     } finally {
       await joined.close();

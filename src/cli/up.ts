@@ -20,8 +20,9 @@ import { untilSignal } from './camera.js';
 import { engineOptions, logger, mdnsEnabled, peerConfig, TURN_SECRET_OPTION, TURN_TTL_OPTION } from './context.js';
 import { addRecordOptions, defaultRecordingsDir, type RecordCliOptions, recorderSettings, startRecorder } from './record.js';
 import { dataDir, deviceId, loadRoom, roomFile, saveRoom, writeFileSafely } from './home.js';
+import { addMotionOptions, analysisOption, type MotionCliOptions, startHomeAssistantMember, startMotion } from './motion.js';
 
-interface UpOptions extends RecordCliOptions {
+interface UpOptions extends RecordCliOptions, MotionCliOptions {
   record?: string | boolean;
   port: string;
   mqttPort: string;
@@ -59,7 +60,7 @@ export function registerUp(program: Command): void {
     .option('--no-qr', 'do not print the QR code')
     .option('-v, --verbose', 'log what happens (also PEERCAM_LOG=debug|info|warn)')
     .option('--record [dir]', 'record every camera of the room (default folder: recordings/ in PEERCAM_HOME) and serve the recordings API');
-  addRecordOptions(cmd).action(async (opts: UpOptions) => {
+  addMotionOptions(addRecordOptions(cmd)).action(async (opts: UpOptions) => {
       const log = logger(opts);
       const port = portOption(opts.port, '--port', false);
       const mqttPort = portOption(opts.mqttPort, '--mqtt-port', true);
@@ -72,7 +73,14 @@ export function registerUp(program: Command): void {
       const metrics = new PeercamMetrics();
       // The owner's STUN/TURN servers reach every member in the hub's sealed presence, not only the pages it serves.
       extras.push(async (_hub, join) => (await lendIce(join, { id: await deviceId('hub:ice'), name: `peercam hub ${hostname()}` }, config, log)) ?? { close: async () => {} });
-      if (opts.demo) extras.push((_hub, join) => demoCamera(join, config, log, metrics));
+      if (opts.demo) extras.push((_hub, join) => demoCamera(join, config, log, metrics, opts));
+      if (opts.homeassistant) {
+        const ha = opts.homeassistant;
+        extras.push(async (_hub, join) => {
+          const member = async () => join({ id: await deviceId('hub:homeassistant'), name: 'Home Assistant bridge', role: 'viewer' });
+          return (await startHomeAssistantMember({ homeassistant: ha }, member, log)) ?? { close: async () => {} };
+        });
+      }
       const recording = opts.record === undefined || opts.record === false ? undefined : hubRecorder(opts, room, config, log, metrics);
       if (recording) extras.push(recording.start);
       // LAN advertising (DNS-SD of the hub and its broker) when mDNS is allowed; with --no-mdns or
@@ -150,13 +158,21 @@ function hubRecorder(opts: UpOptions, room: Room, config: ReturnType<typeof peer
   return { start, routes };
 }
 
-async function demoCamera(join: JoinRoom, config: ReturnType<typeof peerConfig>, log: Logger, metrics: PeercamMetrics): Promise<Closable> {
+async function demoCamera(join: JoinRoom, config: ReturnType<typeof peerConfig>, log: Logger, metrics: PeercamMetrics, opts: MotionCliOptions): Promise<Closable> {
   const name = 'Demo camera';
-  const channel = await join({ id: await deviceId('camera:hub-demo'), name, role: 'camera' });
-  const camera = await startCamera({ channel, source: 'demo', name, peerConfig: config, log });
+  const id = await deviceId('camera:hub-demo');
+  const channel = await join({ id, name, role: 'camera' });
+  const camera = await startCamera({ channel, source: 'demo', name, peerConfig: config, log, sourceOptions: analysisOption(opts) });
   metrics.watchCamera(camera, name);
   metrics.watchDrops(channel);
-  return camera;
+  // Not --homeassistant here: the hub's bridge member already announces every camera of the room, this one included.
+  const motion = await startMotion({ motion: opts.motion, motionQuiet: opts.motionQuiet, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) }, { channel, source: camera.source, name, id }, log);
+  return {
+    close: async () => {
+      motion?.close();
+      await camera.close();
+    },
+  };
 }
 
 /** The room with the away-from-home broker in its link, so a phone paired at home finds the room at work too. */

@@ -52,6 +52,22 @@ const Presence = v.object({
   ice: v.optional(IceAdvert),
 });
 
+const unit = v.pipe(v.number(), v.minValue(0), v.maxValue(1));
+/** A polygon in normalised picture coordinates ((0,0) top left, (1,1) bottom right). */
+const PolygonSchema = v.pipe(v.array(v.tuple([unit, unit])), v.minLength(3), v.maxLength(64));
+const MotionSettingsSchema = v.object({
+  enabled: v.boolean(),
+  /** 0..100: higher finds smaller and fainter changes. */
+  sensitivity: v.pipe(v.number(), v.minValue(0), v.maxValue(100)),
+  /** Where to look; none: the whole picture. */
+  zones: v.pipe(v.array(PolygonSchema), v.maxLength(16)),
+  /** Where never to look (a tree, a road, a clock). */
+  masks: v.pipe(v.array(PolygonSchema), v.maxLength(16)),
+});
+const BoxSchema = v.object({ x: unit, y: unit, w: unit, h: unit });
+/** Largest snapshot (base64 JPEG) in a motion message: keeps the sealed message under 64 KiB. */
+export const MAX_SNAPSHOT_CHARS = 40 * 1024;
+
 const bodies = {
   presence: Presence,
   bye: v.object({ reason: v.optional(shortText(256)) }),
@@ -86,6 +102,28 @@ const bodies = {
   restart: v.object({ reason: shortText(256) }),
   hangup: v.object({ reason: shortText(256) }),
   error: v.object({ code: shortText(64), message: shortText(1024) }),
+  /**
+   * A camera saw motion start or end (docs/EVENTS.md), sent to every member's inbox. `event` names the event (the same
+   * in its start and end), `at` is when this phase happened, `startedAt` when the motion began (ms since the epoch).
+   */
+  motion: v.object({
+    event: shortText(64),
+    source: shortText(64),
+    phase: v.picklist(['start', 'end']),
+    at: v.pipe(v.number(), v.safeInteger()),
+    startedAt: v.pipe(v.number(), v.safeInteger()),
+    /** Largest share of the watched area that changed (0..1). */
+    score: unit,
+    /** Where it changed, normalised (the union over the event at its end). */
+    box: BoxSchema,
+    /** A small JPEG at the start, base64. */
+    snapshot: v.optional(v.pipe(v.string(), v.maxLength(MAX_SNAPSHOT_CHARS))),
+  }),
+  /**
+   * A camera's motion settings. To a camera: without `settings` asks for them, with them sets them (any member may).
+   * From a camera: its settings now, the answer to either.
+   */
+  'motion-settings': v.object({ settings: v.optional(MotionSettingsSchema) }),
 } as const;
 
 /** The message types of protocol v1 (docs/PROTOCOL.md). */
@@ -98,6 +136,8 @@ export type PresenceBody = Body<'presence'>;
 export type CandidateInit = v.InferOutput<typeof Candidate>;
 /** ICE servers a device lends in its sealed presence. */
 export type IceAdvertBody = v.InferOutput<typeof IceAdvert>;
+export type MotionBody = Body<'motion'>;
+export type MotionSettingsBody = Body<'motion-settings'>;
 
 const header = {
   v: v.literal(PROTOCOL_VERSION),
@@ -120,6 +160,8 @@ const EnvelopeSchema = v.variant('type', [
   msg('restart'),
   msg('hangup'),
   msg('error'),
+  msg('motion'),
+  msg('motion-settings'),
 ]);
 
 interface EnvelopeHeader {

@@ -27,7 +27,16 @@ export interface CameraRecorderOptions {
   readonly now?: () => number;
   /** A segment was finished (closed and renamed with its duration). */
   readonly onSegment?: (path: string, startMs: number, durationMs: number, bytes: number) => void;
+  /**
+   * Events mode (`peercam record --mode events`, docs/EVENTS.md): write only while `recording(wallMs)` says so (an
+   * event and its post-roll), starting from frames kept in memory since a keyframe at least `preRollMs` before.
+   * Video only (audio is not kept in the pre-roll).
+   */
+  readonly gate?: { readonly preRollMs: number; recording(wallMs: number): boolean };
 }
+
+/** Longest pre-roll buffer whatever the GOP (a camera that never sends a keyframe must not fill the memory). */
+const MAX_PRE_ROLL_MS = 60_000;
 
 interface Session {
   readonly codec: 'H264' | 'VP8';
@@ -102,6 +111,8 @@ export class CameraRecorder {
   writtenBytes = 0;
   /** Wall time of the last keyframe received (ask the camera for one when it gets old: browsers send them rarely). */
   lastKeyframeWall = Number.NEGATIVE_INFINITY;
+  /** Events mode: the frames since a keyframe at least the pre-roll ago (whole GOPs), oldest first. */
+  private readonly preRoll: { ticks: number; wall: number; frame: VideoFrame }[] = [];
 
   constructor(private readonly options: CameraRecorderOptions) {
     this.segmentTicks = ((options.segmentMs ?? 60_000) * VIDEO_CLOCK) / 1000;
@@ -223,7 +234,8 @@ export class CameraRecorder {
       s.anchor.wallMs = Math.min(s.anchor.wallMs, wall - ((ticks - s.anchor.ticks) * 1000) / VIDEO_CLOCK);
     }
     // Audio joins once the timeline has settled (see `anchor`), at the next keyframe.
-    const withAudio = wall - s.lastAudioWall < 1000 && wall - s.anchor.setAt >= SETTLE_MS;
+    const withAudio = !this.options.gate && wall - s.lastAudioWall < 1000 && wall - s.anchor.setAt >= SETTLE_MS;
+    if (this.options.gate && this.gated(s, ticks, frame, wall)) return;
     const open = this.open;
     if (open && frame.keyframe && frame.config) {
       const full = ticks - open.startTicks >= this.segmentTicks;
@@ -240,6 +252,39 @@ export class CameraRecorder {
     }
     const current = this.open;
     if (!current) return;
+    this.write(current, ticks, frame);
+  }
+
+  /**
+   * Events mode: keeps the pre-roll and decides. True when the frame is dealt with here (not recording, or a segment
+   * just opened with the pre-roll, this frame included); false when it goes the usual way into the open segment.
+   */
+  private gated(s: Session, ticks: number, frame: VideoFrame, wall: number): boolean {
+    const gate = this.options.gate!;
+    const pre = this.preRoll;
+    if (frame.keyframe && frame.config) pre.push({ ticks, wall, frame });
+    else if (pre.length > 0) pre.push({ ticks, wall, frame });
+    // Drop whole GOPs while the next keyframe is itself at least the pre-roll ago.
+    for (;;) {
+      const next = pre.findIndex((f, i) => i > 0 && f.frame.keyframe && f.frame.config);
+      if (next < 0 || pre[next]!.wall > wall - gate.preRollMs) break;
+      pre.splice(0, next);
+    }
+    if (pre.length > 0 && pre[0]!.wall < wall - MAX_PRE_ROLL_MS) pre.length = 0;
+    if (!gate.recording(wall)) {
+      if (this.open) this.closeOpen(ticks);
+      return true;
+    }
+    if (this.open) return false;
+    const first = pre[0];
+    if (!first?.frame.config || (this.options.disk && !this.options.disk.canWrite())) return true;
+    this.openSegment(s, first.ticks, first.frame.config, false);
+    const opened = this.open;
+    if (opened) for (const f of pre) this.write(opened, f.ticks, f.frame);
+    return true;
+  }
+
+  private write(current: Open, ticks: number, frame: VideoFrame): void {
     this.frames++;
     if (ticks > current.lastTicks) current.lastDelta = ticks - current.lastTicks;
     current.lastTicks = ticks;

@@ -1,3 +1,4 @@
+import { PageMotion } from './lib/camera-motion.js';
 import { PeercamError, type PresenceBody, type Room } from '../protocol/index.js';
 import type { SealedChannel } from '../signaling/channel.js';
 import { CaptureError, type CaptureChoice, capture } from './lib/capture.js';
@@ -41,6 +42,7 @@ class CameraPage {
   private camera: LocalCamera | undefined;
   private busy = false;
   private talkers: TalkPlayer | undefined;
+  private motion: PageMotion | undefined;
 
   /** Asked at once, used when connecting: capture and this request run side by side. */
   private readonly hub: ReturnType<typeof fetchHubInfo>;
@@ -121,6 +123,9 @@ class CameraPage {
       performance.mark('peercam:online');
       void this.listDevices();
       this.camera = camera;
+      // ?motionQuiet=<s>: a shorter quiet time (tests); the default ends an event after 10 s without motion.
+      const quiet = Number(new URLSearchParams(location.search).get('motionQuiet') ?? Number.NaN);
+      this.motion = new PageMotion(this.channel, this.preview, this.log, quiet > 0 ? { quietMs: quiet * 1000 } : {});
       this.talkers = new TalkPlayer(byId('talkers'), (id) => this.channel?.peers.get(id)?.name ?? id);
       camera.on('viewers', (n) => this.showViewers(n));
       camera.on('talkBack', (t) => this.talkers?.add(t));
@@ -138,6 +143,8 @@ class CameraPage {
   }
 
   private async stop(): Promise<void> {
+    this.motion?.close();
+    this.motion = undefined;
     this.camera?.close();
     this.camera = undefined;
     await this.channel?.close();

@@ -106,7 +106,10 @@ class RecordingsView {
     this.camera = select.value;
     const day = byId<HTMLInputElement>('day');
     const today = new Date();
-    day.value = `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, '0')}-${String(today.getDate()).padStart(2, '0')}`;
+    // ?t=<ms>: opened from a motion event, play from that moment of that day.
+    const at = Number(new URLSearchParams(location.search).get('t') ?? Number.NaN);
+    const shown = Number.isFinite(at) && at > 0 ? new Date(at) : today;
+    day.value = `${shown.getFullYear()}-${String(shown.getMonth() + 1).padStart(2, '0')}-${String(shown.getDate()).padStart(2, '0')}`;
     select.addEventListener('change', () => {
       this.camera = select.value;
       void this.load();
@@ -127,7 +130,7 @@ class RecordingsView {
     this.video.addEventListener('timeupdate', () => this.showTime());
     this.video.addEventListener('ended', () => void this.playOn());
     for (const id of ['from', 'to']) byId(id).addEventListener('change', () => this.updateDownload());
-    void this.load();
+    void this.load().then(() => (Number.isFinite(at) && at > 0 ? this.play(at) : undefined));
     setInterval(() => void this.load(), 15_000);
     // Cameras that start recording while the page is open join the list (the first one is selected).
     setInterval(() => void this.refreshCameras(), CAMERAS_EVERY_MS);

@@ -8,6 +8,8 @@ import { loadPageRoom } from './lib/room-link.js';
 import { checkWebRtc, NO_WEBRTC } from './lib/webrtc.js';
 import { CallMode } from './viewer/call.js';
 import { Grid } from './viewer/grid.js';
+import { RecordingsApi } from './recordings/api.js';
+import { EventsPanel } from './viewer/events.js';
 import { TalkBack } from './viewer/talk.js';
 
 catchEverything();
@@ -54,6 +56,7 @@ async function run(room: Room): Promise<void> {
   }
   const webrtc = checkWebRtc();
   grid.attach(channel);
+  byId('main').append(new EventsPanel(channel, byId('grid'), new RecordingsApi(room.credentials.httpToken)).el);
   const call = new CallMode(channel, config, name, log);
   const share = byId<HTMLButtonElement>('share');
   share.addEventListener('click', () => void call.toggle(share));

@@ -57,7 +57,7 @@ class ScriptedChannel extends Emitter<ChannelEvents> implements Channel {
 
 /** One line of the script: which kind of envelope, from which of a few senders, in which of a few sessions. */
 interface Step {
-  type: Exclude<MessageType, 'presence' | 'query' | 'here'>;
+  type: Exclude<MessageType, 'presence' | 'query' | 'here' | 'motion' | 'motion-settings'>;
   from: number;
   sid: number;
   gen: number;

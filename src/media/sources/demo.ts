@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Emitter, type Logger, PeercamError, randomBytes, silentLogger } from '../../protocol/index.js';
@@ -5,6 +6,7 @@ import { NAL, nalType, packetizeH264, parseSps, splitAccessUnits, splitAnnexB } 
 import { readIvf } from '../ivf.js';
 import type { RtpPacket } from '../rtp.js';
 import { packetizeVp8 } from '../vp8.js';
+import { type AnalysisSize, analysisArgs, analysisSize, findFfmpeg } from './ffmpeg-args.js';
 import type { Source, SourceEvents, SourceState, VideoCodec } from './source.js';
 
 /** The clips shipped in the package (scripts/make-demo-clip.sh made them); the same paths from src/ and dist/. */
@@ -20,6 +22,11 @@ export interface DemoSourceOptions {
   readonly fps?: number;
   /** Largest RTP packet, header included. Default 1200. */
   readonly mtu?: number;
+  /**
+   * Also emit analysis frames (motion detection): the clip is decoded once at open by ffmpeg into small frames kept in
+   * memory, then handed out in step with the frames sent. Without ffmpeg the demo simply has none.
+   */
+  readonly analysis?: { readonly height?: number; readonly fps?: number; readonly env?: NodeJS.ProcessEnv } | undefined;
   readonly logger?: Logger;
 }
 
@@ -53,6 +60,9 @@ export class DemoSource extends Emitter<SourceEvents> implements Source {
   private frame = 0;
   private startedAt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Decoded analysis frames of the whole clip, at `analysis.fps`. */
+  private frames: Uint8Array[] = [];
+  analysis: AnalysisSize | undefined;
 
   private constructor(
     readonly spec: string,
@@ -96,7 +106,18 @@ export class DemoSource extends Emitter<SourceEvents> implements Source {
       clip = siblings.get(options.codec ?? 'H264')!;
     }
     log.info({ file: clip.file, codec: clip.codec, frames: clip.frames, width: clip.width, height: clip.height }, 'demo clip loaded');
-    return new DemoSource('demo', clip, siblings, options.fps ?? 30, log);
+    const fps = options.fps ?? 30;
+    const a = options.analysis;
+    const source = new DemoSource('demo', clip, siblings, fps, log);
+    if (a) {
+      // Decoded in the background: the camera goes live at once, analysis frames follow within a second or so.
+      const size = analysisSize(clip, a.height, a.fps);
+      source.analysis = size;
+      void decodeForAnalysis(clip, fps, size, a.env, log).then((d) => {
+        if (d && source.state !== 'stopped') source.frames = d.frames;
+      });
+    }
+    return source;
   }
 
   /** The shipped clip in `codec`, played from now on as a source of its own; undefined for a clip of the user's. */
@@ -117,7 +138,10 @@ export class DemoSource extends Emitter<SourceEvents> implements Source {
       this.startedAt = performance.now() - this.frame * interval;
       due = this.frame + 1;
     }
-    while (this.frame < due) this.send(this.frame++);
+    while (this.frame < due) {
+      this.analyse(this.frame);
+      this.send(this.frame++);
+    }
     if (this.state === 'starting') this.setState('live');
     this.timer = setTimeout(() => this.tick(), Math.max(0, this.startedAt + this.frame * interval - performance.now()));
   }
@@ -140,6 +164,17 @@ export class DemoSource extends Emitter<SourceEvents> implements Source {
     }
   }
 
+  /** The analysis frame of clip frame `n`, when one falls on it (every fps / analysis.fps frames). */
+  private analyse(n: number): void {
+    const a = this.analysis;
+    if (!a || this.frames.length === 0) return;
+    const k = n % this.clip.frames;
+    const i = Math.floor((k * a.fps) / this.fps);
+    if (Math.floor(((k - 1) * a.fps) / this.fps) === i && k !== 0) return; // not the first clip frame of analysis frame i
+    const data = this.frames[Math.min(i, this.frames.length - 1)]!;
+    this.emit('frame', { width: a.width, height: a.height, data, at: Date.now() });
+  }
+
   private setState(state: SourceState, reason?: string): void {
     this.state = state;
     this.reason = reason;
@@ -153,6 +188,40 @@ export class DemoSource extends Emitter<SourceEvents> implements Source {
     this.setState('stopped');
     this.removeAllListeners();
   }
+}
+
+/** Decodes the whole clip with ffmpeg into analysis frames; undefined (logged) when ffmpeg is missing or fails. */
+async function decodeForAnalysis(
+  clip: Clip,
+  fps: number,
+  size: AnalysisSize,
+  env: NodeJS.ProcessEnv | undefined,
+  log: Logger,
+): Promise<{ size: AnalysisSize; frames: Uint8Array[] } | undefined> {
+  let ffmpeg: string;
+  try {
+    ffmpeg = findFfmpeg(env);
+  } catch (err) {
+    log.warn({ err: String(err) }, 'no motion detection on the demo source: ffmpeg is needed to decode its clip once');
+    return undefined;
+  }
+  const input = clip.codec === 'H264' ? ['-f', 'h264', '-r', String(fps)] : ['-f', 'ivf'];
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input, '-i', clip.file, ...analysisArgs(size).slice(2, -1), 'pipe:1'];
+  const bytes = await new Promise<Buffer | undefined>((resolve) => {
+    const chunks: Buffer[] = [];
+    const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.once('error', () => resolve(undefined));
+    child.once('exit', (code) => resolve(code === 0 ? Buffer.concat(chunks) : undefined));
+  });
+  const frameBytes = (size.width * size.height * 3) / 2;
+  if (!bytes || bytes.length < frameBytes) {
+    log.warn({ file: clip.file }, 'no motion detection on the demo source: ffmpeg could not decode its clip');
+    return undefined;
+  }
+  const frames: Uint8Array[] = [];
+  for (let o = 0; o + frameBytes <= bytes.length; o += frameBytes) frames.push(new Uint8Array(bytes.subarray(o, o + frameBytes)));
+  return { size, frames };
 }
 
 /** Reads a clip: VP8 in IVF (DKIF magic) or Annex-B H.264 starting with SPS, PPS and an IDR. */

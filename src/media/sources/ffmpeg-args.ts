@@ -70,6 +70,31 @@ export interface EncodeOptions {
   readonly inputCodec?: string | undefined;
   /** A microphone captured beside the video (testsrc, V4L2) and sent as the source's audio. */
   readonly mic?: AudioDevice | undefined;
+  /** Small raw frames for motion detection, written by the same ffmpeg to its fd 3 (see analysisArgs). */
+  readonly analysis?: AnalysisSize | undefined;
+}
+
+/** The size and rate of the frames a source hands to motion detection (YUV 4:2:0, even sizes). */
+export interface AnalysisSize {
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+}
+
+/** Analysis frames `height` px high with the picture's aspect (even width); 16:9 when the aspect is unknown. */
+export function analysisSize(picture: { width: number; height: number } | undefined, height = 100, fps = 5): AnalysisSize {
+  const aspect = picture ? picture.width / picture.height : 16 / 9;
+  return { width: Math.max(8, 2 * Math.round((height * aspect) / 2)), height, fps };
+}
+
+/**
+ * A second output of the camera's own ffmpeg: the decoded picture at `fps`, scaled to the analysis size, as raw YUV
+ * 4:2:0 on fd 3. Cheap beside the encode (the frames are decoded anyway); for an RTSP copy this is the one decode of
+ * the stream, on the same connection.
+ */
+export function analysisArgs(a: AnalysisSize): string[] {
+  // -flush_packets: each frame leaves at once instead of waiting in ffmpeg's 32 KiB output buffer.
+  return ['-map', '0:v:0', '-an', '-vf', `fps=${a.fps},scale=${a.width}:${a.height},format=yuv420p`, '-flush_packets', '1', '-f', 'rawvideo', 'pipe:3'];
 }
 
 /** ffmpeg input arguments for a spec. */
@@ -120,11 +145,12 @@ export function ffmpegArgs(
     ...['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning'],
     ...input(spec, o),
     ...(o.mic ? audioInputArgs(o.mic) : []),
-    ...(ports.audio === undefined ? [] : ['-map', '0:v:0']),
+    ...(ports.audio === undefined && !o.analysis ? [] : ['-map', '0:v:0']),
     '-an',
     ...video,
     ...['-f', 'rtp', '-payload_type', '96', rtpUrl(ports.video)],
     ...audio,
+    ...(o.analysis ? analysisArgs(o.analysis) : []),
   ];
 }
 

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { Emitter, type Logger, PeercamError, silentLogger } from '../../protocol/index.js';
 import { type AudioDevice, describeAudioDevice, parseAudioDevice } from '../audio-device.js';
 import { isRtcp, parseRtp } from '../rtp.js';
-import { canDrawText, type EncodeOptions, ffmpegArgs, findFfmpeg, probeInput } from './ffmpeg-args.js';
+import { type AnalysisSize, analysisSize, canDrawText, type EncodeOptions, ffmpegArgs, findFfmpeg, probeInput } from './ffmpeg-args.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy, restartDelay } from './restart-policy.js';
 import type { AudioInfo, MediaKind, Source, SourceEvents, SourceState, VideoCodec } from './source.js';
 import { describeSourceSpec, type SourceSpec } from './spec.js';
@@ -20,7 +20,7 @@ export function withParentDeath(command: string, args: string[]): [string, strin
   return existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', command, ...args]] : [command, args];
 }
 
-export interface FfmpegSourceOptions extends Partial<Omit<EncodeOptions, 'clock' | 'mic'>> {
+export interface FfmpegSourceOptions extends Partial<Omit<EncodeOptions, 'clock' | 'mic' | 'analysis'>> {
   /** Restart backoff; defaults to 1 s doubling to 30 s with 20% jitter, reset after a healthy minute. */
   readonly restart?: Partial<RestartPolicy>;
   /**
@@ -33,12 +33,14 @@ export interface FfmpegSourceOptions extends Partial<Omit<EncodeOptions, 'clock'
    * Opus-encoded by the same ffmpeg. A microphone that fails stops that ffmpeg: the source restarts as a whole.
    */
   readonly mic?: string | AudioDevice;
+  /** Also emit small decoded frames for motion detection (`frame` events), `height` px high at `fps`. */
+  readonly analysis?: { readonly height?: number; readonly fps?: number } | undefined;
   /** Where to look for ffmpeg (PEERCAM_FFMPEG, PATH). Default process.env. */
   readonly env?: NodeJS.ProcessEnv;
   readonly logger?: Logger;
 }
 
-const DEFAULTS: Omit<EncodeOptions, 'clock'> = {
+const DEFAULTS: Omit<EncodeOptions, 'clock' | 'analysis'> = {
   width: 1280,
   height: 720,
   fps: 30,
@@ -60,6 +62,7 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
   readonly clockRate = 90000;
   readonly audio: AudioInfo | undefined;
   readonly spec: string;
+  readonly analysis: AnalysisSize | undefined;
   state: SourceState = 'starting';
   reason: string | undefined;
   /** The running child's PID, undefined between runs. */
@@ -90,6 +93,7 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
     this.policy = { ...DEFAULT_RESTART_POLICY, ...options.restart };
     this.log = (options.logger ?? silentLogger).child({ source: this.spec });
     this.audio = audioSocket ? { codec: 'opus', clockRate: 48000, channels: 2 } : undefined;
+    this.analysis = encode.analysis;
     socket.on('message', (msg) => this.onDatagram(msg, 'video'));
     audioSocket?.on('message', (msg) => this.onDatagram(msg, 'audio'));
     this.launch();
@@ -106,7 +110,11 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
     }
     const mic = micOf(spec, options.mic);
     const probed = await probeInput(ffmpeg, spec);
-    const encode = { ...encodeOptions(options, spec.kind === 'testsrc' && (await canDrawText(ffmpeg))), inputCodec: probed.video, ...(mic ? { mic } : {}) };
+    const base = encodeOptions(options, spec.kind === 'testsrc' && (await canDrawText(ffmpeg)));
+    const a = options.analysis;
+    // RTSP keeps the camera's own size (unknown here): 16:9 assumed, a distortion the detector does not mind.
+    const analysis = a ? analysisSize(spec.kind === 'rtsp' ? undefined : base, a.height, a.fps) : undefined;
+    const encode = { ...base, inputCodec: probed.video, ...(mic ? { mic } : {}), ...(analysis ? { analysis } : {}) };
     if (spec.kind === 'rtsp' && probed.video !== undefined && probed.video !== 'h264' && encode.codec === 'H264') {
       (options.logger ?? silentLogger).warn(
         { input: probed.video },
@@ -131,8 +139,9 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
     this.stderrTail = [];
     this.liveSince = undefined;
     this.runs++;
-    const child = spawn(...withParentDeath(this.ffmpeg, args), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(...withParentDeath(this.ffmpeg, args), { stdio: ['ignore', 'ignore', 'pipe', ...(this.analysis ? ['pipe' as const] : [])] });
     this.child = child;
+    if (this.analysis) this.readFrames(child, this.analysis);
     this.pid = child.pid;
     this.log.info({ pid: child.pid, run: this.runs }, 'ffmpeg started');
     child.stderr?.setEncoding('utf8');
@@ -154,6 +163,23 @@ export class FfmpegSource extends Emitter<SourceEvents> implements Source {
         this.scheduleRestart(last ? `ffmpeg ${how}: ${last}` : `ffmpeg ${how}`);
       });
     });
+  }
+
+  /** Cuts fd 3 into frames. Always read, so the pipe never fills and stalls the encode of the same ffmpeg. */
+  private readFrames(child: ChildProcess, a: AnalysisSize): void {
+    const size = (a.width * a.height * 3) / 2;
+    const pipe = child.stdio[3];
+    if (!pipe || !('on' in pipe)) return;
+    let buf: Buffer = Buffer.alloc(0);
+    pipe.on('data', (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      while (buf.length >= size) {
+        const data = new Uint8Array(buf.subarray(0, size));
+        buf = buf.subarray(size);
+        if (!this.stopping && this.child === child) this.emit('frame', { width: a.width, height: a.height, data, at: Date.now() });
+      }
+    });
+    pipe.on('error', () => {}); // ends with the child; its exit is what counts
   }
 
   private scheduleRestart(reason: string): void {
@@ -253,8 +279,8 @@ export function killQuietly(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** Options with defaults filled in; throws PeercamError('bad-config') for values no encoder accepts. */
-function encodeOptions(o: FfmpegSourceOptions, clock: boolean): EncodeOptions {
-  const e: EncodeOptions = {
+function encodeOptions(o: FfmpegSourceOptions, clock: boolean): Omit<EncodeOptions, 'analysis'> {
+  const e: Omit<EncodeOptions, 'analysis'> = {
     width: o.width ?? DEFAULTS.width,
     height: o.height ?? DEFAULTS.height,
     fps: o.fps ?? DEFAULTS.fps,

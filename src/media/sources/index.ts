@@ -7,10 +7,10 @@ import { parseSourceSpec, type SourceSpec } from './spec.js';
 export { DEMO_CLIP, DEMO_CLIP_VP8, DemoSource, type DemoSourceOptions } from './demo.js';
 export { FfmpegSource, type FfmpegSourceOptions } from './ffmpeg.js';
 export { IngestSource, type IngestSourceOptions } from './ingest.js';
-export { findFfmpeg } from './ffmpeg-args.js';
+export { type AnalysisSize, analysisSize, findFfmpeg } from './ffmpeg-args.js';
 export { TranscodeSource, type TranscodeInput, type TranscodeOptions } from './transcode.js';
 export { DEFAULT_RESTART_POLICY, type RestartPolicy, restartDelay } from './restart-policy.js';
-export type { AudioInfo, MediaKind, Source, SourceEvents, SourceState, VideoCodec } from './source.js';
+export type { AnalysisFrame, AudioInfo, MediaKind, Source, SourceEvents, SourceState, VideoCodec } from './source.js';
 export { describeSourceSpec, parseSourceSpec, type SourceSpec } from './spec.js';
 
 export interface OpenSourceOptions extends FfmpegSourceOptions {
@@ -29,7 +29,8 @@ export async function openSource(spec: string | SourceSpec, options: OpenSourceO
     if (options.mic !== undefined) {
       throw PeercamError.config('The demo source is a pre-encoded clip and cannot take a microphone: use --mic with testsrc or a v4l2 camera.');
     }
-    const demo = { ...(options.codec ? { codec: options.codec } : {}), ...options.demo };
+    const analysis = options.analysis ? { analysis: { ...options.analysis, ...(options.env ? { env: options.env } : {}) } } : {};
+    const demo = { ...(options.codec ? { codec: options.codec } : {}), ...analysis, ...options.demo };
     return DemoSource.open(options.logger ? { ...demo, logger: options.logger } : demo);
   }
   return FfmpegSource.open(parsed, options);

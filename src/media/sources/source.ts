@@ -15,6 +15,16 @@ export interface SourceEvents {
   packet: (packet: RtpPacket, kind: MediaKind) => void;
   /** The state changed; `reason` is a sentence for the user when restarting or failed. */
   state: (state: SourceState, reason: string | undefined) => void;
+  /** A small decoded picture for motion detection (only from sources opened with `analysis`; see `analysis`). */
+  frame: (frame: AnalysisFrame) => void;
+}
+
+/** One analysis picture: YUV 4:2:0 planar (the first width*height bytes are the luma), taken at `at` (ms, epoch). */
+export interface AnalysisFrame {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+  readonly at: number;
 }
 
 /** The audio a source sends beside its video, when it has audio. */
@@ -41,6 +51,8 @@ export interface Source extends Pick<Emitter<SourceEvents>, 'on'> {
    * the source has none. The camera then makes that codec with a second encode instead (TranscodeSource).
    */
   readonly alternate?: (codec: VideoCodec) => Source | undefined;
+  /** The size and rate of its `frame` events; undefined when it sends none (not asked, or cannot). */
+  readonly analysis?: { readonly width: number; readonly height: number; readonly fps: number } | undefined;
   /** Stops producing, ends every process and timer it started. Idempotent. */
   stop(): Promise<void>;
 }

@@ -5,11 +5,13 @@ import { consoleLogger, defaultName, fetchHubInfo, peerConfigOf, tabDeviceId } f
 import { catchEverything, showNoRoom } from './lib/no-room.js';
 import { openPairing } from './lib/pairing.js';
 import { loadPageRoom } from './lib/room-link.js';
+import { mark } from './lib/timeline.js';
 import { checkWebRtc, NO_WEBRTC } from './lib/webrtc.js';
 import { CallMode } from './viewer/call.js';
 import { Grid } from './viewer/grid.js';
 import { TalkBack } from './viewer/talk.js';
 
+mark('start');
 catchEverything();
 void main();
 
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
 async function run(room: Room): Promise<void> {
   const log = consoleLogger();
   const hub = await fetchHubInfo(room);
+  mark('hub');
   const config = peerConfigOf(hub);
   byId('room-name').textContent = room.options.name ?? `Room ${room.id.slice(0, 6)}`;
   const grid = new Grid(byId('grid'), config, new TalkBack(), log);
@@ -52,6 +55,7 @@ async function run(room: Room): Promise<void> {
     notice('error', 'Cannot join this room from a browser', err instanceof PeercamError ? err.message : String(err));
     return;
   }
+  mark('online');
   const webrtc = checkWebRtc();
   grid.attach(channel);
   const call = new CallMode(channel, config, name, log);

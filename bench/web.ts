@@ -48,11 +48,18 @@ async function trial(cameras: number): Promise<Timeline> {
   try {
     const page = await context.newPage();
     await page.goto(hub.link);
-    await page.waitForFunction(
-      (n) => performance.getEntriesByType('mark').filter((m) => m.name.startsWith('peercam:frame:')).length >= n,
-      cameras,
-      { timeout: 30_000, polling: 50 },
-    );
+    try {
+      await page.waitForFunction(
+        (n) => performance.getEntriesByType('mark').filter((m) => m.name.startsWith('peercam:frame:')).length >= n,
+        cameras,
+        { timeout: 30_000, polling: 50 },
+      );
+    } catch (err) {
+      const tiles = await page
+        .evaluate(() => [...document.querySelectorAll<HTMLElement>('.tile')].map((t) => `${t.querySelector('.name')?.textContent}: ${t.dataset.state} ${t.querySelector('.stats')?.textContent}`))
+        .catch(() => []);
+      throw new Error(`not all ${cameras} tiles showed a frame within 30 s: ${tiles.join('; ')} (${String(err).split('\n')[0]})`);
+    }
     const { marks, loaded } = await page.evaluate(() => {
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
       return {
@@ -76,6 +83,8 @@ async function trial(cameras: number): Promise<Timeline> {
 interface Arm {
   p50: number;
   p95: number;
+  /** Trials that did not reach their first frame(s) within 30 s (left out of the percentiles). */
+  failed: number;
   /** p50 of each phase (ms from navigation start). */
   phasesP50: Timeline;
   phasesP95: Timeline;
@@ -84,10 +93,18 @@ interface Arm {
 
 async function arm(label: string, cameras: number): Promise<Arm> {
   const runs: Timeline[] = [];
+  const failures: string[] = [];
   for (let i = 0; i < TRIALS; i++) {
     // A random pause, so trials land at random points of the cameras' keyframe interval.
     await sleep(300 + Math.random() * 1700);
-    const t = await trial(cameras);
+    let t: Timeline;
+    try {
+      t = await trial(cameras);
+    } catch (err) {
+      failures.push(String(err));
+      say(`${label} #${i + 1}: FAILED ${String(err)}`);
+      continue;
+    }
     runs.push(t);
     say(`${label} #${i + 1}: ${STEPS.map((s) => `${s} ${t[s] ?? '-'}`).join(', ')}`);
   }
@@ -99,7 +116,7 @@ async function arm(label: string, cameras: number): Promise<Arm> {
     phasesP95[s] = percentile(of(s), 95);
   }
   const all = of('frame');
-  return { p50: percentile(all, 50), p95: percentile(all, 95), phasesP50, phasesP95, all };
+  return { p50: percentile(all, 50), p95: percentile(all, 95), failed: failures.length, phasesP50, phasesP95, all };
 }
 
 async function camera(args: string[]): Promise<CliProcess> {

@@ -35,6 +35,9 @@ export interface EmbeddedBrokerOptions {
   readonly log?: Logger;
 }
 
+/** The MQTT protocol level the embedded broker (aedes) speaks: 4 = 3.1.1; it refuses MQTT 5. Pages learn it (hub.ts). */
+export const EMBEDDED_MQTT_VERSION = 4;
+
 export interface EmbeddedBroker {
   /** mqtt://host:port of the TCP listener. */
   readonly url: string;

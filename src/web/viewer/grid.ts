@@ -68,7 +68,8 @@ export class Grid {
     this.tiles.set(p.id, tile);
     this.root.append(tile.el);
     this.refresh();
-    tile.start();
+    // Presence can arrive before the link is up (a channel still starting): the tile starts when it is (linkUp).
+    if (this.channel.state === 'online') tile.start();
   }
 
   private remove(id: DeviceId): void {

@@ -47,6 +47,8 @@ async function trial(cameras: number): Promise<Timeline> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   try {
     const page = await context.newPage();
+    const consoleLines: string[] = [];
+    page.on('console', (m) => m.type() !== 'debug' && consoleLines.length < 40 && consoleLines.push(`${m.type()}: ${m.text()}`));
     await page.goto(hub.link);
     try {
       await page.waitForFunction(
@@ -58,7 +60,9 @@ async function trial(cameras: number): Promise<Timeline> {
       const tiles = await page
         .evaluate(() => [...document.querySelectorAll<HTMLElement>('.tile')].map((t) => `${t.querySelector('.name')?.textContent}: ${t.dataset.state} ${t.querySelector('.stats')?.textContent}`))
         .catch(() => []);
-      throw new Error(`not all ${cameras} tiles showed a frame within 30 s: ${tiles.join('; ')} (${String(err).split('\n')[0]})`);
+      throw new Error(
+        `not all ${cameras} tiles showed a frame within 30 s: ${tiles.join('; ')} (${String(err).split('\n')[0]}); console: ${consoleLines.join(' | ')}`,
+      );
     }
     const { marks, loaded } = await page.evaluate(() => {
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
@@ -102,7 +106,9 @@ async function arm(label: string, cameras: number): Promise<Arm> {
       t = await trial(cameras);
     } catch (err) {
       failures.push(String(err));
-      say(`${label} #${i + 1}: FAILED ${String(err)}`);
+      say(`${label} #${i + 1}: FAILED ${String(err).slice(0, 1500)}`);
+      const hubSaid = hub.output().split('\n').filter((l) => /warn|error|refus|lost/i.test(l));
+      say(`hub log (warnings, last 10): ${hubSaid.slice(-10).join('\n')}`);
       continue;
     }
     runs.push(t);

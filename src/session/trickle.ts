@@ -8,8 +8,7 @@ export interface TrickleBatch {
 /**
  * Collects local ICE candidates into few messages: a batch goes out when gathering completes or `windowMs` after its
  * first candidate, whichever comes first. On a LAN that is one message per side; with STUN/TURN usually two.
- * Candidates gathered before our description was sent wait for `release()` (one batcher per ICE generation), and go
- * out right behind the description: they are ready, and a window would only delay the connection by its length.
+ * Candidates gathered before our description was sent wait for `release()` (one batcher per ICE generation).
  */
 export class TrickleBatcher {
   private pending: CandidateInit[] = [];
@@ -34,7 +33,7 @@ export class TrickleBatcher {
 
   release(): void {
     this.held = false;
-    if (this.pending.length > 0) this.sendNow();
+    this.maybeFlush();
   }
 
   stop(): void {

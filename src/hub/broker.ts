@@ -20,6 +20,9 @@ export const BROKER_LIMITS = {
   connectTimeoutMs: 10_000,
 } as const;
 
+/** Largest WebSocket message read: room for the packets a page queues in a burst (see attachWebSocket). */
+const WS_MESSAGE_BYTES = 1024 * 1024;
+
 export interface EmbeddedBrokerOptions {
   /** Interface to listen on; 127.0.0.1 by default, 0.0.0.0 to let the LAN in. */
   readonly host?: string;
@@ -34,6 +37,9 @@ export interface EmbeddedBrokerOptions {
   readonly limits?: { readonly connectionsPerAddress?: number; readonly connections?: number };
   readonly log?: Logger;
 }
+
+/** The MQTT protocol level the embedded broker (aedes) speaks: 4 = 3.1.1; it refuses MQTT 5. Pages learn it (hub.ts). */
+export const EMBEDDED_MQTT_VERSION = 4;
 
 /** The embedded MQTT broker (aedes) a hub runs: its port, and how to stop it. */
 export interface EmbeddedBroker {
@@ -122,8 +128,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     stats,
     attachWebSocket(server, path = '/mqtt') {
       if (closing) throw new PeercamError('closed', 'The embedded broker was closed; start a new one.');
-      // MQTT.js sends at most one packet per WebSocket message (its fixed header takes at most 5 bytes more).
-      const wss = new WebSocketServer({ noServer: true, maxPayload: BROKER_LIMITS.packetBytes + 8, perMessageDeflate: false });
+      // A WebSocket message may carry several MQTT packets (MQTT 3.1.1 section 6.0), and MQTT.js in a browser does
+      // join what it queued while the socket was busy into one message (its writev): a grid offering to 9 cameras at
+      // once sent ~75 KB in one message and was cut off by a one-packet limit (issue 15). Each packet is still held to
+      // BROKER_LIMITS.packetBytes by limitMqttPackets; this only bounds one message.
+      const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MESSAGE_BYTES, perMessageDeflate: false });
       const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         if (pathOf(req) !== path) return; // another upgrade handler's business
         const address = req.socket.remoteAddress ?? '?';

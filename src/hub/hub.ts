@@ -4,8 +4,9 @@ import type { PeerConfig } from '../session/index.js';
 import { answerScrape, type PeercamMetrics } from '../metrics/index.js';
 import { SealedChannel } from '../signaling/channel.js';
 import { MqttTransport } from '../signaling/mqtt.js';
-import { type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
+import { EMBEDDED_MQTT_VERSION, type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
 import { startCloudBridge } from './cloud-bridge.js';
+import { MQTT_VERSION_META } from '../signaling/mqtt-version.js';
 import type { HubCertificate } from './cert.js';
 import { BearerGuard, type RouteHandler, unauthorized } from './http-auth.js';
 import { startWebServer, type WebServer } from './web-server.js';
@@ -96,6 +97,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       tls: options.certificate,
       log,
       ...(options.prefixRoutes ? { prefixRoutes: options.prefixRoutes } : {}),
+      // Pages join over this hub's /mqtt: they connect with its protocol at once, not MQTT 5 first and then 3.1.1.
+      pageMeta: { [MQTT_VERSION_META]: String(EMBEDDED_MQTT_VERSION) },
       routes: {
         ...options.routes,
         ...(options.metrics ? { '/metrics': scrapeRoute(guard, options.metrics) } : {}),

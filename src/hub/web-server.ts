@@ -20,6 +20,11 @@ export interface WebServerOptions {
   readonly routes?: Readonly<Record<string, RouteHandler>>;
   /** Handlers for every path under a prefix ending in `/` (the WHEP/WHIP doors), guarded like `routes`. */
   readonly prefixRoutes?: Readonly<Record<string, RouteHandler>>;
+  /**
+   * Public facts about this hub put into every HTML page as `<meta name="..." content="...">`, so a page knows them
+   * without a request of its own (e.g. the embedded broker's MQTT version: no refused MQTT 5 attempt at page open).
+   */
+  readonly pageMeta?: Readonly<Record<string, string>>;
   readonly log?: Logger;
 }
 
@@ -117,7 +122,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: WebServ
     if (rel === 'index.html' || rel === 'camera.html' || rel === 'recordings.html') return notBuilt(res, options.root);
     return notFound(res);
   }
-  const body = await readFile(file);
+  const body = withMeta(await readFile(file), extname(file), options.pageMeta);
   res.writeHead(200, {
     'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
     // Vite fingerprints everything under assets/; pages and the manifest must be fetched fresh after an upgrade.
@@ -129,6 +134,21 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: WebServ
       "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
   });
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** Puts `meta` into an HTML page's head, right after its charset (escaped: the values are ours, but still text). */
+function withMeta(body: Buffer, ext: string, meta: WebServerOptions['pageMeta']): Buffer {
+  if (ext !== '.html' || !meta || Object.keys(meta).length === 0) return body;
+  const tags = Object.entries(meta)
+    .map(([name, content]) => `<meta name="${escapeAttr(name)}" content="${escapeAttr(content)}" />`)
+    .join('');
+  const html = body.toString('utf8');
+  const at = html.indexOf('<head>');
+  return at < 0 ? body : Buffer.from(`${html.slice(0, at + 6)}${tags}${html.slice(at + 6)}`, 'utf8');
+}
+
+function escapeAttr(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 }
 
 function notFound(res: ServerResponse): void {

@@ -39,6 +39,8 @@ export interface SessionEvents {
   trouble: (diagnosis: IceDiagnosis) => void;
   /** The session is over; it will not be used again. */
   closed: (reason: CloseReason, message: string) => void;
+  /** A negotiation step of generation `gen`: our description handed to the channel, or the other side's applied. */
+  step: (step: 'offer-sent' | 'answer-received', gen: number) => void;
 }
 
 /** How long a session waits for each step before it acts. */

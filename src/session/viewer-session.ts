@@ -84,6 +84,7 @@ export class ViewerSession extends Negotiation {
         this.disarm('answer');
         try {
           await this.peer?.acceptAnswer(e.body.sdp);
+          this.emit('step', 'answer-received', e.body.gen);
           await this.remoteDescriptionSet();
         } catch (err) {
           // An engine that chokes on a valid answer (libdatachannel, now and then: "remote candidate without ICE
@@ -156,6 +157,7 @@ export class ViewerSession extends Negotiation {
     const sdp = this.offerSdp;
     if (sdp === undefined) return;
     this.send('offer', { sdp, gen: this.gen, ...(this.options.source ? { source: this.options.source } : {}) });
+    if (!retry) this.emit('step', 'offer-sent', this.gen);
     this.arm('answer', this.timeouts.answerMs, () => {
       if (!retry) return this.sendOffer(true); // offers are idempotent at the camera: a lost one is simply re-sent
       this.close(

@@ -51,6 +51,27 @@ export function storageMemory(storage: KeyValueStorage, prefix = 'peercam.mqtt-v
   };
 }
 
+/** The `<meta name>` a hub puts in its pages: the MQTT version of the broker it serves at /mqtt ("4" or "5"). */
+export const MQTT_VERSION_META = 'peercam-mqtt-version';
+
+/**
+ * `memory`, except that `broker` is known to speak `version` (what the hub serving the page says of its own broker):
+ * a fresh page then connects with it at once. What worked is still recorded in `memory`.
+ */
+export function withKnownVersion(memory: VersionMemory, broker: string, version: MqttVersion | undefined): VersionMemory {
+  if (version === undefined) return memory;
+  const key = brokerKey(broker);
+  return {
+    get: (b) => (b === key ? version : memory.get(b)),
+    set: (b, v) => memory.set(b, v),
+  };
+}
+
+/** Reads a version hint ("4" or "5"); anything else is no hint. */
+export function parseVersion(text: string | null | undefined): MqttVersion | undefined {
+  return text === '4' ? 4 : text === '5' ? 5 : undefined;
+}
+
 /** The key of a broker: its URL without user name or password. */
 export function brokerKey(url: string): string {
   try {

@@ -1,10 +1,12 @@
 import { PeercamError, type Room } from '../protocol/index.js';
+import type { SealedChannel } from '../signaling/channel.js';
 import { connect } from './lib/connection.js';
 import { byId, notice } from './lib/dom.js';
 import { consoleLogger, defaultName, fetchHubInfo, peerConfigOf, tabDeviceId } from './lib/join.js';
 import { catchEverything, showNoRoom } from './lib/no-room.js';
 import { openPairing } from './lib/pairing.js';
 import { loadPageRoom } from './lib/room-link.js';
+import { mark } from './lib/timeline.js';
 import { checkWebRtc, NO_WEBRTC } from './lib/webrtc.js';
 import { CallMode } from './viewer/call.js';
 import { Grid } from './viewer/grid.js';
@@ -12,6 +14,7 @@ import { RecordingsApi } from './recordings/api.js';
 import { EventsPanel } from './viewer/events.js';
 import { TalkBack } from './viewer/talk.js';
 
+mark('start');
 catchEverything();
 void main();
 
@@ -40,22 +43,36 @@ async function main(): Promise<void> {
 
 async function run(room: Room): Promise<void> {
   const log = consoleLogger();
-  const hub = await fetchHubInfo(room);
-  const config = peerConfigOf(hub);
+  // Asked side by side with joining the room: the grid needs the hub's ICE servers, the broker connection does not.
+  const hubInfo = fetchHubInfo(room).then((hub) => {
+    mark('hub');
+    return hub;
+  });
   byId('room-name').textContent = room.options.name ?? `Room ${room.id.slice(0, 6)}`;
-  const grid = new Grid(byId('grid'), config, new TalkBack(), log);
-  byId('pair').addEventListener('click', () => void openPairing(room, hub));
+  const gridReady = hubInfo.then((hub) => new Grid(byId('grid'), peerConfigOf(hub), new TalkBack(), log));
+  byId('pair').addEventListener('click', () => void hubInfo.then((hub) => openPairing(room, hub)));
   byId<HTMLAnchorElement>('as-camera').href = 'camera.html';
   const name = localStorage.getItem('peercam.name') ?? defaultName();
   let channel: Awaited<ReturnType<typeof connect>>;
   try {
-    channel = await connect(room, tabDeviceId('viewer'), { name: `${name} (viewer)`, role: 'viewer', agent: 'peercam/0.1.0 web' }, log);
+    // The grid follows the channel from before it starts: a camera's retained presence, which comes with the broker's
+    // first answer, starts its tile the moment the link is up.
+    const follow = (joining: SealedChannel) => {
+      joining.on('state', (state) => state === 'online' && mark('online'));
+      void gridReady.then((grid) => {
+        grid.detach();
+        grid.attach(joining);
+      });
+    };
+    channel = await connect(room, tabDeviceId('viewer'), { name: `${name} (viewer)`, role: 'viewer', agent: 'peercam/0.1.0 web' }, log, follow);
   } catch (err) {
     notice('error', 'Cannot join this room from a browser', err instanceof PeercamError ? err.message : String(err));
     return;
   }
+  mark('online');
+  await gridReady;
+  const config = peerConfigOf(await hubInfo);
   const webrtc = checkWebRtc();
-  grid.attach(channel);
   byId('main').append(new EventsPanel(channel, byId('grid'), new RecordingsApi(room.credentials.httpToken)).el);
   const call = new CallMode(channel, config, name, log);
   const share = byId<HTMLButtonElement>('share');

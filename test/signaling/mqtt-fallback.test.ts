@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type DeviceId, newDeviceId, PeercamError } from '../../src/protocol/index.js';
 import { MqttTransport, type MqttTransportOptions } from '../../src/signaling/mqtt.js';
-import { type MqttVersion, storageMemory, type VersionMemory } from '../../src/signaling/mqtt-version.js';
+import { type MqttVersion, parseVersion, storageMemory, type VersionMemory, withKnownVersion } from '../../src/signaling/mqtt-version.js';
 import type { LinkState } from '../../src/signaling/transport.js';
 import { type AedesBroker, type MosquittoBroker, startAedes, startMosquitto } from '../helpers/brokers.js';
 import { startMqttGate } from '../helpers/mqtt-gate.js';
@@ -129,6 +129,17 @@ describe('storageMemory (a page keeps the version across loads)', () => {
     });
     broken.set('ws://x:1/mqtt', 4);
     assert.equal(broken.get('ws://x:1/mqtt'), 4, 'kept for this page at least');
+  });
+
+  it('a version the hub tells its page is used at once by a fresh page, and what worked is still remembered (issue 15)', async (t) => {
+    const gate = await startMqttGate(aedes, 'close-v5');
+    t.after(() => gate.close());
+    const versions = memory();
+    await open(t, { url: gate.url, versionMemory: withKnownVersion(versions, gate.url, parseVersion('4')) });
+    assert.deepEqual(gate.levels, [4], 'no refused MQTT 5 attempt');
+    assert.equal(versions.get(gate.url), 4);
+    assert.equal(withKnownVersion(versions, gate.url, parseVersion('x')), versions, 'no usable hint: the memory alone');
+    assert.equal(withKnownVersion(memory(), 'ws://a/mqtt', 5).get('ws://b/mqtt'), undefined, 'the hint is for its broker only');
   });
 
   it('a transport with credentials in its URL keys the broker without them', async (t) => {

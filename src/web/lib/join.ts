@@ -3,7 +3,7 @@ import type { IceServer, PeerConfig } from '../../session/index.js';
 import { exponentialBackoff } from '../../signaling/backoff.js';
 import { SealedChannel } from '../../signaling/channel.js';
 import { MqttTransport } from '../../signaling/mqtt.js';
-import { storageMemory } from '../../signaling/mqtt-version.js';
+import { MQTT_VERSION_META, parseVersion, storageMemory, withKnownVersion } from '../../signaling/mqtt-version.js';
 
 /** What the hub tells its pages (/hub.json); absent when the page is served by something else. */
 export interface HubInfo {
@@ -93,8 +93,9 @@ export async function joinRoom(
     // A page waits for its hub however long it takes; every 5 s at most, so it resumes soon after the hub is back.
     reconnect: exponentialBackoff({ initialMs: 250, maxMs: 5000 }),
     connectTimeoutMs: 5000,
-    // A 3.1.1-only broker costs a refused MQTT 5 attempt once per browser, not on every page open.
-    versionMemory: storageMemory(localStorage),
+    // The hub that served the page says which MQTT its broker speaks (a <meta> in the page), so even a fresh page
+    // connects with it at once; elsewhere a 3.1.1-only broker costs a refused MQTT 5 attempt once per browser.
+    versionMemory: withKnownVersion(storageMemory(localStorage), broker.url, broker.hub ? hubMqttVersion() : undefined),
     log,
   });
   const channel = new SealedChannel(room, transport, { self, presence, log });
@@ -106,6 +107,11 @@ export async function joinRoom(
     throw err;
   }
   return channel;
+}
+
+/** The MQTT version of the broker at the page's own hub, from the page itself (web-server.ts pageMeta). */
+function hubMqttVersion() {
+  return parseVersion(document.querySelector<HTMLMetaElement>(`meta[name="${MQTT_VERSION_META}"]`)?.content);
 }
 
 /** The browser console as a peercam Logger (debug hidden unless localStorage['peercam.debug'] is set). */

@@ -2,6 +2,7 @@ import type { DeviceId, Logger } from '../../protocol/index.js';
 import type { PeerConfig } from '../../session/index.js';
 import type { Channel, PeerInfo } from '../../signaling/channel.js';
 import { h } from '../lib/dom.js';
+import { mark } from '../lib/timeline.js';
 import type { TalkBack } from './talk.js';
 import { Tile } from './tile.js';
 
@@ -62,11 +63,13 @@ export class Grid {
       return;
     }
     if (!this.channel) return;
+    mark('presence', p.id);
     const tile = new Tile(this.channel, p, this.config, this.talk, this.log.child({ camera: p.id }));
     this.tiles.set(p.id, tile);
     this.root.append(tile.el);
     this.refresh();
-    tile.start();
+    // Presence can arrive before the link is up (a channel still starting): the tile starts when it is (linkUp).
+    if (this.channel.state === 'online') tile.start();
   }
 
   private remove(id: DeviceId): void {

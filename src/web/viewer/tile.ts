@@ -4,6 +4,7 @@ import type { Channel, PeerInfo } from '../../signaling/channel.js';
 import { h, notice } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
 import { formatStats, StatsReader } from '../lib/stats.js';
+import { mark } from '../lib/timeline.js';
 import { hasWebRtc, NO_WEBRTC } from '../lib/webrtc.js';
 import type { TalkBack } from './talk.js';
 
@@ -71,6 +72,11 @@ export class Tile {
     );
     this.setState('connecting');
     this.video.addEventListener('loadeddata', () => this.onFirstFrame());
+    // The first frame presented, to the page's timeline (loadeddata can come a frame later).
+    const first = () => mark('frame', this.camera.id);
+    const video: HTMLVideoElement = this.video;
+    if (typeof video.requestVideoFrameCallback === 'function') video.requestVideoFrameCallback(first);
+    else video.addEventListener('loadeddata', first, { once: true });
     this.statsTimer = setInterval(() => void this.readStats(), 1000);
   }
 
@@ -118,6 +124,7 @@ export class Tile {
       this.setState('connecting', d.message);
     });
     this.session = session;
+    session.on('step', (step) => mark(step === 'offer-sent' ? 'offer' : 'answer', this.camera.id));
     session.on('connected', (info) => {
       this.retries = 0;
       delete this.el.dataset.problem;
@@ -127,6 +134,7 @@ export class Tile {
       this.el.dataset.candidate = info.candidateType ?? '';
     });
     session.on('state', (s) => {
+      if (s === 'connected') mark('ice', this.camera.id);
       if (s === 'restarting') this.setState('connecting');
     });
     session.on('closed', (reason, message) => {

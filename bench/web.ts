@@ -1,0 +1,175 @@
+/**
+ * Web benchmark (issue 15): what a person waits for, from opening the viewer page to the first decoded frame.
+ * A real `peercam up` (embedded broker, the built web app) and Chromium; each trial is a fresh browser context (no
+ * localStorage, no cache carried over) that opens the hub's pairing link and waits for the page's first-frame marks:
+ *  (a) a Node camera (`peercam camera --source testsrc`, 720p30, 4 s keyframe interval),
+ *  (b) a Chromium camera page (/camera?autostart=1) already live,
+ *  (c) a grid of 9 Node cameras (`--source demo`, no ffmpeg), until all 9 tiles show a frame.
+ * p50/p95 from navigation start, and per phase from the page's timeline marks (src/web/lib/timeline.ts): page loaded
+ * (DOMContentLoaded), hub (/hub.json), broker online, presence received, offer sent, answer received, ICE connected,
+ * first frame; in the grid each phase is that of the slowest tile. Runs in its own loopback-only network namespace
+ * (root). Ends with one JSON line.
+ *
+ *   npm run bench:web [-- --trials 20 --only a|b|c]
+ */
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../test/helpers/browser.js';
+import { type CliProcess, spawnCli } from '../test/helpers/cli.js';
+import { startHubProcess } from '../test/web/hub-process.js';
+import { isolate, percentile } from './lib.js';
+
+isolate('bench:web', fileURLToPath(import.meta.url));
+
+const arg = (name: string, fallback: string) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? (process.argv[at + 1] ?? fallback) : fallback;
+};
+const TRIALS = Number(arg('trials', '20'));
+const ONLY = arg('only', 'abc');
+const say = (line: string) => process.stderr.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The phases, in the order a page goes through them (cumulative ms from navigation start). */
+const STEPS = ['loaded', 'start', 'hub', 'online', 'presence', 'offer', 'answer', 'ice', 'frame'] as const;
+type Step = (typeof STEPS)[number];
+type Timeline = Partial<Record<Step, number>>;
+
+const hub = await startHubProcess({ demo: false });
+const broker = `mqtt://127.0.0.1:${hub.mqttPort}`;
+const browser: Browser = await launchChromium();
+const origin = new URL(hub.link).origin;
+const hash = new URL(hub.link).hash;
+
+/** One fresh viewer page: navigation start -> every one of `cameras` tiles has presented a frame. */
+async function trial(cameras: number): Promise<Timeline> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const page = await context.newPage();
+    const consoleLines: string[] = [];
+    page.on('console', (m) => m.type() !== 'debug' && consoleLines.length < 40 && consoleLines.push(`${m.type()}: ${m.text()}`));
+    await page.goto(hub.link);
+    try {
+      await page.waitForFunction(
+        (n) => performance.getEntriesByType('mark').filter((m) => m.name.startsWith('peercam:frame:')).length >= n,
+        cameras,
+        { timeout: 30_000, polling: 50 },
+      );
+    } catch (err) {
+      const tiles = await page
+        .evaluate(() => [...document.querySelectorAll<HTMLElement>('.tile')].map((t) => `${t.querySelector('.name')?.textContent}: ${t.dataset.state} ${t.querySelector('.stats')?.textContent}`))
+        .catch(() => []);
+      throw new Error(
+        `not all ${cameras} tiles showed a frame within 30 s: ${tiles.join('; ')} (${String(err).split('\n')[0]}); console: ${consoleLines.join(' | ')}`,
+      );
+    }
+    const { marks, loaded } = await page.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+      return {
+        marks: performance.getEntriesByType('mark').map((m) => [m.name, m.startTime] as const),
+        loaded: nav?.domContentLoadedEventEnd ?? Number.NaN,
+      };
+    });
+    const t: Timeline = { loaded: Math.round(loaded) };
+    for (const [name, at] of marks) {
+      const [, step] = name.split(':');
+      if (!STEPS.includes(step as Step)) continue;
+      // Per-camera steps: the slowest camera is what "all tiles playing" waits for.
+      t[step as Step] = Math.max(t[step as Step] ?? 0, Math.round(at));
+    }
+    return t;
+  } finally {
+    await context.close();
+  }
+}
+
+interface Arm {
+  p50: number;
+  p95: number;
+  /** Trials that did not reach their first frame(s) within 30 s (left out of the percentiles). */
+  failed: number;
+  /** p50 of each phase (ms from navigation start). */
+  phasesP50: Timeline;
+  phasesP95: Timeline;
+  all: number[];
+}
+
+async function arm(label: string, cameras: number): Promise<Arm> {
+  const runs: Timeline[] = [];
+  const failures: string[] = [];
+  for (let i = 0; i < TRIALS; i++) {
+    // A random pause, so trials land at random points of the cameras' keyframe interval.
+    await sleep(300 + Math.random() * 1700);
+    let t: Timeline;
+    try {
+      t = await trial(cameras);
+    } catch (err) {
+      failures.push(String(err));
+      say(`${label} #${i + 1}: FAILED ${String(err).slice(0, 1500)}`);
+      const hubSaid = hub.output().split('\n').filter((l) => /warn|error|refus|lost/i.test(l));
+      say(`hub log (warnings, last 10): ${hubSaid.slice(-10).join('\n')}`);
+      continue;
+    }
+    runs.push(t);
+    say(`${label} #${i + 1}: ${STEPS.map((s) => `${s} ${t[s] ?? '-'}`).join(', ')}`);
+  }
+  const of = (s: Step) => runs.map((r) => r[s]).filter((v): v is number => v !== undefined);
+  const phasesP50: Timeline = {};
+  const phasesP95: Timeline = {};
+  for (const s of STEPS) {
+    phasesP50[s] = percentile(of(s), 50);
+    phasesP95[s] = percentile(of(s), 95);
+  }
+  const all = of('frame');
+  return { p50: percentile(all, 50), p95: percentile(all, 95), failed: failures.length, phasesP50, phasesP95, all };
+}
+
+async function camera(args: string[]): Promise<CliProcess> {
+  const cam = spawnCli(['camera', '--broker', broker, ...args], hub.env);
+  await cam.waitFor(/source live/, 30_000);
+  return cam;
+}
+
+const results: Record<string, unknown> = { trials: TRIALS, loadavgBefore: loadavg().map((l) => Math.round(l * 100) / 100) };
+const started: CliProcess[] = [];
+try {
+  if (ONLY.includes('b')) {
+    const phone = await browser.newContext();
+    const page = await phone.newPage();
+    await page.goto(`${origin}/camera?autostart=1${hash}`);
+    await page.locator('body[data-live="true"]').waitFor({ timeout: 30_000 });
+    await sleep(2000);
+    results.browserCamera = await arm('(b) camera page', 1);
+    await phone.close();
+    await sleep(2000); // its presence is cleared before the next arm
+  }
+  if (ONLY.includes('a')) {
+    const cam = await camera(['--source', 'testsrc', '--size', '1280x720', '--fps', '30', '--bitrate', '2000', '--gop', '4', '--name', 'node']);
+    started.push(cam);
+    await sleep(5000); // a full GOP in the keyframe cache
+    results.nodeCamera = await arm('(a) Node camera', 1);
+    await cam.stop();
+    started.splice(started.indexOf(cam), 1);
+    await sleep(2000);
+  }
+  if (ONLY.includes('c')) {
+    for (let i = 0; i < 9; i++) started.push(await camera(['--source', 'demo', '--name', `grid-${i + 1}`]));
+    await sleep(3000);
+    results.grid9 = await arm('(c) 9-camera grid', 9);
+  }
+  results.loadavgAfter = loadavg().map((l) => Math.round(l * 100) / 100);
+} finally {
+  for (const c of started) await c.stop();
+  await browser.close();
+  await hub.close();
+}
+const brief = (a: unknown) => {
+  if (!a) return undefined;
+  const { all: _all, ...rest } = a as Arm;
+  return rest;
+};
+process.stdout.write(
+  `${JSON.stringify({ ...results, nodeCamera: brief(results.nodeCamera), browserCamera: brief(results.browserCamera), grid9: brief(results.grid9) })}\n`,
+);
+process.exit(0);

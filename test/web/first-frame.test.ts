@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { device, launch } from './browser.js';
+import { type HubProcess, startHubProcess } from './hub-process.js';
+import { liveTile, marks } from './pages.js';
+
+/**
+ * Issue 15: the path from opening the viewer to the first frame, in a fresh browser (nothing remembered). The hub
+ * tells its pages which MQTT its broker speaks, so the page connects once (no refused MQTT 5 attempt); the page
+ * records its timeline (performance marks, what `npm run bench:web` reads) in order.
+ */
+describe('first frame from page open (Chromium, peercam up --demo)', () => {
+  let hub: HubProcess;
+  let browser: Browser;
+
+  before(async () => {
+    hub = await startHubProcess();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await hub?.close();
+  });
+
+  it('the hub puts its broker MQTT version in its pages', async () => {
+    const origin = new URL(hub.link).origin;
+    for (const path of ['/', '/camera']) {
+      const html = await (await fetch(`${origin}${path}`)).text();
+      assert.match(html, /<head><meta name="peercam-mqtt-version" content="4" \/>/, `${path} carries the hint`);
+    }
+  });
+
+  it('a fresh page joins with one MQTT connection and records its timeline in order', async () => {
+    const { context, page } = await device(browser);
+    try {
+      const sockets: string[] = [];
+      page.on('websocket', (ws) => sockets.push(ws.url()));
+      await page.goto(hub.link);
+      await liveTile(page, 'Demo camera', 20_000);
+      const id = await page.locator('.tile').first().getAttribute('data-camera');
+      await page.waitForFunction((c) => performance.getEntriesByName(`peercam:frame:${c}`).length === 1, id, { timeout: 10_000 });
+      const m = await marks(page);
+      process.stdout.write(`# timeline (ms from navigation): ${JSON.stringify(m)}\n`);
+      assert.deepEqual(
+        sockets.map((u) => new URL(u).pathname),
+        ['/mqtt'],
+        'one WebSocket to the broker: the page spoke 3.1.1 at once instead of trying MQTT 5 first',
+      );
+      const at = (step: string) => {
+        const v = m[`peercam:${step}`];
+        assert.ok(v !== undefined && Number.isFinite(v), `mark peercam:${step} recorded`);
+        return v;
+      };
+      // The offer waits for nothing but the link and the camera's presence (not the page's own presence, nor /hub.json's
+      // turn after the connection); the rest follows the negotiation.
+      const chains = [
+        ['start', 'online', `offer:${id}`],
+        ['start', `presence:${id}`, `offer:${id}`, `answer:${id}`, `ice:${id}`, `frame:${id}`],
+        ['start', 'hub'],
+      ];
+      for (const chain of chains) for (let i = 1; i < chain.length; i++) assert.ok(at(chain[i]!) >= at(chain[i - 1]!), `${chain[i]} after ${chain[i - 1]}`);
+    } finally {
+      await context.close();
+    }
+  });
+});

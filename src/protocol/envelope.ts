@@ -136,7 +136,9 @@ export type PresenceBody = Body<'presence'>;
 export type CandidateInit = v.InferOutput<typeof Candidate>;
 /** ICE servers a device lends in its sealed presence. */
 export type IceAdvertBody = v.InferOutput<typeof IceAdvert>;
+/** A camera's motion event (start or end: time, score, box, snapshot), sealed to every member (docs/EVENTS.md). */
 export type MotionBody = Body<'motion'>;
+/** A member reading or changing a camera's motion settings (on/off, sensitivity, zones, masks). */
 export type MotionSettingsBody = Body<'motion-settings'>;
 
 const header = {

@@ -83,8 +83,9 @@ describe('pages under the hub CSP, at phone and desktop size', { timeout: 170_00
     await page.waitForFunction(() => !(document.querySelector('#share') as HTMLButtonElement | null)?.disabled);
     const small = (await controls(page)).filter((b) => b.h < 44);
     assert.deepEqual(small, [], 'controls under 44 px high on a touch screen');
-    const tileButtons = await page.locator('.tile .controls button').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width));
-    assert.ok(tileButtons.length >= 4 && tileButtons.every((w) => w >= 44), `tile buttons at least 44 px wide: ${tileButtons}`);
+    // The demo camera plays no talk-back: its talk button is hidden (presence talkBack false), the other three count.
+    const tileButtons = await page.locator('.tile .controls button:not([hidden])').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width));
+    assert.ok(tileButtons.length >= 3 && tileButtons.every((w) => w >= 44), `tile buttons at least 44 px wide: ${tileButtons}`);
     // The header: the three buttons side by side on one row under the title, so the grid starts high on the screen.
     const header = await box(page, 'header');
     const nav = await Promise.all(['#share', '#as-camera', '#pair'].map((s) => box(page, s)));

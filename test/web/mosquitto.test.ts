@@ -42,8 +42,15 @@ describe('the same viewer page over Mosquitto (its WebSocket listener) instead o
     await phone.page.goto(`${origin}/camera?autostart=1${new URL(link).hash}`);
     await liveTile(viewer, 'Chrome on Linux camera', 15_000);
     const frames = await decodedFrames(viewer, 'Pi camera');
-    await viewer.waitForTimeout(500);
-    assert.ok((await decodedFrames(viewer, 'Pi camera')) > frames, 'the node camera keeps playing');
+    // The node camera keeps playing while the camera page joins (a wait for more frames, not a fixed 500 ms).
+    await viewer.waitForFunction(
+      ([n, f]) => {
+        const tile = [...document.querySelectorAll<HTMLElement>('.tile')].find((t) => t.querySelector('.name')?.textContent === n);
+        return (tile?.querySelector('video')?.getVideoPlaybackQuality().totalVideoFrames ?? 0) > (f as number);
+      },
+      ['Pi camera', frames] as const,
+      { timeout: 10_000 },
+    );
     assert.equal(await viewer.locator('.tile[data-state="live"]').count(), 2);
     await viewer.screenshot({ path: 'test-artifacts/grid-mosquitto.png' });
     assert.doesNotMatch(hub.output(), /viewer .* joined/, 'nothing went through the hub’s own broker');

@@ -37,6 +37,8 @@ describe('the hub through TURN over TCP only: browser camera page and the Node d
       throw new Error(`the demo camera did not play through TURN/TCP\n${hub.output().slice(-3000)}`, { cause: err });
     });
     const demo = viewer.locator('.tile[data-state="live"]', { has: viewer.locator('.name', { hasText: 'Demo camera' }) });
+    // The path comes with the tile's first stats, a moment after it goes live.
+    await viewer.locator('.tile[data-path]', { has: viewer.locator('.name', { hasText: 'Demo camera' }) }).waitFor({ timeout: 10_000 });
     assert.equal(await demo.getAttribute('data-path'), 'relay');
     const phone = await device(browser);
     const url = new URL(hub.link);

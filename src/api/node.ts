@@ -28,7 +28,7 @@ export interface NodeJoinOptions extends JoinOptionsBase {
 export interface NodeLanOptions {
   /** Pin discovery and the LAN WebSocket to this interface (name or IPv4 address). */
   readonly interface?: string;
-  /** Port of our LAN WebSocket. Default: any free port. */
+  /** Port of our LAN WebSocket. Default: a free port the system picks. */
   readonly port?: number;
   /** Devices to dial directly (`ws://host:port`), for networks without multicast. */
   readonly peers?: readonly string[];

@@ -98,7 +98,7 @@ export function registerRecord(program: Command): void {
           .command('record')
           .description('record every camera of the room to disk (fragmented MP4, no re-encoding), kept by age and size')
           .option('--out <dir>', 'recordings folder (default: recordings/ in PEERCAM_HOME)')
-          .option('--metrics-port <n>', 'serve Prometheus metrics at http://127.0.0.1:N/metrics (0: any free port)')
+          .option('--metrics-port <n>', 'serve Prometheus metrics at http://127.0.0.1:N/metrics (0 = a free port)')
           .option('--homeassistant <url>', "also publish the room's cameras to Home Assistant (MQTT discovery, mqtt://user:pass@host:1883; plaintext there)"),
       ),
     ),

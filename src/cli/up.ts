@@ -93,7 +93,7 @@ export function registerUp(program: Command): void {
         });
       else log.info({}, 'mDNS off: the hub is not advertised on the LAN');
       const routes = recording?.routes;
-      // The WHEP door (docs/WHEP.md): any WHEP player watches a camera of the room, with the room's HTTP token.
+      // The WHEP door (docs/WHEP.md): every WHEP player can watch a camera of the room, with the room's HTTP token.
       const whep = whepDoor({ id: () => deviceId('hub:whep'), guard: new BearerGuard(room.credentials.httpToken), config, log, engine: engineOptions({}) });
       extras.push((_hub, join) => whep.start(join));
       const hub = await startHub({

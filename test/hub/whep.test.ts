@@ -140,7 +140,7 @@ describe('WHEP door: status codes and headers', () => {
 
   it('a camera that left: 409 with Retry-After; the camera id works as well as its name', async () => {
     const join = async () => {
-      // A second camera over the hub's broker, as any member would join.
+      // A second camera over the hub's broker, joined the way every member joins.
       const { SealedChannel } = await import('../../src/signaling/channel.js');
       const { MqttTransport } = await import('../../src/signaling/mqtt.js');
       const channel = new SealedChannel(rig.room, new MqttTransport({ url: rig.hub.brokerUrl, roomLogin: 'first' }), {

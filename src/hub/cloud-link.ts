@@ -1,6 +1,6 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { type Logger, PeercamError, type RoomCredentials } from '../protocol/index.js';
-import { classify, hungUp, isLoginRefusal, redact } from '../signaling/mqtt-errors.js';
+import { classify, hasUserInfo, hungUp, isLoginRefusal, redact } from '../signaling/mqtt-errors.js';
 
 export interface CloudLinkOptions {
   /** The cloud broker (mqtt://, mqtts://, ws://, wss://; its own credentials in the URL win). */
@@ -84,13 +84,4 @@ function connectOnce(url: string, opts: IClientOptions): Promise<{ client?: Mqtt
     client.on('error', onError);
     client.on('close', onClose);
   });
-}
-
-function hasUserInfo(url: string): boolean {
-  try {
-    const u = new URL(url);
-    return u.username !== '' || u.password !== '';
-  } catch {
-    return false;
-  }
 }

@@ -112,3 +112,13 @@ export function aclRefusal(url: string, what: string, cause?: unknown): PeercamE
     { cause },
   );
 }
+
+/** The broker URL carries its own login (mqtt://user:pass@host): it wins over any other credentials. */
+export function hasUserInfo(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return false;
+  }
+}

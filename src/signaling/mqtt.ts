@@ -12,7 +12,7 @@ import {
   topics,
 } from '../protocol/index.js';
 import { exponentialBackoff, type ReconnectPolicy } from './backoff.js';
-import { aclRefusal, classify, errorText, hungUp, isLoginRefusal, loginRefusedBothWays, redact, retainRefused, unreachable, within } from './mqtt-errors.js';
+import { aclRefusal, classify, errorText, hasUserInfo, hungUp, isLoginRefusal, loginRefusedBothWays, redact, retainRefused, unreachable, within } from './mqtt-errors.js';
 import { OthersPresence, PresenceKeeper, sameText } from './mqtt-presence.js';
 import { brokerKey, type MqttVersion, processMemory, type VersionMemory } from './mqtt-version.js';
 import type { Transport, TransportHandlers } from './transport.js';
@@ -470,14 +470,5 @@ export class MqttTransport implements Transport {
     this.log.warn({ code: error.code }, error.message);
     this.client?.end(true);
     this.settleOpen?.(error);
-  }
-}
-
-function hasUserInfo(url: string): boolean {
-  try {
-    const u = new URL(url);
-    return u.username !== '' || u.password !== '';
-  } catch {
-    return false;
   }
 }

@@ -123,12 +123,7 @@ export class BrowserRoom extends PeercamRoom {
       ended: (reason, message) => w.fire('ended', reason, message),
     });
     w.keeper = keeper;
-    const untrack = this.track(() => w.close());
-    const close = w.close.bind(w);
-    w.close = async () => {
-      untrack();
-      await close();
-    };
+    this.tracked(w);
     await keeper.start();
     return w;
   }

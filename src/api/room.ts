@@ -224,6 +224,17 @@ export class PeercamRoom extends Emitter<RoomEvents> {
     return () => this.closers.delete(close);
   }
 
+  /** @internal Tracks `thing` for leave(), untracked again when it is closed by itself. */
+  protected tracked<T extends { close(): Promise<void> }>(thing: T): T {
+    const untrack = this.track(() => thing.close());
+    const close = thing.close.bind(thing);
+    thing.close = async () => {
+      untrack();
+      await close();
+    };
+    return thing;
+  }
+
   /** @internal */
   protected deviceId(device: Device | DeviceId): DeviceId {
     const id = typeof device === 'string' ? device : device.id;

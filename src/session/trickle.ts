@@ -6,16 +6,23 @@ export interface TrickleBatch {
   readonly done: boolean;
 }
 
+/** After a candidate, how long more may come in the same burst (host candidates arrive within a few ms). */
+const SETTLE_MS = 10;
+
 /**
  * Collects local ICE candidates into few messages: a batch goes out when gathering completes or `windowMs` after its
  * first candidate, whichever comes first. On a LAN that is one message per side; with STUN/TURN usually two.
- * Candidates gathered before our description was sent wait for `release()` (one batcher per ICE generation).
+ * Candidates gathered before our description was sent wait for `release()` (one batcher per ICE generation); those
+ * the description itself carries are never sent again.
  */
 export class TrickleBatcher {
   private pending: CandidateInit[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private held = true;
   private done = false;
+  private included: ReadonlySet<string> = new Set();
+  /** While ready() waits: told of each candidate (false) or of the end of gathering or of the batcher (true). */
+  private onActivity: ((final: boolean) => void) | undefined;
 
   constructor(
     private readonly flush: (batch: TrickleBatch) => void,
@@ -23,16 +30,46 @@ export class TrickleBatcher {
   ) {}
 
   add(candidate: CandidateInit): void {
+    if (this.included.has(candidateKey(candidate.candidate))) return;
     this.pending.push(candidate);
+    this.onActivity?.(false);
     this.maybeFlush();
   }
 
   gathered(): void {
     this.done = true;
+    this.onActivity?.(true);
     this.maybeFlush();
   }
 
-  release(): void {
+  /**
+   * Resolves once the candidates that come at once are here: gathering complete, or SETTLE_MS after the last of a
+   * burst, or `capMs` after the call when none came (a relay-only peer waits for its TURN server: trickle it later).
+   */
+  ready(capMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      let settle: ReturnType<typeof setTimeout> | undefined;
+      const finish = () => {
+        clearTimeout(settle);
+        clearTimeout(cap);
+        this.onActivity = undefined;
+        resolve();
+      };
+      const cap = setTimeout(finish, capMs);
+      this.onActivity = (final) => {
+        clearTimeout(settle);
+        if (final) finish();
+        else settle = setTimeout(finish, SETTLE_MS);
+      };
+      if (this.done) finish();
+      else if (this.pending.length > 0) this.onActivity(false);
+    });
+  }
+
+  /** Our description was sent: candidates may follow it, except those it carried (`included`, as in the SDP). */
+  release(included: ReadonlySet<string> = new Set()): void {
+    this.included = included;
+    this.pending = this.pending.filter((c) => !included.has(candidateKey(c.candidate)));
     this.held = false;
     this.maybeFlush();
   }
@@ -42,6 +79,7 @@ export class TrickleBatcher {
     this.timer = undefined;
     this.pending = [];
     this.held = true;
+    this.onActivity?.(true);
   }
 
   private maybeFlush(): void {
@@ -58,4 +96,17 @@ export class TrickleBatcher {
     this.pending = [];
     this.flush({ candidates, done: this.done });
   }
+}
+
+/** A candidate as its SDP line and its trickle form both name it ("candidate:..." without "a=" or spaces around). */
+export function candidateKey(candidate: string): string {
+  const text = candidate.trim();
+  return text.startsWith('a=') ? text.slice(2) : text;
+}
+
+/** The candidates an SDP carries (its a=candidate lines), as candidateKey() names them. */
+export function candidatesInSdp(sdp: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of sdp.split(/\r?\n/)) if (line.startsWith('a=candidate:')) out.add(candidateKey(line));
+  return out;
 }

@@ -98,10 +98,13 @@ export class TrickleBatcher {
   }
 }
 
-/** A candidate as its SDP line and its trickle form both name it ("candidate:..." without "a=" or spaces around). */
+/**
+ * A candidate as its SDP line and its trickle form both name it: foundation, component, transport, priority, address,
+ * port and type (engines add different extensions, e.g. Chromium's `ufrag` only in the trickle form).
+ */
 export function candidateKey(candidate: string): string {
   const text = candidate.trim();
-  return text.startsWith('a=') ? text.slice(2) : text;
+  return (text.startsWith('a=') ? text.slice(2) : text).split(/\s+/).slice(0, 8).join(' ');
 }
 
 /** The candidates an SDP carries (its a=candidate lines), as candidateKey() names them. */

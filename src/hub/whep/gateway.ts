@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Body, type CandidateInit, type DeviceId, type Envelope, type Logger, newSessionId, type SessionId, silentLogger } from '../../protocol/index.js';
 import type { Channel, PeerInfo } from '../../signaling/channel.js';
+import { candidateKey } from '../../session/index.js';
 import { WhepError } from './errors.js';
 import { candidatesOfSdp, firstMid, fragMediaLine, iceCredentials, restartFrag, type SdpFrag, withCandidates, withIceCredentials } from './sdpfrag.js';
 
@@ -258,8 +259,9 @@ export class WhepSession {
 
   /** Keeps the camera's candidates a WHEP client can use; true when they are all there. */
   private takeCandidates(ex: Exchange, got: { candidates: readonly CandidateInit[]; complete: boolean }): boolean {
+    const known = new Set(ex.candidates.map((c) => candidateKey(c.candidate)));
     // An active TCP candidate (port 9) only dials out (RFC 6544 section 4.5): a WHEP client cannot reach it.
-    ex.candidates.push(...got.candidates.filter((c) => !/\btcptype active\b/.test(c.candidate)));
+    ex.candidates.push(...got.candidates.filter((c) => !/\btcptype active\b/.test(c.candidate) && !known.has(candidateKey(c.candidate))));
     return got.complete;
   }
 

@@ -30,6 +30,7 @@ export function newClientToken(): string {
   return `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
 
+/** hex SHA-256 of a token, as stored and looked up. */
 export function tokenDigest(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
@@ -54,6 +55,7 @@ export function parseClientTokens(text: string): StoredClientToken[] {
   );
 }
 
+/** The file's text for a list of tokens. */
 export function formatClientTokens(tokens: readonly StoredClientToken[]): string {
   return `${JSON.stringify({ v: 1, tokens }, null, 2)}\n`;
 }

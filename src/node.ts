@@ -11,4 +11,4 @@ export { openSource, parseSourceSpec, type Source, type SourceSpec } from './med
 export { LanTransport } from './signaling/lan/index.js';
 export { MergedChannel } from './signaling/merged.js';
 // The Node joinRoom (NodeRoom: RTP watches, cameras from source specs) replaces the browser's of the same name.
-export { joinRoom, NodeRoom, NodeWatch, type NodeJoinOptions, type NodeLanOptions, type NodePublishOptions, type NodeWatchEvents } from './api/node.js';
+export { joinRoom, NodeRoom, NodeWatch, type NodeJoinOptions, type NodeLanOptions, type NodePublishOptions, type NodeWatchEvents, type NodeWatchOptions } from './api/node.js';

@@ -13,6 +13,10 @@ export interface KeeperOptions {
   readonly selfName: string;
   readonly connected: (info: { ms: number; candidateType: string | undefined }) => void;
   readonly ended: (reason: string, message: string) => void;
+  /** A session started (the first, or one after an end). */
+  readonly started?: () => void;
+  /** Why ICE cannot connect yet, while the session still tries. */
+  readonly trouble?: (message: string) => void;
 }
 
 /**
@@ -64,6 +68,8 @@ export class SessionKeeper {
       ...(o.source !== undefined ? { source: o.source } : {}),
     });
     this.session = s;
+    o.started?.();
+    s.on('trouble', (d) => o.trouble?.(d.message));
     s.on('connected', (info) => {
       this.failures = 0;
       o.connected(info);

@@ -1,8 +1,10 @@
-import { Emitter, newDeviceId, PeercamError, Room, silentLogger } from '../protocol/index.js';
+import { type DeviceId, Emitter, newDeviceId, PeercamError, type PresenceBody, Room, silentLogger } from '../protocol/index.js';
 import { CameraAgent, type CameraAgentOptions } from '../agent/camera.js';
 import { FrameCounter, type FrameStats } from '../agent/frame-counter.js';
-import { createDataPeer, createViewerPeer, shutdownNdc, type ViewerPeer } from '../media/ndc/index.js';
+import { createDataPeer, createViewerPeer, shutdownNdc, TurnBridge, type ViewerPeer } from '../media/ndc/index.js';
 import type { OpenSourceOptions, Source, VideoCodec } from '../media/sources/index.js';
+import type { Speaker } from '../media/speaker/index.js';
+import type { PeerConfig } from '../session/index.js';
 import { type Channel, SealedChannel } from '../signaling/channel.js';
 import { LanRoom } from '../signaling/lan/join.js';
 import { MqttTransport } from '../signaling/mqtt.js';
@@ -22,6 +24,17 @@ export interface NodeJoinOptions extends JoinOptionsBase {
    * (docs/LAN.md). With a broker too, both are merged. `true` for the defaults.
    */
   readonly lan?: boolean | NodeLanOptions;
+  /** This device's id. Default: a new random one. Keep one across restarts to stay the same device to the others. */
+  readonly id?: DeviceId;
+  /** false: watch the room without being seen (no presence published, not advertised on the LAN). Default true. */
+  readonly announce?: boolean;
+  /**
+   * @internal The peer configuration as is, instead of `iceServers` and `relayOnly` (the CLI's: TURN credentials
+   * minted from a secret, re-advertised every `refreshMs`).
+   */
+  readonly peerConfig?: PeerConfig & { readonly refreshMs?: number };
+  /** @internal The presence announced at join as is, instead of `name` as a viewer (the CLI's camera and recorder). */
+  readonly presence?: PresenceBody;
 }
 
 /** LAN options of the Node `joinRoom`. */
@@ -32,6 +45,12 @@ export interface NodeLanOptions {
   readonly port?: number;
   /** Devices to dial directly (`ws://host:port`), for networks without multicast. */
   readonly peers?: readonly string[];
+  /** Use mDNS. Default true, unless the PEERCAM_MDNS environment variable is "off"; false leaves only `peers`. */
+  readonly mdns?: boolean;
+  /** The mDNS instance name. Default: one made from the device id. */
+  readonly instanceName?: string;
+  /** Advertise on mDNS even with `announce: false` (a long-running observer, so devices that start dial it at once). */
+  readonly advertise?: boolean;
 }
 
 /** Events of a NodeWatch. */
@@ -42,6 +61,18 @@ export interface NodeWatchEvents {
   connected: (info: { ms: number; candidateType: string | undefined }) => void;
   /** The session ended (it starts again by itself while the watch is open and the camera present). */
   ended: (reason: string, message: string) => void;
+  /** Why the connection cannot be made yet (no network path, TURN refused), while the session still tries. */
+  trouble: (message: string) => void;
+}
+
+/** Options of `NodeRoom.watch`. */
+export interface NodeWatchOptions {
+  /** The camera's source to watch. Default its first. */
+  readonly source?: string;
+  /** Receive the camera's audio too. Default true. */
+  readonly audio?: boolean;
+  /** Video codecs to offer, preferred first. Default H.264 then VP8. */
+  readonly videoCodecs?: readonly VideoCodec[];
 }
 
 /** One camera watched from Node: its RTP, and frame counts. */
@@ -52,6 +83,10 @@ export class NodeWatch extends Emitter<NodeWatchEvents> {
   readonly counter: FrameCounter;
   /** @internal */
   peer: ViewerPeer | undefined;
+  /** @internal */
+  bridge: TurnBridge | undefined;
+  /** @internal */
+  sessions = 0;
 
   constructor(
     /** The camera watched. */
@@ -71,6 +106,11 @@ export class NodeWatch extends Emitter<NodeWatchEvents> {
     return this.counter.stats;
   }
 
+  /** Sessions set up again after the first (camera restarted, network cut, broker outage). */
+  get reconnects(): number {
+    return Math.max(0, this.sessions - 1);
+  }
+
   /** @internal */
   fire<K extends keyof NodeWatchEvents>(event: K, ...args: Parameters<NodeWatchEvents[K]>): void {
     this.emit(event, ...args);
@@ -79,6 +119,7 @@ export class NodeWatch extends Emitter<NodeWatchEvents> {
   /** Stops watching (hangs up). */
   async close(): Promise<void> {
     await this.keeper?.close();
+    this.bridge?.close();
     this.removeAllListeners();
   }
 }
@@ -93,6 +134,10 @@ export interface NodePublishOptions {
   readonly maxViewers?: number;
   /** Listeners to register before the first viewer can arrive. */
   readonly on?: CameraAgentOptions['on'];
+  /** Plays viewers' talk-back (their microphone); without it the camera takes none. Its owner stops it. */
+  readonly speaker?: Speaker;
+  /** Start new viewers from the cached keyframe. Default true (off only for measurements). */
+  readonly keyframeCache?: boolean;
 }
 
 /** A room joined from Node: watch cameras (RTP), become one from a source, open data channels. */
@@ -101,18 +146,33 @@ export class NodeRoom extends PeercamRoom {
   constructor(
     parts: RoomParts,
     private readonly bindAddress: string | undefined,
+    /** @internal The LAN side, when joined with `lan` (foreign devices, brokers joined). */
+    readonly lan: LanRoom | undefined,
   ) {
     super(parts);
+  }
+
+  /** @internal The signaling channel (for the CLI's metrics and motion events). */
+  get channel(): Channel {
+    return this.parts.channel;
+  }
+
+  /** @internal The channel as a camera endpoint sees it: every offer but data-channel offers. */
+  get mediaChannel(): Channel {
+    return this.mediaView;
   }
 
   /**
    * Watches a camera of the room. Resolves at once with a NodeWatch that emits `rtp` as media arrives; it reconnects by
    * itself until `close()`. Throws 'not-found' when the device is not present.
    */
-  async watch(device: Device | string, options: { source?: string; audio?: boolean } = {}): Promise<NodeWatch> {
+  async watch(device: Device | string, options: NodeWatchOptions = {}): Promise<NodeWatch> {
     this.assertJoined('watch');
     const id = this.deviceId(device);
     const w = new NodeWatch(this.devices.get(id) as Device);
+    // TURN over TCP or TLS, which the engine lacks, through a local UDP stand-in per server.
+    const bridge = await TurnBridge.open(this.parts.config, this.parts.log);
+    w.bridge = bridge;
     const keeper = new SessionKeeper({
       channel: this.parts.channel,
       camera: id,
@@ -124,6 +184,8 @@ export class NodeRoom extends PeercamRoom {
         w.counter.newStream();
         const peer = createViewerPeer(config, {
           ...(this.bindAddress !== undefined ? { bindAddress: this.bindAddress } : {}),
+          ...(bridge ? { turnBridge: bridge } : {}),
+          ...(options.videoCodecs ? { videoCodecs: options.videoCodecs } : {}),
           log: this.parts.log,
           audio: options.audio ?? true,
           onRtp: (packet, kind) => {
@@ -137,6 +199,8 @@ export class NodeRoom extends PeercamRoom {
       },
       connected: (info) => w.fire('connected', info),
       ended: (reason, message) => w.fire('ended', reason, message),
+      started: () => w.sessions++,
+      trouble: (message) => w.fire('trouble', message),
     });
     w.keeper = keeper;
     this.tracked(w);
@@ -161,6 +225,8 @@ export class NodeRoom extends PeercamRoom {
       ...(options.sourceOptions ? { sourceOptions: options.sourceOptions } : {}),
       ...(options.maxViewers !== undefined ? { maxViewers: options.maxViewers } : {}),
       ...(options.on ? { on: options.on } : {}),
+      ...(options.speaker ? { speaker: options.speaker } : {}),
+      ...(options.keyframeCache !== undefined ? { keyframeCache: options.keyframeCache } : {}),
     });
     const close = agent.close.bind(agent);
     const untrack = this.track(() => close());
@@ -193,24 +259,29 @@ export async function joinRoom(options: string | NodeJoinOptions): Promise<NodeR
     throw PeercamError.config('No broker: the room link has no "b=" and no `broker` option was given. Pass the broker URL (mqtt://host:1883), or `lan: true`.');
   const log = o.log ?? silentLogger;
   const bindAddress = o.bindAddress ?? process.env.PEERCAM_ICE_BIND;
-  const presence = { name: o.name ?? 'peercam device', role: 'viewer', agent: 'peercam/0.1.0 node' } as const;
-  const self = newDeviceId();
+  const presence: PresenceBody = o.presence ?? { name: o.name ?? 'peercam device', role: 'viewer', agent: 'peercam/0.1.0 node' };
+  const role = presence.role;
+  const self = o.id ?? newDeviceId();
+  const announce = o.announce ?? true;
   const lanOptions = o.lan === true ? {} : o.lan || undefined;
   const lan = lanOptions
     ? await LanRoom.join({
         room,
         self,
         presence,
-        role: 'viewer',
+        role,
+        announce,
+        ...(lanOptions.advertise !== undefined ? { advertise: lanOptions.advertise } : {}),
+        ...(lanOptions.instanceName !== undefined ? { name: lanOptions.instanceName } : {}),
         ...(url !== undefined ? { broker: url } : {}),
         ...(lanOptions.interface !== undefined ? { interface: lanOptions.interface } : {}),
         ...(lanOptions.port !== undefined ? { port: lanOptions.port } : {}),
         ...(lanOptions.peers ? { peers: lanOptions.peers } : {}),
-        env: process.env,
+        env: lanOptions.mdns === false ? { ...process.env, PEERCAM_MDNS: 'off' } : process.env,
         log,
       })
     : undefined;
-  const channel: Channel = lan ? lan.channel : new SealedChannel(room, new MqttTransport({ url: url as string, log }), { self, presence, log });
+  const channel: Channel = lan ? lan.channel : new SealedChannel(room, new MqttTransport({ url: url as string, log }), { self, presence, announce, log });
   const engine = { ...(bindAddress !== undefined ? { bindAddress } : {}), log };
   liveRooms++;
   let released = false;
@@ -224,7 +295,7 @@ export async function joinRoom(options: string | NodeJoinOptions): Promise<NodeR
     {
       channel,
       presence,
-      config: peerConfigOf(o),
+      config: o.peerConfig ?? peerConfigOf(o),
       log,
       selfName: 'this device',
       cleanup: release,
@@ -232,6 +303,7 @@ export async function joinRoom(options: string | NodeJoinOptions): Promise<NodeR
         createDataPeer(config, { ...engine, ...(label !== undefined ? { label } : {}), onChannel: (dc) => onChannel(new NdcRawChannel(dc)) }),
     },
     bindAddress,
+    lan,
   );
   try {
     if (!lan) await channel.start(); // LanRoom.join started its own

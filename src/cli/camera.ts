@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { CameraAgent } from '../agent/camera.js';
 import { WhipOut } from '../agent/whip-out.js';
 import { openSource } from '../media/sources/index.js';
 import { Speaker } from '../media/speaker/index.js';
@@ -71,19 +70,15 @@ export function registerCamera(program: Command): void {
       await source.stop();
       throw err;
     });
-    speaker?.on('talk', (viewer, change) => say(`talk-back from ${channel.peers.get(viewer)?.name ?? viewer} ${change}`));
-    const { channel, broker, room } = joined;
-    const agent = await CameraAgent.start({
-      channel,
-      source,
+    const { channel, broker, room, node } = joined;
+    speaker?.on('talk', (viewer, change) => say(`talk-back from ${node.devices.get(viewer)?.name ?? viewer} ${change}`));
+    // The library's publish: the CameraAgent it starts is closed by leaving the room (joined.close()).
+    const agent = await node.publish(source, {
       sourceOptions,
       name,
-      peerConfig: peerConfig(opts, broker),
-      engine: engineOptions(opts),
       keyframeCache: opts.cache,
       maxViewers: Number(opts.maxViewers ?? 64),
       ...(speaker ? { speaker } : {}),
-      log,
       on: {
         viewer: (e) => say(`viewer ${e.viewer} ${e.change}${e.reason ? ` (${e.reason})` : ''}; ${e.viewers} watching`),
         source: (state, reason) => say(`source ${state}${reason ? `: ${reason}` : ''}`),
@@ -103,16 +98,16 @@ export function registerCamera(program: Command): void {
     whipOut?.start();
     say(`camera "${name}" (${id}) is live in room ${room.id} via ${joined.describe()}, source ${opts.source}`);
     joined.lan?.on('broker', (url, change, detail) => say(`broker ${url} ${change}${detail ? `: ${detail}` : ''}`));
-    channel.on('state', (state, detail) => say(`${joined.lan ? 'signaling' : 'broker'} ${state}${detail ? `: ${detail}` : ''}`));
+    node.on('state', (state, detail) => say(`${joined.lan ? 'signaling' : 'broker'} ${state}${detail ? `: ${detail}` : ''}`));
     await untilSignal();
     say('stopping');
     await scrape?.close();
     await whipOut?.close();
     motion?.close();
-    await agent.close();
+    // Leaving closes the camera (its viewers hang up) and clears its presence; the source and speaker are ours.
+    await joined.close();
     await speaker?.stop();
     await source.stop();
-    await joined.close();
   });
 }
 

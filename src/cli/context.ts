@@ -2,11 +2,8 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import type { Logger, PresenceBody, Role, Room } from '../protocol/index.js';
 import { chooseIceServers, type PeerConfig } from '../session/index.js';
-import { SealedChannel } from '../signaling/channel.js';
 import { mdnsAllowedByEnv } from '../signaling/lan/netif.js';
-import { MqttTransport } from '../signaling/mqtt.js';
 import { turnRestConfig } from '../agent/turn-rest.js';
-import { loadRoom } from './home.js';
 
 export const DEFAULT_BROKER = 'mqtt://127.0.0.1:1883';
 
@@ -85,24 +82,6 @@ export function engineOptions(options: NetOptions): { bindAddress?: string } {
 
 export function mdnsEnabled(options: NetOptions): boolean {
   return options.mdns !== false && mdnsAllowedByEnv(process.env);
-}
-
-/** Joins the room over its MQTT broker with a started channel. */
-export async function joinOverMqtt(
-  options: NetOptions,
-  self: { id: string; presence: PresenceBody; announce?: boolean },
-  log: Logger,
-): Promise<{ room: Room; channel: SealedChannel; broker: string }> {
-  const room = await loadRoom(options.room);
-  const broker = brokerUrl(options, room);
-  const channel = new SealedChannel(room, new MqttTransport({ url: broker, log }), {
-    self: self.id,
-    presence: self.presence,
-    announce: self.announce ?? true,
-    log,
-  });
-  await channel.start();
-  return { room, channel, broker };
 }
 
 export function presenceOf(name: string, role: Role): PresenceBody {

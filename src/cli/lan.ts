@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { type DeviceId, type Logger, PeercamError, type PresenceBody, type Role, type Room } from '../protocol/index.js';
+import { joinRoom as joinNodeRoom, type NodeLanOptions, type NodeRoom } from '../api/node.js';
+import { type DeviceId, type Logger, PeercamError, type PresenceBody, type Room } from '../protocol/index.js';
 import type { Channel } from '../signaling/channel.js';
-import { LanRoom } from '../signaling/lan/join.js';
-import { joinOverMqtt, mdnsEnabled, type NetOptions } from './context.js';
+import type { LanRoom } from '../signaling/lan/join.js';
+import { brokerUrl, engineOptions, mdnsEnabled, type NetOptions, peerConfig } from './context.js';
 import { loadRoom } from './home.js';
 
 /** What `--lan` adds to camera, watch and ls. */
@@ -28,6 +29,9 @@ function collect(value: string, previous: string[]): string[] {
 /** A joined room, over the broker alone or (with --lan) over the LAN and any broker, merged. */
 export interface Joined {
   readonly room: Room;
+  /** The room as the library's API holds it (watch, publish, devices). */
+  readonly node: NodeRoom;
+  /** The room's channel without data-channel offers (the API's data endpoint answers those). */
   readonly channel: Channel;
   /** The broker joined at start (undefined: LAN only). */
   readonly broker: string | undefined;
@@ -54,17 +58,49 @@ export function configuredBroker(options: NetOptions, room: Room): string | unde
   return options.broker ?? process.env.PEERCAM_BROKER ?? room.options.broker;
 }
 
+/** Joins the room through the library's `joinRoom`, with the CLI's flags, ICE servers and device identity. */
 export async function joinRoom(options: LanCliOptions, self: Self, log: Logger): Promise<Joined> {
-  if (!options.lan) {
+  const lan = options.lan ? lanOptions(options, self) : undefined;
+  if (!lan)
     for (const [flag, set] of [
       ['--interface', options.interface !== undefined],
       ['--peer', (options.peer ?? []).length > 0],
       ['--lan-port', options.lanPort !== undefined],
     ] as const)
       if (set) throw PeercamError.config(`${flag} only applies to LAN mode; add --lan.`);
-    const joined = await joinOverMqtt(options, self, log);
-    return { ...joined, lan: undefined, describe: () => joined.broker, close: () => joined.channel.close() };
-  }
+  const room = await loadRoom(options.room);
+  const broker = lan ? configuredBroker(options, room) : brokerUrl(options, room);
+  const bind = engineOptions(options).bindAddress;
+  const node = await joinNodeRoom({
+    link: room,
+    id: self.id,
+    presence: self.presence,
+    announce: self.announce ?? true,
+    peerConfig: peerConfig(options, broker),
+    ...(broker !== undefined ? { broker } : {}),
+    ...(bind !== undefined ? { bindAddress: bind } : {}),
+    ...(lan ? { lan } : {}),
+    log,
+  });
+  if (node.lan?.lan.discovery.offline)
+    process.stderr.write(
+      'peercam: no network interface with an IPv4 address here besides loopback, so LAN discovery (mDNS) finds only ' +
+        'devices on this machine. Connect to a network, or dial devices directly with --peer ws://host:port.\n',
+    );
+  const lanRoom = node.lan;
+  return {
+    room,
+    node,
+    channel: node.mediaChannel,
+    broker: lanRoom ? lanRoom.brokers()[0] : broker,
+    lan: lanRoom,
+    describe: () => (lanRoom ? ['the LAN', ...lanRoom.brokers()].join(' + ') : (broker ?? '')),
+    close: () => node.leave(),
+  };
+}
+
+/** The LAN options of `joinRoom` from --lan, --interface, --peer, --lan-port and --no-mdns (checked). */
+function lanOptions(options: LanCliOptions, self: Self): NodeLanOptions {
   const peers = options.peer ?? [];
   for (const url of peers)
     if (!/^wss?:\/\/[^/\s]+:\d+\/?$/.test(url)) throw PeercamError.config(`--peer takes ws://host:port (a peercam device's LAN port), not "${url}".`);
@@ -76,36 +112,13 @@ export async function joinRoom(options: LanCliOptions, self: Self, log: Logger):
   const port = options.lanPort === undefined ? undefined : Number(options.lanPort);
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))
     throw PeercamError.config(`--lan-port must be a port number (0-65535), not "${options.lanPort}".`);
-  const room = await loadRoom(options.room);
-  const broker = configuredBroker(options, room);
-  const role: Role = self.presence.role;
-  const lan = await LanRoom.join({
-    room,
-    self: self.id,
-    presence: self.presence,
-    announce: self.announce ?? true,
+  return {
+    // --no-mdns must reach the transport, which otherwise only reads PEERCAM_MDNS.
+    mdns,
     ...(self.advertise !== undefined ? { advertise: self.advertise } : {}),
-    role,
-    ...(self.mdnsName !== undefined ? { name: self.mdnsName } : {}),
+    ...(self.mdnsName !== undefined ? { instanceName: self.mdnsName } : {}),
     ...(options.interface !== undefined ? { interface: options.interface } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(peers.length > 0 ? { peers } : {}),
-    ...(broker !== undefined ? { broker } : {}),
-    // --no-mdns must reach the transport, which otherwise only reads PEERCAM_MDNS.
-    env: mdns ? process.env : { ...process.env, PEERCAM_MDNS: 'off' },
-    log,
-  });
-  if (lan.lan.discovery.offline)
-    process.stderr.write(
-      'peercam: no network interface with an IPv4 address here besides loopback, so LAN discovery (mDNS) finds only ' +
-        'devices on this machine. Connect to a network, or dial devices directly with --peer ws://host:port.\n',
-    );
-  return {
-    room,
-    channel: lan.channel,
-    broker: lan.brokers()[0],
-    lan,
-    describe: () => ['the LAN', ...lan.brokers()].join(' + '),
-    close: () => lan.close(),
   };
 }

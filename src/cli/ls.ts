@@ -45,8 +45,7 @@ export function registerLs(program: Command): void {
         last = now;
         print();
       };
-      joined.channel.on('peer', changed);
-      joined.channel.on('gone', changed);
+      for (const event of ['join', 'update', 'leave'] as const) joined.node.on(event, changed);
       joined.lan?.lan.on('foreign', changed);
       // Foreign devices leaving (mDNS goodbye or expiry) raise no event: look again now and then.
       const timer = setInterval(changed, 1000);
@@ -62,7 +61,7 @@ export function registerLs(program: Command): void {
 }
 
 export function entries(joined: Joined): LsEntry[] {
-  const members: LsEntry[] = [...joined.channel.peers.values()].map((p) => ({ id: p.id, name: p.name, role: p.role, via: p.via }));
+  const members: LsEntry[] = [...joined.node.devices.values()].map((p) => ({ id: p.id, name: p.name, role: p.role, via: p.via }));
   const foreign: LsEntry[] = (joined.lan?.lan.foreign() ?? []).map((s: LanService) => ({ id: s.id, role: s.role, room: 'foreign', via: 'lan' }));
   return [...members, ...foreign];
 }

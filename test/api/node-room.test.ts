@@ -123,6 +123,20 @@ describe('high-level API (Node): joinRoom, presence events, data channels, publi
     await assert.rejects(a.openChannel('aaaaaaaaaaaaaaaa'), (err: unknown) => err instanceof PeercamError && err.code === 'not-found');
   });
 
+  it('keeps a given device id, and with announce: false sees the room without being seen (as `peercam ls`)', async () => {
+    const [a] = rooms as [NodeRoom];
+    const observer = await joinRoom({ link, name: 'observer', id: 'observeraaaaaaaa', announce: false, bindAddress: '127.0.0.1' });
+    rooms.push(observer);
+    assert.equal(observer.self, 'observeraaaaaaaa');
+    await waitFor(() => observer.devices.has(a.self), { timeoutMs: 15_000, what: 'the observer sees alpha' });
+    // A member joined after the observer hears of everyone announced before it, but never of the observer.
+    const late = await join('late');
+    await waitFor(() => late.devices.has(a.self) && observer.devices.has(late.self), { timeoutMs: 15_000, what: 'late and the observer see the room' });
+    assert.equal(late.devices.has(observer.self), false);
+    assert.equal(a.devices.has(observer.self), false);
+    await late.leave();
+  });
+
   it('publishes a test pattern as a camera and watches its frames (data channels still answer meanwhile)', async () => {
     const [a, b] = rooms as [NodeRoom, NodeRoom];
     const update = new Promise<Device>((resolve) => a.on('update', (d) => d.id === b.self && d.role === 'camera' && resolve(d)));

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { extractApi } from '../../scripts/api-docs.js';
-import { bin, type PackedProject, packedProject } from './package.js';
+import { bin, type PackedProject, packedProject, REPO } from './package.js';
 
 describe('the npm package: what `npm pack` ships, its exports and types, its reference', () => {
   let project: PackedProject;
@@ -66,12 +66,51 @@ describe('the npm package: what `npm pack` ships, its exports and types, its ref
 
   it('gives the browser entry the browser condition and keeps Node built-ins out of it', async () => {
     const manifest = JSON.parse(await readFile(join(project.pkgDir, 'package.json'), 'utf8')) as {
-      exports: Record<string, Record<string, string>>;
+      exports: Record<string, Record<string, string | Record<string, string>>>;
     };
-    assert.equal(manifest.exports['.']?.browser, './dist/browser.js');
+    // Under "browser", code and types both of the browser build; else the Node entry's.
+    assert.deepEqual(manifest.exports['.']?.browser, { types: './dist/browser.d.ts', default: './dist/browser.js' });
     assert.equal(manifest.exports['.']?.types, './dist/node.d.ts');
     const browser = await readFile(join(project.pkgDir, 'dist', 'browser.js'), 'utf8');
     assert.match(browser, /joinRoom/);
     assert.doesNotMatch(browser, /from ['"]node:|from ['"](fs|net|os|child_process|dgram)['"]/);
+  });
+
+  it('types a browser project (bundler resolution) with the browser API, and a Node project with the Node API', async () => {
+    // What a TypeScript page gets: `peercam/browser`, or `peercam` with the "browser" condition (customConditions);
+    // a watch's `stream` is a MediaStream. Type errors fail tsc, so each assignment is the assertion.
+    await writeFile(
+      join(project.dir, 'page.ts'),
+      [
+        "import { type BrowserRoom, joinRoom } from 'peercam';",
+        "import { joinRoom as joinFromSubpath } from 'peercam/browser';",
+        "const room: BrowserRoom = await joinRoom('#k=x');",
+        "const again: BrowserRoom = await joinFromSubpath({ link: '#k=x', name: 'page' });",
+        'const stream: MediaStream = (await room.watch(again.cameras()[0]!)).stream;',
+        'export { stream };',
+      ].join('\n'),
+    );
+    await writeFile(
+      join(project.dir, 'server.ts'),
+      [
+        "import { joinRoom, type NodeRoom, type NodeWatch } from 'peercam';",
+        "const room: NodeRoom = await joinRoom({ link: '#k=x', lan: true });",
+        'const watch: NodeWatch = await room.watch(room.cameras()[0]!, { videoCodecs: ["VP8"] });',
+        'export { watch };',
+      ].join('\n'),
+    );
+    const base = { target: 'es2022', module: 'esnext', strict: true, noEmit: true, skipLibCheck: true };
+    const configs = {
+      'tsconfig.page.json': { compilerOptions: { ...base, moduleResolution: 'bundler', customConditions: ['browser'], lib: ['es2022', 'dom'], types: [] }, files: ['page.ts'] },
+      'tsconfig.server.json': { compilerOptions: { ...base, module: 'nodenext', moduleResolution: 'nodenext', types: ['node'], typeRoots: [join(REPO, 'node_modules', '@types')] }, files: ['server.ts'] },
+    };
+    for (const [file, config] of Object.entries(configs)) {
+      await writeFile(join(project.dir, file), JSON.stringify(config));
+      await bin('tsc', ['-p', file], project.dir);
+    }
+    // Without the condition, `peercam` is the Node entry's types: a browser project says so with peercam/browser.
+    await writeFile(join(project.dir, 'plain.ts'), "import { joinRoom, type NodeRoom } from 'peercam';\nexport const room: NodeRoom = await joinRoom('#k=x');\n");
+    await writeFile(join(project.dir, 'tsconfig.plain.json'), JSON.stringify({ compilerOptions: { ...base, moduleResolution: 'bundler', lib: ['es2022', 'dom'], types: [] }, files: ['plain.ts'] }));
+    await bin('tsc', ['-p', 'tsconfig.plain.json'], project.dir);
   });
 });

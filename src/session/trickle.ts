@@ -16,6 +16,7 @@ export class TrickleBatcher {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private held = true;
   private done = false;
+  private doneSent = false;
 
   constructor(
     private readonly flush: (batch: TrickleBatch) => void,
@@ -53,9 +54,12 @@ export class TrickleBatcher {
   private sendNow(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.length === 0) return;
+    // Gathering that ends after the last batch went out (no new candidate since) still says `done`, in an empty
+    // batch: whoever waits for the last candidate (a WHEP answer, the ICE diagnosis) need not wait out a timer.
+    if (this.pending.length === 0 && !(this.done && !this.doneSent)) return;
     const candidates = this.pending;
     this.pending = [];
+    if (this.done) this.doneSent = true;
     this.flush({ candidates, done: this.done });
   }
 }

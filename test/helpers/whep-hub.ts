@@ -31,12 +31,12 @@ export interface WhepHub {
  * A hub in this process with its WHEP door and one Node camera ("Node cam", the demo clip) joined over its broker.
  * ICE stays on loopback (tests run in a loopback-only namespace).
  */
-export async function startWhepHub(options: { iceServers?: readonly IceServer[] } = {}): Promise<WhepHub> {
+export async function startWhepHub(options: { iceServers?: readonly IceServer[]; relayLingerMs?: number } = {}): Promise<WhepHub> {
   const dir = await mkdtemp(join(tmpdir(), 'peercam-whep-'));
   const room = await Room.create({ name: 'WHEP test' });
   const config = { iceServers: options.iceServers ?? [], iceTransportPolicy: 'all' as const };
   const certificate = await hubCertificate(dir, ['127.0.0.1'], (file, body, mode) => writeFile(file, body, { mode }));
-  const door = whepDoor({ id: async () => newDeviceId(), guard: new BearerGuard(room.credentials.httpToken), config, log: silentLogger, rateLimit: { burst: 1000, perSecond: 1000 }, engine: LOOPBACK_ENGINE });
+  const door = whepDoor({ id: async () => newDeviceId(), guard: new BearerGuard(room.credentials.httpToken), config, log: silentLogger, rateLimit: { burst: 1000, perSecond: 1000 }, engine: LOOPBACK_ENGINE, ...(options.relayLingerMs !== undefined ? { relayLingerMs: options.relayLingerMs } : {}) });
   let camera: CameraAgent | undefined;
   const hub = await startHub({
     room,

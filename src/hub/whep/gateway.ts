@@ -33,7 +33,7 @@ export interface PathRequest {
   readonly client: string;
 }
 
-/** How long the camera's candidates from a direct answer decide `auto` for later clients without asking it first. */
+/** How long the camera's candidates from a direct answer (or a failed direct session) decide `auto` without asking it. */
 const CAMERA_FACTS_MS = 5 * 60_000;
 
 /** Retry-After (seconds) for a camera that is offline or a hub that is full. */
@@ -52,6 +52,8 @@ export class WhepGateway {
   private readonly offs: (() => void)[];
   /** The candidates of each camera's last direct answer (for `auto`), and when they came. */
   private readonly cameraFacts = new Map<DeviceId, { candidates: string[]; at: number }>();
+  /** When a direct session of (camera, client address) last failed ICE: `auto` relays that client for a while. */
+  private readonly directFailures = new Map<string, number>();
   readonly relays: WhepRelays;
   readonly log: Logger;
 
@@ -117,22 +119,38 @@ export class WhepGateway {
     const max = this.options.maxSessions ?? 64;
     if (this.sessions.size >= max)
       throw new WhepError(503, `This hub serves at most ${max} WHEP sessions at once; try later.`, { 'retry-after': String(RETRY_AFTER_S) });
-    const clientHasIceServers = (this.options.config?.iceServers.length ?? 0) > 0;
-    const decide = (candidates: readonly string[]) => {
-      const d = choosePath({ client: path.client, camera: candidates, clientHasIceServers });
-      this.log.info({ camera: camera.name, client: path.client, path: d.path, why: d.why }, 'WHEP path chosen (auto)');
-      return d.path;
-    };
-    const facts = this.cameraFacts.get(camera.id);
-    const known = facts && Date.now() - facts.at < CAMERA_FACTS_MS ? facts.candidates : undefined;
-    const relay = path.mode === 'always' || (path.mode === 'auto' && known !== undefined && decide(known) === 'relay');
-    if (relay) return this.start(camera, offer, source, await this.relayOf(camera, source));
-    const direct = await this.start(camera, offer, source, undefined);
+    const decided = path.mode === 'auto' ? this.decide(camera, path.client) : undefined;
+    if (path.mode === 'always' || decided === 'relay') return this.start(camera, offer, source, await this.relayOf(camera, source), path.client);
+    const direct = await this.start(camera, offer, source, undefined, path.client);
     this.cameraFacts.set(camera.id, { candidates: direct.session.cameraCandidates, at: Date.now() });
-    if (path.mode !== 'auto' || known !== undefined || decide(direct.session.cameraCandidates) === 'direct') return direct;
+    if (decided !== 'ask' || this.decide(camera, path.client) === 'direct') return direct;
     // The camera's own answer showed that this client cannot reach it: the hub relays instead.
     direct.session.close('The hub relays this client instead (auto).', true);
-    return this.start(camera, offer, source, await this.relayOf(camera, source));
+    return this.start(camera, offer, source, await this.relayOf(camera, source), path.client);
+  }
+
+  /**
+   * `auto`'s choice for this client and camera (docs/WHEP.md): `relay` after a direct session of this client with
+   * this camera failed ICE lately, else from the camera's candidates of its last direct answer, or `ask` (answer
+   * directly first, then decide from that answer) when there is none.
+   */
+  decide(camera: PeerInfo, client: string): 'direct' | 'relay' | 'ask' {
+    const failed = this.directFailures.get(`${camera.id} ${client}`);
+    if (failed !== undefined && Date.now() - failed < CAMERA_FACTS_MS) {
+      this.log.info({ camera: camera.name, client, path: 'relay', why: 'a direct session of this client failed ICE lately' }, 'WHEP path chosen (auto)');
+      return 'relay';
+    }
+    const facts = this.cameraFacts.get(camera.id);
+    if (!facts || Date.now() - facts.at >= CAMERA_FACTS_MS) return 'ask';
+    const d = choosePath({ client, camera: facts.candidates, clientHasIceServers: (this.options.config?.iceServers.length ?? 0) > 0 });
+    this.log.info({ camera: camera.name, client, path: d.path, why: d.why }, 'WHEP path chosen (auto)');
+    return d.path;
+  }
+
+  /** @internal A direct session's camera saw ICE fail (it asked for a restart, which only the client can do). */
+  directFailed(camera: DeviceId, client: string): void {
+    if (this.directFailures.size >= 1024) this.directFailures.clear(); // a bound, not an LRU: a hint, not state
+    this.directFailures.set(`${camera} ${client}`, Date.now());
   }
 
   private async relayOf(camera: PeerInfo, source: string | undefined): Promise<WhepRelay> {
@@ -144,8 +162,8 @@ export class WhepGateway {
     }
   }
 
-  private async start(camera: PeerInfo, offer: string, source: string | undefined, relay: WhepRelay | undefined): Promise<{ session: WhepSession; answer: string }> {
-    const session = new WhepSession(this, camera, offer, source, relay);
+  private async start(camera: PeerInfo, offer: string, source: string | undefined, relay: WhepRelay | undefined, client: string): Promise<{ session: WhepSession; answer: string }> {
+    const session = new WhepSession(this, camera, offer, source, client, relay);
     this.sessions.set(session.id, session);
     try {
       const answer = await session.start();
@@ -216,6 +234,8 @@ export class WhepSession {
     camera: PeerInfo,
     private readonly offer: string,
     private readonly source: string | undefined,
+    /** The client's address as the HTTP server saw it. */
+    readonly clientAddress: string,
     /** Set when the hub relays this session (docs/WHEP.md): the offer goes to the relay's camera. */
     readonly relay?: WhepRelay,
   ) {
@@ -309,8 +329,13 @@ export class WhepSession {
         }
         this.close(`The camera refused: ${e.body.message}`, false);
         return;
+      case 'restart':
+        // The camera sees ICE fail, but only the WHEP client can restart ICE (by PATCH). `auto` learns from it: this
+        // client's next POST for this camera goes through the relay.
+        this.gateway.log.info({ camera: this.cameraName, session: this.id, client: this.clientAddress, reason: e.body.reason }, 'the camera sees ICE trouble with a WHEP client');
+        if (!this.relay) this.gateway.directFailed(this.camera, this.clientAddress);
+        return;
       default:
-        // `restart`: the camera sees ICE trouble, but only the WHEP client can restart ICE (by PATCH).
         this.gateway.log.debug({ type: e.type, session: this.id }, 'ignored a message the WHEP gateway does not use');
     }
   }

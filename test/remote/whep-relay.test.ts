@@ -51,6 +51,9 @@ describe('WHEP relay: a client that cannot reach the camera plays it through the
     });
   });
   after(async () => {
+    // What the hub decided and how long each step took (ms), for the record and for a failure's diagnosis.
+    for (const line of hub?.stderr.split('\n') ?? []) if (/"msg":"(WHEP [^"]*|the camera sees[^"]*)"/.test(line)) process.stdout.write(`# hub: ${line.slice(0, 300)}\n`);
+    process.stdout.write(`# camera: ${camera?.stdout.split('\n').join(' | ').slice(0, 1500)}\n`);
     await context?.close();
     await rig?.down();
   });

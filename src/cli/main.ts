@@ -10,6 +10,7 @@ import { registerRecord } from './record.js';
 import { registerRoom } from './room.js';
 import { registerUp } from './up.js';
 import { registerWatch } from './watch.js';
+import { registerWhep } from './whep.js';
 
 const program = new Command()
   .name(COMMAND)
@@ -26,6 +27,7 @@ registerCamera(program);
 registerWatch(program);
 registerRecord(program);
 registerUp(program);
+registerWhep(program);
 
 program
   .parseAsync()

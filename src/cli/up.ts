@@ -16,6 +16,8 @@ import { RECORDINGS_PRESENCE_SOURCE, type Recorder } from '../agent/recorder.js'
 import { recordingsRoutes } from '../hub/recordings-api.js';
 import { BearerGuard } from '../hub/http-auth.js';
 import { isRelayMode, WHEP_RELAY_MODES, whepDoor } from '../hub/whep/index.js';
+import { ClientTokens } from '../hub/client-tokens.js';
+import { clientTokensFile } from './whep.js';
 import { untilSignal } from './camera.js';
 import { engineOptions, logger, mdnsEnabled, peerConfig, TURN_SECRET_OPTION, TURN_TTL_OPTION } from './context.js';
 import { addRecordOptions, defaultRecordingsDir, type RecordCliOptions, recorderSettings, startRecorder } from './record.js';
@@ -95,10 +97,12 @@ export function registerUp(program: Command): void {
         });
       else log.info({}, 'mDNS off: the hub is not advertised on the LAN');
       const routes = recording?.routes;
-      // The WHEP door (docs/WHEP.md): every WHEP player can watch a camera of the room, with the room's HTTP token.
+      // The WHEP door (docs/WHEP.md): every WHEP player can watch a camera of the room, with the room's HTTP token or
+      // a client token of its own (`peercam whep token add`), which the owner can revoke while the hub runs.
+      const clientTokens = new ClientTokens(clientTokensFile(), room.id).watch();
       const relay = opts.whepRelay;
       if (!isRelayMode(relay)) throw PeercamError.config(`--whep-relay ${relay} is not one of ${WHEP_RELAY_MODES.join(', ')}.`);
-      const whep = whepDoor({ id: () => deviceId('hub:whep'), guard: new BearerGuard(room.credentials.httpToken), config, log, engine: engineOptions({}), relay });
+      const whep = whepDoor({ id: () => deviceId('hub:whep'), guard: new BearerGuard(room.credentials.httpToken, clientTokens), config, log, engine: engineOptions({}), relay });
       extras.push((_hub, join) => whep.start(join));
       const hub = await startHub({
         room,
@@ -118,6 +122,7 @@ export function registerUp(program: Command): void {
       await untilSignal();
       process.stdout.write('peercam hub: stopping\n');
       await hub.close();
+      clientTokens.close();
       shutdownNdc();
     });
 }

@@ -93,6 +93,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
       socket.destroy();
       return;
     }
+    // Signaling is small request/answer traffic: Nagle would hold a packet's tail for the peer's delayed ACK (40 ms).
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.on('close', () => {
       sockets.delete(socket);

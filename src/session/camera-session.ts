@@ -58,11 +58,12 @@ export class CameraSession extends Negotiation {
     this.usedConfig = this.config;
     const peer = reuse && this.peer ? this.peer : this.peerFactory(this.config, { viewer: this.remote, sid: this.sid, source: e.body.source });
     this.usePeer(peer);
-    const answer = await peer.answer(sdp);
+    this.remoteDescriptionCandidates(sdp);
+    const answer = await this.withReadyCandidates(peer, await peer.answer(sdp));
     if (this.stateNow === 'closed') return;
     this.lastAnswer = { gen, sdp: answer, restartable: peer.canRestartIce };
     this.send('answer', { sdp: answer, gen, restartable: peer.canRestartIce });
-    this.localDescriptionSent();
+    this.localDescriptionSent(answer);
     await this.remoteDescriptionSet();
     // If the viewer never connects (it vanished, or no path), free the resources; it can always offer again.
     this.arm('ice', this.timeouts.iceMs, () => {

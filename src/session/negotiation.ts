@@ -11,7 +11,7 @@ import {
 import type { Channel } from '../signaling/channel.js';
 import { countCandidate, diagnoseIce, type IceDiagnosis, type IceServerError, noCandidates } from './ice-diagnosis.js';
 import type { Peer, PeerConfig, PeerState } from './peer.js';
-import { TrickleBatcher } from './trickle.js';
+import { candidatesInSdp, TrickleBatcher } from './trickle.js';
 
 /** Where a session stands. */
 export type SessionState = 'negotiating' | 'connected' | 'restarting' | 'closed';
@@ -53,10 +53,21 @@ export interface Timeouts {
   readonly disconnectedGraceMs: number;
   /** Trickle batching window. */
   readonly trickleWindowMs: number;
+  /** At most this long, a description waits for the candidates that come at once, to carry them. */
+  readonly readyCandidatesMs: number;
 }
 
-/** Session timeouts unless overridden: answer 5 s, ICE 15 s, disconnected grace 3 s, trickle window 100 ms. */
-export const DEFAULT_TIMEOUTS: Timeouts = { answerMs: 5000, iceMs: 15000, disconnectedGraceMs: 3000, trickleWindowMs: 100 };
+/**
+ * Session timeouts unless overridden: answer 5 s, ICE 15 s, disconnected grace 3 s, trickle window 100 ms, and up to
+ * 40 ms for ready candidates (host candidates come within a few ms; srflx and relay ones are trickled).
+ */
+export const DEFAULT_TIMEOUTS: Timeouts = {
+  answerMs: 5000,
+  iceMs: 15000,
+  disconnectedGraceMs: 3000,
+  trickleWindowMs: 100,
+  readyCandidatesMs: 40,
+};
 
 /** What viewer and camera sessions share: peer wiring, trickle, candidate buffering, ordered sends and timers. */
 export abstract class Negotiation extends Emitter<SessionEvents> {
@@ -174,9 +185,26 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
     this.remoteReady = false;
   }
 
-  /** Our description for this generation was sent: candidates may follow it. */
-  protected localDescriptionSent(): void {
-    this.batcher?.release();
+  /**
+   * Our description with the candidates gathered at once (host candidates: a few ms after it is set), so they travel
+   * inside it instead of in a batch a trickle window later; what comes later (srflx, relay) is trickled.
+   */
+  protected async withReadyCandidates(peer: Peer, sdp: string): Promise<string> {
+    if (!peer.currentLocalDescription || !this.batcher) return sdp;
+    await this.batcher.ready(this.timeouts.readyCandidatesMs);
+    if (peer !== this.peer) return sdp;
+    return peer.currentLocalDescription() ?? sdp;
+  }
+
+  /** Our description `sdp` for this generation was sent: candidates may follow it, but not those it carries. */
+  protected localDescriptionSent(sdp: string): void {
+    this.batcher?.release(candidatesInSdp(sdp));
+  }
+
+  /** The remote description of this generation carries candidates (and maybe their end): count them. */
+  protected remoteDescriptionCandidates(sdp: string): void {
+    for (const c of candidatesInSdp(sdp)) countCandidate(this.gathered.remote, c);
+    if (/^a=end-of-candidates/m.test(sdp)) this.remoteDoneGen = Math.max(this.remoteDoneGen, this.gen);
   }
 
   /** The remote description of this generation is applied: buffered candidates can go in. */

@@ -48,6 +48,11 @@ export interface Peer extends Pick<Emitter<PeerEvents>, 'on'> {
   readonly state: PeerState;
   /** Whether this implementation can restart ICE in place; when false the session replaces the peer instead. */
   readonly canRestartIce: boolean;
+  /**
+   * The local description now, with the candidates gathered so far (engines keep them in it). When present, a session
+   * waits a moment for the candidates that come at once and sends this instead, so they travel inside the description.
+   */
+  currentLocalDescription?(): string | undefined;
   /** Type of the local candidate in use once connected (host/srflx/prflx/relay), if known. */
   candidateType(): Promise<string | undefined>;
   close(): void;

@@ -84,6 +84,7 @@ export class ViewerSession extends Negotiation {
         this.disarm('answer');
         try {
           await this.peer?.acceptAnswer(e.body.sdp);
+          this.remoteDescriptionCandidates(e.body.sdp);
           this.emit('step', 'answer-received', e.body.gen);
           await this.remoteDescriptionSet();
         } catch (err) {
@@ -139,13 +140,13 @@ export class ViewerSession extends Negotiation {
     this.usePeer(peer);
     this.offering = true;
     try {
-      this.offerSdp = await peer.createOffer({ iceRestart: inPlace });
+      this.offerSdp = await this.withReadyCandidates(peer, await peer.createOffer({ iceRestart: inPlace }));
     } finally {
       this.offering = false;
     }
     if (this.stateNow === 'closed') return;
     this.sendOffer(false);
-    this.localDescriptionSent();
+    this.localDescriptionSent(this.offerSdp);
   }
 
   /** Our ICE servers plus those the camera and the room's hubs lend in their sealed presence (read at each offer). */

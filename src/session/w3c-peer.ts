@@ -122,6 +122,10 @@ export class W3cPeer extends Emitter<PeerEvents> implements Peer {
     await Promise.race([this.pc.addIceCandidate({ candidate: candidate.candidate, sdpMid: candidate.mid }), this.closing]);
   }
 
+  currentLocalDescription(): string | undefined {
+    return this.closed ? undefined : this.pc.localDescription?.sdp;
+  }
+
   /** The local candidate type of the selected pair (host/srflx/prflx/relay), from getStats. */
   async candidateType(): Promise<string | undefined> {
     if (this.closed) return undefined;

@@ -194,6 +194,7 @@ export class MqttTransport implements Transport {
     this.client = client;
     client.on('connect', (connack) => {
       this.connacked = true;
+      noDelay(client.stream);
       if (connack.properties?.retainAvailable === false && this.retain) this.noRetain(client);
       void this.onConnect(client);
     });
@@ -471,4 +472,12 @@ export class MqttTransport implements Transport {
     this.client?.end(true);
     this.settleOpen?.(error);
   }
+}
+
+/**
+ * Turns Nagle off on a TCP or TLS link to the broker (Node; WebSockets already do): signaling is small messages that
+ * wait for an answer, and Nagle would hold a message's tail until the broker's delayed ACK, 40 ms on Linux.
+ */
+function noDelay(stream: object): void {
+  if ('setNoDelay' in stream && typeof stream.setNoDelay === 'function') stream.setNoDelay(true);
 }

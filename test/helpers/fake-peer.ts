@@ -6,7 +6,9 @@ let counter = 0;
 /**
  * A stand-in for a WebRTC peer, for unit tests of the session logic and the signaling benchmark: synthetic SDP of a
  * realistic size, one host candidate per generation, and "connected" once it holds the remote description and a
- * remote candidate of the current ICE generation. `fail()` and `disconnect()` simulate network trouble.
+ * remote candidate of the current ICE generation. `fail()` and `disconnect()` simulate network trouble. With
+ * `carriesCandidates` it keeps its gathered candidate in its local description, as real engines do, and takes the
+ * candidates of a remote description.
  */
 export class FakePeer extends Emitter<PeerEvents> implements Peer {
   readonly id = ++counter;
@@ -17,9 +19,17 @@ export class FakePeer extends Emitter<PeerEvents> implements Peer {
   answers = 0;
   closed = false;
   private stateNow: PeerState = 'new';
+  private local: string | undefined;
+  private localCandidate: string | undefined;
+  currentLocalDescription?: () => string | undefined;
 
-  constructor(readonly canRestartIce = true) {
+  constructor(
+    readonly canRestartIce = true,
+    carriesCandidates = false,
+  ) {
     super();
+    if (carriesCandidates)
+      this.currentLocalDescription = () => (this.local && this.localCandidate ? `${this.local}a=${this.localCandidate}\r\n` : this.local);
   }
 
   get state(): PeerState {
@@ -30,7 +40,8 @@ export class FakePeer extends Emitter<PeerEvents> implements Peer {
     this.offers++;
     if (options.iceRestart) this.ufrag = `u${this.id}g${this.offers}`;
     this.gather();
-    return sdp('offer', this.ufrag);
+    this.local = sdp('offer', this.ufrag);
+    return this.local;
   }
 
   async answer(offer: string): Promise<string> {
@@ -39,8 +50,11 @@ export class FakePeer extends Emitter<PeerEvents> implements Peer {
     if (this.remoteUfrag !== undefined && remote !== this.remoteUfrag) this.ufrag = `u${this.id}g${this.answers}`;
     this.remoteUfrag = remote;
     this.remoteCandidates = [];
+    this.takeCandidates(offer);
     this.gather();
-    return sdp('answer', this.ufrag);
+    this.local = sdp('answer', this.ufrag);
+    this.maybeConnect();
+    return this.local;
   }
 
   /** How many of the next answers to reject, as libdatachannel now and then does with a valid one. */
@@ -53,7 +67,14 @@ export class FakePeer extends Emitter<PeerEvents> implements Peer {
     }
     this.remoteUfrag = ufragOf(answer);
     this.remoteCandidates = [];
+    this.takeCandidates(answer);
     this.maybeConnect();
+  }
+
+  /** The candidates a remote description carries (engines apply them with it). */
+  private takeCandidates(remote: string): void {
+    for (const line of remote.split('\r\n'))
+      if (line.startsWith('a=candidate:') && line.includes(`ufrag ${this.remoteUfrag}`)) this.remoteCandidates.push({ candidate: line.slice(2), mid: '0' });
   }
 
   async addCandidate(candidate: CandidateInit): Promise<void> {
@@ -82,9 +103,11 @@ export class FakePeer extends Emitter<PeerEvents> implements Peer {
 
   private gather(): void {
     const ufrag = this.ufrag;
+    this.localCandidate = undefined;
     setTimeout(() => {
       if (this.closed) return;
-      this.emit('candidate', { candidate: `candidate:1 1 udp 2122260223 127.0.0.1 ${40000 + this.id} typ host ufrag ${ufrag}`, mid: '0' });
+      this.localCandidate = `candidate:1 1 udp 2122260223 127.0.0.1 ${40000 + this.id} typ host ufrag ${ufrag}`;
+      this.emit('candidate', { candidate: this.localCandidate, mid: '0' });
       this.emit('gathered');
     }, 1);
   }

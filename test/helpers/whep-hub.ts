@@ -7,6 +7,7 @@ import { BearerGuard } from '../../src/hub/http-auth.js';
 import { type Hub, startHub } from '../../src/hub/hub.js';
 import { type WhepDoor, whepDoor } from '../../src/hub/whep/index.js';
 import { newDeviceId, Room, silentLogger } from '../../src/protocol/index.js';
+import type { NdcOptions } from '../../src/media/ndc/index.js';
 import type { IceServer } from '../../src/session/index.js';
 import { freePort } from './brokers.js';
 import { waitFor } from './wait.js';
@@ -29,14 +30,15 @@ export interface WhepHub {
 
 /**
  * A hub in this process with its WHEP door and one Node camera ("Node cam", the demo clip) joined over its broker.
- * ICE stays on loopback (tests run in a loopback-only namespace).
+ * ICE stays on loopback (tests run in a loopback-only namespace); `whipEngine` binds the WHIP door's peers elsewhere
+ * (libnice-based publishers such as GStreamer gather no loopback candidates).
  */
-export async function startWhepHub(options: { iceServers?: readonly IceServer[]; relayLingerMs?: number } = {}): Promise<WhepHub> {
+export async function startWhepHub(options: { iceServers?: readonly IceServer[]; whipEngine?: NdcOptions; relayLingerMs?: number } = {}): Promise<WhepHub> {
   const dir = await mkdtemp(join(tmpdir(), 'peercam-whep-'));
   const room = await Room.create({ name: 'WHEP test' });
   const config = { iceServers: options.iceServers ?? [], iceTransportPolicy: 'all' as const };
   const certificate = await hubCertificate(dir, ['127.0.0.1'], (file, body, mode) => writeFile(file, body, { mode }));
-  const door = whepDoor({ id: async () => newDeviceId(), guard: new BearerGuard(room.credentials.httpToken), config, log: silentLogger, rateLimit: { burst: 1000, perSecond: 1000 }, engine: LOOPBACK_ENGINE, ...(options.relayLingerMs !== undefined ? { relayLingerMs: options.relayLingerMs } : {}) });
+  const door = whepDoor({ id: async () => newDeviceId(), guard: new BearerGuard(room.credentials.httpToken), config, log: silentLogger, rateLimit: { burst: 1000, perSecond: 1000 }, engine: options.whipEngine ?? LOOPBACK_ENGINE, ...(options.relayLingerMs !== undefined ? { relayLingerMs: options.relayLingerMs } : {}) });
   let camera: CameraAgent | undefined;
   const hub = await startHub({
     room,

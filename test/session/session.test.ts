@@ -15,7 +15,15 @@ afterEach(async () => {
 });
 
 async function rig(
-  options: { cameraRestarts?: boolean; viewers?: number; maxViewers?: number; rejectFirstAnswer?: boolean; timeouts?: typeof fast } = {},
+  options: {
+    cameraRestarts?: boolean;
+    viewers?: number;
+    maxViewers?: number;
+    rejectFirstAnswer?: boolean;
+    timeouts?: typeof fast;
+    /** Peers that keep their candidates in their descriptions, as real engines do. */
+    carriesCandidates?: boolean;
+  } = {},
 ) {
   const timeouts = options.timeouts ?? fast;
   const { broker, channels } = await memoryRoom(['camera', ...Array.from({ length: options.viewers ?? 1 }, () => 'viewer' as const)]);
@@ -28,7 +36,7 @@ async function rig(
     timeouts,
     ...(options.maxViewers ? { maxViewers: options.maxViewers } : {}),
     peerFactory: () => {
-      const p = new FakePeer(options.cameraRestarts ?? true);
+      const p = new FakePeer(options.cameraRestarts ?? true, options.carriesCandidates);
       cameraPeers.push(p);
       return p;
     },
@@ -43,7 +51,7 @@ async function rig(
       config,
       timeouts,
       peerFactory: () => {
-        const p = new FakePeer();
+        const p = new FakePeer(true, options.carriesCandidates);
         if (options.rejectFirstAnswer && viewerPeers.length === 0) p.rejectAnswers = 1;
         viewerPeers.push(p);
         return p;
@@ -72,6 +80,22 @@ describe('session negotiation (fake peers over the memory channel)', () => {
     assert.equal(r.inboxMessages(), 4);
     assert.deepEqual(r.received.map((m) => m.type).sort(), ['answer', 'candidates', 'candidates', 'offer']);
     assert.equal(r.endpoint.viewers, 1);
+  });
+
+  it('sends candidates gathered at once inside the offer and the answer: two messages, none a trickle window later', async () => {
+    const r = await rig({ timeouts: { ...fast, answerMs: 5000, iceMs: 10_000, trickleWindowMs: 2000 }, carriesCandidates: true });
+    const { s } = r.watch();
+    const connected = new Promise((resolve) => s.on('connected', resolve));
+    const started = Date.now();
+    await s.start();
+    await connected;
+    await waitFor(() => r.cameraPeers[0]?.state === 'connected', { timeoutMs: 1000, what: 'camera side connected' });
+    // A 2 s trickle window: connecting well before it proves no side waited for a candidate batch.
+    assert.ok(Date.now() - started < 1500, `connected after ${Date.now() - started} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(r.received.map((m) => m.type).sort(), ['answer', 'offer']);
+    assert.equal(r.inboxMessages(), 2);
+    assert.match(s.diagnose().message, /; the camera host 1, /, 'the viewer counts the candidate the answer carried');
   });
 
   it('answers a re-delivered offer with the same answer and builds no second peer', async () => {

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { type Body, type CandidateInit, type DeviceId, type Envelope, type Logger, newSessionId, type SessionId, silentLogger } from '../../protocol/index.js';
 import type { Channel, PeerInfo } from '../../signaling/channel.js';
+import { candidateKey } from '../../session/index.js';
 import { WhepError } from './errors.js';
 import type { NdcOptions } from '../../media/ndc/index.js';
 import type { PeerConfig } from '../../session/index.js';
 import { choosePath, type WhepRelayMode } from './path.js';
 import { type WhepRelay, WhepRelays } from './relay.js';
-import { firstMid, fragMediaLine, iceCredentials, restartFrag, type SdpFrag, withCandidates, withIceCredentials } from './sdpfrag.js';
+import { candidatesOfSdp, firstMid, fragMediaLine, iceCredentials, restartFrag, type SdpFrag, withCandidates, withIceCredentials } from './sdpfrag.js';
 
 export interface WhepGatewayOptions {
   /** The hub's own member of the room (a viewer with no presence of its own is enough). */
@@ -310,13 +311,13 @@ export class WhepSession {
       case 'answer':
         if (!ex || e.body.gen !== ex.gen || ex.answer) return;
         ex.answer = { sdp: e.body.sdp, restartable: e.body.restartable === true };
-        this.armCandidates(ex);
+        // A camera sends the candidates it has inside its answer; when that is all of them, no batch follows.
+        if (this.takeCandidates(ex, candidatesOfSdp(e.body.sdp))) this.finish(ex);
+        else this.armCandidates(ex);
         return;
       case 'candidates':
         if (!ex || e.body.gen !== ex.gen) return; // late ones after the answer went out: a WHEP server never trickles
-        // An active TCP candidate (port 9) only dials out (RFC 6544 section 4.5): a WHEP client cannot reach it.
-        ex.candidates.push(...e.body.candidates.filter((c) => !/\btcptype active\b/.test(c.candidate)));
-        if (e.body.done && ex.answer) this.finish(ex);
+        if (this.takeCandidates(ex, { candidates: e.body.candidates, complete: e.body.done === true }) && ex.answer) this.finish(ex);
         return;
       case 'hangup':
         this.close(`The camera ended the session: ${e.body.reason}`, false);
@@ -360,6 +361,14 @@ export class WhepSession {
         }, answerMs / 2);
       }, answerMs / 2);
     });
+  }
+
+  /** Keeps the camera's candidates a WHEP client can use; true when they are all there. */
+  private takeCandidates(ex: Exchange, got: { candidates: readonly CandidateInit[]; complete: boolean }): boolean {
+    const known = new Set(ex.candidates.map((c) => candidateKey(c.candidate)));
+    // An active TCP candidate (port 9) only dials out (RFC 6544 section 4.5): a WHEP client cannot reach it.
+    ex.candidates.push(...got.candidates.filter((c) => !/\btcptype active\b/.test(c.candidate) && !known.has(candidateKey(c.candidate))));
+    return got.complete;
   }
 
   private armCandidates(ex: Exchange): void {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IceServer } from '../../session/index.js';
 import { RateLimiter } from '../../signaling/rate-limit.js';
-import type { BearerGuard, RouteHandler } from '../http-auth.js';
+import { type BearerGuard, bearerToken, type Client, type RouteHandler } from '../http-auth.js';
 import { WhepError } from './errors.js';
 import type { WhepGateway } from './gateway.js';
 import { isRelayMode, WHEP_RELAY_MODES } from './path.js';
@@ -57,7 +57,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: WhepRou
   if (method === 'OPTIONS') return preflight(res, sessionId !== undefined);
   const allowed = sessionId === undefined ? ['POST', 'HEAD', 'OPTIONS'] : ['PATCH', 'DELETE', 'OPTIONS'];
   if (!allowed.includes(method)) throw new WhepError(405, `${method} is not used here; this resource takes ${allowed.join(', ')}.`, { allow: allowed.join(', ') });
-  authorize(req, options.guard, method, limiter);
+  const client = authorize(req, options.guard, method, limiter);
   const gateway = options.gateway();
   if (!gateway) throw new WhepError(503, 'The hub is still joining its room; try again in a moment.', { 'retry-after': '1' });
   if (sessionId === undefined) {
@@ -66,7 +66,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: WhepRou
       res.writeHead(200, { ...CORS, 'accept-post': 'application/sdp', 'cache-control': 'no-store' });
       return void res.end();
     }
-    return post(req, res, gateway, camera.id, options);
+    return post(req, res, gateway, camera.id, options, client);
   }
   const session = gateway.session(sessionId);
   if (!session || session.isClosed || (session.camera !== cameraKey && session.cameraName !== cameraKey))
@@ -98,7 +98,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: WhepRou
   res.end(answer);
 }
 
-async function post(req: IncomingMessage, res: ServerResponse, gateway: WhepGateway, camera: string, options: WhepRoutesOptions): Promise<void> {
+async function post(req: IncomingMessage, res: ServerResponse, gateway: WhepGateway, camera: string, options: WhepRoutesOptions, client: Client | undefined): Promise<void> {
   if (mediaType(req) !== 'application/sdp') throw new WhepError(415, 'POST an SDP offer with Content-Type: application/sdp.', { 'accept-post': 'application/sdp' });
   const offer = await readBody(req, MAX_OFFER_BYTES);
   const problem = offerProblem(offer);
@@ -110,6 +110,8 @@ async function post(req: IncomingMessage, res: ServerResponse, gateway: WhepGate
   if (!isRelayMode(relay)) throw new WhepError(400, `relay=${relay.slice(0, 20)} is not one of ${WHEP_RELAY_MODES.join(', ')}.`);
   const found = gateway.camera(camera);
   const { session, answer } = await gateway.open(found, offer, source, { mode: relay, client: req.socket.remoteAddress ?? '' });
+  // A client with its own token loses its session when the owner revokes the token (docs/WHEP.md).
+  if (client) options.guard.clients?.whenRevoked(client, () => session.close(`The token of client "${client.name}" was revoked.`, true), () => session.isClosed);
   const cameraPath = new URL(req.url ?? '/', 'http://hub').pathname.split('/')[2] ?? '';
   res.writeHead(201, {
     ...CORS,
@@ -192,17 +194,23 @@ function quote(value: string): string {
   return value.replace(/["\\\r\n]/g, '');
 }
 
-/** 401 without the room's HTTP token (header, or access_token in the URL), 429 beyond the rate limit. */
-export function authorize(req: IncomingMessage, guard: BearerGuard, method: string, limiter: RateLimiter): void {
+/**
+ * 401 without the room's HTTP token or a client's own token (header, or access_token in the URL), 429 beyond the rate
+ * limit. Returns the client whose own token it was (undefined for the room's token).
+ */
+export function authorize(req: IncomingMessage, guard: BearerGuard, method: string, limiter: RateLimiter): Client | undefined {
   // Players that cannot set a header (go2rtc's WHEP source) put the token in the URL instead (RFC 6750 section 2.3).
   const query = new URL(req.url ?? '/', 'http://hub').searchParams.get('access_token');
-  const bearer = req.headers.authorization === undefined && query !== null ? guard.checkToken(query) : guard.check(req);
+  const byQuery = req.headers.authorization === undefined && query !== null;
+  const bearer = byQuery ? guard.checkToken(query) : guard.check(req);
   if (bearer !== 'member') {
     const challenge = bearer === 'wrong' ? 'Bearer realm="peercam", error="invalid_token"' : 'Bearer realm="peercam"';
-    throw new WhepError(401, "This is for members of the room: send the room's HTTP token (Authorization: Bearer; `peercam room show --json` prints it as httpToken).", {
+    throw new WhepError(401, "This is for members of the room: send the room's HTTP token (Authorization: Bearer; `peercam room show --json` prints it as httpToken) or a client token (`peercam whep token add NAME`).", {
       'www-authenticate': challenge,
     });
   }
   if (method !== 'HEAD' && !limiter.take(req.socket.remoteAddress ?? '?'))
     throw new WhepError(429, 'Too many WHEP requests from this address; slow down.', { 'retry-after': '1' });
+  const token = byQuery ? query : bearerToken(req);
+  return token === undefined ? undefined : guard.client(token);
 }

@@ -7,7 +7,7 @@ import { type CandidateInit, type Logger, newDeviceId, PeercamError } from '../.
 import type { PeerConfig } from '../../session/index.js';
 import type { SealedChannel } from '../../signaling/channel.js';
 import { RateLimiter } from '../../signaling/rate-limit.js';
-import type { BearerGuard, RouteHandler } from '../http-auth.js';
+import type { BearerGuard, Client, RouteHandler } from '../http-auth.js';
 import type { JoinRoom } from '../hub.js';
 import { WhepError } from './errors.js';
 import { authorize, CORS, decode, iceLinks, mediaType, offerProblem, preflight, readBody } from './routes.js';
@@ -70,8 +70,8 @@ export class WhipDoor {
     if (method === 'OPTIONS') return preflight(res, id !== undefined);
     const allowed = id === undefined ? ['POST', 'OPTIONS'] : ['PATCH', 'DELETE', 'OPTIONS'];
     if (!allowed.includes(method)) throw new WhepError(405, `${method} is not used here; this resource takes ${allowed.join(', ')}.`, { allow: allowed.join(', ') });
-    authorize(req, this.options.guard, method, limiter);
-    if (id === undefined) return this.post(req, res, name, parts[2] ?? '');
+    const client = authorize(req, this.options.guard, method, limiter);
+    if (id === undefined) return this.post(req, res, name, parts[2] ?? '', client);
     const ingest = this.ingests.get(id);
     if (!ingest || ingest.name !== name) throw new WhepError(404, 'No such WHIP session (it ended, or was never made here). POST a new offer.');
     if (method === 'DELETE') {
@@ -95,7 +95,7 @@ export class WhipDoor {
     res.end();
   }
 
-  private async post(req: IncomingMessage, res: ServerResponse, name: string, namePath: string): Promise<void> {
+  private async post(req: IncomingMessage, res: ServerResponse, name: string, namePath: string, client: Client | undefined): Promise<void> {
     if (mediaType(req) !== 'application/sdp') throw new WhepError(415, 'POST an SDP offer with Content-Type: application/sdp.', { 'accept-post': 'application/sdp' });
     const offer = await readBody(req, 48 * 1024);
     const problem = offerProblem(offer, 'whip');
@@ -117,6 +117,8 @@ export class WhipDoor {
       if (err instanceof PeercamError && err.code === 'media') throw new WhepError(400, err.message);
       throw err;
     }
+    // A publisher with its own token is cut off (its camera leaves) when the owner revokes the token.
+    if (client) this.options.guard.clients?.whenRevoked(client, () => void ingest.close(`The token of client "${client.name}" was revoked.`), () => ingest.isClosed);
     res.writeHead(201, {
       ...CORS,
       'content-type': 'application/sdp',
@@ -141,6 +143,10 @@ class WhipIngest {
   private camera: CameraAgent | undefined;
   private channel: SealedChannel | undefined;
   private closed = false;
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
 
   constructor(
     readonly name: string,

@@ -96,6 +96,10 @@ export class NdcConnection extends Emitter<PeerEvents> {
     return local.sdp;
   }
 
+  currentLocalDescription(): string | undefined {
+    return this.closedFlag ? undefined : this.pc.localDescription()?.sdp;
+  }
+
   async addCandidate(candidate: CandidateInit): Promise<void> {
     this.assertOpen('add a candidate');
     const text = stripAttribute(candidate.candidate).trim();

@@ -1,0 +1,122 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, untilListening } from './brokers.js';
+
+/** Where scripts/simple-whip-server.sh unpacks Meetecho's simple-whip-server (.ci/run does it). */
+export const SIMPLE_WHIP_SERVER_DIR = process.env.SIMPLE_WHIP_SERVER_DIR ?? '/opt/simple-whip-server';
+
+export interface JanusWhip {
+  /** The WHIP endpoint that publishes into VideoRoom `room`: POST here with `Authorization: Bearer <token>`. */
+  readonly whipUrl: string;
+  readonly token: string;
+  readonly room: number;
+  /** Janus Admin API request (HTTP, 127.0.0.1): the reply's JSON. */
+  admin(request: Record<string, unknown>): Promise<Record<string, unknown>>;
+  output(): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Debian's Janus (its own config in a temp dir: HTTP, WebSocket and Admin API on 127.0.0.1 only, VideoRoom with one
+ * H.264 room, ICE on `iceInterface` only) behind Meetecho's simple-whip-server with one endpoint.
+ */
+export async function startJanusWhip(options: { iceInterface: string }): Promise<JanusWhip> {
+  const dir = await mkdtemp(join(tmpdir(), 'peercam-janus-'));
+  const [wsPort, adminPort, whipPort] = [await freePort(), await freePort(), await freePort()];
+  const adminSecret = 'peercam-admin';
+  const room = 4242;
+  const token = 'janus-whip-token';
+  const lib = '/usr/lib/x86_64-linux-gnu/janus';
+  await writeFile(
+    join(dir, 'janus.jcfg'),
+    `general: {
+  configs_folder = "${dir}"
+  plugins_folder = "${lib}/plugins"
+  transports_folder = "${lib}/transports"
+  events_folder = "${lib}/events"
+  loggers_folder = "${lib}/loggers"
+  debug_level = 4
+  admin_secret = "${adminSecret}"
+}
+media: { rtp_port_range = "43000-43200" }
+nat: { ice_enforce_list = "${options.iceInterface}" }
+plugins: { disable = "libjanus_audiobridge.so,libjanus_duktape.so,libjanus_echotest.so,libjanus_lua.so,libjanus_nosip.so,libjanus_recordplay.so,libjanus_sip.so,libjanus_streaming.so,libjanus_textroom.so,libjanus_videocall.so,libjanus_voicemail.so" }
+transports: { disable = "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so" }
+loggers: { disable = "libjanus_jsonlog.so" }
+events: { broadcast = false }
+`,
+  );
+  await writeFile(join(dir, 'janus.transport.websockets.jcfg'), `general: { ws = true, ws_port = ${wsPort}, ws_ip = "127.0.0.1", wss = false }\nadmin: { admin_ws = false, admin_wss = false }\n`);
+  await writeFile(
+    join(dir, 'janus.transport.http.jcfg'),
+    `general: { http = false, https = false }\nadmin: { admin_http = true, admin_port = ${adminPort}, admin_ip = "127.0.0.1", admin_base_path = "/admin", admin_https = false }\n`,
+  );
+  await writeFile(join(dir, 'janus.plugin.videoroom.jcfg'), `general: { }\nroom-${room}: { description = "peercam", publishers = 4, videocodec = "h264", audiocodec = "opus", bitrate = 4000000, fir_freq = 5 }\n`);
+
+  const procs: ChildProcess[] = [];
+  let out = '';
+  const start = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) => {
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    procs.push(child);
+    return child;
+  };
+  const close = async () => {
+    for (const p of procs.reverse()) {
+      if (p.exitCode !== null || p.signalCode !== null) continue;
+      const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+      p.kill('SIGTERM');
+      const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    start('janus', ['--configs-folder', dir, '--config', join(dir, 'janus.jcfg'), '--disable-colors'], dir);
+    await untilListening(wsPort, 30_000);
+    await untilListening(adminPort, 10_000);
+
+    // simple-whip-server reads ./config.js beside its server.js and serves ./web from its working directory.
+    if (!existsSync(join(SIMPLE_WHIP_SERVER_DIR, 'src', 'server.js')))
+      throw new Error(`simple-whip-server is not unpacked in ${SIMPLE_WHIP_SERVER_DIR}: run scripts/simple-whip-server.sh as root (.ci/run does)`);
+    const app = join(dir, 'whip');
+    await cp(join(SIMPLE_WHIP_SERVER_DIR, 'src'), join(app, 'src'), { recursive: true });
+    await cp(join(SIMPLE_WHIP_SERVER_DIR, 'web'), join(app, 'web'), { recursive: true });
+    await writeFile(
+      join(app, 'src', 'config.js'),
+      `module.exports = { janus: { address: 'ws://127.0.0.1:${wsPort}' }, port: ${whipPort}, rest: '/whip', allowTrickle: true, strictETags: false, iceServers: [] };\n`,
+    );
+    start(process.execPath, ['src/server.js'], app, { ...process.env, NODE_PATH: join(SIMPLE_WHIP_SERVER_DIR, 'node_modules'), DEBUG: 'whip:*,-whip:debug' });
+    await untilListening(whipPort, 30_000);
+    const base = `http://127.0.0.1:${whipPort}/whip`;
+    const created = await fetch(`${base}/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'peercam', room, token, label: 'peercam camera' }),
+    });
+    if (created.status !== 200) throw new Error(`simple-whip-server /create answered ${created.status}: ${await created.text()}`);
+    return {
+      whipUrl: `${base}/endpoint/peercam`,
+      token,
+      room,
+      async admin(request) {
+        const res = await fetch(`http://127.0.0.1:${adminPort}/admin`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ transaction: Math.random().toString(36).slice(2), admin_secret: adminSecret, ...request }),
+        });
+        return (await res.json()) as Record<string, unknown>;
+      },
+      output: () => out,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw new Error(`${String(err)}\n${out}`);
+  }
+}

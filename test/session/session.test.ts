@@ -8,7 +8,9 @@ import { memoryRoom } from '../helpers/memory-room.js';
 import { waitFor } from '../helpers/wait.js';
 
 const config = { iceServers: [], iceTransportPolicy: 'all' } as const;
-const fast = { answerMs: 150, iceMs: 400, disconnectedGraceMs: 100, trickleWindowMs: 20 };
+// Short enough to test the timeouts in well under a second each, long enough that a loaded machine (load 25+) does not
+// give up on an answer that is merely late: a session that closes early leaves its test waiting on nothing.
+const fast = { answerMs: 1000, iceMs: 400, disconnectedGraceMs: 100, trickleWindowMs: 20 };
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();

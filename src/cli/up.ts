@@ -15,7 +15,7 @@ import { type Logger, PeercamError, Room } from '../protocol/index.js';
 import { RECORDINGS_PRESENCE_SOURCE, type Recorder } from '../agent/recorder.js';
 import { recordingsRoutes } from '../hub/recordings-api.js';
 import { BearerGuard } from '../hub/http-auth.js';
-import { whepDoor } from '../hub/whep/index.js';
+import { isRelayMode, WHEP_RELAY_MODES, whepDoor } from '../hub/whep/index.js';
 import { ClientTokens } from '../hub/client-tokens.js';
 import { clientTokensFile } from './whep.js';
 import { untilSignal } from './camera.js';
@@ -39,6 +39,7 @@ interface UpOptions extends RecordCliOptions, MotionCliOptions {
   turnTtl?: string;
   qr: boolean;
   verbose?: boolean;
+  whepRelay: string;
 }
 
 export const DEFAULT_WEB_PORT = 8443;
@@ -60,6 +61,7 @@ export function registerUp(program: Command): void {
     .option('--no-mdns', 'send nothing on mDNS (also PEERCAM_MDNS=off)')
     .option('--interface <name>', 'advertise the hub on the LAN on this interface only (name or IPv4 address)')
     .option('--no-qr', 'do not print the QR code')
+    .option('--whep-relay <mode>', 'WHEP media through the hub: auto (when the client cannot reach the camera), always, never (docs/WHEP.md)', 'auto')
     .option('-v, --verbose', 'log what happens (also PEERCAM_LOG=debug|info|warn)')
     .option('--record [dir]', 'record every camera of the room (default folder: recordings/ in PEERCAM_HOME) and serve the recordings API');
   addMotionOptions(addRecordOptions(cmd)).action(async (opts: UpOptions) => {
@@ -98,7 +100,9 @@ export function registerUp(program: Command): void {
       // The WHEP door (docs/WHEP.md): every WHEP player can watch a camera of the room, with the room's HTTP token or
       // a client token of its own (`peercam whep token add`), which the owner can revoke while the hub runs.
       const clientTokens = new ClientTokens(clientTokensFile(), room.id).watch();
-      const whep = whepDoor({ id: () => deviceId('hub:whep'), guard: new BearerGuard(room.credentials.httpToken, clientTokens), config, log, engine: engineOptions({}) });
+      const relay = opts.whepRelay;
+      if (!isRelayMode(relay)) throw PeercamError.config(`--whep-relay ${relay} is not one of ${WHEP_RELAY_MODES.join(', ')}.`);
+      const whep = whepDoor({ id: () => deviceId('hub:whep'), guard: new BearerGuard(room.credentials.httpToken, clientTokens), config, log, engine: engineOptions({}), relay });
       extras.push((_hub, join) => whep.start(join));
       const hub = await startHub({
         room,

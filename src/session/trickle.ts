@@ -20,6 +20,10 @@ export class TrickleBatcher {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private held = true;
   private done = false;
+  private doneSent = false;
+  /** Batches sent, and whether our description went out before gathering completed. */
+  private batches = 0;
+  private releasedEarly = false;
   private included: ReadonlySet<string> = new Set();
   /** While ready() waits: told of each candidate (false) or of the end of gathering or of the batcher (true). */
   private onActivity: ((final: boolean) => void) | undefined;
@@ -71,6 +75,7 @@ export class TrickleBatcher {
     this.included = included;
     this.pending = this.pending.filter((c) => !included.has(candidateKey(c.candidate)));
     this.held = false;
+    this.releasedEarly = !this.done;
     this.maybeFlush();
   }
 
@@ -91,9 +96,15 @@ export class TrickleBatcher {
   private sendNow(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.length === 0) return;
+    // Gathering that ends after our description (which could not say end-of-candidates then) or after the last batch,
+    // with no new candidate, still says `done`, in an empty batch: whoever waits for the last candidate (a WHEP
+    // answer) need not wait out a timer. When the description already said it, nothing more is sent.
+    const lateEnd = this.done && !this.doneSent && (this.releasedEarly || this.batches > 0);
+    if (this.pending.length === 0 && !lateEnd) return;
     const candidates = this.pending;
     this.pending = [];
+    this.batches++;
+    if (this.done) this.doneSent = true;
     this.flush({ candidates, done: this.done });
   }
 }

@@ -33,12 +33,12 @@ export interface WhepHub {
  * ICE stays on loopback (tests run in a loopback-only namespace); `whipEngine` binds the WHIP door's peers elsewhere
  * (libnice-based publishers such as GStreamer gather no loopback candidates).
  */
-export async function startWhepHub(options: { iceServers?: readonly IceServer[]; whipEngine?: NdcOptions } = {}): Promise<WhepHub> {
+export async function startWhepHub(options: { iceServers?: readonly IceServer[]; whipEngine?: NdcOptions; relayLingerMs?: number } = {}): Promise<WhepHub> {
   const dir = await mkdtemp(join(tmpdir(), 'peercam-whep-'));
   const room = await Room.create({ name: 'WHEP test' });
   const config = { iceServers: options.iceServers ?? [], iceTransportPolicy: 'all' as const };
   const certificate = await hubCertificate(dir, ['127.0.0.1'], (file, body, mode) => writeFile(file, body, { mode }));
-  const door = whepDoor({ id: async () => newDeviceId(), guard: new BearerGuard(room.credentials.httpToken), config, log: silentLogger, rateLimit: { burst: 1000, perSecond: 1000 }, engine: options.whipEngine ?? LOOPBACK_ENGINE });
+  const door = whepDoor({ id: async () => newDeviceId(), guard: new BearerGuard(room.credentials.httpToken), config, log: silentLogger, rateLimit: { burst: 1000, perSecond: 1000 }, engine: options.whipEngine ?? LOOPBACK_ENGINE, ...(options.relayLingerMs !== undefined ? { relayLingerMs: options.relayLingerMs } : {}) });
   let camera: CameraAgent | undefined;
   const hub = await startHub({
     room,

@@ -21,6 +21,7 @@ describe('WHEP door: status codes and headers', () => {
   before(async () => {
     rig = await startWhepHub({
       iceServers: [{ urls: 'stun:127.0.0.1:9' }, { urls: ['turn:127.0.0.1:9?transport=udp'], username: 'u', credential: 'p' }],
+      relayLingerMs: 1000,
     });
   });
   after(async () => {
@@ -80,6 +81,26 @@ describe('WHEP door: status codes and headers', () => {
     assert.equal(res.status, 201, await res.clone().text());
     assert.equal((await del(res.headers.get('location') ?? '')).status, 200);
     await waitFor(() => rig.camera.viewers === 0, { timeoutMs: 10_000, what: 'the camera to free the session' });
+  });
+
+  it('?relay=always: the hub answers from its relay, one upstream session for every relayed client, closed after the last; 422 on restart; 400 for another mode', async () => {
+    assert.equal((await post('/whep/Node%20cam?relay=sometimes', whepOffer())).status, 400);
+    const a = await post('/whep/Node%20cam?relay=always', whepOffer());
+    assert.equal(a.status, 201, await a.clone().text());
+    assert.match(await a.text(), /^a=candidate:.* typ host/m, "the relay's candidates");
+    const b = await post('/whep/Node%20cam?relay=always', whepOffer('Zz9y'));
+    assert.equal(b.status, 201, await b.clone().text());
+    assert.equal(rig.door.gateway?.relays.size, 1, 'one relay of the camera');
+    assert.equal(rig.door.gateway?.size, 2);
+    assert.equal(rig.camera.viewers, 1, 'the camera serves the relay once, whatever the number of relayed clients');
+    const location = a.headers.get('location') ?? '';
+    const r = await patch(location, 'a=ice-ufrag:New1\r\na=ice-pwd:newnewnewnewnewnewnewnew\r\n', { 'if-match': '*' });
+    assert.equal(r.status, 422);
+    assert.match(await r.text(), /relay/);
+    assert.equal((await del(location)).status, 200);
+    assert.equal((await del(b.headers.get('location') ?? '')).status, 200);
+    assert.equal(rig.door.gateway?.size, 0);
+    await waitFor(() => rig.door.gateway?.relays.size === 0 && rig.camera.viewers === 0, { timeoutMs: 10_000, what: 'the relay to hang up its camera session after its last client (linger 1 s)' });
   });
 
   it('refuses: 401 without or with a wrong token, 404 unknown camera, 415 / 400 bad bodies, 405 other methods', async () => {

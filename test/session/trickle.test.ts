@@ -42,4 +42,20 @@ describe('TrickleBatcher: candidates ready with the description, the rest batche
     b.gathered();
     assert.deepEqual(sent, [{ candidates: [host(3)], done: true }]);
   });
+
+  it('says done in an empty batch when gathering ends after the description and the last batch, with nothing new', async () => {
+    const sent: TrickleBatch[] = [];
+    const b = new TrickleBatcher((batch) => sent.push(batch), 20);
+    b.release(); // the description went out before gathering completed: it could not say end-of-candidates
+    b.add(host(1));
+    await sleep(50);
+    b.gathered();
+    // Without the empty batch a WHEP gateway waited 2 s for this camera's last candidate.
+    assert.deepEqual(sent, [
+      { candidates: [host(1)], done: false },
+      { candidates: [], done: true },
+    ]);
+    b.gathered();
+    assert.equal(sent.length, 2, 'said once');
+  });
 });

@@ -49,7 +49,7 @@ describe('WHEP: the whip-whep WHEPClient in Chromium plays cameras through the h
     await waitFor(async () => (await frames(page)) > n + 10, { timeoutMs: 10_000, what });
   };
 
-  it('a Node camera: plays with trickled candidates; ICE restart refused (422); DELETE frees the camera', async () => {
+  it('a Node camera: plays with trickled candidates; ICE restart refused (422) and it keeps playing on its ICE path; DELETE frees the camera', async () => {
     const page = await open();
     firstFrames.nodeCamera = Math.round(await play(page, 'Node cam'));
     assert.equal(rig.camera.viewers, 1);
@@ -58,6 +58,9 @@ describe('WHEP: the whip-whep WHEPClient in Chromium plays cameras through the h
     await playing(page, 'the Node camera to keep playing');
     const restart = await page.evaluate(() => (window as unknown as { client: { restart(): Promise<void> } }).client.restart().then(() => 'ok', (e: Error) => e.message));
     assert.match(restart, /422/, 'libdatachannel cannot restart ICE in place: the door says so');
+    // RFC 9725 section 4.3.2: a refused restart keeps the existing ICE session; the picture goes on.
+    assert.equal(rig.door.gateway?.size, 1, 'the session survives the refused restart');
+    await playing(page, 'the Node camera to keep playing after the refused ICE restart');
     await page.evaluate(() => (window as unknown as { client: { stop(): Promise<void> } }).client.stop());
     assert.equal((await requests(page)).at(-1)?.method, 'DELETE');
     assert.equal((await requests(page)).at(-1)?.status, 200);

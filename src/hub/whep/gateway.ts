@@ -3,6 +3,10 @@ import { type Body, type CandidateInit, type DeviceId, type Envelope, type Logge
 import type { Channel, PeerInfo } from '../../signaling/channel.js';
 import { candidateKey } from '../../session/index.js';
 import { WhepError } from './errors.js';
+import type { NdcOptions } from '../../media/ndc/index.js';
+import type { PeerConfig } from '../../session/index.js';
+import { choosePath, type WhepRelayMode } from './path.js';
+import { type WhepRelay, WhepRelays } from './relay.js';
 import { candidatesOfSdp, firstMid, fragMediaLine, iceCredentials, restartFrag, type SdpFrag, withCandidates, withIceCredentials } from './sdpfrag.js';
 
 export interface WhepGatewayOptions {
@@ -14,8 +18,24 @@ export interface WhepGatewayOptions {
   readonly answerMs?: number;
   /** How long to wait after the answer for the camera's last candidate batch (`done`). Default 2 s. */
   readonly candidatesMs?: number;
+  /** Which path media takes (docs/WHEP.md): `auto` (default) decides per client, `always` relays, `never` does not. */
+  readonly relay?: WhepRelayMode;
+  /** The hub's ICE servers and engine options, for its relays (none: relays use no STUN/TURN and the default engine). */
+  readonly config?: PeerConfig;
+  readonly engine?: NdcOptions;
+  /** How long a relay outlives its last client. Default 5 s. */
+  readonly relayLingerMs?: number;
   readonly log?: Logger;
 }
+
+/** How a POST wants its media to come: the door's or the request's mode, and the client's address for `auto`. */
+export interface PathRequest {
+  readonly mode: WhepRelayMode;
+  readonly client: string;
+}
+
+/** How long the camera's candidates from a direct answer (or a failed direct session) decide `auto` without asking it. */
+const CAMERA_FACTS_MS = 5 * 60_000;
 
 /** Retry-After (seconds) for a camera that is offline or a hub that is full. */
 export const RETRY_AFTER_S = 5;
@@ -31,10 +51,32 @@ export class WhepGateway {
   /** Cameras seen since the hub started (id -> name): an offline one gets 409, an unknown one 404. */
   private readonly seen = new Map<DeviceId, string>();
   private readonly offs: (() => void)[];
+  /** The candidates of each camera's last direct answer (for `auto`), and when they came. */
+  private readonly cameraFacts = new Map<DeviceId, { candidates: string[]; at: number }>();
+  /** When a direct session of (camera, client address) last failed ICE: `auto` relays that client for a while. */
+  private readonly directFailures = new Map<string, number>();
+  readonly relays: WhepRelays;
   readonly log: Logger;
 
   constructor(readonly options: WhepGatewayOptions) {
     this.log = (options.log ?? silentLogger).child({ component: 'whep' });
+    const config = options.config ?? { iceServers: [], iceTransportPolicy: 'all' };
+    this.relays = new WhepRelays(
+      {
+        channel: options.channel,
+        config,
+        ...(options.engine ? { engine: options.engine } : {}),
+        ...(options.relayLingerMs !== undefined ? { lingerMs: options.relayLingerMs } : {}),
+        log: this.log,
+      },
+      {
+        route: (e) => this.route(e),
+        // Its clients' sessions end with it.
+        closed: (relay) => {
+          for (const s of [...this.sessions.values()]) if (s.relay === relay) s.close('The hub stopped relaying this camera.', false);
+        },
+      },
+    );
     const remember = (p: PeerInfo) => {
       if (p.role === 'camera') this.seen.set(p.id, p.name);
     };
@@ -70,12 +112,59 @@ export class WhepGateway {
     throw new WhepError(404, `No camera "${key}" in this room. The names and ids of the cameras: peercam ls.`);
   }
 
-  /** Sends the WHEP client's offer to the camera; resolves with the session and the answer once every candidate is in. */
-  async open(camera: PeerInfo, offer: string, source?: string): Promise<{ session: WhepSession; answer: string }> {
+  /**
+   * Sends the WHEP client's offer to the camera, directly or through the hub's relay of it (`path`); resolves with the
+   * session and the answer once every candidate is in.
+   */
+  async open(camera: PeerInfo, offer: string, source?: string, path: PathRequest = { mode: this.options.relay ?? 'auto', client: '127.0.0.1' }): Promise<{ session: WhepSession; answer: string }> {
     const max = this.options.maxSessions ?? 64;
     if (this.sessions.size >= max)
       throw new WhepError(503, `This hub serves at most ${max} WHEP sessions at once; try later.`, { 'retry-after': String(RETRY_AFTER_S) });
-    const session = new WhepSession(this, camera, offer, source);
+    const decided = path.mode === 'auto' ? this.decide(camera, path.client) : undefined;
+    if (path.mode === 'always' || decided === 'relay') return this.start(camera, offer, source, await this.relayOf(camera, source), path.client);
+    const direct = await this.start(camera, offer, source, undefined, path.client);
+    this.cameraFacts.set(camera.id, { candidates: direct.session.cameraCandidates, at: Date.now() });
+    if (decided !== 'ask' || this.decide(camera, path.client) === 'direct') return direct;
+    // The camera's own answer showed that this client cannot reach it: the hub relays instead.
+    direct.session.close('The hub relays this client instead (auto).', true);
+    return this.start(camera, offer, source, await this.relayOf(camera, source), path.client);
+  }
+
+  /**
+   * `auto`'s choice for this client and camera (docs/WHEP.md): `relay` after a direct session of this client with
+   * this camera failed ICE lately, else from the camera's candidates of its last direct answer, or `ask` (answer
+   * directly first, then decide from that answer) when there is none.
+   */
+  decide(camera: PeerInfo, client: string): 'direct' | 'relay' | 'ask' {
+    const failed = this.directFailures.get(`${camera.id} ${client}`);
+    if (failed !== undefined && Date.now() - failed < CAMERA_FACTS_MS) {
+      this.log.info({ camera: camera.name, client, path: 'relay', why: 'a direct session of this client failed ICE lately' }, 'WHEP path chosen (auto)');
+      return 'relay';
+    }
+    const facts = this.cameraFacts.get(camera.id);
+    if (!facts || Date.now() - facts.at >= CAMERA_FACTS_MS) return 'ask';
+    const d = choosePath({ client, camera: facts.candidates, clientHasIceServers: (this.options.config?.iceServers.length ?? 0) > 0 });
+    this.log.info({ camera: camera.name, client, path: d.path, why: d.why }, 'WHEP path chosen (auto)');
+    return d.path;
+  }
+
+  /** @internal A direct session's camera saw ICE fail (it asked for a restart, which only the client can do). */
+  directFailed(camera: DeviceId, client: string): void {
+    if (this.directFailures.size >= 1024) this.directFailures.clear(); // a bound, not an LRU: a hint, not state
+    this.directFailures.set(`${camera} ${client}`, Date.now());
+  }
+
+  private async relayOf(camera: PeerInfo, source: string | undefined): Promise<WhepRelay> {
+    try {
+      return await this.relays.get(camera, source);
+    } catch (err) {
+      if (err instanceof WhepError) throw err;
+      throw new WhepError(502, `The hub could not relay the camera "${camera.name}": ${String(err)}`);
+    }
+  }
+
+  private async start(camera: PeerInfo, offer: string, source: string | undefined, relay: WhepRelay | undefined, client: string): Promise<{ session: WhepSession; answer: string }> {
+    const session = new WhepSession(this, camera, offer, source, client, relay);
     this.sessions.set(session.id, session);
     try {
       const answer = await session.start();
@@ -90,10 +179,11 @@ export class WhepGateway {
     return this.sessions.get(id);
   }
 
-  /** Hangs up every WHEP session (their cameras hear of it) and stops listening. */
-  close(): void {
+  /** Hangs up every WHEP session (their cameras hear of it), stops the relays and stops listening. */
+  async close(): Promise<void> {
     for (const s of [...this.sessions.values()]) s.close('The hub stopped.', true);
     for (const off of this.offs) off();
+    await this.relays.close();
   }
 
   /** @internal */
@@ -103,7 +193,7 @@ export class WhepGateway {
 
   private route(e: Envelope): void {
     for (const s of this.sessions.values())
-      if (s.camera === e.from && s.sid === e.sid) {
+      if (s.peer === e.from && s.sid === e.sid) {
         s.handle(e);
         return;
       }
@@ -127,6 +217,10 @@ export class WhepSession {
   readonly sid: SessionId = newSessionId();
   readonly camera: DeviceId;
   readonly cameraName: string;
+  /** Who answers this session's offers: the camera itself, or the hub's relay of it. */
+  readonly peer: DeviceId;
+  /** The candidates of the answer (`candidate:...`): the camera's own, or the relay's when relayed. */
+  cameraCandidates: string[] = [];
   etag = newEtag();
   private gen = 0;
   private client: { ufrag: string; pwd: string };
@@ -141,9 +235,14 @@ export class WhepSession {
     camera: PeerInfo,
     private readonly offer: string,
     private readonly source: string | undefined,
+    /** The client's address as the HTTP server saw it. */
+    readonly clientAddress: string,
+    /** Set when the hub relays this session (docs/WHEP.md): the offer goes to the relay's camera. */
+    readonly relay?: WhepRelay,
   ) {
     this.camera = camera.id;
     this.cameraName = camera.name;
+    this.peer = relay ? relay.device : camera.id;
     const creds = iceCredentials(offer);
     if (!creds) throw new WhepError(400, 'The offer has no ICE credentials (a=ice-ufrag / a=ice-pwd).');
     this.client = creds;
@@ -162,7 +261,8 @@ export class WhepSession {
   async start(): Promise<string> {
     const got = await this.ask(this.offer);
     this.restartable = got.restartable;
-    this.gateway.log.info({ camera: this.cameraName, session: this.id, ms: Date.now() - this.createdAt, candidates: got.candidates.length }, 'WHEP session answered');
+    this.cameraCandidates = got.candidates.map((c) => c.candidate);
+    this.gateway.log.info({ camera: this.cameraName, session: this.id, relayed: this.relay !== undefined, ms: Date.now() - this.createdAt, candidates: got.candidates.length }, 'WHEP session answered');
     return withCandidates(got.sdp, got.candidates);
   }
 
@@ -178,7 +278,7 @@ export class WhepSession {
     if (!this.restartable)
       throw new WhepError(
         422,
-        `The camera "${this.cameraName}" cannot restart ICE in place (a Node camera: libdatachannel refuses new ICE credentials). DELETE this session and POST a new offer.`,
+        `${this.relay ? `The hub's relay of "${this.cameraName}"` : `The camera "${this.cameraName}"`} cannot restart ICE (node-datachannel's ICE agent, libjuice, refuses new ICE credentials on a live session; docs/WHEP.md). The session goes on over its current ICE path (RFC 9725 section 4.3.2); to start over, DELETE it and POST a new offer.`,
       );
     if (this.exchange) throw new WhepError(409, 'An ICE restart of this session is already under way; wait for it to finish.');
     this.gen++;
@@ -230,8 +330,13 @@ export class WhepSession {
         }
         this.close(`The camera refused: ${e.body.message}`, false);
         return;
+      case 'restart':
+        // The camera sees ICE fail, but only the WHEP client can restart ICE (by PATCH). `auto` learns from it: this
+        // client's next POST for this camera goes through the relay.
+        this.gateway.log.info({ camera: this.cameraName, session: this.id, client: this.clientAddress, reason: e.body.reason }, 'the camera sees ICE trouble with a WHEP client');
+        if (!this.relay) this.gateway.directFailed(this.camera, this.clientAddress);
+        return;
       default:
-        // `restart`: the camera sees ICE trouble, but only the WHEP client can restart ICE (by PATCH).
         this.gateway.log.debug({ type: e.type, session: this.id }, 'ignored a message the WHEP gateway does not use');
     }
   }
@@ -242,7 +347,8 @@ export class WhepSession {
     return new Promise((resolve, reject) => {
       const ex: Exchange = { gen, answer: undefined, candidates: [], resolve, reject, timer: undefined };
       this.exchange = ex;
-      const offer = () => this.send('offer', { sdp, gen, ...(this.source ? { source: this.source } : {}) });
+      // The relay watches the requested source already: its own camera has just the one.
+      const offer = () => this.send('offer', { sdp, gen, ...(this.source && !this.relay ? { source: this.source } : {}) });
       offer();
       // Offers are idempotent at the camera (same sid and gen): a lost one is simply sent again.
       ex.timer = setTimeout(() => {
@@ -280,7 +386,8 @@ export class WhepSession {
   }
 
   private send<T extends 'offer' | 'candidates' | 'hangup'>(type: T, body: Body<T>): void {
-    this.gateway.options.channel.send(this.camera, type, this.sid, body).catch((err: unknown) => {
+    const channel = this.relay ? this.relay.link : this.gateway.options.channel;
+    channel.send(this.peer, type, this.sid, body).catch((err: unknown) => {
       this.gateway.log.warn({ err: String(err), type, session: this.id }, 'could not send to the camera');
     });
   }

@@ -4,11 +4,14 @@ import type { Closable, JoinRoom } from '../hub.js';
 import type { BearerGuard, RouteHandler } from '../http-auth.js';
 import type { NdcOptions } from '../../media/ndc/index.js';
 import { WhepGateway } from './gateway.js';
+import type { WhepRelayMode } from './path.js';
 import { WHEP_PREFIX, whepRoutes } from './routes.js';
 import { WHIP_PREFIX, WhipDoor } from './whip.js';
 
 export { WhepError } from './errors.js';
 export { WhepGateway, WhepSession } from './gateway.js';
+export { choosePath, isRelayMode, WHEP_RELAY_MODES, type WhepRelayMode } from './path.js';
+export { WhepRelay, WhepRelays } from './relay.js';
 export { iceLinks, WHEP_PREFIX, whepRoutes } from './routes.js';
 export { WHIP_PREFIX, WhipDoor } from './whip.js';
 
@@ -30,8 +33,12 @@ export function whepDoor(options: {
   config: PeerConfig;
   log: Logger;
   rateLimit?: { readonly burst: number; readonly perSecond: number };
-  /** node-datachannel options for WHIP publishers and the cameras they become (bind address, port range). */
+  /** node-datachannel options for WHIP publishers, the cameras they become and the WHEP relays (bind address, port range). */
   engine?: NdcOptions;
+  /** When the hub relays WHEP media (docs/WHEP.md): `auto` (default), `always`, `never`. */
+  relay?: WhepRelayMode;
+  /** How long a WHEP relay outlives its last client. Default 5 s. */
+  relayLingerMs?: number;
 }): WhepDoor {
   let gateway: WhepGateway | undefined;
   let joinRoom: JoinRoom | undefined;
@@ -56,14 +63,21 @@ export function whepDoor(options: {
     async start(join) {
       joinRoom = join;
       const channel = await join({ id: await options.id(), name: 'WHEP gateway', role: 'hub' });
-      const g = new WhepGateway({ channel, log: options.log });
+      const g = new WhepGateway({
+        channel,
+        log: options.log,
+        config: options.config,
+        ...(options.engine ? { engine: options.engine } : {}),
+        ...(options.relay ? { relay: options.relay } : {}),
+        ...(options.relayLingerMs !== undefined ? { relayLingerMs: options.relayLingerMs } : {}),
+      });
       gateway = g;
       return {
         close: async () => {
           joinRoom = undefined;
           await whip.close();
           gateway = undefined;
-          g.close();
+          await g.close();
         },
       };
     },

@@ -4,6 +4,7 @@ import { RateLimiter } from '../../signaling/rate-limit.js';
 import { type BearerGuard, bearerToken, type Client, type RouteHandler } from '../http-auth.js';
 import { WhepError } from './errors.js';
 import type { WhepGateway } from './gateway.js';
+import { isRelayMode, WHEP_RELAY_MODES } from './path.js';
 import { parseSdpFrag } from './sdpfrag.js';
 
 export interface WhepRoutesOptions {
@@ -102,9 +103,13 @@ async function post(req: IncomingMessage, res: ServerResponse, gateway: WhepGate
   const offer = await readBody(req, MAX_OFFER_BYTES);
   const problem = offerProblem(offer);
   if (problem) throw new WhepError(400, `The body is not a usable SDP offer: ${problem}.`);
-  const source = new URL(req.url ?? '/', 'http://hub').searchParams.get('source') ?? undefined;
+  const query = new URL(req.url ?? '/', 'http://hub').searchParams;
+  const source = query.get('source') ?? undefined;
+  // ?relay=auto|always|never overrides the hub's --whep-relay for this session (docs/WHEP.md).
+  const relay = query.get('relay') ?? gateway.options.relay ?? 'auto';
+  if (!isRelayMode(relay)) throw new WhepError(400, `relay=${relay.slice(0, 20)} is not one of ${WHEP_RELAY_MODES.join(', ')}.`);
   const found = gateway.camera(camera);
-  const { session, answer } = await gateway.open(found, offer, source);
+  const { session, answer } = await gateway.open(found, offer, source, { mode: relay, client: req.socket.remoteAddress ?? '' });
   // A client with its own token loses its session when the owner revokes the token (docs/WHEP.md).
   if (client) options.guard.clients?.whenRevoked(client, () => session.close(`The token of client "${client.name}" was revoked.`, true), () => session.isClosed);
   const cameraPath = new URL(req.url ?? '/', 'http://hub').pathname.split('/')[2] ?? '';

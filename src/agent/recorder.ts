@@ -309,7 +309,16 @@ export class Recorder {
       },
     });
     w.session = s;
-    s.on('trouble', (d) => this.options.onActivity?.({ kind: 'ice', camera: w.camera.name, problem: d.problem }));
+    // Once per session: at the first trouble, or at an ICE failure that came through the camera's restart requests.
+    let iceTold = false;
+    const iceTrouble = (problem: IceProblem) => {
+      if (!iceTold) this.options.onActivity?.({ kind: 'ice', camera: w.camera.name, problem });
+      iceTold = true;
+    };
+    s.on('trouble', (d) => iceTrouble(d.problem));
+    s.on('closed', (reason) => {
+      if (reason === 'ice-failed') iceTrouble(s.diagnose().problem);
+    });
     s.on('connected', () => {
       w.failures = 0;
       const every = this.options.keyframeMs ?? 2000;

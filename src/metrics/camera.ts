@@ -26,7 +26,7 @@ export class CameraMetrics {
     const rates = this.rates;
     this.iceFailures = new Counter({
       name: 'peercam_ice_failures_total',
-      help: "Viewer sessions whose ICE failed or did not connect within the ICE timeout, per camera and diagnosed problem (no-local-candidates, no-ice-servers, turn-refused, turn-unreachable, turn-needed, no-path)",
+      help: "Viewer sessions in ICE trouble (failed, not connected within the ICE timeout, or no candidate gathered), once per session, per camera and diagnosed problem (no-local-candidates, no-ice-servers, turn-refused, turn-unreachable, turn-needed, no-path)",
       labelNames: ['camera', 'problem'],
       registers,
     });

@@ -16,7 +16,7 @@ export class Rates<K extends string> {
   /** Starts sampling `read` under `name` (again: replaces it). */
   watch(name: string, read: () => Record<K, number>): void {
     this.sources.set(name, read);
-    this.samples.set(name, [{ at: this.now(), values: read() }]);
+    this.samples.set(name, [{ at: this.now(), values: { ...read() } }]);
     this.timer ??= setInterval(() => this.sample(), SAMPLE_MS);
     this.timer.unref();
   }
@@ -28,7 +28,7 @@ export class Rates<K extends string> {
       const first = list[0];
       const read = this.sources.get(name);
       if (!first || !read) continue;
-      const now = { at: this.now(), values: read() };
+      const now = { at: this.now(), values: { ...read() } };
       const dt = (now.at - first.at) / 1000;
       const r = {} as Record<K, number>;
       for (const k of Object.keys(now.values) as K[]) r[k] = dt > 0.2 ? Math.max(0, (now.values[k] - first.values[k]) / dt) : 0;
@@ -46,7 +46,8 @@ export class Rates<K extends string> {
     const at = this.now();
     for (const [name, read] of this.sources) {
       const list = this.samples.get(name) ?? [];
-      list.push({ at, values: read() });
+      // A copy: `read` may hand out the live counters themselves.
+      list.push({ at, values: { ...read() } });
       while (list.length > 2 && (list[1]?.at ?? at) <= at - WINDOW_MS) list.shift();
       this.samples.set(name, list);
     }

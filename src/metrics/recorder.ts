@@ -57,7 +57,7 @@ export class RecorderMetrics {
     });
     this.ice = new Counter({
       name: 'peercam_viewer_ice_failures_total',
-      help: 'Sessions of this viewer whose ICE failed or did not connect in time, per camera and diagnosed problem',
+      help: 'Sessions of this viewer in ICE trouble (failed, not connected in time, or no candidate gathered), once per session, per camera and diagnosed problem',
       labelNames: ['camera', 'problem'],
       registers,
     });

@@ -114,7 +114,8 @@ describe('motion events on the recordings timeline', () => {
       assert.ok(shown >= start - 3000 - 1500 && shown <= start + 1000, `shows ${shown - start} ms from the event's start`);
       process.stdout.write(`# ${size.name}: the event mark opened the recording ${Math.round(shown - start)} ms from the event's start\n`);
       await page.waitForFunction(() => document.querySelector<HTMLVideoElement>('#player')!.videoWidth > 0, undefined, { timeout: 20_000 });
-      await page.screenshot({ path: `${ARTIFACTS}/recordings-event-marks-${size.name}.png`, fullPage: size.name === 'phone' });
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: `${ARTIFACTS}/recordings-event-marks-${size.name}.png`, fullPage: true });
       await context.close();
     }
   });

@@ -64,7 +64,7 @@ export class CameraMetrics {
       });
     new Gauge({
       name: 'peercam_camera_bitrate_bps',
-      help: "Bits per second of the camera's video as its source produces it (over the last 5 s), per camera",
+      help: "Bits per second of the camera's video as its source produces it (since the previous scrape, 1 to 30 s back), per camera",
       labelNames: ['camera'],
       registers,
       collect() {
@@ -74,7 +74,7 @@ export class CameraMetrics {
     });
     new Gauge({
       name: 'peercam_camera_fps',
-      help: "Frames per second of the camera's video as its source produces it (over the last 5 s), per camera",
+      help: "Frames per second of the camera's video as its source produces it (since the previous scrape, 1 to 30 s back), per camera",
       labelNames: ['camera'],
       registers,
       collect() {
@@ -146,6 +146,6 @@ export class CameraMetrics {
   }
 
   close(): void {
-    this.rates.close();
+    // Nothing runs by itself (rates are sampled at scrape time).
   }
 }

@@ -1,5 +1,5 @@
 import { type DeviceId, Emitter, type Logger, type PresenceBody, type SessionId, silentLogger } from '../protocol/index.js';
-import { CameraEndpoint, type CameraSession, iceAdvertOf, type PeerConfig, type Timeouts } from '../session/index.js';
+import { CameraEndpoint, type CameraSession, iceAdvertOf, type IceProblem, type PeerConfig, type Timeouts } from '../session/index.js';
 import type { Channel } from '../signaling/channel.js';
 import { VideoEncodes } from '../media/encodes.js';
 import { connectSource, Fanout } from '../media/fanout.js';
@@ -54,6 +54,8 @@ export interface CameraAgentEvents {
   'first-frame': (event: { viewer: DeviceId; ms: number }) => void;
   /** A second encode (the video in another codec, for viewers that lack the source's) started, went live or stopped. */
   encode: (codec: VideoCodec, state: SourceState, reason: string | undefined) => void;
+  /** A viewer's ICE failed or did not connect within the ICE timeout (once per session), with the diagnosed problem. */
+  'ice-trouble': (event: { viewer: DeviceId; problem: IceProblem }) => void;
 }
 
 /**
@@ -72,6 +74,8 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
   private closed = false;
   /** Media sent to viewers since start, all viewers together (read by the metrics, src/metrics/). */
   readonly sent = { bytes: 0, packets: 0, frames: 0 };
+  /** Video the source produced since start (RTP bytes with headers, frames), watched or not (the metrics' bitrate, fps). */
+  readonly produced = { bytes: 0, frames: 0 };
 
   private constructor(
     readonly source: Source,
@@ -106,6 +110,11 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
     this.offs.push(
       ...(this.audioFanout ? [connectSource(source, this.audioFanout, 'audio')] : []),
       source.on('state', (state, reason) => this.emit('source', state, reason)),
+      source.on('packet', (p, kind) => {
+        if (kind !== 'video') return;
+        this.produced.bytes += 12 + p.payload.length;
+        if (p.marker) this.produced.frames++; // the last packet of a frame (RFC 6184 5.1, RFC 7741 4.1)
+      }),
     );
     // A source opened before the agent may be live already: say so once, as if it had just happened.
     if (source.state !== 'starting') this.emit('source', source.state, source.reason);
@@ -173,6 +182,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
     });
     this.endpoint.on('session', (s) => {
       this.sessions.set(s.sid, s);
+      s.on('trouble', (d) => this.emit('ice-trouble', { viewer: s.remote, problem: d.problem }));
       this.emit('viewer', { viewer: s.remote, change: 'joined', viewers: this.endpoint.viewers });
     });
     this.endpoint.on('ended', (s, reason) => {
@@ -219,6 +229,12 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
 
   get viewers(): number {
     return this.endpoint.viewers;
+  }
+
+  /** The video encodes running now: the source's own (unless it stopped or failed) and the second encodes. */
+  runningEncodes(): VideoCodec[] {
+    const own = this.source.state === 'stopped' || this.source.state === 'failed' ? [] : [this.source.codec];
+    return [...own, ...this.encodes.running.keys()];
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * When a camera is recorded in events mode: from its motion start until its end plus the post-roll (the pre-roll
- * comes from the recorder's in-memory GOPs). Driven by the `motion` messages the camera sends the recorder, timed by
- * their arrival (the recorder's clock, not the camera's).
+ * comes from the recorder's in-memory GOPs, counted back from when the motion began). Driven by the `motion` messages
+ * the camera sends the recorder, timed on the recorder's clock (arrival, less the detection delay for a start).
  */
 export class EventGate {
   readonly preRollMs: number;
@@ -9,6 +9,7 @@ export class EventGate {
   private readonly now: () => number;
   private events = new Set<string>();
   private until = Number.NEGATIVE_INFINITY;
+  private began: number | undefined;
 
   constructor(options: { preRollMs?: number; postRollMs?: number; now?: () => number } = {}) {
     this.preRollMs = options.preRollMs ?? 5000;
@@ -20,8 +21,18 @@ export class EventGate {
     return this.events.size > 0;
   }
 
-  start(event: string): void {
+  /** An event started; `began`: when its motion began (recorder's clock, ms), default now. */
+  start(event: string, began = this.now()): void {
+    if (this.events.size === 0 && !this.recording(this.now())) this.began = began;
     this.events.add(event);
+  }
+
+  /**
+   * When the motion of the clip being opened began (the pre-roll counts back from it), while recording; a clip that
+   * runs on into a new event keeps its own start.
+   */
+  get since(): number | undefined {
+    return this.began;
   }
 
   end(event: string): void {

@@ -3,9 +3,10 @@ import { mkdirSync } from 'node:fs';
 import { type DeviceId, type Logger, PeercamError, silentLogger } from '../protocol/index.js';
 import { CameraRecorder } from '../record/camera-recorder.js';
 import { DiskGuard, type DiskState } from '../record/disk.js';
+import { EventLog } from '../record/event-log.js';
 import { Retention, type RetentionPolicy } from '../record/retention.js';
-import { repairUnfinished } from '../record/store.js';
-import { type PeerConfig, type Timeouts, ViewerSession } from '../session/index.js';
+import { listCameras, repairUnfinished } from '../record/store.js';
+import { type IceProblem, type PeerConfig, type Timeouts, ViewerSession } from '../session/index.js';
 import { exponentialBackoff } from '../signaling/backoff.js';
 import type { Channel, PeerInfo } from '../signaling/channel.js';
 import { createViewerPeer, type NdcOptions, TurnBridge, type ViewerPeer } from '../media/ndc/index.js';
@@ -46,8 +47,15 @@ export interface RecorderOptions extends RetentionPolicy {
    * from the GOPs kept in memory) to `postRollMs` after the end (default 10 s). Default 'continuous'.
    */
   readonly mode?: 'continuous' | 'events';
+  /**
+   * Events mode: how much before the motion began a clip starts (at a keyframe at least this early). Continuous mode:
+   * how much before an event a segment still counts as holding it (for `keepEventsMs`). Default 5 s.
+   */
   readonly preRollMs?: number;
+  /** Events mode: how long a clip goes on after the event's end. Continuous mode: the same margin after it. Default 10 s. */
   readonly postRollMs?: number;
+  /** Wall clock (ms since the epoch) for event times, injectable for tests. */
+  readonly now?: () => number;
 }
 
 /** What a recorder did, for metrics: sessions to cameras (it is their viewer), finished segments, the disk's state. */
@@ -55,7 +63,11 @@ export type RecorderActivity =
   | { readonly kind: 'connected'; readonly camera: string }
   | { readonly kind: 'ended'; readonly camera: string; readonly reason: string }
   | { readonly kind: 'segment'; readonly camera: string; readonly bytes: number }
-  | { readonly kind: 'disk'; readonly state: DiskState };
+  | { readonly kind: 'disk'; readonly state: DiskState }
+  /** A motion start or end the camera sent the recorder. */
+  | { readonly kind: 'motion'; readonly camera: string; readonly phase: 'start' | 'end' }
+  /** ICE of a session to the camera failed or did not connect in time (once per session). */
+  | { readonly kind: 'ice'; readonly camera: string; readonly problem: IceProblem };
 
 /** The source a recorder lists in its presence so that members find it and offer for its recordings. */
 export const RECORDINGS_PRESENCE_SOURCE = { id: RECORDINGS_SOURCE, name: 'Recordings', kinds: [] as ('video' | 'audio')[] };
@@ -89,6 +101,9 @@ export class Recorder {
   private readonly retry = exponentialBackoff({ initialMs: 250, maxMs: 4000, jitter: 'none' });
   /** Recordings over data channels, for members away from home. */
   private server: RecordingsServer | undefined;
+  /** The motion events the cameras sent, kept beside the recordings (timeline marks, `keepEventsMs`). */
+  readonly events: EventLog;
+  private pruneTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
     private readonly options: RecorderOptions,
@@ -96,7 +111,21 @@ export class Recorder {
   ) {
     this.log = options.log ?? silentLogger;
     const say = options.onEvent ?? (() => {});
-    this.retention = new Retention({ ...options, log: this.log });
+    this.events = new EventLog(options.root, { log: this.log, cameras: listCameras(options.root) });
+    const before = options.preRollMs ?? 5000;
+    const after = options.postRollMs ?? 10_000;
+    // Events mode keeps nothing but event clips; continuous mode asks the log (the camera folder is in the path).
+    const isEvent =
+      options.mode === 'events' ? () => true : (path: string, start: number, end: number) => this.events.holds(path, start, end, before, after);
+    this.retention = new Retention({ ...options, isEvent, log: this.log });
+    // Event lines are kept as long as the recordings they mark could be.
+    const keep = Math.max(options.keepMs ?? Number.POSITIVE_INFINITY, options.keepEventsMs ?? options.keepMs ?? Number.POSITIVE_INFINITY);
+    if (Number.isFinite(keep)) {
+      const prune = () => this.events.prune((options.now ?? Date.now)() - keep - 86_400_000);
+      prune();
+      this.pruneTimer = setInterval(prune, 3_600_000);
+      this.pruneTimer.unref();
+    }
     this.guard = new DiskGuard({
       root: options.root,
       retention: this.retention,
@@ -128,10 +157,22 @@ export class Recorder {
       ch.on('gone', (id) => rec.gone(id)),
       // Cameras send their motion events to every member, this recorder included.
       ch.on('message', (e) => {
-        const gate = e.type === 'motion' ? rec.watched.get(e.from)?.gate : undefined;
-        if (e.type !== 'motion' || !gate) return;
-        if (e.body.phase === 'start') gate.start(e.body.event);
-        else gate.end(e.body.event);
+        const w = e.type === 'motion' ? rec.watched.get(e.from) : undefined;
+        if (e.type !== 'motion' || !w) return;
+        const b = e.body;
+        const now = (options.now ?? Date.now)();
+        const name = w.camera.name;
+        options.onActivity?.({ kind: 'motion', camera: name, phase: b.phase });
+        if (b.phase === 'start') {
+          // When the motion began, on our clock: the delay the camera reports (a difference of its own times) back
+          // from the arrival, so the two clocks need not agree.
+          const began = now - Math.min(60_000, Math.max(0, b.at - b.startedAt));
+          rec.events.start(name, b.event, began, b.score);
+          w.gate?.start(b.event, began);
+        } else {
+          rec.events.end(name, b.event, now, b.score, b.box);
+          w.gate?.end(b.event);
+        }
       }),
     );
     for (const p of ch.peers.values()) rec.consider(p);
@@ -174,6 +215,7 @@ export class Recorder {
     for (const st of this.stats())
       this.options.onEvent?.(`"${st.camera}": ${st.frames} frames, ${st.receivedBytes} RTP bytes received, ${st.writtenBytes} bytes written`);
     this.watched.clear();
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.guard.close();
     this.turnBridge?.close();
   }
@@ -207,7 +249,7 @@ export class Recorder {
         disk: this.guard,
         log: this.log,
         onSegment: (path, start, durationMs, bytes) => {
-          this.retention.add(path, start + durationMs, bytes);
+          this.retention.add(path, start + durationMs, bytes, start);
           this.options.onActivity?.({ kind: 'segment', camera: p.name, bytes });
         },
       }),
@@ -226,6 +268,7 @@ export class Recorder {
     if (!w) return;
     // Keep the camera's entry: it comes back under the same id; its segment ends now.
     w.gate?.gone();
+    this.events.endAll(w.camera.name, (this.options.now ?? Date.now)());
     w.recorder.endSession();
   }
 
@@ -266,6 +309,16 @@ export class Recorder {
       },
     });
     w.session = s;
+    // Once per session: at the first trouble, or at an ICE failure that came through the camera's restart requests.
+    let iceTold = false;
+    const iceTrouble = (problem: IceProblem) => {
+      if (!iceTold) this.options.onActivity?.({ kind: 'ice', camera: w.camera.name, problem });
+      iceTold = true;
+    };
+    s.on('trouble', (d) => iceTrouble(d.problem));
+    s.on('closed', (reason) => {
+      if (reason === 'ice-failed') iceTrouble(s.diagnose().problem);
+    });
     s.on('connected', () => {
       w.failures = 0;
       const every = this.options.keyframeMs ?? 2000;

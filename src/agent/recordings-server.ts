@@ -12,6 +12,7 @@ import {
 } from '../protocol/recordings-wire.js';
 import { mergeSpans, recordedCameras, clipMime } from '../record/catalog.js';
 import { buildClip, readClip } from '../record/clip.js';
+import { eventsJson } from '../record/event-log.js';
 import { cameraFolder, listSegments } from '../record/store.js';
 import { CameraEndpoint, type PeerConfig, type Timeouts } from '../session/index.js';
 import { PeercamError } from '../protocol/index.js';
@@ -162,6 +163,9 @@ class RecordingsLink {
         this.reply({ id: req.id, ok: true, body });
         return;
       }
+      case 'events':
+        this.reply({ id: req.id, ok: true, body: eventsJson(root, req.camera, req.start, req.end) });
+        return;
       case 'clip':
         void this.stream(req).catch((err: unknown) => this.reply({ id: req.id, ok: false, error: { code: 'internal', message: String(err) } }));
         return;

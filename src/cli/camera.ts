@@ -89,6 +89,8 @@ export function registerCamera(program: Command): void {
     const metrics = opts.metricsPort !== undefined ? new PeercamMetrics() : undefined;
     metrics?.watchCamera(agent, name);
     metrics?.watchDrops(channel);
+    metrics?.watchLink(channel);
+    if (motion) metrics?.watchMotion(motion.watch, name);
     const scrape = metrics ? await serveMetrics(metrics, Number(opts.metricsPort)) : undefined;
     if (scrape) say(`metrics at http://127.0.0.1:${scrape.port}/metrics`);
     const whipOut = opts.whipOut

@@ -16,6 +16,7 @@ import { startHomeAssistantMember } from './motion.js';
 export interface RecordCliOptions {
   out?: string;
   keep: string;
+  keepEvents?: string;
   maxDisk?: string;
   minFree: string;
   segment: string;
@@ -34,12 +35,13 @@ interface RecordOptions extends LanCliOptions, RecordCliOptions {
 export function addRecordOptions(cmd: Command): Command {
   return cmd
     .option('--keep <age>', 'delete recordings older than this (e.g. 12h, 7d, 30d)', '7d')
+    .option('--keep-events <age>', 'keep recordings that hold a motion event this long instead (e.g. 30d; events mode: every clip); default: --keep')
     .option('--max-disk <size>', 'keep all recordings under this size, oldest deleted first (e.g. 50GB)')
     .option('--min-free <size|%>', 'never let free space on the disk go under this (e.g. 5%, 2GB)', '5%')
     .option('--segment <length>', 'length of one file (e.g. 60s, 10m)', '60s')
     .option('--cameras <names>', 'record only these cameras (comma-separated names or ids)')
     .option('--mode <continuous|events>', 'events: keep only clips around motion events (pre-roll to post-roll)', 'continuous')
-    .option('--pre-roll <length>', 'events mode: keep this much before an event (from keyframes kept in memory)', '5s')
+    .option('--pre-roll <length>', 'events mode: start clips this much before the motion (at a keyframe, from those kept in memory)', '5s')
     .option('--post-roll <length>', 'events mode: keep this much after an event ends', '10s');
 }
 
@@ -51,6 +53,7 @@ export function recorderSettings(opts: RecordCliOptions, out: string | undefined
   return {
     root: out ?? opts.out ?? defaultRecordingsDir(),
     keepMs: parseDuration(opts.keep, '--keep'),
+    ...(opts.keepEvents !== undefined ? { keepEventsMs: parseDuration(opts.keepEvents, '--keep-events') } : {}),
     ...(opts.maxDisk !== undefined ? { maxBytes: parseSize(opts.maxDisk, '--max-disk') } : {}),
     minFree: parseMinFree(opts.minFree, '--min-free'),
     segmentMs: parseDuration(opts.segment, '--segment'),
@@ -62,8 +65,9 @@ export function recorderSettings(opts: RecordCliOptions, out: string | undefined
 function recordMode(opts: RecordCliOptions): Pick<RecorderOptions, 'mode' | 'preRollMs' | 'postRollMs'> {
   const mode = opts.mode ?? 'continuous';
   if (mode !== 'continuous' && mode !== 'events') throw PeercamError.config(`--mode ${mode}: use continuous or events.`);
-  if (mode === 'continuous') return {};
-  return { mode, preRollMs: parseDuration(opts.preRoll ?? '5s', '--pre-roll'), postRollMs: parseDuration(opts.postRoll ?? '10s', '--post-roll') };
+  // In continuous mode the rolls are the margins around an event that --keep-events keeps.
+  const rolls = { preRollMs: parseDuration(opts.preRoll ?? '5s', '--pre-roll'), postRollMs: parseDuration(opts.postRoll ?? '10s', '--post-roll') };
+  return mode === 'continuous' ? rolls : { mode, ...rolls };
 }
 
 /** Starts a recorder on a joined channel, printing what happens on stderr; with `metrics`, counted there too. */
@@ -76,7 +80,10 @@ export async function startRecorder(
   metrics?: PeercamMetrics,
 ): Promise<Recorder> {
   const counted = metrics?.recorder();
-  if (metrics) metrics.watchDrops(channel);
+  if (metrics) {
+    metrics.watchDrops(channel);
+    metrics.watchLink(channel);
+  }
   const recorder = await Recorder.start({
     ...settings,
     channel,

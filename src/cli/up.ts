@@ -174,8 +174,10 @@ async function demoCamera(join: JoinRoom, config: ReturnType<typeof peerConfig>,
   const camera = await startCamera({ channel, source: 'demo', name, peerConfig: config, log, sourceOptions: analysisOption(opts) });
   metrics.watchCamera(camera, name);
   metrics.watchDrops(channel);
+  metrics.watchLink(channel);
   // Not --homeassistant here: the hub's bridge member already announces every camera of the room, this one included.
   const motion = await startMotion({ motion: opts.motion, motionQuiet: opts.motionQuiet, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) }, { channel, source: camera.source, name, id }, log);
+  if (motion) metrics.watchMotion(motion.watch, name);
   return {
     close: async () => {
       motion?.close();

@@ -163,6 +163,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       await watcher.start();
       options.metrics.watchRoom(watcher);
       options.metrics.watchDrops(watcher); // forged or replayed presence in the room
+      options.metrics.watchLink(watcher);
     }
     for (const extra of options.extras ?? []) {
       const running = await extra(info, join);

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildClip, readClip } from '../record/clip.js';
 import { mergeSpans, recordedCameras } from '../record/catalog.js';
+import { eventsJson } from '../record/event-log.js';
 import { cameraFolder, listSegments } from '../record/store.js';
 
 
@@ -25,6 +26,8 @@ const MAX_CLIP_MS = 6 * 3_600_000;
  * - `GET /api/recordings` -> `{cameras: [{camera, start, end}], recording, state, error}`
  * - `GET /api/recordings/list?camera=&start=&end=` -> `[{start, duration, url}]`: recorded spans (ISO start, seconds)
  * - `GET /api/recordings/get?camera=&start=&duration=[&download]` -> one fragmented MP4 cut at keyframes, with Range.
+ * - `GET /api/recordings/events?camera=&start=&end=` -> `[{event, start, duration, score, box}]`: the motion events the
+ *   recorder heard (ISO start, seconds; duration null while under way).
  * The token goes in `Authorization: Bearer`, or for a `<video src>` or a download link in `access_token=` (RFC 6750
  * 2.1 and 2.3). No token or a wrong one: 401 and no bytes.
  */
@@ -65,6 +68,14 @@ export function recordingsRoutes(options: RecordingsApiOptions): Record<string, 
           url: `/api/recordings/get?camera=${encodeURIComponent(cameraFolder(camera))}&start=${encodeURIComponent(iso(s.start))}&duration=${s.durationMs / 1000}`,
         })),
       );
+    }),
+    '/api/recordings/events': guarded((url, _req, res) => {
+      const camera = url.searchParams.get('camera');
+      if (!camera) return badRequest(res, 'camera= is required (a camera name as in GET /api/recordings).');
+      const start = time(url.searchParams.get('start'), 0);
+      const end = time(url.searchParams.get('end'), Date.now() + 86_400_000);
+      if (start === undefined || end === undefined) return badRequest(res, 'start= and end= are ISO 8601 times or ms since the epoch.');
+      sendJson(res, 200, eventsJson(options.root, camera, start, end));
     }),
     '/api/recordings/get': guarded(async (url, req, res) => {
       const camera = url.searchParams.get('camera');

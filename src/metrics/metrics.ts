@@ -1,9 +1,12 @@
 import type { Aedes } from 'aedes';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CameraAgent } from '../agent/camera.js';
+import type { MotionWatch } from '../agent/motion.js';
 import type { DropReason } from '../protocol/index.js';
 import type { Channel } from '../signaling/channel.js';
-import { FAILURES, MAX_CAMERAS, reasonLabel } from './labels.js';
+import type { LinkState } from '../signaling/transport.js';
+import { CameraMetrics } from './camera.js';
+import { boundedName, FAILURES, MAX_CAMERAS, reasonLabel } from './labels.js';
 import { RecorderMetrics } from './recorder.js';
 
 /** Every reason a channel drops a message (protocol/errors.ts DropReason), so each series exists from the start. */
@@ -36,13 +39,36 @@ export class PeercamMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
     registers: [this.registry],
   });
+  private readonly reconnects = new Counter({
+    name: 'peercam_signaling_reconnects_total',
+    help: 'Times a signaling link (broker or LAN) came back online after it was lost, all channels of the process together',
+    registers: [this.registry],
+  });
   private drops: Counter<'reason'> | undefined;
   private recorderMetrics: RecorderMetrics | undefined;
   /** What each watched camera sent so far (CameraAgent.sent), read at scrape time. */
   private readonly sent = new Map<string, CameraAgent['sent']>();
+  /** Signaling channels watched for their link state. */
+  private readonly links = new Set<Channel>();
+  private readonly cameras = new CameraMetrics(this.registry);
+  /** Camera labels of the motion watches. */
+  private readonly motionNames = new Set<string>();
 
   constructor() {
     const sent = this.sent;
+    const links = this.links;
+    const registers = [this.registry];
+    new Gauge({
+      name: 'peercam_signaling_links',
+      help: "The process's signaling links (one per channel: broker or LAN), by state (connecting, online, offline)",
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const counts: Record<LinkState, number> = { connecting: 0, online: 0, offline: 0 };
+        for (const c of links) counts[c.state]++;
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
+    });
     for (const [key, help] of [
       ['bytes', 'RTP bytes sent to viewers (all viewers together), per camera'],
       ['packets', 'RTP packets sent to viewers, per camera'],
@@ -100,6 +126,7 @@ export class PeercamMetrics {
   watchCamera(agent: CameraAgent, name: string): void {
     const camera = this.sent.has(name) || this.sent.size < MAX_CAMERAS ? name : 'other';
     if (!this.sent.has(camera)) this.sent.set(camera, agent.sent);
+    this.cameras.watch(agent, camera);
     this.viewers.set({ camera }, agent.viewers);
     agent.on('viewer', (e) => {
       this.viewers.set({ camera }, e.viewers);
@@ -112,6 +139,28 @@ export class PeercamMetrics {
       if (FAILURES.has(reason)) this.failed.inc({ camera, reason });
     });
     agent.on('first-frame', (e) => this.firstFrame.observe({ camera }, e.ms / 1000));
+  }
+
+  /** One camera's motion detection (its MotionWatch): events started, whether one is under way, detector time. */
+  watchMotion(watch: MotionWatch, name: string): void {
+    this.cameras.watchMotion(watch, boundedName(this.motionNames, name));
+  }
+
+  /** A signaling channel's link: counted by state, and each time it comes back online after being lost. */
+  watchLink(channel: Channel): void {
+    this.links.add(channel);
+    let online = channel.state === 'online';
+    let lost = false;
+    channel.on('state', (state) => {
+      if (state !== 'online') {
+        lost ||= online;
+        online = false;
+        return;
+      }
+      online = true;
+      if (lost) this.reconnects.inc();
+      lost = false;
+    });
   }
 
   /**
@@ -134,6 +183,11 @@ export class PeercamMetrics {
   recorder(): RecorderMetrics {
     this.recorderMetrics ??= new RecorderMetrics(this.registry);
     return this.recorderMetrics;
+  }
+
+  /** Stops the sampling timer of the rates (it never keeps the process alive anyway). */
+  close(): void {
+    this.cameras.close();
   }
 
   /** The text format Prometheus scrapes. */

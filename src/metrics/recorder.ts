@@ -17,6 +17,9 @@ export class RecorderMetrics {
   private readonly ended: Counter<'camera' | 'reason'>;
   private readonly failed: Counter<'camera' | 'reason'>;
   private readonly diskErrors: Counter<'state'>;
+  private readonly motion: Counter<'camera'>;
+  private readonly reconnects: Counter<'camera'>;
+  private readonly ice: Counter<'camera' | 'problem'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -38,6 +41,24 @@ export class RecorderMetrics {
       name: 'peercam_recorder_disk_errors_total',
       help: 'Times writing stopped on a disk error, by the state it left (full, read-only, failed)',
       labelNames: ['state'],
+      registers,
+    });
+    this.motion = new Counter({
+      name: 'peercam_recorder_motion_events_total',
+      help: 'Motion events the recorder heard from each camera (starts; the events it marks and, in events mode, records)',
+      labelNames: ['camera'],
+      registers,
+    });
+    this.reconnects = new Counter({
+      name: 'peercam_viewer_reconnects_total',
+      help: 'Sessions of this viewer (the recorder) set up again after one to the same camera ended, per camera',
+      labelNames: ['camera'],
+      registers,
+    });
+    this.ice = new Counter({
+      name: 'peercam_viewer_ice_failures_total',
+      help: 'Sessions of this viewer in ICE trouble (failed, not connected in time, or no candidate gathered), once per session, per camera and diagnosed problem',
+      labelNames: ['camera', 'problem'],
       registers,
     });
     const self = this;
@@ -95,7 +116,15 @@ export class RecorderMetrics {
     }
     const camera = this.label(e.camera);
     if (e.kind === 'segment') this.segments.inc({ camera });
+    else if (e.kind === 'motion') {
+      if (e.phase === 'start') this.motion.inc({ camera });
+    } else if (e.kind === 'ice') this.ice.inc({ camera, problem: e.problem });
     else if (e.kind === 'connected') {
+      if (this.connected.has(camera)) this.reconnects.inc({ camera });
+      else {
+        this.reconnects.inc({ camera }, 0);
+        this.motion.inc({ camera }, 0);
+      }
       this.connected.set(camera, true);
       this.sessions.inc({ camera });
     } else {

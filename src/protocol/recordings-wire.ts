@@ -22,6 +22,8 @@ const Request = v.variant('op', [
   v.object({ id, op: v.literal('overview') }),
   /** A camera's recorded spans overlapping [start, end) (ms since the epoch). */
   v.object({ id, op: v.literal('list'), camera: name, start: ms, end: ms }),
+  /** The motion events the recorder heard from a camera over [start, end) (the timeline's marks). */
+  v.object({ id, op: v.literal('events'), camera: name, start: ms, end: ms }),
   /**
    * One clip (as GET /api/recordings/get) from `start` for `duration` seconds, streamed as binary messages of stream
    * `id`. The sender stops when it has sent `credit` bytes and goes on when a `credit` request raises it: the receiver
@@ -47,6 +49,15 @@ export interface RecordingsOverview {
 export interface RecordingsSpan {
   readonly start: string;
   readonly duration: number;
+}
+
+/** A motion event the recorder heard, as the HTTP API's /events: ISO start, seconds (null while under way). */
+export interface RecordingsEvent {
+  readonly event: string;
+  readonly start: string;
+  readonly duration: number | null;
+  readonly score: number;
+  readonly box?: { readonly x: number; readonly y: number; readonly w: number; readonly h: number };
 }
 
 /** First reply to `clip`: where it really starts (the keyframe at or before the asked start), its length and type. */

@@ -32,11 +32,16 @@ export interface CameraRecorderOptions {
    * event and its post-roll), starting from frames kept in memory since a keyframe at least `preRollMs` before.
    * Video only (audio is not kept in the pre-roll).
    */
-  readonly gate?: { readonly preRollMs: number; recording(wallMs: number): boolean };
+  readonly gate?: { readonly preRollMs: number; readonly since?: number | undefined; recording(wallMs: number): boolean };
 }
 
 /** Longest pre-roll buffer whatever the GOP (a camera that never sends a keyframe must not fill the memory). */
 const MAX_PRE_ROLL_MS = 60_000;
+/**
+ * How much longer than the pre-roll the buffer holds: the start message arrives this long after the motion began at
+ * most (detection's minimum duration, the analysis lag, the network), and the pre-roll counts back from the motion.
+ */
+const DETECTION_SLACK_MS = 5000;
 
 interface Session {
   readonly codec: 'H264' | 'VP8';
@@ -264,18 +269,24 @@ export class CameraRecorder {
     const pre = this.preRoll;
     if (frame.keyframe && frame.config) pre.push({ ticks, wall, frame });
     else if (pre.length > 0) pre.push({ ticks, wall, frame });
-    // Drop whole GOPs while the next keyframe is itself at least the pre-roll ago.
-    for (;;) {
-      const next = pre.findIndex((f, i) => i > 0 && f.frame.keyframe && f.frame.config);
-      if (next < 0 || pre[next]!.wall > wall - gate.preRollMs) break;
-      pre.splice(0, next);
-    }
+    // Drop whole GOPs while the next keyframe is itself at least the pre-roll (and the detection delay) ago.
+    const dropBefore = (t: number) => {
+      for (;;) {
+        const next = pre.findIndex((f, i) => i > 0 && f.frame.keyframe && f.frame.config);
+        if (next < 0 || pre[next]!.wall > t) break;
+        pre.splice(0, next);
+      }
+    };
+    dropBefore(wall - gate.preRollMs - DETECTION_SLACK_MS);
     if (pre.length > 0 && pre[0]!.wall < wall - MAX_PRE_ROLL_MS) pre.length = 0;
     if (!gate.recording(wall)) {
       if (this.open) this.closeOpen(ticks);
       return true;
     }
     if (this.open) return false;
+    // The clip starts at the last keyframe at or before the pre-roll counted back from when the motion began: between
+    // the pre-roll and the pre-roll plus one keyframe interval before it (docs/EVENTS.md).
+    dropBefore(Math.min(wall, gate.since ?? wall) - gate.preRollMs);
     const first = pre[0];
     if (!first?.frame.config || (this.options.disk && !this.options.disk.canWrite())) return true;
     this.openSegment(s, first.ticks, first.frame.config, false);

@@ -7,6 +7,11 @@ import { listCameras, listSegments } from './store.js';
 export interface RetentionPolicy {
   /** Delete segments that ended longer ago than this (ms). */
   readonly keepMs?: number;
+  /**
+   * Segments that hold a motion event (`isEvent`) are kept this long instead (`--keep-events`, docs/EVENTS.md): longer
+   * or shorter than `keepMs`. Default: `keepMs`. Size and free-space limits still delete the oldest first, events or not.
+   */
+  readonly keepEventsMs?: number;
   /** Keep the recordings' total size at or under this many bytes. */
   readonly maxBytes?: number;
   /** Keep at least this much free on the filesystem: bytes, or a fraction of its size (0.05 = 5 %). */
@@ -27,6 +32,7 @@ export function diskSpace(path: string): DiskSpace {
 
 interface Entry {
   readonly path: string;
+  readonly start: number;
   readonly end: number;
   readonly bytes: number;
 }
@@ -43,6 +49,8 @@ export interface RetentionOptions extends RetentionPolicy {
   readonly root: string;
   readonly now?: () => number;
   readonly space?: (path: string) => DiskSpace;
+  /** Whether the segment at `path` (start and end, ms) holds an event: it is then kept by `keepEventsMs`. */
+  readonly isEvent?: (path: string, start: number, end: number) => boolean;
   readonly log?: Logger;
 }
 
@@ -66,7 +74,7 @@ export class Retention {
     this.log = options.log ?? silentLogger;
     for (const camera of listCameras(options.root)) {
       for (const seg of listSegments(options.root, camera)) {
-        if (!seg.open) this.entries.push({ path: seg.path, end: seg.start + seg.durationMs, bytes: seg.bytes });
+        if (!seg.open) this.entries.push({ path: seg.path, start: seg.start, end: seg.start + seg.durationMs, bytes: seg.bytes });
       }
     }
     this.entries.sort((a, b) => a.end - b.end);
@@ -82,9 +90,9 @@ export class Retention {
     return this.entries.length - this.head;
   }
 
-  /** A segment was finished. */
-  add(path: string, end: number, bytes: number): void {
-    const e = { path, end, bytes };
+  /** A segment was finished (`start`: when it began; default its end). */
+  add(path: string, end: number, bytes: number, start = end): void {
+    const e = { path, start, end, bytes };
     let i = this.entries.length;
     while (i > this.head && this.entries[i - 1]!.end > end) i--;
     this.entries.splice(i, 0, e);
@@ -101,24 +109,14 @@ export class Retention {
   /** Deletes what the policy says must go; `extraFree` asks for that much more free space (after a full disk). */
   sweep(extraFree = 0): SweepResult {
     const deleted: string[] = [];
-    const cutoff = this.options.keepMs === undefined ? Number.NEGATIVE_INFINITY : this.now() - this.options.keepMs;
+    this.sweepAge(deleted);
     let space = this.safeSpace();
     const want = this.minFreeBytes(space.total, extraFree);
     while (this.head < this.entries.length) {
-      const oldest = this.entries[this.head]!;
-      const tooOld = oldest.end < cutoff;
       const tooBig = this.options.maxBytes !== undefined && this.used > this.options.maxBytes;
       const tooFull = space.free < want;
-      if (!tooOld && !tooBig && !tooFull) break;
-      this.head++;
-      this.used -= oldest.bytes;
-      try {
-        unlinkSync(oldest.path);
-        deleted.push(oldest.path);
-        removeEmptyDay(oldest.path);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn({ path: oldest.path, err: String(err) }, 'recording: could not delete');
-      }
+      if (!tooBig && !tooFull) break;
+      this.remove(this.entries[this.head++]!, deleted);
       if (tooFull) space = this.safeSpace();
     }
     // Compact once the deleted head outgrows the rest.
@@ -128,6 +126,41 @@ export class Retention {
     }
     if (deleted.length) this.log.info({ deleted: deleted.length, usedBytes: this.used, free: space.free }, 'recording: retention deleted the oldest segments');
     return { deleted, usedBytes: this.used, free: space.free, short: space.free < want };
+  }
+
+  /**
+   * Deletes the segments past their age: `keepMs`, or `keepEventsMs` for those holding an event. Only the entries older
+   * than the later of the two cut-offs are looked at; those kept (events kept longer) move up to the new head.
+   */
+  private sweepAge(deleted: string[]): void {
+    const { keepMs, keepEventsMs, isEvent } = this.options;
+    if (keepMs === undefined && keepEventsMs === undefined) return;
+    const now = this.now();
+    const plainCut = keepMs === undefined ? Number.NEGATIVE_INFINITY : now - keepMs;
+    const eventCut = keepEventsMs === undefined || !isEvent ? plainCut : now - keepEventsMs;
+    const lastCut = Math.max(plainCut, eventCut);
+    const kept: Entry[] = [];
+    let i = this.head;
+    for (; i < this.entries.length && this.entries[i]!.end < lastCut; i++) {
+      const e = this.entries[i]!;
+      const cut = eventCut === plainCut ? plainCut : isEvent?.(e.path, e.start, e.end) ? eventCut : plainCut;
+      if (e.end < cut) this.remove(e, deleted);
+      else kept.push(e);
+    }
+    // Entries [head, i) are either deleted or kept: the kept ones go just before i, in order, and become the head.
+    this.head = i - kept.length;
+    for (let k = 0; k < kept.length; k++) this.entries[this.head + k] = kept[k]!;
+  }
+
+  private remove(e: Entry, deleted: string[]): void {
+    this.used -= e.bytes;
+    try {
+      unlinkSync(e.path);
+      deleted.push(e.path);
+      removeEmptyDay(e.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn({ path: e.path, err: String(err) }, 'recording: could not delete');
+    }
   }
 
   private safeSpace(): DiskSpace {

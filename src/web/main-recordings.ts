@@ -7,7 +7,7 @@ import { loadPageRoom } from './lib/room-link.js';
 import { RecordingsApi } from './recordings/api.js';
 import { DataChannelRecordings } from './recordings/data-source.js';
 import { RemoteRecorder } from './recordings/remote.js';
-import type { Overview, RecordingsSource, Span } from './recordings/source.js';
+import type { EventSpan, Overview, RecordingsSource, Span } from './recordings/source.js';
 
 catchEverything();
 void main();
@@ -18,6 +18,10 @@ const CLIP_S = 3600;
 const SPEEDS = [1, 2, 4, 8] as const;
 /** How often the view asks for cameras that started recording since (a new camera shows up without a reload). */
 const CAMERAS_EVERY_MS = 5000;
+/** An event opens this long before its start (as the events list under the grid does): what led up to it. */
+const EVENT_LEAD_MS = 3000;
+/** An event still under way is drawn this long. */
+const OPEN_EVENT_MS = 60_000;
 
 async function main(): Promise<void> {
   const result = await loadPageRoom();
@@ -84,6 +88,7 @@ async function remoteSource(room: Room, video: HTMLVideoElement): Promise<{ sour
 /** The Recordings view: a camera, a day, its recorded spans on a 24 h timeline, a player, a clip download. */
 class RecordingsView {
   private spans: Span[] = [];
+  private events: EventSpan[] = [];
   private camera = '';
   private dayStart = 0;
   /** Wall time of the loaded clip's first frame. */
@@ -166,6 +171,48 @@ class RecordingsView {
     this.dayStart = new Date(y ?? 1970, (m ?? 1) - 1, d ?? 1).getTime();
     this.spans = await this.api.spans(this.camera, this.dayStart, this.dayStart + DAY);
     this.draw();
+    void this.loadEvents(this.camera, this.dayStart);
+  }
+
+  /** The motion events of the day, drawn as marks once they come (a recorder that has none, or is old, leaves none). */
+  private async loadEvents(camera: string, dayStart: number): Promise<void> {
+    const events = await this.api.events(camera, dayStart, dayStart + DAY).catch(() => []);
+    if (camera !== this.camera || dayStart !== this.dayStart) return;
+    this.events = events;
+    this.drawEvents();
+  }
+
+  private drawEvents(): void {
+    const marks = this.events.map((e) => {
+      const end = e.end ?? e.start + OPEN_EVENT_MS;
+      const left = Math.max(0, (e.start - this.dayStart) / DAY);
+      const width = Math.max(0, (Math.min(this.dayStart + DAY, end) - Math.max(this.dayStart, e.start)) / DAY);
+      return h('button', {
+        type: 'button',
+        class: 'event-mark',
+        style: `left:${(left * 100).toFixed(3)}%;width:${(width * 100).toFixed(3)}%`,
+        title: `Motion at ${clock(e.start)}${e.end !== undefined ? `, ${formatDuration(e.end - e.start)}` : ' (under way)'}: click to play`,
+        'aria-label': `Motion at ${clock(e.start)}`,
+        'data-start': e.start,
+        onclick: (ev: Event) => {
+          ev.stopPropagation();
+          void this.play(e.start - EVENT_LEAD_MS);
+        },
+      });
+    });
+    for (const old of this.timeline.querySelectorAll('.event-mark')) old.remove();
+    this.timeline.append(...marks);
+    byId('event-count').textContent = this.events.length ? ` · ${this.events.length} motion event(s)` : '';
+    byId('events').replaceChildren(
+      ...this.events.map((e) =>
+        h(
+          'li',
+          {},
+          h('button', { type: 'button', class: 'span-link event-link', onclick: () => void this.play(e.start - EVENT_LEAD_MS) }, `Motion ${clock(e.start)}`),
+          ` ${e.end !== undefined ? formatDuration(e.end - e.start) : 'under way'} · ${(e.score * 100).toFixed(1)} % moved`,
+        ),
+      ),
+    );
   }
 
   private draw(): void {
@@ -175,6 +222,7 @@ class RecordingsView {
       return h('div', { class: 'span', style: `left:${(left * 100).toFixed(3)}%;width:${Math.max(0.15, (right - left) * 100).toFixed(3)}%` });
     });
     this.timeline.replaceChildren(...bars, this.playhead);
+    this.drawEvents();
     const total = this.spans.reduce((n, s) => n + s.end - s.start, 0);
     byId('summary').textContent = this.spans.length ? `${this.spans.length} recording(s), ${formatDuration(total)} this day` : 'Nothing recorded this day.';
     byId('spans').replaceChildren(

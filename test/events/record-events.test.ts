@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { promisify } from 'node:util';
 import { EventGate } from '../../src/agent/event-gate.js';
+import { packetizeH264, splitAccessUnits, splitAnnexB } from '../../src/media/h264.js';
 import { serializeRtp } from '../../src/media/rtp.js';
 import { CameraRecorder } from '../../src/record/camera-recorder.js';
 import { listSegments } from '../../src/record/store.js';
@@ -57,4 +60,51 @@ test('the gate: recording during an event and its post-roll only; a camera gone 
   gate.gone();
   now += 10_001;
   assert.equal(gate.recording(now), false);
+});
+
+test('events mode with a 4 s keyframe interval (a Node camera\'s default --gop 4): the clip starts at the last keyframe at least the pre-roll before the motion began, so between the pre-roll and the pre-roll + 4 s before it', async () => {
+  // 20 s of 160x90 at 30 fps, an IDR every 120 frames only (no scene-cut keyframes), Annex B.
+  const file = join(root, 'gop4.h264');
+  await promisify(execFile)('ffmpeg', [
+    ...['-y', '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=s=160x90:r=30:d=20'],
+    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '120', '-keyint_min', '120', '-sc_threshold', '0', '-bf', '0', '-pix_fmt', 'yuv420p', '-f', 'h264', file],
+  ]);
+  const units = splitAccessUnits(splitAnnexB(readFileSync(file)));
+  assert.equal(units.length, 600);
+  const GOP_MS = 4000;
+  const PRE_MS = 2000;
+  /** The motion began at `motionMs` into the stream; the start message reaches the recorder 800 ms later. */
+  const clipStart = async (motionMs: number): Promise<number> => {
+    const t0 = Date.UTC(2026, 0, 5, 12, 0, 0);
+    let wall = t0;
+    const gate = new EventGate({ preRollMs: PRE_MS, postRollMs: 1000, now: () => wall });
+    const camera = `gop4-${motionMs}`;
+    const rec = new CameraRecorder({ root, camera, segmentMs: 60_000, now: () => wall, gate });
+    rec.startSession('H264');
+    let seq = 1000;
+    let phase = 0;
+    for (let i = 0; i < units.length; i++) {
+      if (phase === 0 && wall - t0 >= motionMs + 800 && ++phase) gate.start('e', t0 + motionMs);
+      if (phase === 1 && wall - t0 >= motionMs + 1800 && ++phase) gate.end('e');
+      for (const { payload, marker } of packetizeH264(units[i]!)) {
+        rec.video(serializeRtp({ marker, payloadType: 96, sequenceNumber: seq++ & 0xffff, timestamp: i * 3000, ssrc: 7, csrcs: [], payload, paddingSize: 0 }));
+      }
+      wall += 1000 / 30;
+    }
+    await rec.close();
+    const segs = listSegments(root, camera);
+    assert.equal(segs.length, 1, JSON.stringify(segs));
+    assert.equal(await decodeErrors(segs[0]!.path), '', 'starts at a keyframe: decodes cleanly');
+    return segs[0]!.start - t0;
+  };
+  const found: string[] = [];
+  for (const motion of [5800, 7100, 10_050, 13_900]) {
+    const start = await clipStart(motion);
+    const before = motion - start;
+    found.push(`${before} ms before the motion at ${motion} ms`);
+    // Keyframes at 0, 4, 8, 12 s: the last one at or before motion - pre-roll.
+    assert.equal(Math.round(start / GOP_MS) * GOP_MS, Math.floor((motion - PRE_MS) / GOP_MS) * GOP_MS, `clip from ${start} ms for motion at ${motion} ms`);
+    assert.ok(before >= PRE_MS - 40 && before < PRE_MS + GOP_MS + 40, `${before} ms of pre-roll for motion at ${motion} ms`);
+  }
+  process.stdout.write(`# events mode, GOP 4 s, pre-roll 2 s: clips start ${found.join(', ')}\n`);
 });

@@ -65,7 +65,7 @@ describe('docs/grafana-dashboard.json', () => {
         }
     }
     assert.deepEqual(unknown, [], 'metric names the code does not export');
-    for (const family of ['peercam_room_members', 'peercam_broker_clients', 'peercam_camera_viewers', 'peercam_first_frame_seconds_bucket', 'peercam_sessions_failed_total', 'peercam_signaling_dropped_total', 'peercam_recorder_written_bytes_total', 'peercam_recorder_disk_free_bytes', 'peercam_recorder_segments_total', 'peercam_viewer_sessions_failed_total'])
+    for (const family of ['peercam_room_members', 'peercam_broker_clients', 'peercam_camera_viewers', 'peercam_first_frame_seconds_bucket', 'peercam_sessions_failed_total', 'peercam_signaling_dropped_total', 'peercam_recorder_written_bytes_total', 'peercam_recorder_disk_free_bytes', 'peercam_recorder_segments_total', 'peercam_viewer_sessions_failed_total', 'peercam_camera_bitrate_bps', 'peercam_camera_fps', 'peercam_camera_encodes_running', 'peercam_ice_failures_total', 'peercam_viewer_ice_failures_total', 'peercam_signaling_reconnects_total', 'peercam_viewer_reconnects_total', 'peercam_motion_events_total', 'peercam_recorder_motion_events_total'])
       assert.ok(used.has(family), `the dashboard shows ${family}`);
   });
 

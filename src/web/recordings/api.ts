@@ -1,4 +1,5 @@
-import type { Overview, RecordingsSource, Span } from './source.js';
+import type { RecordingsEvent } from '../../protocol/recordings-wire.js';
+import { type EventSpan, eventSpans, type Overview, type RecordingsSource, type Span } from './source.js';
 
 export type { Overview, Span } from './source.js';
 
@@ -24,6 +25,13 @@ export class RecordingsApi implements RecordingsSource {
     if (!r.ok) return [];
     const list = (await r.json()) as { start: string; duration: number }[];
     return list.map((s) => ({ start: Date.parse(s.start), end: Date.parse(s.start) + s.duration * 1000 }));
+  }
+
+  async events(camera: string, from: number, to: number): Promise<EventSpan[]> {
+    const q = new URLSearchParams({ camera, start: new Date(from).toISOString(), end: new Date(to).toISOString() });
+    const r = await fetch(`/api/recordings/events?${q}`, { headers: this.headers() });
+    if (!r.ok) return [];
+    return eventSpans((await r.json()) as RecordingsEvent[]);
   }
 
   /** A clip URL a `<video>` or a download link can use (the token rides in access_token: they cannot send headers). */

@@ -1,7 +1,7 @@
-import type { RecordingsOverview, RecordingsSpan } from '../../protocol/recordings-wire.js';
+import type { RecordingsEvent, RecordingsOverview, RecordingsSpan } from '../../protocol/recordings-wire.js';
 import { MsePlayer } from './mse-player.js';
 import type { RemoteRecorder } from './remote.js';
-import type { Overview, RecordingsSource, Span } from './source.js';
+import { type EventSpan, eventSpans, type Overview, type RecordingsSource, type Span } from './source.js';
 
 /** Download streams take as much as the channel carries: one credit for the whole clip. */
 const DOWNLOAD_CREDIT = Number.MAX_SAFE_INTEGER;
@@ -28,6 +28,12 @@ export class DataChannelRecordings implements RecordingsSource {
     const link = await this.recorder.open();
     const list = await link.ask<RecordingsSpan[]>({ op: 'list', camera, start: from, end: to });
     return list.map((s) => ({ start: Date.parse(s.start), end: Date.parse(s.start) + s.duration * 1000 }));
+  }
+
+  async events(camera: string, from: number, to: number): Promise<EventSpan[]> {
+    const link = await this.recorder.open();
+    // A recorder from before event marks answers with an error: no marks then.
+    return eventSpans(await link.ask<RecordingsEvent[]>({ op: 'events', camera, start: from, end: to }).catch(() => []));
   }
 
   async play(camera: string, from: number, seconds: number): Promise<number | undefined> {

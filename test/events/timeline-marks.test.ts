@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { Room } from '../../src/protocol/index.js';
+import type { RecordingsEvent } from '../../src/protocol/recordings-wire.js';
+import { type CliProcess, spawnCli } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
+import { launch } from '../web/browser.js';
+import { type HubProcess, startHubProcess } from '../web/hub-process.js';
+import { ARTIFACTS } from '../web/pages.js';
+import { makeMotionClip } from './clip.js';
+
+/**
+ * `peercam up --record` hears a camera's motion events and keeps them beside the recordings; the Recordings page
+ * marks them on its timeline and lists them, and a click plays the recording from just before the motion.
+ */
+describe('motion events on the recordings timeline', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peercam-marks-'));
+  let hub: HubProcess;
+  let camera: CliProcess;
+  let browser: Browser;
+  let token = '';
+  let event: RecordingsEvent | undefined;
+
+  before(async () => {
+    const clip = await makeMotionClip(dir);
+    hub = await startHubProcess({ demo: false, args: ['--record', join(dir, 'rec'), '--segment', '3s', '--keep-events', '30d'] });
+    const room = await Room.fromLink(hub.link);
+    token = room.credentials.httpToken;
+    camera = spawnCli(
+      ['camera', '--source', `file:${clip}`, '--name', 'yard', '--size', '320x180', '--bitrate', '300', '--motion-quiet', '1', '--room', await room.link(), '--broker', `mqtt://127.0.0.1:${hub.mqttPort}`],
+      hub.env,
+    );
+    await camera.waitFor(/is live in room/, 30_000);
+    browser = await launch();
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await camera?.kill();
+    await hub?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const api = async (path: string, auth = true) => {
+    const res = await fetch(`http://127.0.0.1:${hub.port}${path}`, auth ? { headers: { authorization: `Bearer ${token}` } } : {});
+    return { status: res.status, json: res.ok ? ((await res.json()) as unknown) : undefined };
+  };
+
+  it('the recorder keeps each event it hears (members only), and the recording around it', async () => {
+    await waitFor(
+      async () => {
+        const list = (await api('/api/recordings/events?camera=yard')).json as RecordingsEvent[] | undefined;
+        event = list?.find((e) => e.duration !== null);
+        return event !== undefined;
+      },
+      { timeoutMs: 40_000, what: 'a finished motion event in /api/recordings/events' },
+    );
+    assert.equal((await api('/api/recordings/events?camera=yard', false)).status, 401);
+    const e = event!;
+    assert.ok(e.score > 0 && e.score <= 1, JSON.stringify(e));
+    assert.ok(e.duration !== null && e.duration >= 1 && e.duration < 10, `${e.duration} s`);
+    assert.ok(e.box && e.box.w > 0.3, 'the box the object crossed');
+    // Recorded past the event's end (segments of 3 s are finished a little later).
+    const end = Date.parse(e.start) + (e.duration ?? 0) * 1000;
+    await waitFor(
+      async () => {
+        const spans = ((await api('/api/recordings/list?camera=yard')).json as { start: string; duration: number }[] | undefined) ?? [];
+        return spans.some((s) => Date.parse(s.start) < end && Date.parse(s.start) + s.duration * 1000 > end + 1000);
+      },
+      { timeoutMs: 30_000, what: 'the recording past the event' },
+    );
+  });
+
+  /** The wall time the player shows, once it plays. */
+  const shownAt = async (page: Page) => {
+    await page.waitForFunction(() => {
+      const v = document.querySelector<HTMLVideoElement>('#player')!;
+      return v.dataset.clipStart !== undefined && v.currentTime > 0 && !v.seeking;
+    }, undefined, { timeout: 20_000 });
+    return page.evaluate(() => {
+      const v = document.querySelector<HTMLVideoElement>('#player')!;
+      return Number(v.dataset.clipStart) + v.currentTime * 1000;
+    });
+  };
+
+  it('marks and lists the events on the timeline; a click on the mark or the list plays from just before the motion (desktop and phone)', async () => {
+    const e = event!;
+    const start = Date.parse(e.start);
+    const link = new URL(hub.link);
+    for (const size of [
+      { name: 'desktop', width: 1280, height: 800 },
+      { name: 'phone', width: 390, height: 844 },
+    ]) {
+      const context = await browser.newContext({ viewport: { width: size.width, height: size.height }, ...(size.name === 'phone' ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}) });
+      const page = await context.newPage();
+      await page.goto(`${link.origin}/recordings?camera=yard${link.hash}`);
+      const mark = page.locator('.timeline .event-mark').first();
+      await mark.waitFor({ state: 'attached', timeout: 20_000 });
+      assert.equal(Number(await mark.getAttribute('data-start')), start);
+      assert.match((await page.locator('#events li').first().textContent()) ?? '', /^Motion \d\d:\d\d:\d\d \d+ s · \d+\.\d % moved$/);
+      assert.match((await page.locator('#event-count').textContent()) ?? '', /\d+ motion event\(s\)/);
+      // The mark sits on the timeline where the event is (its left edge at the event's share of the day).
+      const box = await page.locator('#timeline').boundingBox();
+      const at = await mark.boundingBox();
+      assert.ok(box && at && at.width >= 4 && at.x >= box.x - 3 && at.x <= box.x + box.width);
+      if (size.name === 'desktop') await mark.click();
+      else await page.locator('#events .event-link').first().click();
+      const shown = await shownAt(page);
+      // It opens 3 s before the event's start (or where the recording begins, if later).
+      assert.ok(shown >= start - 3000 - 1500 && shown <= start + 1000, `shows ${shown - start} ms from the event's start`);
+      process.stdout.write(`# ${size.name}: the event mark opened the recording ${Math.round(shown - start)} ms from the event's start\n`);
+      await page.waitForFunction(() => document.querySelector<HTMLVideoElement>('#player')!.videoWidth > 0, undefined, { timeout: 20_000 });
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: `${ARTIFACTS}/recordings-event-marks-${size.name}.png`, fullPage: true });
+      await context.close();
+    }
+  });
+});

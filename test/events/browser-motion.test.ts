@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../helpers/chromium.js';
+import { cliHome, spawnCli } from '../helpers/cli.js';
 import { type HubProcess, startHubProcess } from '../web/hub-process.js';
 import { ARTIFACTS } from '../web/pages.js';
 import { type ClipSpec, makeMotionClip } from './clip.js';
@@ -79,5 +80,41 @@ describe('motion events from a browser camera page', () => {
     const kept = await camera.evaluate(() => JSON.parse(localStorage.getItem('peercam.motion') ?? 'null') as { sensitivity: number; masks: unknown[] } | null);
     assert.equal(kept?.sensitivity, 70);
     assert.equal(kept?.masks.length, 1);
+    await viewer.locator('#motion-dialog button', { hasText: 'Cancel' }).click();
+  });
+
+  it('settings from the viewer reach a Node camera, are kept in its home, and come back after it restarts', async () => {
+    const home = await cliHome();
+    const args = ['camera', '--source', 'demo', '--name', 'Shelf cam', '--room', hub.link, '--broker', `mqtt://127.0.0.1:${hub.mqttPort}`];
+    let camera = spawnCli(args, home.env);
+    /** Opens the viewer's settings of the Node camera and waits until the camera has answered with its own. */
+    const openSettings = async () => {
+      await viewer.locator('#events-camera option', { hasText: 'Shelf cam' }).waitFor({ state: 'attached', timeout: 20_000 });
+      await viewer.locator('#events-camera').selectOption({ label: 'Shelf cam' });
+      await viewer.locator('#motion-settings').click();
+      await viewer.locator('#motion-dialog[data-loaded="true"]').waitFor({ timeout: 15_000 });
+    };
+    try {
+      await camera.waitFor(/is live in room/, 30_000);
+      await openSettings();
+      await viewer.locator('#motion-sensitivity').fill('35');
+      await viewer.locator('#motion-save').click();
+      await viewer.locator('#motion-status', { hasText: 'sensitivity 35' }).waitFor({ timeout: 10_000 });
+      const files = (await readdir(home.dir)).filter((f) => /^motion-.*\.json$/.test(f));
+      assert.equal(files.length, 1, `one settings file in the camera's home (${files.join(', ')})`);
+      const kept = JSON.parse(await readFile(join(home.dir, files[0] ?? ''), 'utf8')) as { sensitivity: number };
+      assert.equal(kept.sensitivity, 35);
+      await viewer.locator('#motion-dialog button', { hasText: 'Cancel' }).click();
+
+      await camera.stop();
+      camera = spawnCli(args, home.env);
+      await camera.waitFor(/is live in room/, 30_000);
+      await openSettings();
+      assert.equal(await viewer.locator('#motion-sensitivity').inputValue(), '35', 'the restarted camera answers with the kept settings');
+      await viewer.locator('#motion-dialog button', { hasText: 'Cancel' }).click();
+    } finally {
+      await camera.stop();
+      await home.remove();
+    }
   });
 });

@@ -5,6 +5,7 @@ import { PeercamError } from '../protocol/index.js';
 import { COMMAND } from './command.js';
 import { VERSION } from './context.js';
 import { registerCamera } from './camera.js';
+import { registerHomeAssistant } from './homeassistant.js';
 import { registerLs } from './ls.js';
 import { registerRecord } from './record.js';
 import { registerRoom } from './room.js';
@@ -28,6 +29,7 @@ registerWatch(program);
 registerRecord(program);
 registerUp(program);
 registerWhep(program);
+registerHomeAssistant(program);
 
 program
   .parseAsync()

@@ -119,6 +119,34 @@ export class HomeAssistantBridge {
     this.publish(t.event, JSON.stringify({ event_type: m.phase === 'start' ? 'motion_start' : 'motion_end', event: m.event, score: m.score, box: m.box }), false);
   }
 
+  /**
+   * The peercam cameras announced on this HA broker (their retained motion configs, by whichever process made them),
+   * gathered for `waitMs`: the broker sends retained messages right after the subscription.
+   */
+  async announced(waitMs = 1000): Promise<HaCamera[]> {
+    const found = new Map<string, HaCamera>();
+    const filter = `${HA_PREFIX}/binary_sensor/+/motion/config`;
+    const onMessage = (topic: string, payload: Buffer) => {
+      const id = /^homeassistant\/binary_sensor\/peercam_([^/]+)\/motion\/config$/.exec(topic)?.[1];
+      if (!id || payload.length === 0) return;
+      try {
+        const name = (JSON.parse(payload.toString()) as { device?: { name?: unknown } }).device?.name;
+        found.set(id, { id, name: typeof name === 'string' ? name : id });
+      } catch {
+        found.set(id, { id, name: id });
+      }
+    };
+    this.client.on('message', onMessage);
+    try {
+      await this.client.subscribeAsync(filter, { qos: 1 });
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      await this.client.unsubscribeAsync(filter);
+    } finally {
+      this.client.off('message', onMessage);
+    }
+    return [...found.values()];
+  }
+
   /** Removes a camera from Home Assistant: empty retained configs and states. */
   async forget(id: string): Promise<void> {
     const t = haTopics(id);

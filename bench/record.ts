@@ -60,9 +60,16 @@ for (const n of COUNTS) {
   const t0 = cpuTicks(pid);
   const w0 = performance.now();
   const rssSamples: number[] = [];
+  /** Long runs (the hour by hand): RSS at the start of the window and every 10 minutes, printed as it goes. */
+  const rssEvery10Min: number[] = [rssMb(pid)];
+  if (WINDOW_S >= 1200) say(`${n} camera(s): RSS ${rssEvery10Min[0]} MB at the start of the window`);
   while (performance.now() - w0 < WINDOW_S * 1000) {
     await sleep(2000);
     rssSamples.push(rssMb(pid));
+    if (WINDOW_S >= 1200 && rssSamples.length % 300 === 0) {
+      rssEvery10Min.push(rssSamples.at(-1) ?? 0);
+      say(`${n} camera(s): RSS ${rssSamples.at(-1)} MB after ${Math.round((performance.now() - w0) / 60_000)} min`);
+    }
   }
   const cpu = ((cpuTicks(pid) - t0) / CLK_TCK / ((performance.now() - w0) / 1000)) * 100;
   const rss = rssMb(pid);
@@ -82,6 +89,7 @@ for (const n of COUNTS) {
     rssMb: rss,
     rssFirstMb: rssSamples[0],
     rssSlopeMbPerMin: Math.round(slope(rssSamples, 2) * 60 * 100) / 100,
+    ...(WINDOW_S >= 1200 ? { rssEvery10MinMb: rssEvery10Min } : {}),
     ...remote,
     diskOverRtp: received ? Math.round((written / received) * 1000) / 1000 : null,
   };

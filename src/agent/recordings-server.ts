@@ -1,6 +1,7 @@
 import { type Logger, silentLogger } from '../protocol/index.js';
 import {
   CHUNK_BYTES,
+  MAX_CHUNK_BYTES,
   type ClipHeader,
   parseRecordingsRequest,
   RECORDINGS_SOURCE,
@@ -206,10 +207,11 @@ class RecordingsLink {
     this.cancel(req.id);
     this.streams.set(req.id, s);
     let sent = 0;
-    // Whole messages of CHUNK_BYTES: a fragment's moof (a few hundred bytes, from memory) travels with the start of
-    // its mdat, and file reads are a message long, so no message is a small leftover (each costs the receiver a
-    // message event and an SCTP record of its own).
-    const out = new Uint8Array(CHUNK_BYTES + 4);
+    // Messages as large as the member takes (up to MAX_CHUNK_BYTES), all whole: a fragment's moof (a few hundred
+    // bytes, from memory) travels with the start of its mdat, and file reads are a message long, so no message is a
+    // small leftover (the receiver's cost is per message: Chromium takes 240 KiB messages ~4x faster than 60 KiB ones).
+    const chunkBytes = Math.max(CHUNK_BYTES, Math.min(MAX_CHUNK_BYTES, (this.peer?.maxMessageSize ?? 0) - 4));
+    const out = new Uint8Array(chunkBytes + 4);
     new DataView(out.buffer).setUint32(0, req.id);
     let filled = 0;
     const flush = async (): Promise<boolean> => {
@@ -220,13 +222,15 @@ class RecordingsLink {
       return true;
     };
     try {
-      for await (const chunk of readClip(clip, 0, clip.size - 1, CHUNK_BYTES)) {
+      for await (const chunk of readClip(clip, 0, clip.size - 1, chunkBytes)) {
         for (let off = 0; off < chunk.length; ) {
-          const n = Math.min(CHUNK_BYTES - filled, chunk.length - off);
+          // Near the end of the credit, a smaller message: the member gets at most CHUNK_BYTES more than it allowed.
+          const limit = Math.min(chunkBytes, Math.max(CHUNK_BYTES, s.credit - sent));
+          const n = Math.max(0, Math.min(limit - filled, chunk.length - off));
           out.set(chunk.subarray(off, off + n), 4 + filled);
           filled += n;
           off += n;
-          if (filled === CHUNK_BYTES && !(await flush())) return;
+          if (filled >= limit && !(await flush())) return;
         }
       }
       if (filled > 0) await flush();

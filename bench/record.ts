@@ -11,7 +11,7 @@
  *
  *   npm run bench:record [-- --window 20 --cameras 1,10 --cpu-prof DIR]
  */
-import { CLK_TCK, cpuTicks, rssMb } from './proc.js';
+import { CLK_TCK, cpuTicks, rssMb, threadTicks } from './proc.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,30 +58,55 @@ for (const n of COUNTS) {
   while ((rec.output().match(/" connected/g)?.length ?? 0) < n && Date.now() < deadline) await sleep(200);
   await sleep(3000);
   const t0 = cpuTicks(pid);
+  const threads0 = threadTicks(pid);
   const w0 = performance.now();
   const rssSamples: number[] = [];
+  /** Long runs (the hour by hand): RSS at the start of the window and every 10 minutes, printed as it goes. */
+  const rssEvery10Min: number[] = [rssMb(pid)];
+  if (WINDOW_S >= 1200) say(`${n} camera(s): RSS ${rssEvery10Min[0]} MB at the start of the window`);
   while (performance.now() - w0 < WINDOW_S * 1000) {
     await sleep(2000);
     rssSamples.push(rssMb(pid));
+    if (WINDOW_S >= 1200 && rssSamples.length % 300 === 0) {
+      rssEvery10Min.push(rssSamples.at(-1) ?? 0);
+      say(`${n} camera(s): RSS ${rssSamples.at(-1)} MB after ${Math.round((performance.now() - w0) / 60_000)} min`);
+    }
   }
-  const cpu = ((cpuTicks(pid) - t0) / CLK_TCK / ((performance.now() - w0) / 1000)) * 100;
+  const windowS = (performance.now() - w0) / 1000;
+  const cpu = ((cpuTicks(pid) - t0) / CLK_TCK / windowS) * 100;
+  // Where it went: the main thread (JavaScript: depacketizing, muxing, writing) and node-datachannel's threads.
+  const byThread: Record<string, number> = {};
+  for (const [name, ticks] of threadTicks(pid)) {
+    const pct = Math.round(((ticks - (threads0.get(name) ?? 0)) / CLK_TCK / windowS) * 1000) / 10;
+    if (pct > 0) byThread[name] = pct;
+  }
   const rss = rssMb(pid);
   const remote = await remotePlayback();
   await rec.stop();
   let received = 0;
   let written = 0;
-  for (const m of rec.output().matchAll(/(\d+) RTP bytes received, (\d+) bytes written/g)) {
-    received += Number(m[1]);
-    written += Number(m[2]);
+  let frames = 0;
+  let packets = 0;
+  for (const m of rec.output().matchAll(/(\d+) frames(?: \((\d+) RTP packets\))?, (\d+) RTP bytes received, (\d+) bytes written/g)) {
+    frames += Number(m[1]);
+    packets += Number(m[2] ?? 0);
+    received += Number(m[3]);
+    written += Number(m[4]);
   }
+  // The demo clip is 30 fps: the window saw 30 frames a second per camera, and packets in the run's proportion.
+  const cpuUsPerFrame = (cpu / 100) * 1e6 / (30 * n);
   await Promise.all(cameras.map((c) => c.stop()));
   await rm(out, { recursive: true, force: true });
   const row = {
     cpuPct: Math.round(cpu * 10) / 10,
     cpuPctPerCamera: Math.round((cpu / n) * 100) / 100,
+    cpuPctByThread: byThread,
+    cpuUsPerFrame: Math.round(cpuUsPerFrame),
+    cpuUsPerPacket: packets ? Math.round((cpuUsPerFrame * frames) / packets) : null,
     rssMb: rss,
     rssFirstMb: rssSamples[0],
     rssSlopeMbPerMin: Math.round(slope(rssSamples, 2) * 60 * 100) / 100,
+    ...(WINDOW_S >= 1200 ? { rssEvery10MinMb: rssEvery10Min } : {}),
     ...remote,
     diskOverRtp: received ? Math.round((written / received) * 1000) / 1000 : null,
   };

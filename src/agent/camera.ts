@@ -3,7 +3,7 @@ import { CameraEndpoint, type CameraSession, iceAdvertOf, type IceProblem, type 
 import type { Channel } from '../signaling/channel.js';
 import { VideoEncodes } from '../media/encodes.js';
 import { connectSource, Fanout } from '../media/fanout.js';
-import { createCameraPeer, type NdcOptions, TurnBridge } from '../media/ndc/index.js';
+import { CNAME, createCameraPeer, type NdcOptions, TurnBridge } from '../media/ndc/index.js';
 import {
   describeSourceSpec,
   type OpenSourceOptions,
@@ -162,9 +162,16 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
             onOpen: () => {
               const n = peer.negotiated;
               if (!n || feed || this.closed || !held) return;
-              feed = held.fanout.addViewer({ payloadType: n.videoPt, ssrc: n.ssrc, sink: sendVideo });
+              // Sender reports on both streams: receivers (browsers, the recorder) line the sound up with the picture.
+              const reports = (kind: 'video' | 'audio') => ({ cname: CNAME, send: (p: Uint8Array) => void peer.sendRtcp(p, kind) });
+              feed = held.fanout.addViewer({ payloadType: n.videoPt, ssrc: n.ssrc, sink: sendVideo, senderReports: reports('video') });
               if (n.audio && this.audioFanout)
-                audioFeed = this.audioFanout.addViewer({ payloadType: n.audio.pt, ssrc: n.audio.ssrc, sink: (p) => peer.sendAudioRtp(p) });
+                audioFeed = this.audioFanout.addViewer({
+                  payloadType: n.audio.pt,
+                  ssrc: n.audio.ssrc,
+                  sink: (p) => peer.sendAudioRtp(p),
+                  senderReports: reports('audio'),
+                });
             },
           },
           { ...options.engine, ...(turnBridge ? { turnBridge } : {}), log },

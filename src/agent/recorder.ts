@@ -196,10 +196,11 @@ export class Recorder {
   }
 
   /** Frames written per camera name (tests, progress). */
-  stats(): { camera: string; frames: number; receivedBytes: number; writtenBytes: number }[] {
+  stats(): { camera: string; frames: number; receivedPackets: number; receivedBytes: number; writtenBytes: number }[] {
     return [...this.watched.values()].map((w) => ({
       camera: w.camera.name,
       frames: w.recorder.frames,
+      receivedPackets: w.recorder.receivedPackets,
       receivedBytes: w.recorder.receivedBytes,
       writtenBytes: w.recorder.writtenBytes,
     }));
@@ -213,7 +214,7 @@ export class Recorder {
     const all = [...this.watched.values()];
     await Promise.all(all.map((w) => this.stop(w)));
     for (const st of this.stats())
-      this.options.onEvent?.(`"${st.camera}": ${st.frames} frames, ${st.receivedBytes} RTP bytes received, ${st.writtenBytes} bytes written`);
+      this.options.onEvent?.(`"${st.camera}": ${st.frames} frames (${st.receivedPackets} RTP packets), ${st.receivedBytes} RTP bytes received, ${st.writtenBytes} bytes written`);
     this.watched.clear();
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.guard.close();

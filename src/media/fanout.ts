@@ -2,6 +2,7 @@ import { type Logger, silentLogger } from '../protocol/index.js';
 import { startsKeyframe as h264StartsKeyframe } from './h264.js';
 import { KeyframeCache, type SourcePacket } from './keyframe-cache.js';
 import type { RtpPacket } from './rtp.js';
+import { SourceClock } from './source-clock.js';
 import type { MediaKind, Source } from './sources/source.js';
 import { type FeedHost, ViewerFeed, type ViewerOptions } from './viewer-feed.js';
 import { vp8StartsKeyframe } from './vp8.js';
@@ -44,6 +45,8 @@ export class Fanout {
   private lastTs: number | undefined;
   private ticksPerFrame: number;
   private lastKeyframeRequest = -Infinity;
+  /** The source's RTP clock against the wall clock, from its live packets (for viewers' sender reports). */
+  private readonly clock: SourceClock;
   private closed = false;
   keyframeRequests = 0;
 
@@ -53,6 +56,8 @@ export class Fanout {
       options.codec === 'H264' ? h264StartsKeyframe : options.codec === 'VP8' ? vp8StartsKeyframe : () => true;
     this.cache = !audio && options.keyframeCache !== false ? new KeyframeCache(options.maxCacheBytes) : undefined;
     this.ticksPerFrame = Math.round(options.clockRate / (audio ? 50 : 30));
+    this.clock = new SourceClock(options.clockRate);
+    const clock = this.clock;
     const log = (options.logger ?? silentLogger).child({ fanout: options.codec });
     const requestKeyframe = options.requestKeyframe;
     this.host = {
@@ -71,6 +76,7 @@ export class Fanout {
         this.keyframeRequests++;
         requestKeyframe();
       },
+      sourceTsAt: (wallMs) => clock.at(wallMs),
       detach: (feed) => this.feeds.delete(feed),
     };
   }
@@ -92,6 +98,7 @@ export class Fanout {
       if (d < this.options.clockRate) this.ticksPerFrame = d;
     }
     this.lastTs = packet.timestamp;
+    this.clock.packet(packet.timestamp, this.epoch, Date.now());
     const p: SourcePacket = {
       packet,
       epoch: this.epoch,

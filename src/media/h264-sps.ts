@@ -11,6 +11,10 @@ export interface SpsInfo {
   /** Displayed size in pixels, after frame cropping. */
   readonly width: number;
   readonly height: number;
+  /** chroma_format_idc (1 = 4:2:0, the default of the profiles that do not code it). */
+  readonly chromaFormatIdc: number;
+  readonly bitDepthLumaMinus8: number;
+  readonly bitDepthChromaMinus8: number;
 }
 
 /** Removes emulation prevention bytes: 00 00 03 -> 00 00 (H.264 7.4.1). */
@@ -84,11 +88,13 @@ export function parseSps(nal: Uint8Array): SpsInfo {
   r.ue(); // seq_parameter_set_id
   let chromaFormatIdc = 1;
   let separateColourPlane = 0;
+  let bitDepthLumaMinus8 = 0;
+  let bitDepthChromaMinus8 = 0;
   if (HIGH_PROFILES.has(profileIdc)) {
     chromaFormatIdc = r.ue();
     if (chromaFormatIdc === 3) separateColourPlane = r.u(1);
-    r.ue(); // bit_depth_luma_minus8
-    r.ue(); // bit_depth_chroma_minus8
+    bitDepthLumaMinus8 = r.ue();
+    bitDepthChromaMinus8 = r.ue();
     r.u(1); // qpprime_y_zero_transform_bypass_flag
     if (r.u(1)) {
       for (let i = 0; i < (chromaFormatIdc !== 3 ? 8 : 12); i++) if (r.u(1)) skipScalingList(r, i < 6 ? 16 : 64);
@@ -127,5 +133,8 @@ export function parseSps(nal: Uint8Array): SpsInfo {
     profileLevelId: hex(profileIdc) + hex(constraintFlags) + hex(levelIdc),
     width: widthMbs * 16 - cropX * (crop[0]! + crop[1]!),
     height: (2 - frameMbsOnly) * heightMapUnits * 16 - cropY * (crop[2]! + crop[3]!),
+    chromaFormatIdc,
+    bitDepthLumaMinus8,
+    bitDepthChromaMinus8,
   };
 }

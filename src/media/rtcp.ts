@@ -3,6 +3,7 @@ import { PeercamError } from '../protocol/index.js';
 /** RTCP packet types used here (RFC 3550 section 12.1, RFC 4585 section 6.1). */
 export const RTCP_SR = 200;
 export const RTCP_RR = 201;
+export const RTCP_SDES = 202;
 export const RTCP_RTPFB = 205;
 export const RTCP_PSFB = 206;
 
@@ -132,5 +133,50 @@ export function serializeNack(senderSsrc: number, mediaSsrc: number, lost: reado
     view.setUint16(12 + 4 * i, pid);
     view.setUint16(14 + 4 * i, blp);
   });
+  return out;
+}
+
+/** Ms between the NTP epoch (1900) and the Unix epoch (1970), RFC 3550 4. */
+export const NTP_UNIX_OFFSET_MS = 2_208_988_800_000;
+
+/** What a sender says about one of its streams (RFC 3550 6.4.1). */
+export interface SenderReport {
+  readonly ssrc: number;
+  /** The sender's wall clock, in ms since 1970 (written as NTP time). */
+  readonly wallMs: number;
+  /** The stream's RTP timestamp at that same instant. */
+  readonly rtpTs: number;
+  readonly packets: number;
+  /** Payload octets sent (RTP headers and padding not counted). */
+  readonly octets: number;
+  /** The SDES CNAME every compound RTCP packet carries (RFC 3550 6.1, 6.5.1). */
+  readonly cname: string;
+}
+
+/** A compound RTCP packet: the sender report (no report blocks), then the SDES with its CNAME. */
+export function serializeSenderReport(r: SenderReport): Uint8Array {
+  const cname = new TextEncoder().encode(r.cname).subarray(0, 255);
+  // SDES chunk: SSRC, CNAME item (type 1, length, text), then at least one null octet up to a 32-bit boundary (6.5).
+  const chunk = 4 + Math.ceil((2 + cname.length + 1) / 4) * 4;
+  const out = new Uint8Array(28 + 4 + chunk);
+  const view = new DataView(out.buffer);
+  out[0] = 0x80;
+  out[1] = RTCP_SR;
+  view.setUint16(2, 28 / 4 - 1);
+  view.setUint32(4, r.ssrc >>> 0);
+  const ntpMs = r.wallMs + NTP_UNIX_OFFSET_MS;
+  const seconds = Math.floor(ntpMs / 1000);
+  view.setUint32(8, seconds >>> 0);
+  view.setUint32(12, Math.min(0xffffffff, Math.round(((ntpMs - seconds * 1000) / 1000) * 2 ** 32)));
+  view.setUint32(16, r.rtpTs >>> 0);
+  view.setUint32(20, r.packets >>> 0);
+  view.setUint32(24, r.octets >>> 0);
+  out[28] = 0x81; // V=2, SC=1
+  out[29] = RTCP_SDES;
+  view.setUint16(30, (4 + chunk) / 4 - 1);
+  view.setUint32(32, r.ssrc >>> 0);
+  out[36] = 1; // CNAME
+  out[37] = cname.length;
+  out.set(cname, 38);
   return out;
 }

@@ -1,6 +1,6 @@
 import { Emitter, type Logger, PeercamError, randomBytes } from '../protocol/index.js';
 import type { SourcePacket } from './keyframe-cache.js';
-import { parseRtcp } from './rtcp.js';
+import { parseRtcp, serializeSenderReport } from './rtcp.js';
 import { RTP_HEADER_SIZE, writeRtpInto } from './rtp.js';
 
 /**
@@ -41,7 +41,16 @@ export interface ViewerOptions {
    * packet sent): send or copy them before returning, as libdatachannel's send does.
    */
   readonly sink: (packet: Uint8Array) => void;
+  /**
+   * Send RTCP sender reports (RFC 3550 6.4.1) about once a second while the stream flows, each pairing the wall clock
+   * with this stream's RTP clock as the source's live packets set it: receivers line audio up with video by them
+   * (browsers, the recorder). `send` gets the compound packet (report + CNAME); its bytes are the caller's to keep.
+   */
+  readonly senderReports?: { readonly cname: string; readonly send: (packet: Uint8Array) => void };
 }
+
+/** Sender reports go out about this often (RFC 3550 6.2 allows far more; browsers send one a second). */
+const REPORT_EVERY_MS = 1000;
 
 /** What a ViewerFeed needs from its Fanout. */
 export interface FeedHost {
@@ -58,6 +67,8 @@ export interface FeedHost {
   readonly sourceMakesKeyframes: boolean;
   /** Asks the source for a keyframe, at most once per interval across all viewers; no-op when it cannot. */
   requestSourceKeyframe(): void;
+  /** The source's RTP timestamp live at wall time `wallMs` (ms since 1970), and its epoch (see SourceClock). */
+  sourceTsAt(wallMs: number): { ts: number; epoch: number } | undefined;
   detach(feed: ViewerFeed): void;
 }
 
@@ -83,6 +94,8 @@ export class ViewerFeed extends Emitter<ViewerEvents> {
     sinkErrors: 0,
   };
   private sink: ViewerOptions['sink'];
+  private readonly reports: ViewerOptions['senderReports'];
+  private lastReport = Number.NEGATIVE_INFINITY;
   private queue: SourcePacket[] = [];
   private queueHead = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -108,6 +121,7 @@ export class ViewerFeed extends Emitter<ViewerEvents> {
     this.ssrc = options.ssrc ?? r.getUint32(0);
     this.payloadType = options.payloadType;
     this.sink = options.sink;
+    this.reports = options.senderReports;
     // Random initial sequence number and timestamp (RFC 3550 5.1).
     this.lastSeq = r.getUint16(4);
     this.lastTs = r.getUint32(6);
@@ -249,6 +263,33 @@ export class ViewerFeed extends Emitter<ViewerEvents> {
     this.stats.bytesSent += bytes.length;
     if (burst) this.stats.burstPackets++;
     this.deliver(bytes);
+    if (this.reports) this.report();
+  }
+
+  /**
+   * A sender report when one is due. Its RTP time is the source's live time now (not the timestamp of the packet just
+   * sent, which is seconds old during a GOP burst) moved by this feed's offset, so it holds for every packet sent.
+   */
+  private report(): void {
+    const now = performance.now();
+    if (now - this.lastReport < REPORT_EVERY_MS || !this.reports) return;
+    const wallMs = Date.now();
+    const at = this.host.sourceTsAt(wallMs);
+    if (!at || at.epoch !== this.epoch) return;
+    this.lastReport = now;
+    const packet = serializeSenderReport({
+      ssrc: this.ssrc,
+      wallMs,
+      rtpTs: (at.ts + this.tsOffset) >>> 0,
+      packets: this.stats.packetsSent,
+      octets: this.stats.bytesSent - RTP_HEADER_SIZE * this.stats.packetsSent,
+      cname: this.reports.cname,
+    });
+    try {
+      this.reports.send(packet);
+    } catch (e) {
+      if (this.stats.sinkErrors++ === 0) this.host.log.warn({ err: String(e) }, 'viewer sink failed');
+    }
   }
 
   /** The packet as this viewer gets it, in the shared send buffer (valid until the next write). */

@@ -1,8 +1,11 @@
-import { H264Depacketizer, NAL, nalType, parseSps, toAnnexB } from '../media/h264.js';
+import { type AccessUnit, H264Depacketizer, NAL, nalType, parseSps, type SpsInfo } from '../media/h264.js';
 import { parseRtp, type RtpPacket, seqDelta } from '../media/rtp.js';
 import { parseVp8Descriptor } from '../media/vp8.js';
 
-/** One complete coded picture as it goes into a file: H.264 in Annex B with its parameter sets, or a VP8 frame. */
+/**
+ * One complete coded picture as it goes into a file: an H.264 access unit as an MP4 sample (NAL units with 4-byte
+ * lengths, parameter sets in front of each IDR), or a VP8 frame.
+ */
 export interface VideoFrame {
   /** RTP timestamp, 90 kHz. */
   readonly rtpTs: number;
@@ -19,6 +22,8 @@ export interface VideoConfig {
   readonly codecString: string;
   readonly width: number;
   readonly height: number;
+  /** H.264: the AVCDecoderConfigurationRecord (avcC, ISO/IEC 14496-15 5.3.3.1) of the stream's SPS and PPS. */
+  readonly description?: Uint8Array;
 }
 
 const hex = (b: number | undefined) => (b ?? 0).toString(16).padStart(2, '0');
@@ -38,6 +43,8 @@ export class VideoAssembler {
   private decodable = false;
   private sps: Uint8Array | undefined;
   private pps: Uint8Array | undefined;
+  /** The decoder configuration of the current SPS and PPS (undefined until both came, or when the SPS is unusable). */
+  private h264Config: VideoConfig | undefined;
 
   constructor(readonly codec: 'H264' | 'VP8') {}
 
@@ -67,26 +74,61 @@ export class VideoAssembler {
     const dropped = this.h264.stats.dropped;
     const units = this.h264.push(packet);
     if (this.h264.stats.dropped !== dropped) this.lost();
-    return units.map((unit) => {
-      let nals = [...unit.nals];
-      for (const n of nals) {
-        if (nalType(n) === NAL.SPS) this.sps = n.slice();
-        if (nalType(n) === NAL.PPS) this.pps = n.slice();
-      }
-      // Drop access unit delimiters; put the last parameter sets in front of an IDR that came without them.
-      nals = nals.filter((n) => nalType(n) !== NAL.AUD);
-      let config: VideoConfig | undefined;
-      if (unit.keyframe && this.sps && this.pps) {
-        if (!nals.some((n) => nalType(n) === NAL.SPS)) nals = [this.sps, this.pps, ...nals];
-        try {
-          const info = parseSps(this.sps);
-          config = { codec: 'H264', codecString: `avc1.${hex(this.sps[1])}${hex(this.sps[2])}${hex(this.sps[3])}`, width: info.width, height: info.height };
-        } catch {
-          config = undefined;
-        }
-      }
-      return { rtpTs: unit.timestamp, data: toAnnexB(nals), keyframe: unit.keyframe, config };
-    });
+    return units.map((unit) => this.sampleOf(unit));
+  }
+
+  /**
+   * One access unit as an MP4 sample (ISO/IEC 14496-15 5.3.2: NAL units with 4-byte lengths), built in one copy:
+   * access unit delimiters dropped, the last parameter sets put in front of an IDR that came without them.
+   */
+  private sampleOf(unit: AccessUnit): VideoFrame {
+    let size = 0;
+    let hasSps = false;
+    for (const n of unit.nals) {
+      const t = nalType(n);
+      if (t === NAL.AUD) continue;
+      if (t === NAL.SPS) {
+        hasSps = true;
+        if (!sameBytes(this.sps, n)) this.setParameterSets(n.slice(), this.pps);
+      } else if (t === NAL.PPS && !sameBytes(this.pps, n)) this.setParameterSets(this.sps, n.slice());
+      size += 4 + n.length;
+    }
+    const config = unit.keyframe ? this.h264Config : undefined;
+    const prefix = unit.keyframe && !hasSps && config && this.sps && this.pps ? [this.sps, this.pps] : [];
+    for (const n of prefix) size += 4 + n.length;
+    const data = new Uint8Array(size);
+    let o = 0;
+    const put = (n: Uint8Array) => {
+      data[o] = n.length >>> 24;
+      data[o + 1] = (n.length >>> 16) & 0xff;
+      data[o + 2] = (n.length >>> 8) & 0xff;
+      data[o + 3] = n.length & 0xff;
+      data.set(n, o + 4);
+      o += 4 + n.length;
+    };
+    for (const n of prefix) put(n);
+    for (const n of unit.nals) if (nalType(n) !== NAL.AUD) put(n);
+    return { rtpTs: unit.timestamp, data, keyframe: unit.keyframe, config };
+  }
+
+  /** New SPS or PPS: the decoder configuration (size, codec string, avcC) is worked out once, not per keyframe. */
+  private setParameterSets(sps: Uint8Array | undefined, pps: Uint8Array | undefined): void {
+    this.sps = sps;
+    this.pps = pps;
+    this.h264Config = undefined;
+    if (!sps || !pps) return;
+    try {
+      const info = parseSps(sps);
+      this.h264Config = {
+        codec: 'H264',
+        codecString: `avc1.${hex(sps[1])}${hex(sps[2])}${hex(sps[3])}`,
+        width: info.width,
+        height: info.height,
+        description: avcDecoderConfig(sps, pps, info),
+      };
+    } catch {
+      this.h264Config = undefined;
+    }
   }
 
   private pushVp8(packet: RtpPacket): VideoFrame[] {
@@ -103,7 +145,8 @@ export class VideoAssembler {
     else {
       // A frame must begin with the start of partition 0 (RFC 7741 4.2).
       if (this.vp8Parts.length === 0 && !(d.start && d.partition === 0)) this.vp8Broken = true;
-      this.vp8Parts.push(packet.payload.slice(d.size));
+      // A view, not a copy: the frame is joined once, at its end (each received packet is a buffer of its own).
+      this.vp8Parts.push(packet.payload.subarray(d.size));
     }
     if (packet.marker) this.flushVp8(out);
     return out;
@@ -166,4 +209,41 @@ export class RtpClock {
     this.last = ts;
     return this.ticks;
   }
+}
+
+const sameBytes = (a: Uint8Array | undefined, b: Uint8Array): boolean => {
+  if (!a || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
+/**
+ * AVCDecoderConfigurationRecord (ISO/IEC 14496-15 5.3.3.1) for one SPS and one PPS, 4-byte NAL lengths. The
+ * profiles with chroma format and bit depth in their SPS (100, 110, 122, 144) carry them here too.
+ */
+export function avcDecoderConfig(sps: Uint8Array, pps: Uint8Array, info: SpsInfo): Uint8Array {
+  const high = info.profileIdc === 100 || info.profileIdc === 110 || info.profileIdc === 122 || info.profileIdc === 144;
+  const out = new Uint8Array(11 + sps.length + pps.length + (high ? 4 : 0));
+  out[0] = 1; // configurationVersion
+  out[1] = sps[1]!; // AVCProfileIndication
+  out[2] = sps[2]!; // profile_compatibility
+  out[3] = sps[3]!; // AVCLevelIndication
+  out[4] = 0xfc | 3; // reserved, lengthSizeMinusOne = 3
+  out[5] = 0xe0 | 1; // reserved, numOfSequenceParameterSets
+  out[6] = sps.length >> 8;
+  out[7] = sps.length & 0xff;
+  out.set(sps, 8);
+  let o = 8 + sps.length;
+  out[o] = 1; // numOfPictureParameterSets
+  out[o + 1] = pps.length >> 8;
+  out[o + 2] = pps.length & 0xff;
+  out.set(pps, o + 3);
+  o += 3 + pps.length;
+  if (high) {
+    out[o] = 0xfc | info.chromaFormatIdc;
+    out[o + 1] = 0xf8 | info.bitDepthLumaMinus8;
+    out[o + 2] = 0xf8 | info.bitDepthChromaMinus8;
+    out[o + 3] = 0; // numOfSequenceParameterSetExt
+  }
+  return out;
 }

@@ -112,6 +112,8 @@ export class CameraRecorder {
   frames = 0;
   /** RTP bytes received (video and audio packets, headers included). */
   receivedBytes = 0;
+  /** RTP packets received (video and audio). */
+  receivedPackets = 0;
   /** Bytes of finished segment files. */
   writtenBytes = 0;
   /** Wall time of the last keyframe received (ask the camera for one when it gets old: browsers send them rarely). */
@@ -167,6 +169,7 @@ export class CameraRecorder {
     const s = this.session;
     if (!s) return;
     this.receivedBytes += packet.length;
+    this.receivedPackets++;
     for (const frame of s.assembler.push(packet)) this.onFrame(s, frame);
   }
 
@@ -180,6 +183,7 @@ export class CameraRecorder {
     const s = this.session;
     if (!s) return;
     this.receivedBytes += packet.length;
+    this.receivedPackets++;
     const wall = this.now();
     s.lastAudioWall = wall;
     if (!s.anchor || wall - s.anchor.setAt < SETTLE_MS) return;

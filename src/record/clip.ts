@@ -112,8 +112,11 @@ function safe<T>(f: () => T): T | undefined {
   }
 }
 
-/** Streams bytes [from, to] (inclusive, as in a Range header) of a clip. */
-export async function* readClip(clip: Clip, from = 0, to = clip.size - 1): AsyncGenerator<Uint8Array> {
+/**
+ * Streams bytes [from, to] (inclusive, as in a Range header) of a clip, read from the files `readBytes` at a time
+ * (default 64 KiB, the stream default).
+ */
+export async function* readClip(clip: Clip, from = 0, to = clip.size - 1, readBytes = 64 * 1024): AsyncGenerator<Uint8Array> {
   let pos = 0;
   for (const p of clip.pieces) {
     const size = sizeOf(p);
@@ -121,7 +124,7 @@ export async function* readClip(clip: Clip, from = 0, to = clip.size - 1): Async
     const b = Math.min(to, pos + size - 1);
     if (a <= b) {
       if ('data' in p) yield p.data.subarray(a - pos, b - pos + 1);
-      else for await (const chunk of createReadStream(p.file, { start: p.offset + (a - pos), end: p.offset + (b - pos) })) yield chunk as Uint8Array;
+      else for await (const chunk of createReadStream(p.file, { start: p.offset + (a - pos), end: p.offset + (b - pos), highWaterMark: readBytes })) yield chunk as Uint8Array;
     }
     pos += size;
     if (pos > to) return;

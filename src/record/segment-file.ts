@@ -145,7 +145,9 @@ export class SegmentFile {
     try {
       if (!this.sentVideoMeta) {
         this.sentVideoMeta = true;
-        await this.videoSource.add(packet, { decoderConfig: { codec: v.codecString, codedWidth: v.width, codedHeight: v.height } });
+        // With the avcC at hand, mediabunny takes the samples as they are (no Annex B scan and copy per frame).
+        const decoderConfig = { codec: v.codecString, codedWidth: v.width, codedHeight: v.height, ...(v.description ? { description: v.description } : {}) };
+        await this.videoSource.add(packet, { decoderConfig });
       } else await this.videoSource.add(packet);
     } catch (err) {
       this.noteError(err);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { PeercamError } from '../../src/protocol/index.js';
-import { parseRtcp, serializeFir, serializeNack, serializePli } from '../../src/media/rtcp.js';
+import { NTP_UNIX_OFFSET_MS, parseRtcp, parseSenderReports, serializeFir, serializeNack, serializePli, serializeSenderReport } from '../../src/media/rtcp.js';
+import { SourceClock } from '../../src/media/source-clock.js';
 import { isRtcp, parseRtp, type RtpPacket, seqDelta, serializeRtp, writeRtp } from '../../src/media/rtp.js';
 
 const packetArb: fc.Arbitrary<RtpPacket> = fc
@@ -158,5 +159,41 @@ describe('RTCP feedback (RFC 4585, RFC 5104)', () => {
         }
       }),
     );
+  });
+});
+
+describe('RTCP sender reports (RFC 3550 6.4.1)', () => {
+  it('round-trip: wall clock as NTP time, RTP time, counts, and a CNAME the compound packet ends with', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 1_500_000_000_000, max: 2_000_000_000_000 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.string({ minLength: 1, maxLength: 40 }), (ssrc, wallMs, rtpTs, cname) => {
+        const bytes = serializeSenderReport({ ssrc, wallMs, rtpTs, packets: 7, octets: 9000, cname });
+        assert.equal(bytes.length % 4, 0);
+        const [sr] = parseSenderReports(bytes);
+        assert.ok(sr && sr.ssrc === ssrc && sr.rtpTs === rtpTs);
+        assert.ok(Math.abs(sr.ntpMs - NTP_UNIX_OFFSET_MS - wallMs) < 0.001);
+        assert.deepEqual(parseRtcp(bytes).map((m) => (m.type === 'other' ? m.packetType : m.type)), [200, 202]);
+      }),
+    );
+  });
+
+  it('SourceClock keeps the earliest arrival for a timestamp and follows a drifting source window by window', () => {
+    const clock = new SourceClock(90_000, 10_000);
+    const t0 = 1_000_000;
+    // 30 fps, arriving 5-25 ms after capture; the earliest (5 ms) sets the clock.
+    for (let i = 0; i < 300; i++) clock.packet((0xffff_0000 + i * 3000) >>> 0, 0, t0 + (i * 1000) / 30 + 5 + ((i * 7) % 21));
+    const at = clock.at(t0 + 5000 + 5);
+    assert.ok(at && at.epoch === 0);
+    assert.equal(((at.ts - 0xffff_0000) | 0) / 90, 5000, 'the timestamp captured 5 s in, across the 32-bit wrap');
+    // The source's clock runs 1 % slow from here (far more than a real one): the estimate follows it within about
+    // two windows' drift (kept at its first reading it would be 590 ms off after 59 s).
+    const t1 = t0 + 10_000;
+    for (let i = 0; i < 1800; i++) clock.packet((0xffff_0000 + 300 * 3000 + Math.round(i * 3000 * 0.99)) >>> 0, 0, t1 + (i * 1000) / 30 + 5);
+    const later = clock.at(t1 + 59_000 + 5);
+    assert.ok(later);
+    const media = ((later.ts - 0xffff_0000) | 0) / 90 - 10_000;
+    assert.ok(Math.abs(media - 59_000 * 0.99) < 250, `${media} ms of media at 59 s, expected ~${59_000 * 0.99}`);
+    // A new epoch (the source restarted) starts over.
+    clock.packet(42, 1, t1 + 40_000);
+    assert.deepEqual(clock.at(t1 + 40_000), { ts: 42, epoch: 1 });
   });
 });

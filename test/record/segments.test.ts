@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { packetizeH264, splitAccessUnits, splitAnnexB } from '../../src/media/h264.js';
 import { serializeRtp } from '../../src/media/rtp.js';
 import { CameraRecorder } from '../../src/record/camera-recorder.js';
 import { listSegments } from '../../src/record/store.js';
@@ -12,6 +15,7 @@ import { ClipStream } from '../media/clip.js';
 import { decodeErrors, probe } from './probe.js';
 
 const root = mkdtempSync(join(tmpdir(), 'peercam-rec-'));
+const run = promisify(execFile);
 after(() => rmSync(root, { recursive: true, force: true }));
 
 test('10 s of H.264 RTP -> 3 s segments that meet exactly, each probing and decoding cleanly', async () => {
@@ -43,6 +47,34 @@ test('10 s of H.264 RTP -> 3 s segments that meet exactly, each probing and deco
     assert.equal(await decodeErrors(s.path), '');
   }
   assert.equal(frames, 300);
+});
+
+test('High profile H.264 (an RTSP camera copied through): the avcC carries its chroma format and bit depths', async () => {
+  // 2 s of 4:2:0 High profile, one keyframe a second, no B-frames, as Annex B from ffmpeg.
+  const { stdout } = await run(
+    'ffmpeg',
+    ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=15', '-t', '2', '-c:v', 'libx264', '-profile:v', 'high', '-pix_fmt', 'yuv420p', '-bf', '0', '-g', '15', '-f', 'h264', '-'],
+    { encoding: 'buffer', maxBuffer: 16 * 1024 * 1024 },
+  );
+  let wall = Date.UTC(2026, 0, 4, 9, 0, 0);
+  const rec = new CameraRecorder({ root, camera: 'High cam', segmentMs: 60_000, now: () => wall });
+  rec.startSession('H264');
+  let seq = 0;
+  splitAccessUnits(splitAnnexB(new Uint8Array(stdout))).forEach((nals, i) => {
+    for (const { payload, marker } of packetizeH264(nals)) {
+      rec.video(serializeRtp({ marker, payloadType: 102, sequenceNumber: seq++, timestamp: i * 6000, ssrc: 9, csrcs: [], payload, paddingSize: 0 }));
+    }
+    wall += 1000 / 15;
+  });
+  await rec.close();
+  const [seg] = listSegments(root, 'High cam');
+  assert.ok(seg);
+  const p = await probe(seg.path);
+  assert.equal(p.streams[0]?.codec, 'h264');
+  assert.equal(p.streams[0]?.frames, 30);
+  const { stdout: profile } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=profile,pix_fmt', '-of', 'csv=p=0', seg.path]);
+  assert.equal(profile.trim(), 'High,yuv420p');
+  assert.equal(await decodeErrors(seg.path), '');
 });
 
 test('a gap in the stream ends the segment; the next starts at the following keyframe', async () => {

@@ -55,9 +55,12 @@ export interface CameraPeer extends Peer {
   sendRtp(packet: Uint8Array): boolean;
   /** Sends one RTP packet on the audio track (same contract as sendRtp). */
   sendAudioRtp(packet: Uint8Array): boolean;
+  /** Sends an RTCP packet (a sender report) about the video or the audio stream, on that stream's track. */
+  sendRtcp(packet: Uint8Array, kind: 'video' | 'audio'): boolean;
 }
 
-const CNAME = 'peercam';
+/** The CNAME of every stream this camera sends (its a=ssrc lines and its sender reports, RFC 3550 6.5.1). */
+export const CNAME = 'peercam';
 const STREAM_ID = 'peercam';
 
 /** The answerer side with node-datachannel: the viewer offers recvonly video (+audio), we answer sendonly. */
@@ -178,6 +181,11 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
 
   sendAudioRtp(packet: Uint8Array): boolean {
     return this.audioOpen ? this.sendOn(this.audio, packet) : false;
+  }
+
+  sendRtcp(packet: Uint8Array, kind: 'video' | 'audio'): boolean {
+    // libdatachannel tells RTCP from RTP by the packet type (RFC 5761 4) and protects it as SRTCP.
+    return kind === 'video' ? this.sendRtp(packet) : this.sendAudioRtp(packet);
   }
 
   private sendOn(track: ndc.Track | undefined, packet: Uint8Array): boolean {

@@ -33,6 +33,11 @@ export interface DataPeer extends Peer {
   sendBinary(data: Uint8Array): boolean;
   /** Bytes queued to send (backpressure: wait for onBufferedLow when it grows). */
   readonly bufferedAmount: number;
+  /**
+   * The largest message the other side takes (its a=max-message-size, RFC 8841 6; 64 KiB when it gave none); 64 KiB
+   * before the channel is open.
+   */
+  readonly maxMessageSize: number;
 }
 
 /**
@@ -128,6 +133,14 @@ class NdcDataPeer extends NdcConnection implements DataPeer {
       return this.open && this.channel ? this.channel.bufferedAmount() : 0;
     } catch {
       return 0;
+    }
+  }
+
+  get maxMessageSize(): number {
+    try {
+      return this.open && this.channel ? this.channel.maxMessageSize() : 64 * 1024;
+    } catch {
+      return 64 * 1024;
     }
   }
 

@@ -1,4 +1,4 @@
-export { type CameraMedia, type CameraPeer, createCameraPeer, type Negotiated } from './camera-peer.js';
+export { type CameraMedia, type CameraPeer, CNAME, createCameraPeer, type Negotiated } from './camera-peer.js';
 export { type NdcOptions, toNdcIceServer, toRtcConfig } from './config.js';
 export { shutdownNdc } from './connection.js';
 export { createDataPeer, type DataPeer, type DataPeerOptions } from './data-peer.js';

@@ -84,12 +84,25 @@ class NdcViewerPeer extends NdcConnection implements ViewerPeer {
         options.onOpen?.();
       }),
     );
-    this.video.onMessage((msg) => this.safely('video rtp', () => this.onPacket(msg, 'video')));
+    // Called per packet: no closure per call (`safely` takes one), the same guard inline.
+    this.video.onMessage((msg) => {
+      try {
+        this.onPacket(msg, 'video');
+      } catch (err) {
+        this.log.error({ err, what: 'video rtp' }, 'a node-datachannel callback handler threw');
+      }
+    });
     if (options.audio) {
       const audio = new ndc.Audio('1', 'RecvOnly');
       audio.addOpusCodec(PT.opus);
       this.audioTrack = this.pc.addTrack(audio);
-      this.audioTrack.onMessage((msg) => this.safely('audio rtp', () => this.onPacket(msg, 'audio')));
+      this.audioTrack.onMessage((msg) => {
+        try {
+          this.onPacket(msg, 'audio');
+        } catch (err) {
+          this.log.error({ err, what: 'audio rtp' }, 'a node-datachannel callback handler threw');
+        }
+      });
     }
   }
 

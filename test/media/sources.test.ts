@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AccessUnit, H264Depacketizer, hasParameterSets, NAL, nalType, parseSps } from '../../src/media/h264.js';
 import type { RtpPacket } from '../../src/media/rtp.js';
+import { DEMO_CLIP, DEMO_CLIP_VP8, decodeForAnalysis } from '../../src/media/sources/demo.js';
 import {
   DEFAULT_RESTART_POLICY,
   DemoSource,
@@ -17,7 +18,7 @@ import {
   type Source,
   type SourceState,
 } from '../../src/media/sources/index.js';
-import { PeercamError } from '../../src/protocol/index.js';
+import { PeercamError, silentLogger } from '../../src/protocol/index.js';
 
 const opened: Source[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'peercam-sources-'));
@@ -252,5 +253,18 @@ describe('demo source', () => {
     assert.equal(source.codec, 'H264');
     await source.stop();
     assert.equal(source.state, 'stopped');
+  });
+});
+
+describe('demo source analysis frames', () => {
+  it('decodes each shipped 3 s clip (90 frames at 30 fps) into 15 frames at 5 fps, not thousands', async () => {
+    for (const [codec, file] of [['H264', DEMO_CLIP], ['VP8', DEMO_CLIP_VP8]] as const) {
+      const clip = { file, codec, frames: 90, width: 640, height: 360, payloads: () => [] };
+      const decoded = await decodeForAnalysis(clip, 30, { width: 178, height: 100, fps: 5 }, undefined, silentLogger);
+      assert.equal(decoded?.frames.length, 15, `${codec}: ${decoded?.frames.length} analysis frames`);
+      assert.equal(decoded?.frames[0]?.length, (178 * 100 * 3) / 2);
+      // Spread over the clip: its first and last analysis frames are different pictures.
+      assert.notDeepEqual(decoded?.frames[0], decoded?.frames[14], `${codec}: the frames span the clip`);
+    }
   });
 });

@@ -8,7 +8,7 @@ import { MemoryBroker } from '../../signaling/memory.js';
 import { WhepError } from './errors.js';
 
 export interface WhepRelaysOptions {
-  /** The gateway's member of the room: the hub watches cameras through it, as any viewer does. */
+  /** The gateway's member of the room: the hub watches cameras through it, like every other viewer. */
   readonly channel: Channel;
   /** ICE servers of the upstream sessions and of the relayed WHEP clients' sessions (the hub's, as in its Link headers). */
   readonly config: PeerConfig;

@@ -68,7 +68,8 @@ describe('clear ICE failures in peercam watch and the camera log', () => {
     await watch.waitFor(/cannot connect yet: No network path: this device gathered host 0, srflx 0, relay 0; the camera host 0, srflx 0, relay 0( so far)?\./, ICE_TIMEOUT_MS + STARTUP_MS);
     assert.ok(Date.now() - started < ICE_TIMEOUT_MS + STARTUP_MS);
     assert.match(watch.output(), /no usable network address: check its network connection/);
-    await watch.stop();
+    // The watch can tell before its offer has left (its gathering ends first): keep it until the camera had the offer.
     await camera.waitFor(/"problem":"no-local-candidates".*this camera gathered host 0, srflx 0, relay 0/, 2 * ICE_TIMEOUT_MS);
+    await watch.stop();
   });
 });

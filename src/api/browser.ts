@@ -124,9 +124,7 @@ export class BrowserRoom extends PeercamRoom {
     });
     w.keeper = keeper;
     this.tracked(w);
-    // Not awaited: the watch is handed back before its first session can report anything (gathering, `trouble`,
-    // `connected` come from later tasks), so listeners attached right after `await watch()` hear every event.
-    void keeper.start();
+    keeper.start();
     return w;
   }
 

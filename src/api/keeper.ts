@@ -37,8 +37,13 @@ export class SessionKeeper {
     });
   }
 
-  start(): Promise<void> {
-    return this.begin();
+  /**
+   * Starts the first session. Not awaitable on purpose: the watch is handed back before its first session can report
+   * anything (gathering, `trouble`, `connected` come from later tasks), so listeners attached right after it hear
+   * every event.
+   */
+  start(): void {
+    void this.begin();
   }
 
   async close(): Promise<void> {

@@ -204,9 +204,7 @@ export class NodeRoom extends PeercamRoom {
     });
     w.keeper = keeper;
     this.tracked(w);
-    // Not awaited: the watch is handed back before its first session can report anything (gathering, `trouble`,
-    // `connected` come from later tasks), so listeners attached right after `await watch()` hear every event.
-    void keeper.start();
+    keeper.start();
     return w;
   }
 

@@ -11,7 +11,7 @@ import {
 import type { Channel } from '../signaling/channel.js';
 import { countCandidate, diagnoseIce, type IceDiagnosis, type IceServerError, noCandidates } from './ice-diagnosis.js';
 import type { Peer, PeerConfig, PeerState } from './peer.js';
-import { candidatesInSdp, TrickleBatcher } from './trickle.js';
+import { candidatesInSdp, candidatesOfSdp, TrickleBatcher } from './trickle.js';
 
 /** Where a session stands. */
 export type SessionState = 'negotiating' | 'connected' | 'restarting' | 'closed';
@@ -203,8 +203,9 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
 
   /** The remote description of this generation carries candidates (and maybe their end): count them. */
   protected remoteDescriptionCandidates(sdp: string): void {
-    for (const c of candidatesInSdp(sdp)) countCandidate(this.gathered.remote, c);
-    if (/^a=end-of-candidates/m.test(sdp)) this.remoteDoneGen = Math.max(this.remoteDoneGen, this.gen);
+    const carried = candidatesOfSdp(sdp);
+    for (const c of carried.candidates) countCandidate(this.gathered.remote, c.candidate);
+    if (carried.complete) this.remoteDoneGen = Math.max(this.remoteDoneGen, this.gen);
   }
 
   /** The remote description of this generation is applied: buffered candidates can go in. */

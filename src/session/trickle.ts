@@ -118,9 +118,21 @@ export function candidateKey(candidate: string): string {
   return (text.startsWith('a=') ? text.slice(2) : text).split(/\s+/).slice(0, 8).join(' ');
 }
 
+/** The candidates a description carries, each with the mid of its m-section; and whether it says they are all. */
+export function candidatesOfSdp(sdp: string): { candidates: CandidateInit[]; complete: boolean } {
+  const candidates: CandidateInit[] = [];
+  let mid = '';
+  let complete = false;
+  for (const line of sdp.split(/\r?\n/)) {
+    if (line.startsWith('m=')) mid = '';
+    else if (line.startsWith('a=mid:')) mid = line.slice(6).trim();
+    else if (line.startsWith('a=candidate:')) candidates.push({ candidate: line.slice(2).trim(), mid });
+    else if (line.trim() === 'a=end-of-candidates') complete = true;
+  }
+  return { candidates, complete };
+}
+
 /** The candidates an SDP carries (its a=candidate lines), as candidateKey() names them. */
 export function candidatesInSdp(sdp: string): Set<string> {
-  const out = new Set<string>();
-  for (const line of sdp.split(/\r?\n/)) if (line.startsWith('a=candidate:')) out.add(candidateKey(line));
-  return out;
+  return new Set(candidatesOfSdp(sdp).candidates.map((c) => candidateKey(c.candidate)));
 }

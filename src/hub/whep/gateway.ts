@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { type Body, type CandidateInit, type DeviceId, type Envelope, type Logger, newSessionId, type SessionId, silentLogger } from '../../protocol/index.js';
 import type { Channel, PeerInfo } from '../../signaling/channel.js';
-import { candidateKey } from '../../session/index.js';
+import { candidateKey, candidatesOfSdp } from '../../session/index.js';
 import { WhepError } from './errors.js';
 import type { NdcOptions } from '../../media/ndc/index.js';
 import type { PeerConfig } from '../../session/index.js';
 import { choosePath, type WhepRelayMode } from './path.js';
 import { type WhepRelay, WhepRelays } from './relay.js';
-import { candidatesOfSdp, firstMid, fragMediaLine, iceCredentials, restartFrag, type SdpFrag, withCandidates, withIceCredentials } from './sdpfrag.js';
+import { firstMid, fragMediaLine, iceCredentials, restartFrag, type SdpFrag, withCandidates, withIceCredentials } from './sdpfrag.js';
 
 export interface WhepGatewayOptions {
   /** The hub's own member of the room (a viewer with no presence of its own is enough). */

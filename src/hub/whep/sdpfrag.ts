@@ -80,20 +80,6 @@ export function withIceCredentials(sdp: string, ufrag: string, pwd: string): str
     .concat('\r\n');
 }
 
-/** The candidates a description carries, each with the mid of its m-section; and whether it says they are all. */
-export function candidatesOfSdp(sdp: string): { candidates: CandidateInit[]; complete: boolean } {
-  const candidates: CandidateInit[] = [];
-  let mid = '';
-  let complete = false;
-  for (const l of lines(sdp)) {
-    if (l.startsWith('m=')) mid = '';
-    else if (l.startsWith('a=mid:')) mid = l.slice(6).trim();
-    else if (l.startsWith('a=candidate:')) candidates.push({ candidate: l.slice(2), mid });
-    else if (l === 'a=end-of-candidates') complete = true;
-  }
-  return { candidates, complete };
-}
-
 /**
  * The answer with the camera's candidates written into it, each in the m-section of its mid (the first one when
  * the mid is unknown), and end-of-candidates: a WHEP answer carries all of the server's candidates, since the server

@@ -1,5 +1,6 @@
 import { type CandidateInit, Emitter } from '../../src/protocol/index.js';
 import type { Peer, PeerEvents, PeerState } from '../../src/session/peer.js';
+import { candidatesOfSdp } from '../../src/session/trickle.js';
 
 let counter = 0;
 
@@ -73,8 +74,7 @@ export class FakePeer extends Emitter<PeerEvents> implements Peer {
 
   /** The candidates a remote description carries (engines apply them with it). */
   private takeCandidates(remote: string): void {
-    for (const line of remote.split('\r\n'))
-      if (line.startsWith('a=candidate:') && line.includes(`ufrag ${this.remoteUfrag}`)) this.remoteCandidates.push({ candidate: line.slice(2), mid: '0' });
+    for (const c of candidatesOfSdp(remote).candidates) if (c.candidate.includes(`ufrag ${this.remoteUfrag}`)) this.remoteCandidates.push(c);
   }
 
   async addCandidate(candidate: CandidateInit): Promise<void> {

@@ -1,31 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { runTsChild } from '../helpers/procs.js';
 import type { NdcFuzzSummary } from './ndc-answer.child.js';
 
 const CHILD = join(import.meta.dirname, 'ndc-answer.child.ts');
 const OFFERS = 300;
 
 /** Runs the child to completion: its exit status and last stdout line. A native crash shows as a signal. */
-function runChild(args: string[], timeoutMs: number): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the node-datachannel fuzz child hung (> ${timeoutMs} ms)\n${out}\n${err}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, out, err });
-    });
-  });
-}
+const runChild = (args: string[], timeoutMs: number) => runTsChild(CHILD, args, { timeoutMs });
 
 describe('fuzz: node-datachannel camera peer (native) under mutated offers and candidates', () => {
   it(`answers or rejects ${OFFERS} mutated offers with an error, and never crashes the process`, async (t) => {

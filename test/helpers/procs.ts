@@ -1,4 +1,34 @@
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+
+export interface ChildResult {
+  readonly code: number | null;
+  /** The signal that ended it (a native crash shows as SIGSEGV or SIGBUS), or null. */
+  readonly signal: string | null;
+  readonly out: string;
+  /** The last 4,000 characters of stderr. */
+  readonly err: string;
+}
+
+/** Runs a TypeScript file in a child Node (tsx) to completion; rejects, after killing it, when it outlives the deadline. */
+export function runTsChild(file: string, args: readonly string[], options: { timeoutMs: number; nodeFlags?: readonly string[] }): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${file} hung (> ${options.timeoutMs} ms)\n${out}\n${err}`));
+    }, options.timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out, err });
+    });
+  });
+}
 
 /** PIDs of the running processes named `comm` whose parent is `parent` (read from /proc, as `ps` would). */
 export function childrenNamed(parent: number, comm: string): number[] {

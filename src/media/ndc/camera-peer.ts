@@ -133,7 +133,7 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
     if (choice.codec === 'H264') video.addH264Codec(choice.format.pt, choice.format.fmtp);
     else video.addVP8Codec(choice.format.pt);
     video.addSSRC(ssrc, CNAME, STREAM_ID, 'video');
-    this.video = this.pc.addTrack(video);
+    this.video = this.addTrack(video);
     this.wireVideo(this.video, ssrc);
 
     let audio: Negotiated['audio'];
@@ -149,7 +149,7 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
       if (opus.fmtp === undefined) track.addOpusCodec(opus.pt); else track.addOpusCodec(opus.pt, opus.fmtp); // the binding rejects an explicit undefined
       const audioSsrc = randomSsrc(ssrc);
       if (send) track.addSSRC(audioSsrc, CNAME, STREAM_ID, 'audio');
-      this.audio = this.pc.addTrack(track);
+      this.audio = this.addTrack(track);
       this.wireAudio(this.audio, hear ? opus.pt : undefined);
       if (send) audio = { pt: opus.pt, ssrc: audioSsrc, mid: audioSection.mid };
       if (hear) talkBackPt = opus.pt;

@@ -5,6 +5,9 @@ import { iceCredentialsOf, parseSdp } from '../sdp.js';
 import { type NdcOptions, toRtcConfig } from './config.js';
 import { probeTurnServers } from './turn-probe.js';
 
+/** Every native DataChannel and Track handed out since the last `cleanup()`: see NdcConnection's pitfalls. */
+const retained = new Set<object>();
+
 const STATES = new Set<string>(['new', 'connecting', 'connected', 'disconnected', 'failed', 'closed']);
 
 /**
@@ -20,7 +23,10 @@ const STATES = new Set<string>(['new', 'connecting', 'connected', 'disconnected'
  *   `cleanup()`: we never register one (the connection state says when tracks are gone);
  * - `setLocalDescription` with new ICE credentials on a live connection aborts it (std::invalid_argument), and a
  *   remote offer with new credentials is refused ("Invalid ICE settings"): no ICE restart, `canRestartIce` is false;
- * - the process does not exit until `cleanup()` (`shutdownNdc`) ran once after the last peer closed.
+ * - the process does not exit until `cleanup()` (`shutdownNdc`) ran once after the last peer closed;
+ * - a DataChannel or Track whose JS object is garbage collected stays in the native list that `cleanup()` walks, so
+ *   `cleanup()` then crashes the process (SIGSEGV in DataChannelWrapper::CloseAll): every one is `retain`ed until
+ *   `shutdownNdc` (a closed one is a few hundred bytes).
  */
 export class NdcConnection extends Emitter<PeerEvents> {
   protected readonly pc: ndc.PeerConnection;
@@ -70,6 +76,17 @@ export class NdcConnection extends Emitter<PeerEvents> {
     } catch (err) {
       this.log.error({ err, what }, 'a node-datachannel callback handler threw');
     }
+  }
+
+  /** Keeps a native DataChannel or Track reachable until `shutdownNdc` (see the pitfalls above). */
+  protected retain<T extends object>(native: T): T {
+    retained.add(native);
+    return native;
+  }
+
+  /** Adds a track to the connection, retained (see the pitfalls above). */
+  protected addTrack(media: ndc.Video | ndc.Audio): ndc.Track {
+    return this.retain(this.pc.addTrack(media));
   }
 
   /** Registers something to stop (timers, senders) before the native connection closes. */
@@ -166,4 +183,5 @@ export function stripAttribute(candidate: string): string {
 /** Releases node-datachannel's global threads. Call once at process exit, after every peer is closed. */
 export function shutdownNdc(): void {
   ndc.cleanup();
+  retained.clear();
 }

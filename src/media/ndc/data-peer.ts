@@ -145,6 +145,7 @@ class NdcDataPeer extends NdcConnection implements DataPeer {
   }
 
   private adopt(dc: ndc.DataChannel): void {
+    this.retain(dc);
     if (this.closed) return;
     this.channel = dc;
     dc.onError((err) => this.safely('channel error', () => this.log.warn({ err }, 'data channel error')));

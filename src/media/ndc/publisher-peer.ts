@@ -77,7 +77,7 @@ class NdcPublisherPeer extends NdcConnection implements PublisherPeer {
     else video.addVP8Codec(choice.format.pt);
     // The SSRC we put in our own RTCP (receiver reports, PLI).
     video.addSSRC(this.localSsrc, 'peercam-whip');
-    this.video = this.pc.addTrack(video);
+    this.video = this.addTrack(video);
     this.video.onOpen(() => this.safely('video open', () => (this.videoOpen = !this.closed)));
     this.video.onMessage((msg) => this.safely('video rtp', () => this.onPacket(msg, 'video', choice.format.pt)));
     const audioSection = desc.media.find((s) => s.kind === 'audio' && sends(s));
@@ -86,7 +86,7 @@ class NdcPublisherPeer extends NdcConnection implements PublisherPeer {
       const audio = new ndc.Audio(audioSection.mid, 'RecvOnly');
       if (opus.fmtp === undefined) audio.addOpusCodec(opus.pt);
       else audio.addOpusCodec(opus.pt, opus.fmtp);
-      this.audio = this.pc.addTrack(audio);
+      this.audio = this.addTrack(audio);
       this.audio.onMessage((msg) => this.safely('audio rtp', () => this.onPacket(msg, 'audio', opus.pt)));
     }
     try {

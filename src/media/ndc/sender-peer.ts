@@ -56,7 +56,7 @@ export class NdcSenderPeer extends NdcConnection {
     if (options.codec === 'H264') video.addH264Codec(videoPt, H264_FMTP);
     else video.addVP8Codec(videoPt);
     video.addSSRC(videoSsrc, 'peercam', 'peercam', 'video');
-    this.video = this.pc.addTrack(video);
+    this.video = this.addTrack(video);
     this.video.onOpen(() =>
       this.safely('video open', () => {
         if (this.closed) return;
@@ -78,7 +78,7 @@ export class NdcSenderPeer extends NdcConnection {
       const audio = new ndc.Audio('1', 'SendOnly');
       audio.addOpusCodec(PT.opus);
       audio.addSSRC(audioSsrc, 'peercam', 'peercam', 'audio');
-      this.audioTrack = this.pc.addTrack(audio);
+      this.audioTrack = this.addTrack(audio);
       this.audioTrack.onOpen(() => this.safely('audio open', () => (this.audioOpen = !this.closed)));
     }
     this.on('candidate', (c) => this.gatheredCandidates.push(c));

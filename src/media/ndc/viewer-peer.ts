@@ -76,7 +76,7 @@ class NdcViewerPeer extends NdcConnection implements ViewerPeer {
     }
     // The SSRC we put in our own RTCP (receiver reports, PLI).
     video.addSSRC(this.localSsrc, 'peercam-viewer');
-    this.video = this.pc.addTrack(video);
+    this.video = this.addTrack(video);
     this.video.onOpen(() =>
       this.safely('video open', () => {
         if (this.closed) return;
@@ -95,7 +95,7 @@ class NdcViewerPeer extends NdcConnection implements ViewerPeer {
     if (options.audio) {
       const audio = new ndc.Audio('1', 'RecvOnly');
       audio.addOpusCodec(PT.opus);
-      this.audioTrack = this.pc.addTrack(audio);
+      this.audioTrack = this.addTrack(audio);
       this.audioTrack.onMessage((msg) => {
         try {
           this.onPacket(msg, 'audio');

@@ -99,6 +99,17 @@ describe('high-level API (Node): joinRoom, presence events, data channels, publi
       const incoming = nextEvent<[PeerChannel]>((l) => b.on('channel', l), { timeoutMs: 30_000, what: 'the channel at beta' });
       const ch = await a.openChannel(b.self);
       const [other] = await incoming;
+      // A side whose description left before its gathering finished sends one late end-of-candidates batch, which may
+      // pass the channel's opening: the connection's cost is everything until the broker has been quiet for 2 s.
+      let counted = -1;
+      await waitFor(
+        () => {
+          const settled = counted === seen.length;
+          counted = seen.length;
+          return settled;
+        },
+        { timeoutMs: 20_000, intervalMs: 2000, what: 'the signaling to settle' },
+      );
       const perConnection = seen.length;
       const bytes = seen.reduce((n, m) => n + m.bytes, 0);
       t.diagnostic(`one data channel: ${perConnection} broker messages, ${bytes} payload bytes (${seen.map((m) => m.topic.split('/').at(-2)).join(' ')})`);

@@ -26,7 +26,10 @@ const STATES = new Set<string>(['new', 'connecting', 'connected', 'disconnected'
  * - the process does not exit until `cleanup()` (`shutdownNdc`) ran once after the last peer closed;
  * - a DataChannel or Track whose JS object is garbage collected stays in the native list that `cleanup()` walks, so
  *   `cleanup()` then crashes the process (SIGSEGV in DataChannelWrapper::CloseAll): every one is `retain`ed until
- *   `shutdownNdc` (a closed one is a few hundred bytes).
+ *   `shutdownNdc` (a closed one is a few hundred bytes);
+ * - closing the PeerConnection leaves its Tracks' and DataChannels' JS handlers registered natively (strong roots), so
+ *   the closed peer and everything its handlers reach was never collected (~25 KB per session): close() closes each
+ *   retained one itself, which drops its handlers.
  */
 export class NdcConnection extends Emitter<PeerEvents> {
   protected readonly pc: ndc.PeerConnection;
@@ -34,6 +37,8 @@ export class NdcConnection extends Emitter<PeerEvents> {
   private stateNow: PeerState = 'new';
   private closedFlag = false;
   private readonly stopHooks: (() => void)[] = [];
+  /** This connection's Tracks and DataChannels, closed with it. */
+  private readonly natives: { close(): void }[] = [];
   private readonly turnBridge: NdcOptions['turnBridge'];
   private localUfrag: string | undefined;
   private relayGathered = false;
@@ -78,9 +83,11 @@ export class NdcConnection extends Emitter<PeerEvents> {
     }
   }
 
-  /** Keeps a native DataChannel or Track reachable until `shutdownNdc` (see the pitfalls above). */
-  protected retain<T extends object>(native: T): T {
+  /** Keeps a native DataChannel or Track reachable until `shutdownNdc`, and closes it with the connection (see above). */
+  protected retain<T extends { close(): void }>(native: T): T {
     retained.add(native);
+    if (this.closedFlag) this.safely('closing a late track or channel', () => native.close());
+    else this.natives.push(native);
     return native;
   }
 
@@ -149,6 +156,7 @@ export class NdcConnection extends Emitter<PeerEvents> {
     this.closedFlag = true;
     if (this.localUfrag) this.turnBridge?.forget(this.localUfrag);
     for (const hook of this.stopHooks.splice(0)) this.safely('stop hook', hook);
+    for (const native of this.natives.splice(0)) this.safely('closing a track or channel', () => native.close());
     try {
       this.pc.close();
     } catch (err) {

@@ -60,15 +60,8 @@ class NdcDataPeer extends NdcConnection implements DataPeer {
   ) {
     super('data', config, options);
     this.pc.onDataChannel((dc) => this.safely('data channel', () => this.adopt(dc)));
-    this.beforeClose(() => {
-      const dc = this.channel;
-      this.channel = undefined;
-      try {
-        dc?.close();
-      } catch {
-        // already closed with the connection
-      }
-    });
+    // The connection closes the channel itself (it is retained).
+    this.beforeClose(() => (this.channel = undefined));
   }
 
   get open(): boolean {

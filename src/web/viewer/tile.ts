@@ -25,6 +25,8 @@ export class Tile {
   private readonly talkButton: HTMLButtonElement;
   private readonly stats = new StatsReader();
   private watch: BrowserWatch | undefined;
+  /** A watch asked for (it comes a microtask later): a second start() in between must not ask again. */
+  private watching = false;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private startedAt = 0;
   private disposed = false;
@@ -96,16 +98,20 @@ export class Tile {
   }
 
   start(): void {
-    if (this.disposed || this.watch) return;
+    if (this.disposed || this.watching) return;
     if (!hasWebRtc()) {
       this.setState('offline', NO_WEBRTC.short);
       return;
     }
+    this.watching = true;
     this.startedAt = performance.now();
     this.setState('connecting');
     void this.room.watch(this.camera, { retry: RETRY, log: this.log }).then(
       (w) => this.follow(w),
-      (err: unknown) => this.setState('offline', `Could not start: ${String(err)}`),
+      (err: unknown) => {
+        this.watching = false;
+        this.setState('offline', `Could not start: ${String(err)}`);
+      },
     );
   }
 

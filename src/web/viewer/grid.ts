@@ -5,7 +5,6 @@ import { h } from '../lib/dom.js';
 import { mark } from '../lib/timeline.js';
 import type { TalkBack } from './talk.js';
 import { Tile } from './tile.js';
-import { warmUpWebRtc } from './warm-up.js';
 
 /** The cameras of the room as tiles, added and removed live from presence. */
 export class Grid {
@@ -26,7 +25,6 @@ export class Grid {
       h('p', {}, 'Open “Add a device” to pair a phone, or press “Use this device as a camera” on another device. Cameras appear here by themselves.'),
     );
     this.root.append(this.empty);
-    warmUpWebRtc();
   }
 
   /** Shows the cameras of `room` (one joined, or one whose channel is still starting). */

@@ -12,4 +12,18 @@ export * from './signaling/backoff.js';
 export type * from './signaling/transport.js';
 export * from './api/room.js';
 export * from './api/peer-channel.js';
-export { BrowserRoom, BrowserWatch, joinRoom, type BrowserJoinOptions, type BrowserPublishOptions, type BrowserWatchEvents, type Publication } from './api/browser.js';
+export {
+  BrowserPublication,
+  BrowserRoom,
+  BrowserWatch,
+  joinRoom,
+  roomOnChannel,
+  type BrowserJoinOptions,
+  type BrowserPublishOptions,
+  type BrowserWatchEvents,
+  type BrowserWatchOptions,
+  type Publication,
+  type PublicationEvents,
+  type RoomOnChannelOptions,
+  type TalkBackAudio,
+} from './api/browser.js';

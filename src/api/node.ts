@@ -8,7 +8,7 @@ import type { PeerConfig } from '../session/index.js';
 import { type Channel, SealedChannel } from '../signaling/channel.js';
 import { LanRoom } from '../signaling/lan/join.js';
 import { MqttTransport } from '../signaling/mqtt.js';
-import { SessionKeeper } from './keeper.js';
+import type { SessionKeeper } from './keeper.js';
 import { NdcRawChannel } from './ndc.js';
 import { type Device, type JoinOptionsBase, PeercamRoom, peerConfigOf, type RoomParts } from './room.js';
 
@@ -173,13 +173,7 @@ export class NodeRoom extends PeercamRoom {
     // TURN over TCP or TLS, which the engine lacks, through a local UDP stand-in per server.
     const bridge = await TurnBridge.open(this.parts.config, this.parts.log);
     w.bridge = bridge;
-    const keeper = new SessionKeeper({
-      channel: this.parts.channel,
-      camera: id,
-      config: this.parts.config,
-      log: this.parts.log,
-      selfName: this.parts.selfName,
-      ...(options.source !== undefined ? { source: options.source } : {}),
+    const keeper = this.keep(id, options, {
       newPeer: (config) => {
         w.counter.newStream();
         const peer = createViewerPeer(config, {
@@ -200,7 +194,7 @@ export class NodeRoom extends PeercamRoom {
       connected: (info) => w.fire('connected', info),
       ended: (reason, message) => w.fire('ended', reason, message),
       started: () => w.sessions++,
-      trouble: (message) => w.fire('trouble', message),
+      trouble: (d) => w.fire('trouble', d.message),
     });
     w.keeper = keeper;
     this.tracked(w);

@@ -3,7 +3,9 @@ import { CameraEndpoint, type IceServer, type Peer, type PeerConfig, ViewerSessi
 import type { Channel, PeerInfo } from '../signaling/channel.js';
 import type { LinkState } from '../signaling/transport.js';
 import { ChannelView, DATA_SOURCE_PREFIX, isDataOffer } from './channel-view.js';
+import { type KeeperHooks, SessionKeeper } from './keeper.js';
 import { type ChannelLimits, PeerChannel, type RawChannel } from './peer-channel.js';
+import type { ReconnectPolicy } from '../signaling/backoff.js';
 
 /** A member of the room as its sealed presence describes it: id, name, role (camera, viewer, hub), its sources. */
 export type Device = PeerInfo;
@@ -233,6 +235,20 @@ export class PeercamRoom extends Emitter<RoomEvents> {
       await close();
     };
     return thing;
+  }
+
+  /** @internal Keeps camera `id` watched (sessions again after each end) with this room's channel and settings. */
+  protected keep(id: DeviceId, options: { source?: string; retry?: ReconnectPolicy; log?: Logger }, hooks: KeeperHooks): SessionKeeper {
+    return new SessionKeeper({
+      ...hooks,
+      channel: this.parts.channel,
+      camera: id,
+      config: this.parts.config,
+      log: options.log ?? this.parts.log,
+      selfName: this.parts.selfName,
+      ...(options.source !== undefined ? { source: options.source } : {}),
+      ...(options.retry !== undefined ? { retry: options.retry } : {}),
+    });
   }
 
   /** @internal */

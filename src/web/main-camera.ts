@@ -1,11 +1,12 @@
 import { PageMotion } from './lib/camera-motion.js';
-import { PeercamError, type PresenceBody, type Room } from '../protocol/index.js';
+import type { BrowserPublication, BrowserRoom } from '../api/browser.js';
+import { PeercamError, type Room } from '../protocol/index.js';
 import type { SealedChannel } from '../signaling/channel.js';
 import { CaptureError, type CaptureChoice, capture } from './lib/capture.js';
 import { connect, showStatus } from './lib/connection.js';
 import { byId, clearNotices, notice } from './lib/dom.js';
-import { consoleLogger, defaultName, fetchHubInfo, peerConfigOf, tabDeviceId } from './lib/join.js';
-import { LocalCamera } from './lib/local-camera.js';
+import { consoleLogger, defaultName, fetchHubInfo, tabDeviceId } from './lib/join.js';
+import { pageRoom } from './lib/page-room.js';
 import { catchEverything, showNoRoom } from './lib/no-room.js';
 import { openPairing } from './lib/pairing.js';
 import { loadPageRoom } from './lib/room-link.js';
@@ -39,7 +40,8 @@ class CameraPage {
   private readonly awake = new ScreenAwake();
   private facing: 'user' | 'environment' = 'environment';
   private channel: SealedChannel | undefined;
-  private camera: LocalCamera | undefined;
+  private camera: BrowserPublication | undefined;
+  private joined: BrowserRoom | undefined;
   private busy = false;
   private talkers: TalkPlayer | undefined;
   private motion: PageMotion | undefined;
@@ -63,7 +65,7 @@ class CameraPage {
     this.nameInput.addEventListener('change', () => void this.rename());
     // Phones stop the camera when the page goes to background; take it again when the page comes back.
     document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible' && this.camera && !this.live(this.camera.current)) void this.recapture();
+      if (document.visibilityState === 'visible' && this.camera && !this.live(this.camera.stream)) void this.recapture();
     });
     // Leave the room cleanly when the page goes away (the broker's last will covers a crash).
     window.addEventListener('pagehide', () => void this.channel?.close());
@@ -90,7 +92,8 @@ class CameraPage {
     localStorage.setItem('peercam.camera-name', name);
     // Joining the room and opening the camera run side by side; the presence says "camera" once there is a picture
     // (until then this device is a plain member the grid does not show).
-    const joining = connect(this.room, tabDeviceId('camera'), { name, role: 'viewer', agent: 'peercam/0.1.0 web' }, this.log);
+    const presence = { name, role: 'viewer', agent: 'peercam/0.1.0 web' } as const;
+    const joining = connect(this.room, tabDeviceId('camera'), presence, this.log);
     joining.catch(() => {}); // handled below, after the capture
     try {
       let stream: MediaStream;
@@ -104,17 +107,17 @@ class CameraPage {
       }
       performance.mark('peercam:captured');
       this.show(stream);
-      const config = peerConfigOf(await this.hub);
-      let camera: LocalCamera;
+      const hub = await this.hub;
+      let camera: BrowserPublication;
       try {
         this.channel = await joining;
+        this.joined = pageRoom(this.channel, presence, hub, this.log);
         // In the room with a preview, but no viewer could ever connect: say so, and announce no camera.
         if (!checkWebRtc()) {
           this.startButton.hidden = true;
           return;
         }
-        camera = new LocalCamera(this.channel, config, stream, this.log);
-        await this.channel.setPresence(this.presence(name, stream));
+        camera = await this.joined.publish(stream, { name, talkBack: true });
       } catch (err) {
         for (const t of stream.getTracks()) t.stop();
         notice('error', 'Cannot join this room from a browser', err instanceof PeercamError ? err.message : String(err));
@@ -145,9 +148,10 @@ class CameraPage {
   private async stop(): Promise<void> {
     this.motion?.close();
     this.motion = undefined;
-    this.camera?.close();
+    for (const t of this.camera?.stream.getTracks() ?? []) t.stop();
     this.camera = undefined;
-    await this.channel?.close();
+    await this.joined?.leave();
+    this.joined = undefined;
     this.channel = undefined;
     await this.awake.release();
     this.preview.srcObject = null;
@@ -163,11 +167,12 @@ class CameraPage {
     if (!camera || this.busy) return;
     this.busy = true;
     try {
-      for (const t of camera.current.getVideoTracks()) t.stop(); // phones allow one open camera at a time
+      const old = camera.stream;
+      for (const t of old.getVideoTracks()) t.stop(); // phones allow one open camera at a time
       const stream = await capture(this.choice());
       await camera.replaceStream(stream);
+      for (const t of old.getTracks()) if (!stream.getTracks().includes(t)) t.stop();
       this.show(stream);
-      await this.rename();
     } catch (err) {
       this.fail(err);
     } finally {
@@ -186,12 +191,7 @@ class CameraPage {
   private async rename(): Promise<void> {
     const name = this.nameInput.value.trim() || defaultName();
     localStorage.setItem('peercam.camera-name', name);
-    if (this.channel && this.camera) await this.channel.setPresence(this.presence(name, this.camera.current)).catch(() => {});
-  }
-
-  private presence(name: string, stream: MediaStream): PresenceBody {
-    const kinds: ('video' | 'audio')[] = stream.getAudioTracks().length > 0 ? ['video', 'audio'] : ['video'];
-    return { name, role: 'camera', sources: [{ id: 'main', name: 'camera', kinds }], talkBack: true, agent: 'peercam/0.1.0 web' };
+    await this.camera?.rename(name).catch(() => {});
   }
 
   private show(stream: MediaStream): void {

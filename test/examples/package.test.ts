@@ -87,7 +87,18 @@ describe('the npm package: what `npm pack` ships, its exports and types, its ref
         "const room: BrowserRoom = await joinRoom('#k=x');",
         "const again: BrowserRoom = await joinFromSubpath({ link: '#k=x', name: 'page' });",
         'const stream: MediaStream = (await room.watch(again.cameras()[0]!)).stream;',
-        'export { stream };',
+        // What the web app's tiles, call and camera page use of the browser API.
+        "import { type BrowserPublication, exponentialBackoff, type IceProblem, roomOnChannel, type SealedChannel } from 'peercam/browser';",
+        'const watch = await room.watch(again.cameras()[0]!, { retry: exponentialBackoff({ initialMs: 1000 }) });',
+        "watch.on('trouble', (message: string, problem: IceProblem) => console.log(message, problem));",
+        'const talk: RTCRtpSender | undefined = watch.talkBack;',
+        'const pc: RTCPeerConnection | undefined = watch.peerConnection;',
+        'const camera: BrowserPublication = await room.publish(stream, { talkBack: true });',
+        "camera.on('talkBack', (t) => { const heard: MediaStream = t.stream; console.log(heard); });",
+        'await camera.replaceStream(stream);',
+        'declare const channel: SealedChannel;',
+        "const own: BrowserRoom = roomOnChannel(channel, { presence: { name: 'page', role: 'viewer' } });",
+        'export { stream, talk, pc, own };',
       ].join('\n'),
     );
     await writeFile(

@@ -1,7 +1,7 @@
 import type { DeviceId } from '../../protocol/index.js';
 import { h } from './dom.js';
 import { icon } from './icons.js';
-import type { TalkBack } from './local-camera.js';
+import type { TalkBackAudio } from '../../api/browser.js';
 
 /**
  * Plays viewers' talk-back audio on a camera, one <audio> per viewer, with a level meter read from getStats
@@ -15,7 +15,7 @@ export class TalkPlayer {
     private readonly nameOf: (id: DeviceId) => string,
   ) {}
 
-  add(talk: TalkBack): void {
+  add(talk: TalkBackAudio): void {
     this.remove(talk.viewer);
     const audio = h('audio', { autoplay: true });
     audio.srcObject = talk.stream;
@@ -28,8 +28,8 @@ export class TalkPlayer {
     let packets = 0;
     let heardAt = 0;
     const timer = setInterval(async () => {
-      if (talk.peer.state === 'closed') return this.remove(talk.viewer);
-      const report = await talk.peer.pc.getStats().catch(() => undefined);
+      if (talk.peerConnection.connectionState === 'closed') return this.remove(talk.viewer);
+      const report = await talk.peerConnection.getStats().catch(() => undefined);
       report?.forEach((s: RTCStats) => {
         const r = s as RTCInboundRtpStreamStats;
         if (s.type !== 'inbound-rtp' || r.kind !== 'audio') return;

@@ -1,32 +1,27 @@
-import type { Logger } from '../../protocol/index.js';
-import type { PeerConfig } from '../../session/index.js';
-import type { Channel } from '../../signaling/channel.js';
+import type { BrowserPublication, BrowserRoom } from '../../api/browser.js';
 import { CaptureError, capture } from '../lib/capture.js';
 import { h, notice } from '../lib/dom.js';
-import { LocalCamera } from '../lib/local-camera.js';
 import { TalkPlayer } from '../lib/talk-player.js';
 
 /**
- * A two-way call: this viewer also becomes a camera of the room on the same channel, so two browsers that both share
- * see each other (each watches the other's tile, each answers the other's offer).
+ * A two-way call: this viewer also becomes a camera of the room (publish on the same room), so two browsers that both
+ * share see each other (each watches the other's tile, each answers the other's offer).
  */
 export class CallMode {
   readonly preview: HTMLElement;
   private readonly video: HTMLVideoElement;
-  private camera: LocalCamera | undefined;
+  private camera: BrowserPublication | undefined;
   private readonly talkers: TalkPlayer;
 
   constructor(
-    private readonly channel: Channel,
-    private readonly config: PeerConfig,
+    private readonly room: BrowserRoom,
     private readonly name: string,
-    private readonly log: Logger,
   ) {
     this.video = h('video', { autoplay: true, playsinline: true, muted: true, class: 'self-view' });
     this.video.muted = true;
     const list = h('ul', { class: 'talkers' });
     this.preview = h('div', { class: 'self', hidden: true }, this.video, list);
-    this.talkers = new TalkPlayer(list, (id) => channel.peers.get(id)?.name ?? id);
+    this.talkers = new TalkPlayer(list, (id) => room.devices.get(id)?.name ?? id);
   }
 
   get sharing(): boolean {
@@ -55,26 +50,22 @@ export class CallMode {
       notice('error', e?.title ?? 'Could not open the camera', err instanceof Error ? err.message : String(err));
       return;
     }
-    const camera = new LocalCamera(this.channel, this.config, stream, this.log);
+    this.video.srcObject = stream;
+    this.preview.hidden = false;
+    const camera = await this.room.publish(stream, { name: this.name, talkBack: true });
     camera.on('talkBack', (t) => this.talkers.add(t));
     camera.on('left', (id) => this.talkers.remove(id));
     this.camera = camera;
-    this.video.srcObject = stream;
-    this.preview.hidden = false;
-    await this.channel.setPresence({
-      name: this.name,
-      role: 'camera',
-      sources: [{ id: 'main', name: 'camera', kinds: stream.getAudioTracks().length > 0 ? ['video', 'audio'] : ['video'] }],
-      talkBack: true,
-      agent: 'peercam/0.1.0 web',
-    });
   }
 
+  /** Back to a plain viewer (the presence it joined with). */
   private async stop(): Promise<void> {
-    this.camera?.close();
+    const camera = this.camera;
     this.camera = undefined;
     this.video.srcObject = null;
     this.preview.hidden = true;
-    await this.channel.setPresence({ name: `${this.name} (viewer)`, role: 'viewer', agent: 'peercam/0.1.0 web' });
+    if (!camera) return;
+    for (const t of camera.stream.getTracks()) t.stop();
+    await camera.close();
   }
 }

@@ -1,6 +1,6 @@
+import type { BrowserRoom } from '../../api/browser.js';
+import type { Device } from '../../api/room.js';
 import type { DeviceId, Logger } from '../../protocol/index.js';
-import type { PeerConfig } from '../../session/index.js';
-import type { Channel, PeerInfo } from '../../signaling/channel.js';
 import { h } from '../lib/dom.js';
 import { mark } from '../lib/timeline.js';
 import type { TalkBack } from './talk.js';
@@ -10,12 +10,11 @@ import { Tile } from './tile.js';
 export class Grid {
   private readonly tiles = new Map<DeviceId, Tile>();
   private readonly empty: HTMLElement;
-  private channel: Channel | undefined;
+  private room: BrowserRoom | undefined;
   private offs: (() => void)[] = [];
 
   constructor(
     private readonly root: HTMLElement,
-    private readonly config: PeerConfig,
     private readonly talk: TalkBack,
     private readonly log: Logger,
   ) {
@@ -28,31 +27,32 @@ export class Grid {
     this.root.append(this.empty);
   }
 
-  attach(channel: Channel): void {
-    this.channel = channel;
+  /** Shows the cameras of `room` (one joined, or one whose channel is still starting). */
+  attach(room: BrowserRoom): void {
+    this.room = room;
     this.offs = [
-      channel.on('peer', (p) => this.onPeer(p)),
-      channel.on('gone', (id) => this.remove(id)),
-      channel.on('state', (s) => {
+      room.on('join', (p) => this.onPeer(p)),
+      room.on('update', (p) => this.onPeer(p)),
+      room.on('leave', (p) => this.remove(p.id)),
+      room.on('state', (s) => {
         for (const t of this.tiles.values()) if (s === 'online') t.linkUp();
         else t.linkDown();
       }),
     ];
-    for (const p of channel.peers.values()) this.onPeer(p);
   }
 
   detach(): void {
     for (const off of this.offs) off();
     this.offs = [];
     for (const id of [...this.tiles.keys()]) this.remove(id);
-    this.channel = undefined;
+    this.room = undefined;
   }
 
   get size(): number {
     return this.tiles.size;
   }
 
-  private onPeer(p: PeerInfo): void {
+  private onPeer(p: Device): void {
     const existing = this.tiles.get(p.id);
     if (p.role !== 'camera') {
       if (existing) this.remove(p.id); // it stopped being a camera (a call ended)
@@ -62,14 +62,14 @@ export class Grid {
       existing.update(p);
       return;
     }
-    if (!this.channel) return;
+    if (!this.room) return;
     mark('presence', p.id);
-    const tile = new Tile(this.channel, p, this.config, this.talk, this.log.child({ camera: p.id }));
+    const tile = new Tile(this.room, p, this.talk, this.log.child({ camera: p.id }));
     this.tiles.set(p.id, tile);
     this.root.append(tile.el);
     this.refresh();
     // Presence can arrive before the link is up (a channel still starting): the tile starts when it is (linkUp).
-    if (this.channel.state === 'online') tile.start();
+    if (this.room.state === 'online') tile.start();
   }
 
   private remove(id: DeviceId): void {

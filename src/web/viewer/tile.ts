@@ -1,6 +1,7 @@
+import type { BrowserRoom, BrowserWatch } from '../../api/browser.js';
+import type { Device } from '../../api/room.js';
 import type { Logger } from '../../protocol/index.js';
-import { type PeerConfig, ViewerSession, W3cPeer } from '../../session/index.js';
-import type { Channel, PeerInfo } from '../../signaling/channel.js';
+import { exponentialBackoff } from '../../signaling/backoff.js';
 import { h, notice } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
 import { formatStats, StatsReader } from '../lib/stats.js';
@@ -11,9 +12,9 @@ import type { TalkBack } from './talk.js';
 export type TileState = 'connecting' | 'live' | 'offline';
 
 /** Waits between attempts to watch a camera that is present but not reachable: 1, 2, 4, 8, then every 10 s. */
-const RETRY_MS = [1000, 2000, 4000, 8000, 10_000];
+const RETRY = exponentialBackoff({ initialMs: 1000, maxMs: 10_000, jitter: 'none' });
 
-/** One camera in the grid: its viewer session (re-made when it ends while the camera is present), video and controls. */
+/** One camera in the grid: its watch (which reconnects while the camera is present), video and controls. */
 export class Tile {
   readonly el: HTMLElement;
   private readonly video: HTMLVideoElement;
@@ -22,12 +23,10 @@ export class Tile {
   private readonly nameEl: HTMLElement;
   private readonly muteButton: HTMLButtonElement;
   private readonly talkButton: HTMLButtonElement;
-  private readonly media = new MediaStream();
   private readonly stats = new StatsReader();
-  private session: ViewerSession | undefined;
-  private peer: W3cPeer | undefined;
-  private retries = 0;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private watch: BrowserWatch | undefined;
+  /** A watch asked for (it comes a microtask later): a second start() in between must not ask again. */
+  private watching = false;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private startedAt = 0;
   private disposed = false;
@@ -36,15 +35,13 @@ export class Tile {
   private problem: string | undefined;
 
   constructor(
-    private readonly channel: Channel,
-    private camera: PeerInfo,
-    private readonly config: PeerConfig,
+    private readonly room: BrowserRoom,
+    private camera: Device,
     private readonly talk: TalkBack,
     private readonly log: Logger,
   ) {
     this.video = h('video', { autoplay: true, playsinline: true, muted: true });
     this.video.muted = true; // autoplay needs it; the user unmutes per tile
-    this.video.srcObject = this.media;
     this.nameEl = h('span', { class: 'name' }, camera.name);
     this.badge = h('span', { class: 'badge' });
     this.statsLine = h('div', { class: 'stats' }, '');
@@ -90,10 +87,10 @@ export class Tile {
 
   /** The talk-back sender of the current connection (push-to-talk puts the microphone there). */
   get talkBack(): RTCRtpSender | undefined {
-    return this.peer?.talkBack;
+    return this.watch?.talkBack;
   }
 
-  update(camera: PeerInfo): void {
+  update(camera: Device): void {
     this.camera = camera;
     this.nameEl.textContent = camera.name;
     // A camera that says it plays no talk-back (a Node camera without --speaker) gets no button that does nothing.
@@ -101,55 +98,21 @@ export class Tile {
   }
 
   start(): void {
-    if (this.disposed || this.session) return;
+    if (this.disposed || this.watching) return;
     if (!hasWebRtc()) {
       this.setState('offline', NO_WEBRTC.short);
       return;
     }
+    this.watching = true;
     this.startedAt = performance.now();
     this.setState('connecting');
-    const session = new ViewerSession({
-      channel: this.channel,
-      camera: this.camera.id,
-      config: this.config,
-      log: this.log,
-      selfName: 'this page',
-      peerFactory: (config) => this.newPeer(config),
-    });
-    // Why it cannot connect, within the ICE timeout; the session keeps trying (a restart may still find a path).
-    session.on('trouble', (d) => {
-      if (this.session !== session) return;
-      this.el.dataset.problem = d.problem;
-      this.problem = d.message;
-      this.setState('connecting', d.message);
-    });
-    this.session = session;
-    session.on('step', (step) => mark(step === 'offer-sent' ? 'offer' : 'answer', this.camera.id));
-    session.on('connected', (info) => {
-      this.retries = 0;
-      delete this.el.dataset.problem;
-      this.problem = undefined;
-      this.el.dataset.path = info.candidateType ?? '';
-      // The local candidate type (host/srflx/prflx/relay); data-path becomes direct/relay once stats are read.
-      this.el.dataset.candidate = info.candidateType ?? '';
-    });
-    session.on('state', (s) => {
-      if (s === 'connected') mark('ice', this.camera.id);
-      if (s === 'restarting') this.setState('connecting');
-    });
-    session.on('closed', (reason, message) => {
-      if (this.session !== session) return;
-      this.session = undefined;
-      this.log.info({ reason, message }, 'session ended');
-      if (this.disposed) return;
-      this.setState('offline', message);
-      const delay = RETRY_MS[Math.min(this.retries++, RETRY_MS.length - 1)] ?? 10_000;
-      this.retryTimer = setTimeout(() => this.start(), delay);
-    });
-    session.start().catch((err: unknown) => {
-      this.log.warn({ err: String(err) }, 'could not start watching');
-      session.close('error', `Could not start: ${String(err)}`);
-    });
+    void this.room.watch(this.camera, { retry: RETRY, log: this.log }).then(
+      (w) => this.follow(w),
+      (err: unknown) => {
+        this.watching = false;
+        this.setState('offline', `Could not start: ${String(err)}`);
+      },
+    );
   }
 
   /** The broker link dropped: the picture may go on (media is peer to peer), but signaling is paused. */
@@ -158,55 +121,63 @@ export class Tile {
   }
 
   /**
-   * The broker link is back: a tile waiting to retry tries now, and a negotiation that was under way while the link
-   * was down (its messages lost) starts over, instead of waiting out its timers.
+   * The broker link is back: a tile made while it was down starts now. (A watch under way starts over, or tries again
+   * at once, by itself: a negotiation whose messages were lost does not wait out its timers.)
    */
   linkUp(): void {
-    if (this.disposed) return;
-    if (!this.session) {
-      clearTimeout(this.retryTimer);
-      this.retries = 0;
-      this.start();
-    } else if (this.session.state === 'negotiating' || this.stateNow !== 'live') {
-      const stale = this.session;
-      this.session = undefined;
-      stale.close('local', 'Starting over after the broker came back.');
-      this.retries = 0;
-      this.start();
-    }
+    if (!this.watch) this.start();
   }
 
   dispose(): void {
     this.disposed = true;
-    clearTimeout(this.retryTimer);
     clearInterval(this.statsTimer);
     void this.talk.release(this);
-    this.session?.close('local', 'The viewer closed this camera.');
-    this.session = undefined;
-    for (const t of this.media.getTracks()) this.media.removeTrack(t);
+    void this.watch?.close();
+    this.watch = undefined;
     this.el.remove();
   }
 
-  private newPeer(config: PeerConfig): W3cPeer {
-    for (const t of this.media.getTracks()) this.media.removeTrack(t);
-    this.stats.reset();
-    this.startedAt = performance.now();
-    const peer = new W3cPeer({
-      RTCPeerConnection,
-      config,
-      media: { role: 'viewer' },
-      onTrack: (track) => {
-        if (peer !== this.peer) return;
-        this.media.addTrack(track);
-        // Re-assigning makes every browser pick up tracks added after playback started.
-        this.video.srcObject = this.media;
-        void this.video.play().catch(() => {});
-      },
+  private follow(w: BrowserWatch): void {
+    if (this.disposed) {
+      void w.close();
+      return;
+    }
+    this.watch = w;
+    this.video.srcObject = w.stream;
+    w.on('connecting', () => {
+      this.stats.reset();
+      this.startedAt = performance.now();
+      this.setState('connecting');
+      // Push-to-talk held across a reconnect keeps talking on the new connection.
+      if (this.talk.isTalking(this)) void this.talk.press(this).catch(() => {});
     });
-    this.peer = peer;
-    // Push-to-talk held across a reconnect keeps talking on the new connection.
-    if (this.talk.isTalking(this)) void this.talk.press(this).catch(() => {});
-    return peer;
+    w.on('track', () => {
+      // Re-assigning makes every browser pick up tracks added after playback started.
+      this.video.srcObject = w.stream;
+      void this.video.play().catch(() => {});
+    });
+    // Why it cannot connect, within the ICE timeout; the session keeps trying (a restart may still find a path).
+    w.on('trouble', (message, problem) => {
+      this.el.dataset.problem = problem;
+      this.problem = message;
+      this.setState('connecting', message);
+    });
+    w.on('step', (step) => mark(step === 'offer-sent' ? 'offer' : 'answer', this.camera.id));
+    w.on('connected', (info) => {
+      delete this.el.dataset.problem;
+      this.problem = undefined;
+      this.el.dataset.path = info.candidateType ?? '';
+      // The local candidate type (host/srflx/prflx/relay); data-path becomes direct/relay once stats are read.
+      this.el.dataset.candidate = info.candidateType ?? '';
+    });
+    w.on('state', (s) => {
+      if (s === 'connected') mark('ice', this.camera.id);
+      if (s === 'restarting') this.setState('connecting');
+    });
+    w.on('ended', (reason, message) => {
+      this.log.info({ reason, message }, 'session ended');
+      this.setState('offline', message);
+    });
   }
 
   private onFirstFrame(): void {
@@ -217,16 +188,16 @@ export class Tile {
   }
 
   private async readStats(): Promise<void> {
-    const peer = this.peer;
-    if (!peer || peer.state === 'closed') return;
+    const pc = this.watch?.peerConnection;
+    if (!pc || pc.connectionState === 'closed') return;
     try {
-      const s = await this.stats.read(peer.pc);
+      const s = await this.stats.read(pc);
       // Until it is live, a known reason (why ICE cannot connect) stays in view instead of "0 kb/s".
       if (this.stateNow === 'live' || this.el.dataset.problem === undefined) this.statsLine.textContent = formatStats(s);
       this.el.dataset.frames = String(s.framesDecoded);
       if (s.path) this.el.dataset.path = s.path;
       if (s.codec) this.el.dataset.codec = s.codec;
-      if (s.framesDecoded > 0 && this.video.videoWidth > 0 && this.session?.state === 'connected') this.onFirstFrame();
+      if (s.framesDecoded > 0 && this.video.videoWidth > 0 && this.watch?.state === 'connected') this.onFirstFrame();
     } catch {
       // the connection closed between two reads
     }

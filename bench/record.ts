@@ -9,7 +9,7 @@
  *    multiples of real time (Mb/s over the channel / the clip's bitrate, and / 2 Mb/s).
  * Runs in its own loopback-only network namespace (root). Ends with one JSON line.
  *
- *   npm run bench:record [-- --window 20 --cameras 1,10 --cpu-prof DIR]
+ *   npm run bench:record [-- --window 20 --cameras 1,10 --cpu-prof DIR --perf]
  */
 import { CLK_TCK, cpuTicks, rssMb, threadTicks } from './proc.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -33,6 +33,8 @@ const WINDOW_S = Number(arg('window', '20'));
 const COUNTS = arg('cameras', '1,10').split(',').map(Number);
 /** `--cpu-prof DIR`: the recorder writes a V8 CPU profile there at exit (open it in Chrome DevTools). */
 const PROFILE_DIR = arg('cpu-prof', '');
+/** `--perf`: the recorder writes /tmp/perf-PID.map (JS symbols for `perf record -p PID`); its pid is printed. */
+const PERF = process.argv.includes('--perf');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -52,11 +54,13 @@ for (const n of COUNTS) {
     cameras.push(c);
     await c.waitFor(/is live in room/, 180_000);
   }
-  const rec = spawnCli(['record', '--out', out, '--segment', '60s'], home.env, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
+  const nodeArgs = [...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(PERF ? ['--perf-basic-prof'] : [])];
+  const rec = spawnCli(['record', '--out', out, '--segment', '60s'], home.env, nodeArgs);
   const pid = rec.child.pid ?? 0;
   const deadline = Date.now() + 180_000;
   while ((rec.output().match(/" connected/g)?.length ?? 0) < n && Date.now() < deadline) await sleep(200);
   await sleep(3000);
+  if (PERF) say(`${n} camera(s): recorder pid ${pid}, window of ${WINDOW_S} s starts`);
   const t0 = cpuTicks(pid);
   const threads0 = threadTicks(pid);
   const w0 = performance.now();

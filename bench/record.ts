@@ -9,13 +9,14 @@
  *    multiples of real time (Mb/s over the channel / the clip's bitrate, and / 2 Mb/s).
  * Runs in its own loopback-only network namespace (root). Ends with one JSON line.
  *
- *   npm run bench:record [-- --window 20 --cameras 1,10 --cpu-prof DIR]
+ *   npm run bench:record [-- --window 20 --cameras 1,10 --cpu-prof DIR --perf --ab OTHER/dist/cli/main.js]
  */
 import { CLK_TCK, cpuTicks, rssMb, threadTicks } from './proc.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { startEmbeddedBroker } from '../src/hub/broker.js';
 import { cliHome, runCli, spawnCli } from '../test/helpers/cli.js';
 import { isolate } from './lib.js';
@@ -33,6 +34,14 @@ const WINDOW_S = Number(arg('window', '20'));
 const COUNTS = arg('cameras', '1,10').split(',').map(Number);
 /** `--cpu-prof DIR`: the recorder writes a V8 CPU profile there at exit (open it in Chrome DevTools). */
 const PROFILE_DIR = arg('cpu-prof', '');
+/**
+ * `--ab PATH`: a second recorder from another build (PATH = its dist/cli/main.js, e.g. main's) records the same
+ * cameras at the same time; its CPU over the same window is printed beside (`ab`): a paired before/after that the
+ * load of a shared machine moves alike.
+ */
+const AB = arg('ab', '');
+/** `--perf`: the recorder writes /tmp/perf-PID.map (JS symbols for `perf record -p PID`); its pid is printed. */
+const PERF = process.argv.includes('--perf');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -52,13 +61,24 @@ for (const n of COUNTS) {
     cameras.push(c);
     await c.waitFor(/is live in room/, 180_000);
   }
-  const rec = spawnCli(['record', '--out', out, '--segment', '60s'], home.env, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
+  const nodeArgs = [...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(PERF ? ['--perf-basic-prof'] : [])];
+  const rec = spawnCli(['record', '--out', out, '--segment', '60s'], home.env, nodeArgs);
   const pid = rec.child.pid ?? 0;
+  const outB = AB ? await mkdtemp(join(tmpdir(), 'peercam-bench-rec-ab-')) : '';
+  const recB = AB ? spawn(process.execPath, [AB, 'record', '--out', outB, '--segment', '60s'], { env: home.env, stdio: ['ignore', 'pipe', 'pipe'] }) : undefined;
+  let outputB = '';
+  recB?.stdout?.on('data', (d: Buffer) => (outputB += d.toString()));
+  recB?.stderr?.on('data', (d: Buffer) => (outputB += d.toString()));
+  const pidB = recB?.pid ?? 0;
   const deadline = Date.now() + 180_000;
-  while ((rec.output().match(/" connected/g)?.length ?? 0) < n && Date.now() < deadline) await sleep(200);
+  const connected = (text: string) => text.match(/" connected/g)?.length ?? 0;
+  while ((connected(rec.output()) < n || (recB && connected(outputB) < n)) && Date.now() < deadline) await sleep(200);
   await sleep(3000);
+  if (PERF) say(`${n} camera(s): recorder pid ${pid}, window of ${WINDOW_S} s starts`);
   const t0 = cpuTicks(pid);
   const threads0 = threadTicks(pid);
+  const tB0 = pidB ? cpuTicks(pidB) : 0;
+  const threadsB0 = pidB ? threadTicks(pidB) : new Map<string, number>();
   const w0 = performance.now();
   const rssSamples: number[] = [];
   /** Long runs (the hour by hand): RSS at the start of the window and every 10 minutes, printed as it goes. */
@@ -74,6 +94,18 @@ for (const n of COUNTS) {
   }
   const windowS = (performance.now() - w0) / 1000;
   const cpu = ((cpuTicks(pid) - t0) / CLK_TCK / windowS) * 100;
+  const cpuB = pidB ? ((cpuTicks(pidB) - tB0) / CLK_TCK / windowS) * 100 : 0;
+  const byThreadB: Record<string, number> = {};
+  if (pidB)
+    for (const [name, ticks] of threadTicks(pidB)) {
+      const pct = Math.round(((ticks - (threadsB0.get(name) ?? 0)) / CLK_TCK / windowS) * 1000) / 10;
+      if (pct > 0) byThreadB[name] = pct;
+    }
+  if (recB) {
+    recB.kill('SIGTERM');
+    await new Promise((r) => recB.once('close', r));
+    await rm(outB, { recursive: true, force: true });
+  }
   // Where it went: the main thread (JavaScript: depacketizing, muxing, writing) and node-datachannel's threads.
   const byThread: Record<string, number> = {};
   for (const [name, ticks] of threadTicks(pid)) {
@@ -107,6 +139,7 @@ for (const n of COUNTS) {
     rssFirstMb: rssSamples[0],
     rssSlopeMbPerMin: Math.round(slope(rssSamples, 2) * 60 * 100) / 100,
     ...(WINDOW_S >= 1200 ? { rssEvery10MinMb: rssEvery10Min } : {}),
+    ...(pidB ? { ab: { cpuPct: Math.round(cpuB * 10) / 10, cpuPctPerCamera: Math.round((cpuB / n) * 100) / 100, cpuPctByThread: byThreadB } } : {}),
     ...remote,
     diskOverRtp: received ? Math.round((written / received) * 1000) / 1000 : null,
   };

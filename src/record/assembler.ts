@@ -1,5 +1,5 @@
 import { type AccessUnit, H264Depacketizer, NAL, nalType, parseSps, type SpsInfo } from '../media/h264.js';
-import { parseRtp, type RtpPacket, seqDelta } from '../media/rtp.js';
+import { RTP_HEADER_SIZE, type RtpPacket, seqDelta } from '../media/rtp.js';
 import { parseVp8Descriptor } from '../media/vp8.js';
 
 /**
@@ -48,14 +48,15 @@ export class VideoAssembler {
 
   constructor(readonly codec: 'H264' | 'VP8') {}
 
-  push(bytes: Uint8Array): VideoFrame[] {
-    let packet: RtpPacket;
-    try {
-      packet = parseRtp(bytes);
-    } catch {
-      return [];
-    }
+  /**
+   * One received RTP packet; the frames it completes (usually none: most packets are the middle of a frame). Called
+   * per packet, so it allocates nothing then: a shared empty list, the header read in place (see `readRtp`).
+   */
+  push(bytes: Uint8Array): readonly VideoFrame[] {
+    const packet = readRtp(bytes);
+    if (!packet) return NO_FRAMES;
     const frames = this.codec === 'H264' ? this.pushH264(packet) : this.pushVp8(packet);
+    if (frames.length === 0) return NO_FRAMES;
     const out: VideoFrame[] = [];
     for (const f of frames) {
       if (f.keyframe && f.config) this.decodable = true;
@@ -70,11 +71,11 @@ export class VideoAssembler {
     this.decodable = false;
   }
 
-  private pushH264(packet: RtpPacket): VideoFrame[] {
+  private pushH264(packet: RtpPacket): readonly VideoFrame[] {
     const dropped = this.h264.stats.dropped;
     const units = this.h264.push(packet);
     if (this.h264.stats.dropped !== dropped) this.lost();
-    return units.map((unit) => this.sampleOf(unit));
+    return units.length === 0 ? NO_FRAMES : units.map((unit) => this.sampleOf(unit));
   }
 
   /**
@@ -96,7 +97,8 @@ export class VideoAssembler {
     const config = unit.keyframe ? this.h264Config : undefined;
     const prefix = unit.keyframe && !hasSps && config && this.sps && this.pps ? [this.sps, this.pps] : [];
     for (const n of prefix) size += 4 + n.length;
-    const data = new Uint8Array(size);
+    // Every byte is written below: no zero fill (a Buffer is a Uint8Array).
+    const data: Uint8Array = Buffer.allocUnsafeSlow(size);
     let o = 0;
     const put = (n: Uint8Array) => {
       data[o] = n.length >>> 24;
@@ -131,10 +133,10 @@ export class VideoAssembler {
     }
   }
 
-  private pushVp8(packet: RtpPacket): VideoFrame[] {
+  private pushVp8(packet: RtpPacket): readonly VideoFrame[] {
     const out: VideoFrame[] = [];
     if (this.nextSeq !== undefined && packet.sequenceNumber !== this.nextSeq) {
-      if (seqDelta(this.nextSeq, packet.sequenceNumber) < 0) return out;
+      if (seqDelta(this.nextSeq, packet.sequenceNumber) < 0) return NO_FRAMES;
       this.vp8Broken = true;
     }
     this.nextSeq = (packet.sequenceNumber + 1) & 0xffff;
@@ -179,13 +181,42 @@ export class VideoAssembler {
 
 /** Opus: one RTP packet carries one Opus packet (RFC 7587 4.2), so the payload is the sample. */
 export function opusSample(bytes: Uint8Array): { rtpTs: number; seq: number; data: Uint8Array } | undefined {
-  try {
-    const p = parseRtp(bytes);
-    if (p.payload.length === 0) return undefined;
-    return { rtpTs: p.timestamp, seq: p.sequenceNumber, data: p.payload.slice() };
-  } catch {
-    return undefined;
+  const p = readRtp(bytes);
+  if (!p || p.payload.length === 0) return undefined;
+  return { rtpTs: p.timestamp, seq: p.sequenceNumber, data: p.payload.slice() };
+}
+
+const NO_FRAMES: readonly VideoFrame[] = Object.freeze([]);
+const NO_CSRCS: readonly number[] = Object.freeze([]);
+
+/**
+ * The RTP fields the recorder uses (RFC 3550 5.1), read in place: what `parseRtp` gives without its DataView, CSRC
+ * list and extension view, per packet. The payload skips CSRCs and a header extension and stops before padding.
+ * Undefined for a malformed packet (too short, not version 2, bad lengths): it is dropped like a lost one.
+ */
+export function readRtp(b: Uint8Array): RtpPacket | undefined {
+  const n = b.length;
+  if (n < RTP_HEADER_SIZE) return undefined;
+  const b0 = b[0]!;
+  if (b0 >> 6 !== 2) return undefined;
+  let offset = RTP_HEADER_SIZE + 4 * (b0 & 0x0f);
+  if (b0 & 0x10) {
+    if (offset + 4 > n) return undefined;
+    offset += 4 + 4 * ((b[offset + 2]! << 8) | b[offset + 3]!);
   }
+  const paddingSize = b0 & 0x20 ? b[n - 1]! : 0;
+  if (offset > n || (b0 & 0x20 && (paddingSize === 0 || offset + paddingSize > n))) return undefined;
+  const b1 = b[1]!;
+  return {
+    marker: (b1 & 0x80) !== 0,
+    payloadType: b1 & 0x7f,
+    sequenceNumber: (b[2]! << 8) | b[3]!,
+    timestamp: ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0,
+    ssrc: ((b[8]! << 24) | (b[9]! << 16) | (b[10]! << 8) | b[11]!) >>> 0,
+    csrcs: NO_CSRCS,
+    payload: b.subarray(offset, n - paddingSize),
+    paddingSize,
+  };
 }
 
 /** Extends 32-bit RTP timestamps into a monotonic count (RFC 3550 5.1: they wrap), relative to the first one seen. */

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { type Logger, silentLogger } from '../protocol/index.js';
 import { opusSample, RtpClock, VideoAssembler, type VideoConfig, type VideoFrame } from './assembler.js';
-import { OPUS_CLOCK, SegmentFile, type SegmentTracks, VIDEO_CLOCK } from './segment-file.js';
+import { OPUS_CLOCK, type Sample, SegmentFile, type SegmentTracks, VIDEO_CLOCK } from './segment-file.js';
 import { makeSegmentDir, newSegmentPath, sealSegment } from './store.js';
 
 /** What a camera recorder asks before it opens a file, and tells when a write failed. */
@@ -85,6 +85,15 @@ interface Open {
   lastTicks: number;
   /** Spacing of the last two frames: the length given to the last frame when no next keyframe ends the segment. */
   lastDelta: number;
+  /**
+   * Video frames not handed to the file yet. They go in one queued step per fragment (at the frame after each
+   * keyframe) instead of a step per frame: the muxer writes a fragment when it is given the keyframe that starts the
+   * next one, which the file does when the frame after it tells the keyframe's duration, so fragments reach the
+   * disk exactly as early as with a step per frame (what a crash loses is unchanged).
+   */
+  batch: Sample[];
+  /** The last frame put in `batch` was a keyframe: hand the batch over with the next one. */
+  keyInBatch: boolean;
 }
 
 /** How long the wall-clock anchor of a session is refined, and after how long audio is lined up against it. */
@@ -205,7 +214,7 @@ export class CameraRecorder {
     this.enqueue(async () => {
       await open.file?.addAudio({ ticks: at, data: sample.data, keyframe: true });
       this.check(open);
-    });
+    }, true);
   }
 
   /** Finishes the open segment and waits until everything is on disk. */
@@ -214,8 +223,9 @@ export class CameraRecorder {
     await this.chain;
   }
 
-  /** Waits for queued writes (tests). */
+  /** Hands over the batched frames and waits for queued writes (tests, benches). */
   flush(): Promise<void> {
+    if (this.open) this.handOver(this.open);
     return this.chain;
   }
 
@@ -303,10 +313,22 @@ export class CameraRecorder {
     this.frames++;
     if (ticks > current.lastTicks) current.lastDelta = ticks - current.lastTicks;
     current.lastTicks = ticks;
-    this.enqueue(async () => {
-      await current.file?.addVideo({ ticks, data: frame.data, keyframe: frame.keyframe });
-      this.check(current);
-    });
+    current.batch.push({ ticks, data: frame.data, keyframe: frame.keyframe });
+    if (current.keyInBatch) this.handOver(current);
+    current.keyInBatch = frame.keyframe;
+  }
+
+  /** Queues the frames of `open` not handed to its file yet (see Open.batch). */
+  private handOver(open: Open): void {
+    const samples = open.batch;
+    if (samples.length === 0) return;
+    open.batch = [];
+    this.chain = this.chain
+      .then(async () => {
+        await open.file?.addVideos(samples);
+        this.check(open);
+      })
+      .catch((err: unknown) => this.log.warn({ err: String(err) }, 'recording: step failed'));
   }
 
   private openSegment(s: Session, ticks: number, config: VideoConfig, withAudio: boolean): void {
@@ -321,7 +343,18 @@ export class CameraRecorder {
     }
     const tracks: SegmentTracks = { video: config, audio: withAudio ? { channels: 2 } : undefined };
     const startMs = () => Math.round(anchor.wallMs + ((ticks - anchor.ticks) * 1000) / VIDEO_CLOCK);
-    const open: Open = { file: undefined, path: '', startMs: startMs(), startTicks: ticks, config, tracks, lastTicks: ticks, lastDelta: 3000 };
+    const open: Open = {
+      file: undefined,
+      path: '',
+      startMs: startMs(),
+      startTicks: ticks,
+      config,
+      tracks,
+      lastTicks: ticks,
+      lastDelta: 3000,
+      batch: [],
+      keyInBatch: false,
+    };
     this.open = open;
     this.enqueue(async () => {
       // Name the file once the session's clock has settled (see Session.anchor); its frames wait in the queue.
@@ -343,6 +376,7 @@ export class CameraRecorder {
   private closeOpen(endTicks: number | undefined): void {
     const open = this.open;
     if (!open) return;
+    this.handOver(open);
     this.open = undefined;
     // The anchor as refined so far names the file (the open file's name used the first guess).
     const anchor = this.session?.anchor ? { ...this.session.anchor } : undefined;
@@ -393,7 +427,12 @@ export class CameraRecorder {
     }
   }
 
-  private enqueue(step: () => Promise<void>): void {
+  /**
+   * Queues a step after everything before it, the open segment's batched frames included (audio samples are queued
+   * as they come, `audio`: the muxer orders the two tracks by time itself).
+   */
+  private enqueue(step: () => Promise<void>, audio = false): void {
+    if (!audio && this.open) this.handOver(this.open);
     this.chain = this.chain.then(step).catch((err: unknown) => this.log.warn({ err: String(err) }, 'recording: step failed'));
   }
 }

@@ -83,10 +83,17 @@ export class SegmentFile {
   }
 
   addVideo(sample: Sample): Promise<void> {
+    return this.addVideos([sample]);
+  }
+
+  /** Video samples in order, handed to the muxer in one step (the recorder gives a fragment's worth at a time). */
+  addVideos(samples: readonly Sample[]): Promise<void> {
     return this.enqueue(async () => {
-      const prev = this.pendingVideo;
-      this.pendingVideo = sample;
-      if (prev) await this.writeVideo(prev, sample.ticks - prev.ticks);
+      for (const sample of samples) {
+        const prev = this.pendingVideo;
+        this.pendingVideo = sample;
+        if (prev) await this.writeVideo(prev, sample.ticks - prev.ticks);
+      }
     });
   }
 

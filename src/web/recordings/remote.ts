@@ -1,5 +1,4 @@
-import type { BrowserRoom } from '../../api/browser.js';
-import type { Device } from '../../api/room.js';
+import type { Device, PeercamRoom } from '../../api/room.js';
 import { PeercamError } from '../../protocol/index.js';
 import { RECORDINGS_LABEL, RECORDINGS_SOURCE } from '../../protocol/recordings-wire.js';
 import { RecordingsLink } from './link.js';
@@ -17,7 +16,8 @@ const isRecorder = (d: Device) => d.sources?.some((s) => s.id === RECORDINGS_SOU
 export class RemoteRecorder {
   private link: Promise<RecordingsLink> | undefined;
 
-  constructor(private readonly room: BrowserRoom) {}
+  /** `room`: the page's BrowserRoom (any joined room: the link needs only presence and `openChannel`). */
+  constructor(private readonly room: PeercamRoom) {}
 
   /** The recorder present in the room, waiting for one to appear. */
   recorder(): Promise<Device> {

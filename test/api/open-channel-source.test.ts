@@ -6,17 +6,15 @@ import { after, before, describe, it } from 'node:test';
 import { type NodeRoom, joinRoom } from '../../src/api/node.js';
 import { RecordingsServer } from '../../src/agent/recordings-server.js';
 import { RECORDINGS_PRESENCE_SOURCE } from '../../src/agent/recorder.js';
-import { serializeRtp } from '../../src/media/rtp.js';
 import { concatBytes, newDeviceId, PeercamError, Room } from '../../src/protocol/index.js';
 import { RECORDINGS_LABEL, RECORDINGS_SOURCE, type RecordingsOverview } from '../../src/protocol/recordings-wire.js';
-import { CameraRecorder } from '../../src/record/camera-recorder.js';
 import { buildClip, readClip } from '../../src/record/clip.js';
 import { SealedChannel } from '../../src/signaling/channel.js';
 import { MqttTransport } from '../../src/signaling/mqtt.js';
 import { RemoteRecorder } from '../../src/web/recordings/remote.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/brokers.js';
+import { recordClip } from '../helpers/recorded-clip.js';
 import { waitFor } from '../helpers/wait.js';
-import { ClipStream } from '../media/clip.js';
 
 const START = Date.UTC(2026, 0, 7, 9, 0, 0);
 
@@ -41,16 +39,7 @@ describe('openChannel to a source of the other device (the recorder’s recordin
     });
 
   before(async () => {
-    // 10 s of H.264 from the shipped clip, in 5 s segments.
-    let wall = START;
-    const rec = new CameraRecorder({ root, camera: 'Porch', segmentMs: 5000, now: () => wall });
-    rec.startSession('H264');
-    const clip = new ClipStream();
-    for (let i = 0; i < 300; i++) {
-      for (const p of clip.frames(1)) rec.video(serializeRtp(p));
-      wall += 1000 / 30;
-    }
-    await rec.close();
+    await recordClip(root, 'Porch', { start: START, seconds: 10, segmentMs: 5000 });
     broker = await startMosquitto();
     const room = await Room.create({ broker: broker.url });
     recorderChannel = new SealedChannel(room, new MqttTransport({ url: broker.url }), {

@@ -62,6 +62,12 @@ export interface OpenChannelOptions extends ChannelLimits {
   readonly label?: string;
   /** How long to wait for the channel to open. Default 30 s. */
   readonly timeoutMs?: number;
+  /**
+   * The source to offer for, when the other device answers one of its own sources with a data channel (a recorder's
+   * `recordings`, docs/RECORDING.md) rather than being a room device that takes any channel. Default: a channel to
+   * such a device, which gets it as a `channel` event.
+   */
+  readonly source?: string;
 }
 
 /**
@@ -168,7 +174,7 @@ export class PeercamRoom extends Emitter<RoomEvents> {
   /**
    * Opens a reliable, ordered data channel to a device of the room (any role), peer to peer. Resolves once it is open;
    * rejects with a PeercamError: 'not-found' (no such device), 'ice-failed' (no network path), 'timeout', 'closed'.
-   * The other device gets it as a `channel` event.
+   * The other device gets it as a `channel` event (or, with `source`, answers that source of its own).
    */
   async openChannel(device: Device | DeviceId, options: OpenChannelOptions = {}): Promise<PeerChannel> {
     this.assertJoined('open a channel');
@@ -179,7 +185,7 @@ export class PeercamRoom extends Emitter<RoomEvents> {
       channel: this.parts.channel,
       camera: id,
       config: this.parts.config,
-      source: `${DATA_SOURCE_PREFIX}${label}`,
+      source: options.source ?? `${DATA_SOURCE_PREFIX}${label}`,
       // A data channel does not outlive its connection: the caller opens a new one, knowing messages may be lost.
       maxRestarts: 0,
       log: this.parts.log,

@@ -1,8 +1,9 @@
 import { PeercamError, type Room } from '../protocol/index.js';
 import { connect, showStatus } from './lib/connection.js';
 import { byId, h, notice } from './lib/dom.js';
-import { consoleLogger, defaultName, peerConfigOf, tabDeviceId } from './lib/join.js';
+import { consoleLogger, defaultName, tabDeviceId } from './lib/join.js';
 import { catchEverything, showNoRoom } from './lib/no-room.js';
+import { pageRoom } from './lib/page-room.js';
 import { loadPageRoom } from './lib/room-link.js';
 import { RecordingsApi } from './recordings/api.js';
 import { DataChannelRecordings } from './recordings/data-source.js';
@@ -58,16 +59,19 @@ async function main(): Promise<void> {
 /** The room's recorder over a data channel: joins the room through its broker and waits for a recorder to be there. */
 async function remoteSource(room: Room, video: HTMLVideoElement): Promise<{ source: RecordingsSource; overview: Overview } | undefined> {
   const log = consoleLogger();
+  const name = localStorage.getItem('peercam.name') ?? defaultName();
+  const presence = { name: `${name} (recordings)`, role: 'viewer', agent: 'peercam/0.1.0 web' } as const;
   let channel: Awaited<ReturnType<typeof connect>>;
   try {
-    const name = localStorage.getItem('peercam.name') ?? defaultName();
-    channel = await connect(room, tabDeviceId('recordings'), { name: `${name} (recordings)`, role: 'viewer', agent: 'peercam/0.1.0 web' }, log);
+    channel = await connect(room, tabDeviceId('recordings'), presence, log);
   } catch (err) {
     notice('error', 'Cannot reach the recordings', `This page is not served by a recording hub, and it cannot join the room: ${err instanceof PeercamError ? err.message : String(err)}`);
     return undefined;
   }
-  window.addEventListener('pagehide', () => void channel.close());
-  const remote = new RemoteRecorder(channel, peerConfigOf(undefined), log);
+  // No hub served this page: no ICE servers of its own (the recorder is reached on the networks the page is on).
+  const joined = pageRoom(channel, presence, undefined, log);
+  window.addEventListener('pagehide', () => void joined.leave());
+  const remote = new RemoteRecorder(joined);
   showStatus('connecting', 'Looking for the room’s recorder…');
   byId('summary').textContent = 'Waiting for a recorder of this room (peercam record, or peercam up --record) to be online.';
   // ?ahead=SECONDS: how much is fetched ahead of the playhead (less on a metered phone link).

@@ -5,16 +5,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RecordingsServer } from '../../src/agent/recordings-server.js';
 import { createDataPeer, type DataPeer, shutdownNdc } from '../../src/media/ndc/index.js';
-import { serializeRtp } from '../../src/media/rtp.js';
 import { concatBytes } from '../../src/protocol/index.js';
 import { type ClipHeader, parseChunk, parseRecordingsReply, RECORDINGS_LABEL, RECORDINGS_SOURCE, type RecordingsOverview, type RecordingsSpan } from '../../src/protocol/recordings-wire.js';
 import { buildClip, readClip } from '../../src/record/clip.js';
-import { CameraRecorder } from '../../src/record/camera-recorder.js';
 import { ViewerSession } from '../../src/session/index.js';
 import type { SealedChannel } from '../../src/signaling/channel.js';
 import { memoryRoom } from '../helpers/memory-room.js';
+import { recordClip } from '../helpers/recorded-clip.js';
 import { waitFor } from '../helpers/wait.js';
-import { ClipStream } from '../media/clip.js';
 
 const config = { iceServers: [], iceTransportPolicy: 'all' } as const;
 const engine = { bindAddress: '127.0.0.1' };
@@ -28,15 +26,7 @@ describe('recordings over a data channel with the recorder', () => {
 
   before(async () => {
     // 20 s of H.264 from the shipped clip, in 5 s segments.
-    let wall = START;
-    const rec = new CameraRecorder({ root, camera: 'Porch', segmentMs: 5000, now: () => wall });
-    rec.startSession('H264');
-    const clip = new ClipStream();
-    for (let i = 0; i < 600; i++) {
-      for (const p of clip.frames(1)) rec.video(serializeRtp(p));
-      wall += 1000 / 30;
-    }
-    await rec.close();
+    await recordClip(root, 'Porch', { start: START, seconds: 20, segmentMs: 5000 });
     ({ channels } = await memoryRoom(['viewer', 'viewer']));
     server = new RecordingsServer({
       channel: channels[0]!,

@@ -10,6 +10,7 @@ import { serializeRtp } from '../../src/media/rtp.js';
 import { CameraRecorder } from '../../src/record/camera-recorder.js';
 import { listSegments } from '../../src/record/store.js';
 import { startFfmpegRtp } from '../helpers/ffmpeg-rtp.js';
+import { recordClip } from '../helpers/recorded-clip.js';
 import { waitFor } from '../helpers/wait.js';
 import { ClipStream } from '../media/clip.js';
 import { decodeErrors, probe } from './probe.js';
@@ -19,15 +20,8 @@ const run = promisify(execFile);
 after(() => rmSync(root, { recursive: true, force: true }));
 
 test('10 s of H.264 RTP -> 3 s segments that meet exactly, each probing and decoding cleanly', async () => {
-  let wall = Date.UTC(2026, 0, 2, 23, 59, 58); // crosses midnight: two day folders
-  const rec = new CameraRecorder({ root, camera: 'Clip cam', segmentMs: 3000, now: () => wall });
-  rec.startSession('H264');
-  const clip = new ClipStream();
-  for (let i = 0; i < 300; i++) {
-    for (const p of clip.frames(1)) rec.video(serializeRtp(p));
-    wall += 1000 / 30;
-  }
-  await rec.close();
+  // Crosses midnight: two day folders.
+  await recordClip(root, 'Clip cam', { start: Date.UTC(2026, 0, 2, 23, 59, 58), seconds: 10, segmentMs: 3000 });
   const segs = listSegments(root, 'Clip cam');
   assert.deepEqual(segs.map((s) => Math.round(s.durationMs)), [3000, 3000, 3000, 1000]);
   assert.equal(new Set(segs.map((s) => s.path.split('/').at(-2))).size, 2, 'a folder per UTC day');

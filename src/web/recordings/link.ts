@@ -1,3 +1,4 @@
+import type { ChannelMessage, PeerChannel } from '../../api/peer-channel.js';
 import { PeercamError } from '../../protocol/index.js';
 import {
   type ClipHeader,
@@ -16,21 +17,23 @@ export interface ClipReader {
 
 type Ask = RecordingsRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
 
-/** Requests over one open recordings data channel (protocol/recordings-wire.ts): JSON asks and replies, binary clips. */
+/**
+ * Requests over one open recordings data channel (protocol/recordings-wire.ts): JSON asks and replies, binary clips.
+ * The recorder paces clips by the credit the reader gives (no queue builds up here: the page sends small asks only).
+ */
 export class RecordingsLink {
   private next = 1;
   private readonly pending = new Map<number, { resolve: (body: unknown) => void; reject: (err: Error) => void }>();
   private readonly readers = new Map<number, ClipReader>();
   private closedWith: Error | undefined;
 
-  constructor(private readonly dc: RTCDataChannel) {
-    dc.binaryType = 'arraybuffer';
-    dc.addEventListener('message', (e: MessageEvent<string | ArrayBuffer>) => this.onMessage(e.data));
-    dc.addEventListener('close', () => this.fail(new PeercamError('closed', 'The recorder closed the connection.')));
+  constructor(private readonly channel: PeerChannel) {
+    channel.on('message', (data) => this.onMessage(data));
+    channel.on('close', () => this.fail(new PeercamError('closed', 'The recorder closed the connection.')));
   }
 
   get open(): boolean {
-    return this.dc.readyState === 'open' && !this.closedWith;
+    return this.channel.open && !this.closedWith;
   }
 
   /** One request and its reply's body (rejects with the recorder's error). */
@@ -39,7 +42,7 @@ export class RecordingsLink {
     return new Promise<T>((resolve, reject) => {
       if (this.closedWith) return reject(this.closedWith);
       this.pending.set(id, { resolve: (body) => resolve(body as T), reject });
-      this.dc.send(JSON.stringify({ ...request, id }));
+      this.send({ ...request, id });
     });
   }
 
@@ -58,22 +61,31 @@ export class RecordingsLink {
 
   /** Lets stream `id` send up to `bytes` in total. */
   credit(id: number, bytes: number): void {
-    if (this.open) this.dc.send(JSON.stringify({ id, op: 'credit', bytes }));
+    if (this.open) this.send({ id, op: 'credit', bytes });
   }
 
   cancel(id: number): void {
     this.readers.delete(id);
-    if (this.open) this.dc.send(JSON.stringify({ id, op: 'cancel' }));
+    if (this.open) this.send({ id, op: 'cancel' });
   }
 
   close(): void {
     this.fail(new PeercamError('closed', 'The recordings connection was closed.'));
-    this.dc.close();
+    this.channel.close();
   }
 
-  private onMessage(data: string | ArrayBuffer): void {
+  /** One request; a channel that closed meanwhile fails every pending ask (its `close` event). */
+  private send(request: RecordingsRequest): void {
+    try {
+      this.channel.send(JSON.stringify(request));
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new PeercamError('closed', String(err)));
+    }
+  }
+
+  private onMessage(data: ChannelMessage): void {
     if (typeof data !== 'string') {
-      const chunk = parseChunk(new Uint8Array(data));
+      const chunk = parseChunk(data);
       if (chunk) this.readers.get(chunk.id)?.onBytes(chunk.payload);
       return;
     }

@@ -20,13 +20,8 @@ export type W3cMedia =
        */
       readonly role: 'camera';
       readonly stream: () => MediaStream;
-    }
-  | {
-      /** A data channel only (recordings away from home): the offerer creates it, labelled `label`, before offering. */
-      readonly role: 'data';
-      readonly label: string;
-      readonly onChannel: (channel: RTCDataChannel) => void;
     };
+
 
 /** Options of a W3cPeer: the RTCPeerConnection to use, ICE servers, which side it is. */
 export interface W3cPeerOptions {
@@ -70,8 +65,6 @@ export class W3cPeer extends Emitter<PeerEvents> implements Peer {
     if (options.media.role === 'viewer') {
       this.pc.addTransceiver('video', { direction: 'recvonly' });
       this.talkBack = this.pc.addTransceiver('audio', { direction: 'sendrecv' }).sender;
-    } else if (options.media.role === 'data') {
-      options.media.onChannel(this.pc.createDataChannel(options.media.label));
     }
     this.pc.addEventListener('icecandidate', (e) => {
       if (this.closed) return;

@@ -7,7 +7,6 @@ import { byId, clearNotices, notice } from './lib/dom.js';
 import { consoleLogger, defaultName, fetchHubInfo, peerConfigOf, tabDeviceId } from './lib/join.js';
 import { LocalCamera } from './lib/local-camera.js';
 import { catchEverything, showNoRoom } from './lib/no-room.js';
-import { openPairing } from './lib/pairing.js';
 import { loadPageRoom } from './lib/room-link.js';
 import { TalkPlayer } from './lib/talk-player.js';
 import { ScreenAwake } from './lib/wake-lock.js';
@@ -53,7 +52,8 @@ class CameraPage {
 
   async init(): Promise<void> {
     byId('room-name').textContent = this.room.options.name ?? `Room ${this.room.id.slice(0, 6)}`;
-    byId('pair').addEventListener('click', () => void this.hub.then((hub) => openPairing(this.room, hub)));
+    // The pairing panel (and its QR encoder) is its own chunk, fetched on the first click.
+    byId('pair').addEventListener('click', () => void Promise.all([this.hub, import('./lib/pairing.js')]).then(([hub, pairing]) => pairing.openPairing(this.room, hub)));
     this.nameInput.value = localStorage.getItem('peercam.camera-name') ?? `${defaultName()} camera`;
     this.startButton.addEventListener('click', () => void (this.camera ? this.stop() : this.start()));
     this.startButton.disabled = false; // disabled in the page until this listener exists

@@ -2,16 +2,12 @@ import { PeercamError, type Room } from '../protocol/index.js';
 import type { SealedChannel } from '../signaling/channel.js';
 import { connect } from './lib/connection.js';
 import { byId, notice } from './lib/dom.js';
-import { consoleLogger, defaultName, fetchHubInfo, peerConfigOf, tabDeviceId } from './lib/join.js';
+import { consoleLogger, defaultName, fetchHubInfo, hubPeerConfig, peerConfigOf, tabDeviceId } from './lib/join.js';
 import { catchEverything, showNoRoom } from './lib/no-room.js';
-import { openPairing } from './lib/pairing.js';
 import { loadPageRoom } from './lib/room-link.js';
 import { mark } from './lib/timeline.js';
 import { checkWebRtc, NO_WEBRTC } from './lib/webrtc.js';
-import { CallMode } from './viewer/call.js';
 import { Grid } from './viewer/grid.js';
-import { RecordingsApi } from './recordings/api.js';
-import { EventsPanel } from './viewer/events.js';
 import { TalkBack } from './viewer/talk.js';
 
 mark('start');
@@ -43,14 +39,19 @@ async function main(): Promise<void> {
 
 async function run(room: Room): Promise<void> {
   const log = consoleLogger();
-  // Asked side by side with joining the room: the grid needs the hub's ICE servers, the broker connection does not.
+  // What the first frame does not need comes in its own chunks, fetched now, beside joining the room, and used once
+  // the room is joined: the events panel, recordings, the call mode and the pairing panel (with its QR encoder).
+  const later = Promise.all([import('./viewer/events.js'), import('./recordings/api.js'), import('./viewer/call.js')]);
+  // Asked side by side with joining the room: the pairing panel wants the hub's LAN addresses, and the grid the ICE
+  // servers when the hub has any for members (then it waits for them; the page says so, see hubPeerConfig).
   const hubInfo = fetchHubInfo(room).then((hub) => {
     mark('hub');
     return hub;
   });
   byId('room-name').textContent = room.options.name ?? `Room ${room.id.slice(0, 6)}`;
-  const gridReady = hubInfo.then((hub) => new Grid(byId('grid'), peerConfigOf(hub), new TalkBack(), log));
-  byId('pair').addEventListener('click', () => void hubInfo.then((hub) => openPairing(room, hub)));
+  const known = hubPeerConfig();
+  const gridReady = known ? Promise.resolve(new Grid(byId('grid'), known, new TalkBack(), log)) : hubInfo.then((hub) => new Grid(byId('grid'), peerConfigOf(hub), new TalkBack(), log));
+  byId('pair').addEventListener('click', () => void Promise.all([hubInfo, import('./lib/pairing.js')]).then(([hub, pairing]) => pairing.openPairing(room, hub)));
   byId<HTMLAnchorElement>('as-camera').href = 'camera.html';
   const name = localStorage.getItem('peercam.name') ?? defaultName();
   let channel: Awaited<ReturnType<typeof connect>>;
@@ -71,8 +72,9 @@ async function run(room: Room): Promise<void> {
   }
   mark('online');
   await gridReady;
-  const config = peerConfigOf(await hubInfo);
+  const config = known ?? peerConfigOf(await hubInfo);
   const webrtc = checkWebRtc();
+  const [{ EventsPanel }, { RecordingsApi }, { CallMode }] = await later;
   byId('main').append(new EventsPanel(channel, byId('grid'), new RecordingsApi(room.credentials.httpToken)).el);
   const call = new CallMode(channel, config, name, log);
   const share = byId<HTMLButtonElement>('share');

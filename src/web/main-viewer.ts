@@ -71,9 +71,11 @@ async function run(room: Room): Promise<void> {
     return;
   }
   mark('online');
-  await gridReady;
+  const grid = await gridReady;
   const config = known ?? peerConfigOf(await hubInfo);
   const webrtc = checkWebRtc();
+  // The tiles negotiate now: building the rest of the page would take the main thread from them in between.
+  if (grid.size > 0) await firstFrameOrAfter(FIRST_FRAME_GRACE_MS);
   const [{ EventsPanel }, { RecordingsApi }, { CallMode }] = await later;
   byId('main').append(new EventsPanel(channel, byId('grid'), new RecordingsApi(room.credentials.httpToken)).el);
   const call = new CallMode(channel, config, name, log);
@@ -86,4 +88,28 @@ async function run(room: Room): Promise<void> {
   byId('self').append(call.preview);
   window.addEventListener('pagehide', () => void channel.close());
   document.body.dataset.ready = 'true';
+}
+
+/** How long the rest of the page waits for the first camera picture at most. */
+const FIRST_FRAME_GRACE_MS = 1500;
+
+/** Resolves at the first tile's first frame (its timeline mark), or after `ms`, whichever comes first. */
+function firstFrameOrAfter(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const seen = () => performance.getEntriesByType('mark').some((m) => m.name.startsWith('peercam:frame:'));
+    if (seen()) return resolve();
+    let observer: PerformanceObserver | undefined;
+    const done = () => {
+      observer?.disconnect();
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    try {
+      observer = new PerformanceObserver(() => seen() && done());
+      observer.observe({ type: 'mark' });
+    } catch {
+      // no PerformanceObserver for marks: the timer alone
+    }
+  });
 }

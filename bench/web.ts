@@ -10,7 +10,11 @@
  * first frame; in the grid each phase is that of the slowest tile. Runs in its own loopback-only network namespace
  * (root). Ends with one JSON line.
  *
- *   npm run bench:web [-- --trials 20 --only a|b|c]
+ *   npm run bench:web [-- --trials 20 --only a|b|c] [--baseline DIR]
+ *
+ * `--baseline DIR` (another build's dist/web, e.g. main's): every trial of the current build is followed by one of
+ * that build, served in front of the same hub (bench/web-baseline.ts), so both see the same machine load; the JSON
+ * line then has a `baseline` entry with the same figures for it.
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +23,7 @@ import { launchChromium } from '../test/helpers/browser.js';
 import { type CliProcess, spawnCli } from '../test/helpers/cli.js';
 import { startHubProcess } from '../test/web/hub-process.js';
 import { isolate, percentile } from './lib.js';
+import { type BaselineFront, startBaselineFront } from './web-baseline.js';
 
 isolate('bench:web', fileURLToPath(import.meta.url));
 
@@ -41,15 +46,17 @@ const broker = `mqtt://127.0.0.1:${hub.mqttPort}`;
 const browser: Browser = await launchChromium();
 const origin = new URL(hub.link).origin;
 const hash = new URL(hub.link).hash;
+const BASELINE = arg('baseline', '');
+const front: BaselineFront | undefined = BASELINE ? await startBaselineFront(BASELINE, origin) : undefined;
 
 /** One fresh viewer page: navigation start -> every one of `cameras` tiles has presented a frame. */
-async function trial(cameras: number): Promise<Timeline> {
+async function trial(cameras: number, link: string): Promise<Timeline> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   try {
     const page = await context.newPage();
     const consoleLines: string[] = [];
     page.on('console', (m) => m.type() !== 'debug' && consoleLines.length < 40 && consoleLines.push(`${m.type()}: ${m.text()}`));
-    await page.goto(hub.link);
+    await page.goto(link);
     try {
       await page.waitForFunction(
         (n) => performance.getEntriesByType('mark').filter((m) => m.name.startsWith('peercam:frame:')).length >= n,
@@ -95,34 +102,43 @@ interface Arm {
   all: number[];
 }
 
-async function arm(label: string, cameras: number): Promise<Arm> {
-  const runs: Timeline[] = [];
-  const failures: string[] = [];
+async function arm(label: string, cameras: number): Promise<Arm | { current: Arm; baseline: Arm }> {
+  const builds = front ? { current: hub.link, baseline: `${front.origin}/${hash}` } : { current: hub.link };
+  const runs = new Map<string, Timeline[]>(Object.keys(builds).map((k) => [k, []]));
+  const failures = new Map<string, number>(Object.keys(builds).map((k) => [k, 0]));
   for (let i = 0; i < TRIALS; i++) {
-    // A random pause, so trials land at random points of the cameras' keyframe interval.
-    await sleep(300 + Math.random() * 1700);
-    let t: Timeline;
-    try {
-      t = await trial(cameras);
-    } catch (err) {
-      failures.push(String(err));
-      say(`${label} #${i + 1}: FAILED ${String(err).slice(0, 1500)}`);
-      const hubSaid = hub.output().split('\n').filter((l) => /warn|error|refus|lost/i.test(l));
-      say(`hub log (warnings, last 10): ${hubSaid.slice(-10).join('\n')}`);
-      continue;
+    for (const [build, link] of Object.entries(builds)) {
+      // A random pause, so trials land at random points of the cameras' keyframe interval.
+      await sleep(300 + Math.random() * 1700);
+      const tag = front ? `${label} ${build}` : label;
+      let t: Timeline;
+      try {
+        t = await trial(cameras, link);
+      } catch (err) {
+        failures.set(build, (failures.get(build) ?? 0) + 1);
+        say(`${tag} #${i + 1}: FAILED ${String(err).slice(0, 1500)}`);
+        const hubSaid = hub.output().split('\n').filter((l) => /warn|error|refus|lost/i.test(l));
+        say(`hub log (warnings, last 10): ${hubSaid.slice(-10).join('\n')}`);
+        continue;
+      }
+      runs.get(build)?.push(t);
+      say(`${tag} #${i + 1}: ${STEPS.map((s) => `${s} ${t[s] ?? '-'}`).join(', ')}`);
     }
-    runs.push(t);
-    say(`${label} #${i + 1}: ${STEPS.map((s) => `${s} ${t[s] ?? '-'}`).join(', ')}`);
   }
-  const of = (s: Step) => runs.map((r) => r[s]).filter((v): v is number => v !== undefined);
-  const phasesP50: Timeline = {};
-  const phasesP95: Timeline = {};
-  for (const s of STEPS) {
-    phasesP50[s] = percentile(of(s), 50);
-    phasesP95[s] = percentile(of(s), 95);
-  }
-  const all = of('frame');
-  return { p50: percentile(all, 50), p95: percentile(all, 95), failed: failures.length, phasesP50, phasesP95, all };
+  const summary = (list: Timeline[], failed: number): Arm => {
+    const of = (s: Step) => list.map((r) => r[s]).filter((v): v is number => v !== undefined);
+    const phasesP50: Timeline = {};
+    const phasesP95: Timeline = {};
+    for (const s of STEPS) {
+      phasesP50[s] = percentile(of(s), 50);
+      phasesP95[s] = percentile(of(s), 95);
+    }
+    const all = of('frame');
+    return { p50: percentile(all, 50), p95: percentile(all, 95), failed, phasesP50, phasesP95, all };
+  };
+  const current = summary(runs.get('current') ?? [], failures.get('current') ?? 0);
+  if (!front) return current;
+  return { current, baseline: summary(runs.get('baseline') ?? [], failures.get('baseline') ?? 0) };
 }
 
 async function camera(args: string[]): Promise<CliProcess> {
@@ -162,10 +178,12 @@ try {
 } finally {
   for (const c of started) await c.stop();
   await browser.close();
+  await front?.close();
   await hub.close();
 }
-const brief = (a: unknown) => {
+const brief = (a: unknown): unknown => {
   if (!a) return undefined;
+  if (typeof a === 'object' && 'baseline' in a && 'current' in a) return { current: brief(a.current), baseline: brief(a.baseline) };
   const { all: _all, ...rest } = a as Arm;
   return rest;
 };

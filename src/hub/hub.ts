@@ -6,6 +6,7 @@ import { SealedChannel } from '../signaling/channel.js';
 import { MqttTransport } from '../signaling/mqtt.js';
 import { EMBEDDED_MQTT_VERSION, type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
 import { startCloudBridge } from './cloud-bridge.js';
+import { HUB_ICE_META } from '../session/ice.js';
 import { MQTT_VERSION_META } from '../signaling/mqtt-version.js';
 import type { HubCertificate } from './cert.js';
 import { BearerGuard, type RouteHandler, unauthorized } from './http-auth.js';
@@ -98,7 +99,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       log,
       ...(options.prefixRoutes ? { prefixRoutes: options.prefixRoutes } : {}),
       // Pages join over this hub's /mqtt: they connect with its protocol at once, not MQTT 5 first and then 3.1.1.
-      pageMeta: { [MQTT_VERSION_META]: String(EMBEDDED_MQTT_VERSION) },
+      // And whether this hub hands its members ICE servers: without any, a page starts its tiles before /hub.json answers.
+      pageMeta: {
+        [MQTT_VERSION_META]: String(EMBEDDED_MQTT_VERSION),
+        [HUB_ICE_META]: options.peerConfig.iceServers.length === 0 && options.peerConfig.iceTransportPolicy !== 'relay' ? 'none' : 'members',
+      },
       routes: {
         ...options.routes,
         ...(options.metrics ? { '/metrics': scrapeRoute(guard, options.metrics) } : {}),

@@ -48,18 +48,17 @@ export class Room {
     if (secret.length !== SECRET_BYTES) throw PeercamError.badLink(`the secret has ${secret.length} of ${SECRET_BYTES} bytes`);
     const ikm = await crypto.subtle.importKey('raw', secret as BufferSource, 'HKDF', false, ['deriveBits', 'deriveKey']);
     const hkdf = (info: string) => ({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: utf8.encode(info) as BufferSource });
-    const idBits = new Uint8Array(await crypto.subtle.deriveBits(hkdf('peercam/v1 room-id'), ikm, 256));
-    const sealKey = await crypto.subtle.deriveKey(hkdf('peercam/v1 seal'), ikm, { name: 'AES-GCM', length: 256 }, false, [
-      'encrypt',
-      'decrypt',
+    const bits = async (info: string) => new Uint8Array(await crypto.subtle.deriveBits(hkdf(info), ikm, 256));
+    // Side by side, not one after another: each WebCrypto call is a round trip to another thread, and a page waits
+    // for all of them before it can join its room (issue 15).
+    const [idBits, sealKey, httpToken, brokerPassword] = await Promise.all([
+      bits('peercam/v1 room-id'),
+      crypto.subtle.deriveKey(hkdf('peercam/v1 seal'), ikm, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']),
+      bits('peercam/v1 http-token'),
+      bits('peercam/v1 broker-password'),
     ]);
     const id = toBase32(idBits).slice(0, 20);
-    const token = async (info: string) => toBase64Url(new Uint8Array(await crypto.subtle.deriveBits(hkdf(info), ikm, 256)));
-    const credentials: RoomCredentials = {
-      httpToken: await token('peercam/v1 http-token'),
-      brokerUsername: `peercam-${id}`,
-      brokerPassword: await token('peercam/v1 broker-password'),
-    };
+    const credentials: RoomCredentials = { httpToken: toBase64Url(httpToken), brokerUsername: `peercam-${id}`, brokerPassword: toBase64Url(brokerPassword) };
     return new Room(secret, id, new SealKey(sealKey), credentials, options);
   }
 

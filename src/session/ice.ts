@@ -51,6 +51,13 @@ export interface IceChoice {
   readonly mintedTurn?: boolean;
 }
 
+/**
+ * The `<meta>` name by which a hub tells the pages it serves whether it hands its members ICE servers (/hub.json, behind
+ * the room's HTTP token): "none" (a page may start its sessions at once, with no ICE servers) or "members" (wait for
+ * /hub.json). It says only whether there are any, never which: a stranger learns no TURN server or password from it.
+ */
+export const HUB_ICE_META = 'peercam-ice';
+
 /** Flags win over the environment; with neither, public STUN only when the broker is not on this machine or LAN. */
 export function chooseIceServers(choice: IceChoice): IceServer[] {
   const list = choice.flags && choice.flags.length > 0 ? [...choice.flags] : choice.env ? choice.env.split(',') : undefined;

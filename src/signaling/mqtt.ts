@@ -304,8 +304,14 @@ export class MqttTransport implements Transport {
     const generation = this.generation;
     const wanted = [topics.presenceAll(link.room), link.inboxTopic];
     let refusal: PeercamError | undefined;
+    const subscribing = client.subscribeAsync(Object.fromEntries(wanted.map((topic) => [topic, { qos: 1 as const }])));
+    // Our presence goes out right behind the SUBSCRIBE instead of after its SUBACK (the same order on the wire): both
+    // answers come back together, one broker round trip sooner online (issue 15). Both must still succeed; a refused
+    // subscription ends the link without DISCONNECT, so the broker's last will clears the presence just sent.
+    const presenting = this.presence !== undefined ? this.publishPresence() : undefined;
+    presenting?.catch(() => {}); // judged below, once the subscription is
     try {
-      const granted = await client.subscribeAsync(Object.fromEntries(wanted.map((topic) => [topic, { qos: 1 as const }])));
+      const granted = await subscribing;
       const refused = wanted.filter((_, i) => (granted[i]?.qos ?? 128) >= 128);
       if (refused.length > 0) refusal = aclRefusal(this.url, `subscribe to ${refused.join(' and ')}`);
     } catch (err) {
@@ -314,9 +320,9 @@ export class MqttTransport implements Transport {
       const refused = Array.isArray(codes) ? wanted.filter((_, i) => !(codes[i] < 128)) : [];
       if (!this.stale(generation)) refusal = aclRefusal(this.url, `subscribe to ${refused.length > 0 ? refused.join(' and ') : 'its topics'}`, err);
     }
-    if (!refusal && !this.stale(generation) && this.presence !== undefined) {
+    if (!refusal && !this.stale(generation) && presenting) {
       try {
-        await this.publishPresence();
+        await presenting;
       } catch (err) {
         if (!this.stale(generation)) refusal = aclRefusal(this.url, `publish its presence at ${link.presenceTopic}`, err);
       }

@@ -5,10 +5,9 @@ import type { SealedChannel } from '../signaling/channel.js';
 import { CaptureError, type CaptureChoice, capture } from './lib/capture.js';
 import { connect, showStatus } from './lib/connection.js';
 import { byId, clearNotices, notice } from './lib/dom.js';
-import { consoleLogger, defaultName, fetchHubInfo, tabDeviceId } from './lib/join.js';
+import { consoleLogger, defaultName, fetchHubInfo, hubPeerConfig, peerConfigOf, tabDeviceId } from './lib/join.js';
 import { pageRoom } from './lib/page-room.js';
 import { catchEverything, showNoRoom } from './lib/no-room.js';
-import { openPairing } from './lib/pairing.js';
 import { loadPageRoom } from './lib/room-link.js';
 import { TalkPlayer } from './lib/talk-player.js';
 import { ScreenAwake } from './lib/wake-lock.js';
@@ -55,7 +54,8 @@ class CameraPage {
 
   async init(): Promise<void> {
     byId('room-name').textContent = this.room.options.name ?? `Room ${this.room.id.slice(0, 6)}`;
-    byId('pair').addEventListener('click', () => void this.hub.then((hub) => openPairing(this.room, hub)));
+    // The pairing panel (and its QR encoder) is its own chunk, fetched on the first click.
+    byId('pair').addEventListener('click', () => void Promise.all([this.hub, import('./lib/pairing.js')]).then(([hub, pairing]) => pairing.openPairing(this.room, hub)));
     this.nameInput.value = localStorage.getItem('peercam.camera-name') ?? `${defaultName()} camera`;
     this.startButton.addEventListener('click', () => void (this.camera ? this.stop() : this.start()));
     this.startButton.disabled = false; // disabled in the page until this listener exists
@@ -107,11 +107,12 @@ class CameraPage {
       }
       performance.mark('peercam:captured');
       this.show(stream);
-      const hub = await this.hub;
+      // The ICE servers: known from the page when the hub has none for members, else from /hub.json.
+      const config = hubPeerConfig() ?? peerConfigOf(await this.hub);
       let camera: BrowserPublication;
       try {
         this.channel = await joining;
-        this.joined = pageRoom(this.channel, presence, hub, this.log);
+        this.joined = pageRoom(this.channel, presence, config, this.log);
         // In the room with a preview, but no viewer could ever connect: say so, and announce no camera.
         if (!checkWebRtc()) {
           this.startButton.hidden = true;

@@ -1,7 +1,7 @@
 import { PeercamError, type Room } from '../protocol/index.js';
 import { connect, showStatus } from './lib/connection.js';
 import { byId, h, notice } from './lib/dom.js';
-import { consoleLogger, defaultName, tabDeviceId } from './lib/join.js';
+import { consoleLogger, defaultName, peerConfigOf, tabDeviceId } from './lib/join.js';
 import { catchEverything, showNoRoom } from './lib/no-room.js';
 import { pageRoom } from './lib/page-room.js';
 import { loadPageRoom } from './lib/room-link.js';
@@ -69,7 +69,7 @@ async function remoteSource(room: Room, video: HTMLVideoElement): Promise<{ sour
     return undefined;
   }
   // No hub served this page: no ICE servers of its own (the recorder is reached on the networks the page is on).
-  const joined = pageRoom(channel, presence, undefined, log);
+  const joined = pageRoom(channel, presence, peerConfigOf(undefined), log);
   window.addEventListener('pagehide', () => void joined.leave());
   const remote = new RemoteRecorder(joined);
   showStatus('connecting', 'Looking for the room’s recorder…');

@@ -3,17 +3,13 @@ import { PeercamError, type Room } from '../protocol/index.js';
 import type { SealedChannel } from '../signaling/channel.js';
 import { connect } from './lib/connection.js';
 import { byId, notice } from './lib/dom.js';
-import { consoleLogger, defaultName, fetchHubInfo, tabDeviceId } from './lib/join.js';
+import { consoleLogger, defaultName, fetchHubInfo, hubPeerConfig, peerConfigOf, tabDeviceId } from './lib/join.js';
 import { pageRoom } from './lib/page-room.js';
 import { catchEverything, showNoRoom } from './lib/no-room.js';
-import { openPairing } from './lib/pairing.js';
 import { loadPageRoom } from './lib/room-link.js';
 import { mark } from './lib/timeline.js';
 import { checkWebRtc, NO_WEBRTC } from './lib/webrtc.js';
-import { CallMode } from './viewer/call.js';
 import { Grid } from './viewer/grid.js';
-import { RecordingsApi } from './recordings/api.js';
-import { EventsPanel } from './viewer/events.js';
 import { TalkBack } from './viewer/talk.js';
 
 mark('start');
@@ -45,21 +41,28 @@ async function main(): Promise<void> {
 
 async function run(room: Room): Promise<void> {
   const log = consoleLogger();
-  // Asked side by side with joining the room: the grid needs the hub's ICE servers, the broker connection does not.
+  // What the first frame does not need comes in its own chunks, fetched now, beside joining the room, and used once
+  // the room is joined: the events panel, recordings, the call mode and the pairing panel (with its QR encoder).
+  const later = Promise.all([import('./viewer/events.js'), import('./recordings/api.js'), import('./viewer/call.js')]);
+  // Asked side by side with joining the room: the pairing panel wants the hub's LAN addresses, and the grid the ICE
+  // servers when the hub has any for members (then it waits for them; the page says so, see hubPeerConfig).
   const hubInfo = fetchHubInfo(room).then((hub) => {
     mark('hub');
     return hub;
   });
   byId('room-name').textContent = room.options.name ?? `Room ${room.id.slice(0, 6)}`;
-  const gridReady = hubInfo.then(() => new Grid(byId('grid'), new TalkBack(), log));
-  byId('pair').addEventListener('click', () => void hubInfo.then((hub) => openPairing(room, hub)));
+  // The ICE servers: known from the page when the hub has none for members, else from /hub.json (see hubPeerConfig).
+  const known = hubPeerConfig();
+  const peerConfig = known ? Promise.resolve(known) : hubInfo.then(peerConfigOf);
+  const grid = new Grid(byId('grid'), new TalkBack(), log);
+  byId('pair').addEventListener('click', () => void Promise.all([hubInfo, import('./lib/pairing.js')]).then(([hub, pairing]) => pairing.openPairing(room, hub)));
   byId<HTMLAnchorElement>('as-camera').href = 'camera.html';
   const name = localStorage.getItem('peercam.name') ?? defaultName();
   const presence = { name: `${name} (viewer)`, role: 'viewer', agent: 'peercam/0.1.0 web' } as const;
   // The page's room over each channel `connect` makes (a new one per attempt until one joins).
   const rooms = new Map<SealedChannel, Promise<BrowserRoom>>();
   const roomOf = (joining: SealedChannel) => {
-    const made = rooms.get(joining) ?? hubInfo.then((hub) => pageRoom(joining, presence, hub, log));
+    const made = rooms.get(joining) ?? peerConfig.then((config) => pageRoom(joining, presence, config, log));
     rooms.set(joining, made);
     return made;
   };
@@ -69,7 +72,7 @@ async function run(room: Room): Promise<void> {
     // first answer, starts its tile the moment the link is up.
     const follow = (joining: SealedChannel) => {
       joining.on('state', (state) => state === 'online' && mark('online'));
-      void Promise.all([gridReady, roomOf(joining)]).then(([grid, joined]) => {
+      void roomOf(joining).then((joined) => {
         grid.detach();
         grid.attach(joined);
       });
@@ -80,10 +83,12 @@ async function run(room: Room): Promise<void> {
     return;
   }
   mark('online');
-  await gridReady;
   const joined = await roomOf(channel);
   rooms.clear();
   const webrtc = checkWebRtc();
+  // The tiles negotiate now: building the rest of the page would take the main thread from them in between.
+  if (grid.size > 0) await firstFrameOrAfter(FIRST_FRAME_GRACE_MS);
+  const [{ EventsPanel }, { RecordingsApi }, { CallMode }] = await later;
   byId('main').append(new EventsPanel(channel, byId('grid'), new RecordingsApi(room.credentials.httpToken)).el);
   const call = new CallMode(joined, name);
   const share = byId<HTMLButtonElement>('share');
@@ -95,4 +100,28 @@ async function run(room: Room): Promise<void> {
   byId('self').append(call.preview);
   window.addEventListener('pagehide', () => void channel.close());
   document.body.dataset.ready = 'true';
+}
+
+/** How long the rest of the page waits for the first camera picture at most. */
+const FIRST_FRAME_GRACE_MS = 1500;
+
+/** Resolves at the first tile's first frame (its timeline mark), or after `ms`, whichever comes first. */
+function firstFrameOrAfter(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const seen = () => performance.getEntriesByType('mark').some((m) => m.name.startsWith('peercam:frame:'));
+    if (seen()) return resolve();
+    let observer: PerformanceObserver | undefined;
+    const done = () => {
+      observer?.disconnect();
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    try {
+      observer = new PerformanceObserver(() => seen() && done());
+      observer.observe({ type: 'mark' });
+    } catch {
+      // no PerformanceObserver for marks: the timer alone
+    }
+  });
 }

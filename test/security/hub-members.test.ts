@@ -93,6 +93,8 @@ describe('a hub admits room members only (issue 14)', () => {
       for (const secret of secrets) assert.ok(!reply.body.includes(secret), `${path} leaks a secret to a stranger`);
       assert.ok(!/turn:/.test(reply.body), `${path} names the TURN server to a stranger`);
     }
+    // The page tells anyone only that there are ICE servers to fetch with the token (the page waits for them), not which.
+    assert.match((await get(hub.port, '/')).body, /<meta name="peercam-ice" content="members" \/>/);
     const stranger = JSON.parse((await get(hub.port, '/hub.json')).body) as Record<string, unknown>;
     assert.equal(stranger.member, false);
     assert.equal(stranger.iceServers, undefined);

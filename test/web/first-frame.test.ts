@@ -23,11 +23,43 @@ describe('first frame from page open (Chromium, peercam up --demo)', () => {
     await hub?.close();
   });
 
-  it('the hub puts its broker MQTT version in its pages', async () => {
+  it('the hub puts its broker MQTT version in its pages, and that it lends no ICE servers', async () => {
     const origin = new URL(hub.link).origin;
     for (const path of ['/', '/camera']) {
       const html = await (await fetch(`${origin}${path}`)).text();
       assert.match(html, /<head><meta name="peercam-mqtt-version" content="4" \/>/, `${path} carries the hint`);
+      // `peercam up` on loopback/LAN has no STUN/TURN for its members: the page need not wait for /hub.json.
+      assert.match(html, /<meta name="peercam-ice" content="none" \/>/, `${path} says there are no ICE servers to fetch`);
+      // The entry runs before the first render (the broker's WebSocket opens while the page paints).
+      assert.match(html, /<script type="module" crossorigin src="[^"]+" blocking="render"><\/script>/, `${path}: entry script render-blocking`);
+      assert.doesNotMatch(html, /pairing|events|recordings-/, `${path} preloads nothing the first frame does not need`);
+    }
+  });
+
+  it('a tile offers before /hub.json answers when the hub lends no ICE servers; later parts load apart', async () => {
+    const { context, page } = await device(browser);
+    try {
+      // /hub.json held back for 4 s: the offer, the answer and the first frame must not wait for it.
+      await page.route('**/hub.json', async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 4000));
+        await route.continue();
+      });
+      await page.goto(hub.link);
+      await liveTile(page, 'Demo camera', 20_000);
+      const id = await page.locator('.tile').first().getAttribute('data-camera');
+      await page.waitForFunction(() => performance.getEntriesByName('peercam:hub').length === 1, null, { timeout: 20_000 });
+      const m = await marks(page);
+      assert.ok((m[`peercam:offer:${id}`] ?? Infinity) < (m['peercam:hub'] ?? 0), `offer before /hub.json: ${JSON.stringify(m)}`);
+      // The pairing panel (QR encoder) is fetched on the first click only; the events panel once the room is joined.
+      const loaded = () => page.evaluate(() => performance.getEntriesByType('resource').map((r) => new URL(r.name).pathname));
+      await page.locator('body[data-ready="true"]').waitFor({ timeout: 20_000 });
+      assert.ok(!(await loaded()).some((p) => /\/pairing-/.test(p)), 'no pairing chunk before the click');
+      assert.ok((await loaded()).some((p) => /\/events-/.test(p)), 'the events panel came in its own chunk');
+      await page.locator('#pair').click();
+      await page.locator('dialog.pairing[open]').waitFor({ timeout: 10_000 });
+      assert.ok((await loaded()).some((p) => /\/pairing-/.test(p)), 'the pairing chunk after the click');
+    } finally {
+      await context.close();
     }
   });
 

@@ -1,4 +1,5 @@
 import { type DeviceId, type Logger, newDeviceId, type PresenceBody, PeercamError, type Room } from '../../protocol/index.js';
+import { HUB_ICE_META } from '../../session/ice.js';
 import type { IceServer, PeerConfig } from '../../session/index.js';
 import { exponentialBackoff } from '../../signaling/backoff.js';
 import { SealedChannel } from '../../signaling/channel.js';
@@ -30,6 +31,16 @@ export async function fetchHubInfo(room: Room): Promise<HubInfo | undefined> {
 
 export function peerConfigOf(hub: HubInfo | undefined): PeerConfig {
   return { iceServers: hub?.iceServers ?? [], iceTransportPolicy: hub?.iceTransportPolicy ?? 'all' };
+}
+
+/**
+ * The ICE settings of the page's own hub when the page itself says there are none to fetch (web-server.ts pageMeta):
+ * sessions can start before /hub.json answers. Undefined when the hub hands its members ICE servers (TURN passwords
+ * stay behind the room's HTTP token: wait for /hub.json) or when the page says nothing (not served by a hub).
+ */
+export function hubPeerConfig(): PeerConfig | undefined {
+  const said = document.querySelector<HTMLMetaElement>(`meta[name="${HUB_ICE_META}"]`)?.content;
+  return said === 'none' ? { iceServers: [], iceTransportPolicy: 'all' } : undefined;
 }
 
 /**

@@ -127,21 +127,26 @@ export class PeerChannel extends Emitter<PeerChannelEvents> {
       raw.close();
       return;
     }
+    // A new connection's channel replaces a failed attempt's (openChannel tries again until one opens): the old one's
+    // late callbacks are not this channel's any more.
+    this.raw?.close();
     this.raw = raw;
+    const current = () => this.raw === raw;
     raw.setLowThreshold(this.low);
     raw.bind({
-      open: () => this.markOpen(),
+      open: () => current() && this.markOpen(),
       message: (data) => {
-        if (this.ended !== undefined) return;
+        if (this.ended !== undefined || !current()) return;
         if (this.early) this.early.push(data);
         else this.emit('message', data, this.device);
       },
       low: () => {
+        if (!current()) return;
         for (const w of this.waiters) w.resolve();
         this.waiters.clear();
         this.emit('drain');
       },
-      closed: () => this.end('the other side closed it'),
+      closed: () => current() && this.end('the other side closed it'),
     });
     if (raw.isOpen) this.markOpen();
   }

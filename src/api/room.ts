@@ -186,13 +186,17 @@ export class PeercamRoom extends Emitter<RoomEvents> {
       camera: id,
       config: this.parts.config,
       source: options.source ?? `${DATA_SOURCE_PREFIX}${label}`,
-      // A data channel does not outlive its connection: the caller opens a new one, knowing messages may be lost.
-      maxRestarts: 0,
+      // Until the channel opens, a failed attempt is tried again with a new connection (nothing was sent yet; a
+      // connection made right after another one closed can fail its DTLS handshake in node-datachannel). Once open, a
+      // data channel does not outlive its connection: the caller opens a new one, knowing messages may be lost.
+      maxRestarts: 2,
       log: this.parts.log,
       selfName: this.parts.selfName,
       peerFactory: (config) => this.parts.dataPeer(config, label, (raw) => channel.attach(raw)),
     });
     session.once('closed', (reason, message) => channel.end(message, reason === 'ice-failed' ? 'ice-failed' : 'closed'));
+    let opened = false;
+    session.on('state', (state) => state === 'restarting' && opened && channel.end('the connection was lost', 'closed'));
     channel.onEnd(() => {
       this.outgoing.delete(channel);
       session.close('local', 'The channel was closed.');
@@ -203,6 +207,7 @@ export class PeercamRoom extends Emitter<RoomEvents> {
     try {
       await session.start();
       await channel.whenOpen();
+      opened = true;
     } finally {
       clearTimeout(timer);
     }

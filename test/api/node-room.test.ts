@@ -4,7 +4,7 @@ import mqtt from 'mqtt';
 import { type NodeRoom, joinRoom } from '../../src/api/node.js';
 import type { PeerChannel } from '../../src/api/peer-channel.js';
 import type { Device } from '../../src/api/room.js';
-import { PeercamError, Room } from '../../src/protocol/index.js';
+import { type Logger, PeercamError, Room, silentLogger } from '../../src/protocol/index.js';
 import { freePort, type MosquittoBroker, startMosquitto } from '../helpers/brokers.js';
 import { nextEvent, waitFor } from '../helpers/wait.js';
 
@@ -12,8 +12,11 @@ describe('high-level API (Node): joinRoom, presence events, data channels, publi
   let broker: MosquittoBroker;
   let link: string;
   const rooms: NodeRoom[] = [];
+  // Connection attempts tried again (openChannel tries a new connection when one fails before its channel opened).
+  let retries = 0;
+  const log: Logger = { ...silentLogger, info: (_o, msg) => void (msg === 'restarting ICE' && retries++), child: () => log };
   const join = async (name: string) => {
-    const r = await joinRoom({ link, name, bindAddress: '127.0.0.1' });
+    const r = await joinRoom({ link, name, bindAddress: '127.0.0.1', log });
     rooms.push(r);
     return r;
   };
@@ -96,6 +99,7 @@ describe('high-level API (Node): joinRoom, presence events, data channels, publi
     });
     await spy.subscribeAsync('peercam/v1/#', { qos: 1 });
     try {
+      const retried = retries;
       const incoming = nextEvent<[PeerChannel]>((l) => b.on('channel', l), { timeoutMs: 30_000, what: 'the channel at beta' });
       const ch = await a.openChannel(b.self);
       const [other] = await incoming;
@@ -112,8 +116,9 @@ describe('high-level API (Node): joinRoom, presence events, data channels, publi
       );
       const perConnection = seen.length;
       const bytes = seen.reduce((n, m) => n + m.bytes, 0);
-      t.diagnostic(`one data channel: ${perConnection} broker messages, ${bytes} payload bytes (${seen.map((m) => m.topic.split('/').at(-2)).join(' ')})`);
-      assert.ok(perConnection >= 2 && perConnection <= 6, `${perConnection} messages`);
+      const attempts = 1 + retries - retried;
+      t.diagnostic(`one data channel: ${perConnection} broker messages in ${attempts} attempt(s), ${bytes} payload bytes (${seen.map((m) => m.topic.split('/').at(-2)).join(' ')})`);
+      assert.ok(perConnection >= 2 && perConnection <= 6 * attempts, `${perConnection} messages in ${attempts} attempt(s)`);
       // Idle: two members and an open channel, 12 s (MQTT keepalive pings aside, which are no messages).
       seen.length = 0;
       const ping = nextEvent<[string | Uint8Array, string]>((l) => ch.on('message', l), { timeoutMs: 20_000, what: 'a message after idling' });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createDataPeer, type DataPeer } from '../../src/media/ndc/index.js';
+import { createDataPeer, type DataPeer, shutdownNdc } from '../../src/media/ndc/index.js';
 import { newDeviceId, Room } from '../../src/protocol/index.js';
 import { CameraEndpoint, ViewerSession } from '../../src/session/index.js';
 import { SealedChannel } from '../../src/signaling/channel.js';
@@ -8,6 +8,9 @@ import { MemoryBroker } from '../../src/signaling/memory.js';
 import { MqttTransport } from '../../src/signaling/mqtt.js';
 import { startAedes, startMosquitto, type TestBroker } from '../helpers/brokers.js';
 import { waitFor } from '../helpers/wait.js';
+
+// node-datachannel's threads (and the channels it keeps until then) hold the process until cleanup.
+after(() => shutdownNdc());
 
 const config = { iceServers: [], iceTransportPolicy: 'all' } as const;
 const engine = { bindAddress: '127.0.0.1' };

@@ -99,7 +99,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       log,
       ...(options.prefixRoutes ? { prefixRoutes: options.prefixRoutes } : {}),
       // Pages join over this hub's /mqtt: they connect with its protocol at once, not MQTT 5 first and then 3.1.1.
-      // And whether this hub hands its members ICE servers: without any, a page starts its tiles before /hub.json answers.
+      // And whether this hub hands its members ICE servers: with none, a page starts its tiles before /hub.json answers.
       pageMeta: {
         [MQTT_VERSION_META]: String(EMBEDDED_MQTT_VERSION),
         [HUB_ICE_META]: options.peerConfig.iceServers.length === 0 && options.peerConfig.iceTransportPolicy !== 'relay' ? 'none' : 'members',

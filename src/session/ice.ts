@@ -54,7 +54,7 @@ export interface IceChoice {
 /**
  * The `<meta>` name by which a hub tells the pages it serves whether it hands its members ICE servers (/hub.json, behind
  * the room's HTTP token): "none" (a page may start its sessions at once, with no ICE servers) or "members" (wait for
- * /hub.json). It says only whether there are any, never which: a stranger learns no TURN server or password from it.
+ * /hub.json). It says only whether there are some, never which: a stranger learns no TURN server or password from it.
  */
 export const HUB_ICE_META = 'peercam-ice';
 

@@ -5,7 +5,7 @@ import type { SealedChannel } from '../signaling/channel.js';
 import { CaptureError, type CaptureChoice, capture } from './lib/capture.js';
 import { connect, showStatus } from './lib/connection.js';
 import { byId, clearNotices, notice } from './lib/dom.js';
-import { consoleLogger, defaultName, fetchHubInfo, hubPeerConfig, peerConfigOf, tabDeviceId } from './lib/join.js';
+import { consoleLogger, defaultName, fetchHubInfo, pagePeerConfig, tabDeviceId } from './lib/join.js';
 import { pageRoom } from './lib/page-room.js';
 import { catchEverything, showNoRoom } from './lib/no-room.js';
 import { loadPageRoom } from './lib/room-link.js';
@@ -107,8 +107,7 @@ class CameraPage {
       }
       performance.mark('peercam:captured');
       this.show(stream);
-      // The ICE servers: known from the page when the hub has none for members, else from /hub.json.
-      const config = hubPeerConfig() ?? peerConfigOf(await this.hub);
+      const config = await pagePeerConfig(this.hub);
       let camera: BrowserPublication;
       try {
         this.channel = await joining;

@@ -3,7 +3,7 @@ import { PeercamError, type Room } from '../protocol/index.js';
 import type { SealedChannel } from '../signaling/channel.js';
 import { connect } from './lib/connection.js';
 import { byId, notice } from './lib/dom.js';
-import { consoleLogger, defaultName, fetchHubInfo, hubPeerConfig, peerConfigOf, tabDeviceId } from './lib/join.js';
+import { consoleLogger, defaultName, fetchHubInfo, pagePeerConfig, tabDeviceId } from './lib/join.js';
 import { pageRoom } from './lib/page-room.js';
 import { catchEverything, showNoRoom } from './lib/no-room.js';
 import { loadPageRoom } from './lib/room-link.js';
@@ -45,15 +45,13 @@ async function run(room: Room): Promise<void> {
   // the room is joined: the events panel, recordings, the call mode and the pairing panel (with its QR encoder).
   const later = Promise.all([import('./viewer/events.js'), import('./recordings/api.js'), import('./viewer/call.js')]);
   // Asked side by side with joining the room: the pairing panel wants the hub's LAN addresses, and the grid the ICE
-  // servers when the hub has any for members (then it waits for them; the page says so, see hubPeerConfig).
+  // servers when the hub has any for members (then it waits for them; the page says so, see pagePeerConfig).
   const hubInfo = fetchHubInfo(room).then((hub) => {
     mark('hub');
     return hub;
   });
   byId('room-name').textContent = room.options.name ?? `Room ${room.id.slice(0, 6)}`;
-  // The ICE servers: known from the page when the hub has none for members, else from /hub.json (see hubPeerConfig).
-  const known = hubPeerConfig();
-  const peerConfig = known ? Promise.resolve(known) : hubInfo.then(peerConfigOf);
+  const peerConfig = pagePeerConfig(hubInfo);
   const grid = new Grid(byId('grid'), new TalkBack(), log);
   byId('pair').addEventListener('click', () => void Promise.all([hubInfo, import('./lib/pairing.js')]).then(([hub, pairing]) => pairing.openPairing(room, hub)));
   byId<HTMLAnchorElement>('as-camera').href = 'camera.html';

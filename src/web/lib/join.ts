@@ -34,13 +34,13 @@ export function peerConfigOf(hub: HubInfo | undefined): PeerConfig {
 }
 
 /**
- * The ICE settings of the page's own hub when the page itself says there are none to fetch (web-server.ts pageMeta):
- * sessions can start before /hub.json answers. Undefined when the hub hands its members ICE servers (TURN passwords
- * stay behind the room's HTTP token: wait for /hub.json) or when the page says nothing (not served by a hub).
+ * The page's ICE settings: at once when the page itself says its hub has none for members (web-server.ts pageMeta),
+ * so sessions can start before /hub.json answers; else from /hub.json (`hub`), where TURN passwords stay behind the
+ * room's HTTP token, also when the page says nothing (not served by a hub).
  */
-export function hubPeerConfig(): PeerConfig | undefined {
+export function pagePeerConfig(hub: Promise<HubInfo | undefined>): Promise<PeerConfig> {
   const said = document.querySelector<HTMLMetaElement>(`meta[name="${HUB_ICE_META}"]`)?.content;
-  return said === 'none' ? { iceServers: [], iceTransportPolicy: 'all' } : undefined;
+  return said === 'none' ? Promise.resolve({ iceServers: [], iceTransportPolicy: 'all' }) : hub.then(peerConfigOf);
 }
 
 /**

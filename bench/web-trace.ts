@@ -4,6 +4,7 @@
  *
  *   sudo node --import tsx bench/web-trace.ts [--camera demo|testsrc] [--trials 3] [--baseline DIR] [--quiet]
  *
+ * `--kids N` lists the N longest events inside each long task (default 4), `--min-task MS` which tasks are long (15).
  * `--baseline DIR` alternates with another build (bench/web-baseline.ts); the last lines compare the main thread's
  * busy time up to the first frame (the sum of its tasks: less sensitive to a loaded machine than wall-clock time).
  */
@@ -80,9 +81,9 @@ try {
     for (const t of long) {
       const kids = inside(t)
         .sort((a, b) => (b.dur ?? 0) - (a.dur ?? 0))
-        .slice(0, 4)
+        .slice(0, Number(arg('kids', '4')))
         .map((e) => `${e.name}${e.args?.data?.url ? `(${e.args.data.url.replace(/^.*\//, '')})` : ''}${e.args?.data?.functionName ? `(${e.args.data.functionName})` : ''} ${Math.round((e.dur ?? 0) / 1000)}`);
-      console.log(`  task @${Math.round((t.ts - t0) / 1000)} ${Math.round((t.dur ?? 0) / 1000)} ms: ${kids.join(', ')}`);
+      console.log(`  task @${Math.round((t.ts - t0) / 1000)} ${Math.round((t.dur ?? 0) / 1000)} ms (CPU ${Math.round((t.tdur ?? 0) / 1000)}): ${kids.join(', ')}`);
     }
     const byName = new Map<string, number>();
     for (const e of main) if (['EvaluateScript', 'v8.compile', 'v8.compileModule', 'v8.evaluateModule', 'FunctionCall', 'Layout', 'Paint', 'ParseHTML', 'UpdateLayoutTree', 'v8.parseOnBackground', 'MajorGC', 'MinorGC', 'V8.GCScavenger', 'EventDispatch', 'TimerFire', 'RunMicrotasks'].includes(e.name)) byName.set(e.name, (byName.get(e.name) ?? 0) + (e.dur ?? 0));

@@ -13,6 +13,7 @@ import { type Channel, SealedChannel } from '../signaling/channel.js';
 import { MqttTransport } from '../signaling/mqtt.js';
 import type { SessionKeeper } from './keeper.js';
 import { type Device, type JoinOptionsBase, PeercamRoom, peerConfigOf, type RoomParts } from './room.js';
+import { SparePeers } from './spare-peers.js';
 import { w3cDataPeer } from './w3c.js';
 
 /** Options of the browser's `joinRoom`. */
@@ -268,12 +269,27 @@ export interface RoomOnChannelOptions {
 
 /** A room joined from a web page: watch cameras as MediaStreams, publish one, open data channels. */
 export class BrowserRoom extends PeercamRoom {
+  private readonly spares: SparePeers;
+
   /** @internal Use `joinRoom` or `roomOnChannel`. */
   constructor(
     parts: RoomParts,
     private readonly ctor: () => RTCPeerConnectionCtor,
   ) {
     super(parts);
+    this.spares = new SparePeers((config) => new W3cPeer({ RTCPeerConnection: ctor(), config, media: { role: 'viewer' } }));
+    this.track(async () => this.spares.close());
+  }
+
+  /**
+   * Makes `count` viewer connections now, each with its offer made, for the next `watch()` calls: called before the
+   * room is joined (roomOnChannel, before the channel starts), the browser's WebRTC set-up overlaps the wait for the
+   * broker, and a camera's session sends its offer the moment the camera is known. Spares serve the room's own ICE
+   * settings only (a camera that lends ICE servers gets a fresh connection); unused ones close after 30 s.
+   */
+  prepareWatches(count = 1): void {
+    this.assertJoined('prepare watches');
+    this.spares.prepare(this.parts.config, count);
   }
 
   /**
@@ -288,14 +304,10 @@ export class BrowserRoom extends PeercamRoom {
     w.keeper = this.keep(id, options, {
       newPeer: (config) => {
         w.replaceTracks();
-        const peer = new W3cPeer({
-          RTCPeerConnection: this.ctor(),
-          config,
-          media: { role: 'viewer' },
-          onTrack: (track) => {
-            if (peer === w.peer) w.addTrack(track);
-          },
-        });
+        const peer = this.spares.take(config) ?? new W3cPeer({ RTCPeerConnection: this.ctor(), config, media: { role: 'viewer' } });
+        peer.onTrack = (track) => {
+          if (peer === w.peer) w.addTrack(track);
+        };
         w.peer = peer;
         w.fire('connecting');
         return peer;

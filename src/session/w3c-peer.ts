@@ -46,9 +46,16 @@ export class W3cPeer extends Emitter<PeerEvents> implements Peer {
   private markClosed: () => void = () => {};
   /** The viewer's talk-back sender (audio transceiver); undefined on the camera side. */
   readonly talkBack: RTCRtpSender | undefined;
+  /** Where remote tracks go (options.onTrack; a spare gets its own when it is taken). */
+  onTrack: ((track: MediaStreamTrack, stream: MediaStream) => void) | undefined;
+  /** The offer prepareOffer() made ahead; the next createOffer without a restart returns it. */
+  private prepared: Promise<unknown> | undefined;
+  /** What gathering told before anyone listened (prepareOffer); told again at the next createOffer. */
+  private held: (() => void)[] | undefined;
 
   constructor(private readonly options: W3cPeerOptions) {
     super();
+    this.onTrack = options.onTrack;
     this.closing = new Promise((resolve) => {
       this.markClosed = resolve;
     });
@@ -69,18 +76,19 @@ export class W3cPeer extends Emitter<PeerEvents> implements Peer {
     this.pc.addEventListener('icecandidate', (e) => {
       if (this.closed) return;
       // A null candidate ends gathering; an empty one is the legacy per-section end-of-candidates marker.
-      if (e.candidate === null) this.emit('gathered');
-      else if (e.candidate.candidate !== '') this.emit('candidate', { candidate: e.candidate.candidate, mid: e.candidate.sdpMid ?? '0' });
+      const c = e.candidate;
+      if (c === null) this.tell(() => this.emit('gathered'));
+      else if (c.candidate !== '') this.tell(() => this.emit('candidate', { candidate: c.candidate, mid: c.sdpMid ?? '0' }));
     });
     // A TURN server that refuses our credentials (401) or cannot be reached (701) says so only here.
     this.pc.addEventListener('icecandidateerror', (e) => {
       const err = e as RTCPeerConnectionIceErrorEvent;
-      if (!this.closed) this.emit('iceServerError', { url: err.url, code: err.errorCode, text: err.errorText });
+      if (!this.closed) this.tell(() => this.emit('iceServerError', { url: err.url, code: err.errorCode, text: err.errorText }));
     });
     this.pc.addEventListener('connectionstatechange', () => this.setState(this.pc.connectionState));
     this.pc.addEventListener('track', (e) => {
       if (this.closed) return;
-      this.options.onTrack?.(e.track, e.streams[0] ?? new MediaStream([e.track]));
+      this.onTrack?.(e.track, e.streams[0] ?? new MediaStream([e.track]));
     });
   }
 
@@ -88,9 +96,34 @@ export class W3cPeer extends Emitter<PeerEvents> implements Peer {
     return this.stateNow;
   }
 
+  /**
+   * A spare's head start (a viewer made before any camera is known): makes the first offer now, so the session that
+   * takes this peer sends it without waiting for the browser's WebRTC set-up. What gathering finds meanwhile is held
+   * and told at that session's createOffer, when it listens.
+   */
+  prepareOffer(): void {
+    if (this.prepared || this.closed) return;
+    this.held ??= [];
+    this.prepared = this.makeOffer(false);
+    this.prepared.catch(() => {}); // a spare closed unused: nobody waits for it
+  }
+
   async createOffer(options: { iceRestart: boolean }): Promise<string> {
     this.assertOpen('make an offer');
-    const offer = await this.unlessClosed(this.pc.createOffer({ iceRestart: options.iceRestart }), 'make an offer');
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const f of held) f();
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    if (prepared) {
+      await this.unlessClosed(prepared, 'make an offer');
+      if (!options.iceRestart) return this.localSdp();
+    }
+    return this.makeOffer(options.iceRestart);
+  }
+
+  private async makeOffer(iceRestart: boolean): Promise<string> {
+    const offer = await this.unlessClosed(this.pc.createOffer({ iceRestart }), 'make an offer');
     await this.unlessClosed(this.pc.setLocalDescription(offer), 'make an offer');
     return this.localSdp();
   }
@@ -161,6 +194,12 @@ export class W3cPeer extends Emitter<PeerEvents> implements Peer {
       // (so the viewer's talk-back reaches us).
       t.direction = 'sendrecv';
     }
+  }
+
+  /** Tells listeners now, or at the next createOffer while a prepared offer waits for its session. */
+  private tell(f: () => void): void {
+    if (this.held) this.held.push(f);
+    else f();
   }
 
   private localSdp(): string {

@@ -63,6 +63,45 @@ describe('first frame from page open (Chromium, peercam up --demo)', () => {
     }
   });
 
+  it("a page makes its tiles' connections while it joins (spares), and a camera's session takes one", async () => {
+    const { context, page } = await device(browser);
+    try {
+      // Counts the page's RTCPeerConnections and when each made its offer, against the page's own timeline.
+      await page.addInitScript(() => {
+        const Base = window.RTCPeerConnection;
+        const made: { at: number; offerAt?: number }[] = [];
+        (window as unknown as { peercamMade: typeof made }).peercamMade = made;
+        window.RTCPeerConnection = class extends Base {
+          constructor(config?: RTCConfiguration) {
+            super(config);
+            const entry: { at: number; offerAt?: number } = { at: performance.now() };
+            made.push(entry);
+            const createOffer = this.createOffer.bind(this) as (o?: RTCOfferOptions) => Promise<RTCSessionDescriptionInit>;
+            this.createOffer = ((o?: RTCOfferOptions) => {
+              entry.offerAt ??= performance.now();
+              return createOffer(o);
+            }) as RTCPeerConnection['createOffer'];
+          }
+        };
+      });
+      await page.goto(hub.link);
+      await liveTile(page, 'Demo camera', 20_000);
+      const id = await page.locator('.tile').first().getAttribute('data-camera');
+      await page.waitForFunction((c) => performance.getEntriesByName(`peercam:frame:${c}`).length === 1, id, { timeout: 10_000 });
+      const m = await marks(page);
+      const made = await page.evaluate(() => (window as unknown as { peercamMade: { at: number; offerAt?: number }[] }).peercamMade);
+      // A fresh browser remembers no camera: one spare, made (with its offer) before the link was up; the demo
+      // camera's session took it instead of making a connection of its own.
+      assert.equal(made.length, 1, `one RTCPeerConnection before the first frame: ${JSON.stringify(made)}`);
+      assert.ok((made[0]!.offerAt ?? Infinity) < (m['peercam:online'] ?? 0), `its offer was made before the link was up: ${JSON.stringify({ made, m })}`);
+      assert.ok((made[0]!.offerAt ?? Infinity) < (m[`peercam:presence:${id}`] ?? 0), 'and before the camera was known');
+      // The next visit prepares one per camera seen.
+      assert.equal(await page.evaluate(() => localStorage.getItem('peercam.cameras')), '1');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('a fresh page joins with one MQTT connection and records its timeline in order', async () => {
     const { context, page } = await device(browser);
     try {

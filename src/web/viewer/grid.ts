@@ -27,13 +27,21 @@ export class Grid {
     this.root.append(this.empty);
   }
 
-  /** Shows the cameras of `room` (one joined, or one whose channel is still starting). */
+  /**
+   * Shows the cameras of `room` (one joined, or one whose channel is still starting). A room still starting gets a
+   * viewer connection ready per camera this browser saw in the room last time (at least one), so the tiles' offers
+   * go out the moment the cameras are known.
+   */
   attach(room: BrowserRoom): void {
     this.room = room;
+    if (room.state !== 'online') room.prepareWatches(rememberedCameras());
     this.offs = [
       room.on('join', (p) => this.onPeer(p)),
       room.on('update', (p) => this.onPeer(p)),
-      room.on('leave', (p) => this.remove(p.id)),
+      room.on('leave', (p) => {
+        this.remove(p.id);
+        rememberCameras(this.tiles.size);
+      }),
       room.on('state', (s) => {
         for (const t of this.tiles.values()) if (s === 'online') t.linkUp();
         else t.linkDown();
@@ -68,6 +76,7 @@ export class Grid {
     this.tiles.set(p.id, tile);
     this.root.append(tile.el);
     this.refresh();
+    rememberCameras(this.tiles.size);
     // Presence can arrive before the link is up (a channel still starting): the tile starts when it is (linkUp).
     if (this.room.state === 'online') tile.start();
   }
@@ -84,4 +93,17 @@ export class Grid {
     this.empty.hidden = this.tiles.size > 0;
     this.root.dataset.count = String(this.tiles.size);
   }
+}
+
+const CAMERAS_KEY = 'peercam.cameras';
+/** Spares made at most: each is a connection the browser sets up while the page starts. */
+const MAX_SPARES = 9;
+
+function rememberedCameras(): number {
+  const n = Number(localStorage.getItem(CAMERAS_KEY));
+  return Number.isInteger(n) && n > 0 ? Math.min(n, MAX_SPARES) : 1;
+}
+
+function rememberCameras(n: number): void {
+  localStorage.setItem(CAMERAS_KEY, String(n));
 }

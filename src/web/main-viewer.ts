@@ -68,9 +68,13 @@ async function run(room: Room): Promise<void> {
   try {
     // The grid follows the channel from before it starts: a camera's retained presence, which comes with the broker's
     // first answer, starts its tile the moment the link is up.
+    let previous: Promise<BrowserRoom> | undefined;
     const follow = (joining: SealedChannel) => {
       joining.on('state', (state) => state === 'online' && mark('online'));
-      void roomOf(joining).then((joined) => {
+      // An attempt that failed is over: its room goes, with the connections it prepared for the tiles.
+      void previous?.then((failed) => failed.leave());
+      previous = roomOf(joining);
+      void previous.then((joined) => {
         grid.detach();
         grid.attach(joined);
       });

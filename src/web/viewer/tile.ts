@@ -69,11 +69,15 @@ export class Tile {
     );
     this.setState('connecting');
     this.video.addEventListener('loadeddata', () => this.onFirstFrame());
-    // The first frame presented, to the page's timeline (loadeddata can come a frame later).
-    const first = () => mark('frame', this.camera.id);
+    // The first frame presented, to the page's timeline (loadeddata can come a frame later), and its size (a camera
+    // whose encoder starts low shows a smaller first picture).
+    const first = (_now: number, frame: VideoFrameCallbackMetadata) => {
+      mark('frame', this.camera.id);
+      this.el.dataset.firstFrameSize = `${frame.width}x${frame.height}`;
+    };
     const video: HTMLVideoElement = this.video;
     if (typeof video.requestVideoFrameCallback === 'function') video.requestVideoFrameCallback(first);
-    else video.addEventListener('loadeddata', first, { once: true });
+    else video.addEventListener('loadeddata', () => mark('frame', this.camera.id), { once: true });
     this.statsTimer = setInterval(() => void this.readStats(), 1000);
   }
 
@@ -189,7 +193,8 @@ export class Tile {
 
   private async readStats(): Promise<void> {
     const pc = this.watch?.peerConnection;
-    if (!pc || pc.connectionState === 'closed') return;
+    // Nothing to read before the connection is up, and getStats costs the page while its tiles negotiate.
+    if (!pc || pc.connectionState !== 'connected') return;
     try {
       const s = await this.stats.read(pc);
       // Until it is live, a known reason (why ICE cannot connect) stays in view instead of "0 kb/s".

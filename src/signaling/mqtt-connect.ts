@@ -11,6 +11,8 @@ export const connectMqtt: ConnectMqtt = (url, options) => new MqttJs(url, option
 class MqttJs implements MqttClient {
   private readonly client: MqttJsClient;
   private readonly listeners = new MqttListeners();
+  /** The login last handed to MQTT.js: it keeps its own, read from the URL's user info when we gave none. */
+  private login: { username?: string | undefined; password?: string | undefined };
 
   constructor(
     url: string,
@@ -30,6 +32,7 @@ class MqttJs implements MqttClient {
       connectTimeout: options.connectTimeout,
       ...(options.ca !== undefined ? { ca: options.ca } : {}),
     });
+    this.login = { username: options.username, password: options.password };
     const client = this.client;
     client.on('connect', (connack) => {
       noDelay(client.stream);
@@ -65,10 +68,14 @@ class MqttJs implements MqttClient {
     own.protocolVersion = next.protocolVersion;
     own.properties = next.properties;
     own.will = next.will;
-    if (next.username !== undefined) own.username = next.username;
-    else delete own.username;
-    if (next.password !== undefined) own.password = next.password;
-    else delete own.password;
+    const { username, password } = this.options;
+    if (username !== this.login.username || password !== this.login.password) {
+      if (username !== undefined) own.username = username;
+      else delete own.username;
+      if (password !== undefined) own.password = password;
+      else delete own.password;
+      this.login = { username, password };
+    }
     this.client.reconnect();
   }
 

@@ -72,11 +72,29 @@ export class WsMqttClient implements MqttClient {
   /** The version of the current connection (the options may change before the next). */
   private version: 4 | 5 = 5;
 
+  /** The URL without its user info, which goes into CONNECT instead (as MQTT.js does; options win over it). */
+  private readonly url: string;
+  private readonly urlLogin: { username?: string; password?: string } = {};
+
   constructor(
-    private readonly url: string,
+    url: string,
     readonly options: MqttConnectOptions,
     private readonly WebSocketImpl: WebSocketConstructor,
-  ) {}
+  ) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      // the WebSocket constructor reports it at connect()
+    }
+    if (parsed && (parsed.username || parsed.password)) {
+      if (parsed.username) this.urlLogin.username = decodeURIComponent(parsed.username);
+      if (parsed.password) this.urlLogin.password = decodeURIComponent(parsed.password);
+      parsed.username = '';
+      parsed.password = '';
+      this.url = parsed.toString();
+    } else this.url = url;
+  }
 
   get connected(): boolean {
     return this.isConnected;
@@ -103,7 +121,7 @@ export class WsMqttClient implements MqttClient {
     }
     this.socket = socket;
     socket.binaryType = 'arraybuffer';
-    socket.onopen = () => this.send(encodeConnect(options));
+    socket.onopen = () => this.send(encodeConnect({ ...this.urlLogin, ...options }));
     socket.onmessage = (event: { readonly data: unknown }) => this.received(event.data);
     // The browser tells nothing about why (no code, no text): the close that follows says it all.
     socket.onerror = () => {};

@@ -198,6 +198,13 @@ describe('our MQTT client against the hub broker (aedes over WebSocket, MQTT 3.1
     assert.match(a.got.states.at(-1) ?? '', /MQTT 3\.1\.1/);
   });
 
+  it("takes the login from the URL's user info (ws://user:password@host), as MQTT.js does", async () => {
+    const { brokerUsername: user, brokerPassword: pass } = room.credentials;
+    const withLogin = url.replace('ws://', `ws://${encodeURIComponent(user)}:${encodeURIComponent(pass)}@`);
+    const { got } = await transport(room.id, { url: withLogin });
+    assert.match(got.states.at(-1) ?? '', /connected to ws:\/\/.*:\*\*\*@/);
+  });
+
   it('a refused login reaches the user as broker-auth', async () => {
     const t = new MqttTransport({ url, client: wsClient, username: 'someone', password: 'wrong', reconnect: { nextDelayMs: () => null } });
     after(() => t.close());

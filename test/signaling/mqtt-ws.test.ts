@@ -10,6 +10,7 @@ import { MqttTransport, type MqttTransportOptions } from '../../src/signaling/mq
 import type { ConnectMqtt, MqttClient, MqttConnectOptions } from '../../src/signaling/mqtt-client.js';
 import { connectMqtt as browserConnect } from '../../src/signaling/mqtt-connect.browser.js';
 import { classify, hungUp } from '../../src/signaling/mqtt-errors.js';
+import { encodePublish, PacketReader } from '../../src/signaling/mqtt-packets.js';
 import { WsMqttClient } from '../../src/signaling/mqtt-ws.js';
 import type { TransportHandlers } from '../../src/signaling/transport.js';
 import { type MosquittoBroker, startMosquitto } from '../helpers/brokers.js';
@@ -235,6 +236,26 @@ const CONNACK_V5 = [0x20, 0x03, 0x00, 0x00, 0x00];
 const type = (packet: Uint8Array) => packet[0]! >> 4;
 
 describe('our MQTT client against a fake broker', () => {
+  it('reads back the PUBLISH it encodes, fed a byte at a time, across the Remaining Length sizes (MQTT 5 section 1.5.5)', () => {
+    for (const size of [0, 114, 115, 120, 121, 16_370, 16_371, 16_376, 16_377, 2_097_138, 2_097_139, 2_097_144, 2_097_145]) {
+      for (const version of [4, 5] as const) {
+        const payload = Uint8Array.from({ length: size }, (_, i) => i & 0xff);
+        const packet = encodePublish(version, 'a/b', payload, { qos: 1, retain: false, id: 65535, expirySeconds: version === 5 ? 60 : undefined });
+        const reader = new PacketReader(version, 3 * 1024 * 1024);
+        const out = [];
+        const head = Math.min(packet.length, 8);
+        for (let i = 0; i < head; i++) out.push(...reader.push(packet.subarray(i, i + 1)));
+        out.push(...reader.push(packet.subarray(head)));
+        assert.equal(out.length, 1, `one packet of ${size} bytes`);
+        const got = out[0];
+        assert.ok(got?.type === 'publish');
+        assert.equal(got.topic, 'a/b');
+        assert.equal(got.id, 65535);
+        assert.deepEqual(got.payload, payload);
+      }
+    }
+  });
+
   it('reads a packet split over WebSocket messages and several packets in one, skipping MQTT 5 properties', async () => {
     const pubacks: number[] = [];
     const fake = await fakeBroker((socket, packet) => {

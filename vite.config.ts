@@ -3,6 +3,16 @@ import { defineConfig, type Plugin } from 'vite';
 
 const web = (path: string) => fileURLToPath(new URL(`./src/web/${path}`, import.meta.url));
 
+/**
+ * The MQTT client for browsers: src/signaling/mqtt-connect.ts (MQTT.js, ~340 KB of Node polyfills in a page) is
+ * replaced by mqtt-connect.browser.ts (our small client over the page's WebSocket), so the web app's first chunk stays
+ * small (issue 15, docs/WEB.md). Only that one module; nothing else of the signaling layer differs.
+ */
+export const browserMqtt = {
+  find: /^\.\/mqtt-connect\.js$/,
+  replacement: fileURLToPath(new URL('./src/signaling/mqtt-connect.browser.ts', import.meta.url)),
+};
+
 /** The web app (src/web) builds into dist/web, which `peercam up` serves: / (viewer), /camera and /recordings. */
 export default defineConfig({
   root: web(''),
@@ -10,6 +20,7 @@ export default defineConfig({
   publicDir: web('public'),
   // Relative: the same build works from the hub and from any static host, at its root or in a sub-folder.
   base: './',
+  resolve: { alias: [browserMqtt] },
   build: {
     outDir: fileURLToPath(new URL('./dist/web', import.meta.url)),
     emptyOutDir: true,

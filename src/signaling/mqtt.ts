@@ -1,5 +1,3 @@
-// The default import: MQTT.js's browser ESM build (dist/mqtt.esm.js) has no named exports.
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
   type DeviceId,
   type Logger,
@@ -12,6 +10,8 @@ import {
   topics,
 } from '../protocol/index.js';
 import { exponentialBackoff, type ReconnectPolicy } from './backoff.js';
+import type { ConnectMqtt, MqttClient, MqttConnectOptions } from './mqtt-client.js';
+import { connectMqtt } from './mqtt-connect.js';
 import { aclRefusal, classify, errorText, hasUserInfo, hungUp, isLoginRefusal, loginRefusedBothWays, redact, retainRefused, unreachable, within } from './mqtt-errors.js';
 import { OthersPresence, PresenceKeeper, sameText } from './mqtt-presence.js';
 import { brokerKey, type MqttVersion, processMemory, type VersionMemory } from './mqtt-version.js';
@@ -43,6 +43,11 @@ export interface MqttTransportOptions {
    * MQTT 5 broker says so (CONNACK 0x9A, or "retain available" 0). Members still find each other by query (docs/SCALE.md).
    */
   readonly retain?: boolean;
+  /**
+   * Makes the MQTT client. Default: MQTT.js in Node, our small WebSocket client in the web build (mqtt-connect.ts);
+   * tests hand in the small client to run it in Node.
+   */
+  readonly client?: ConnectMqtt;
   /** Where the MQTT version each broker accepted is remembered. Default: shared by this process (processMemory). */
   readonly versionMemory?: VersionMemory;
   readonly log?: Logger;
@@ -83,7 +88,8 @@ interface Link {
 }
 
 /**
- * The MQTT adapter (MQTT.js v5, Node and browser): retained presence cleared by LWT, one QoS 1 inbox per device.
+ * The MQTT adapter (MQTT.js in Node, our small WebSocket client in browsers: mqtt-client.ts): retained presence
+ * cleared by LWT, one QoS 1 inbox per device.
  * Speaks MQTT 5 and falls back to 3.1.1 when the broker refuses 5 (aedes). Reconnects with its own policy.
  */
 export class MqttTransport implements Transport {
@@ -160,21 +166,16 @@ export class MqttTransport implements Transport {
     const presenceTopic = topics.presence(room, self);
     this.link = { room, self, handlers, presenceTopic, inboxTopic: topics.inbox(room, self) };
     this.usingLogin = this.roomCredentials !== undefined && this.options.roomLogin === 'first';
-    const opts: IClientOptions = {
-      manualConnect: true,
-      reconnectPeriod: 0, // we drive reconnects (see onClose)
-      resubscribe: false, // and subscribe again ourselves
+    // No automatic reconnects or resubscriptions: we drive both (see onClose and onConnect).
+    const opts: MqttConnectOptions = {
       protocolVersion: this.version,
       ...(this.version === 5 ? { properties: { maximumPacketSize: MAX_PACKET_BYTES } } : {}),
       clean: true,
       // Unique per connection: a restarted device must not take over (and fire the LWT of) a session it replaces.
       clientId: mqttClientId(self),
+      // Chrome exempts pages using WebRTC from its once-a-minute throttling of hidden tabs' timers, and 1.5 x
+      // keepalive leaves room for its usual 1 s one.
       keepalive: this.options.keepaliveSeconds ?? 20,
-      // In browsers mqtt.js would run the keepalive timer in a Worker made from a blob: URL, which the hub's CSP
-      // forbids (worker-src falls back to default-src 'self'): WebKit throws "The operation is insecure" at connect,
-      // Chromium blocks the worker and pings never go out. Plain timers; Chrome exempts pages using WebRTC from its
-      // once-a-minute throttling of hidden tabs, and 1.5 x keepalive leaves room for its usual 1 s one.
-      timerVariant: 'native',
       connectTimeout: this.timeoutMs,
       will: { topic: presenceTopic, payload: '', qos: 1, retain: this.retain },
       ...(this.options.username !== undefined ? { username: this.options.username } : {}),
@@ -186,15 +187,15 @@ export class MqttTransport implements Transport {
     };
     let client: MqttClient;
     try {
-      client = mqtt.connect(this.options.url, opts);
+      client = (this.options.client ?? connectMqtt)(this.options.url, opts);
     } catch (err) {
       this.phase = 'closed';
+      if (err instanceof PeercamError) return Promise.reject(err);
       return Promise.reject(PeercamError.config(`The broker URL "${this.url}" is not usable: ${errorText(err)}.`, err));
     }
     this.client = client;
     client.on('connect', (connack) => {
       this.connacked = true;
-      noDelay(client.stream);
       if (connack.properties?.retainAvailable === false && this.retain) this.noRetain(client);
       void this.onConnect(client);
     });
@@ -291,7 +292,7 @@ export class MqttTransport implements Transport {
         this.stats.published++;
         await within(client.publishAsync(this.link!.presenceTopic, '', { qos: 1, retain: this.retain }), CLOSE_GRACE_MS);
       }
-      if (!(await within(client.endAsync(false), CLOSE_GRACE_MS))) client.stream?.destroy();
+      if (!(await within(client.endAsync(), CLOSE_GRACE_MS))) client.destroy();
     } else {
       // Nothing to flush; and MQTT.js would wait for a 'close' that an already closed socket never emits again.
       client.end(true);
@@ -315,10 +316,7 @@ export class MqttTransport implements Transport {
       const refused = wanted.filter((_, i) => (granted[i]?.qos ?? 128) >= 128);
       if (refused.length > 0) refusal = aclRefusal(this.url, `subscribe to ${refused.join(' and ')}`);
     } catch (err) {
-      // MQTT.js rejects a SUBACK with failure codes too, carrying the packet.
-      const codes = typeof err === 'object' && err !== null && 'packet' in err ? (err.packet as { granted?: unknown } | undefined)?.granted : undefined;
-      const refused = Array.isArray(codes) ? wanted.filter((_, i) => !(codes[i] < 128)) : [];
-      if (!this.stale(generation)) refusal = aclRefusal(this.url, `subscribe to ${refused.length > 0 ? refused.join(' and ') : 'its topics'}`, err);
+      if (!this.stale(generation)) refusal = aclRefusal(this.url, 'subscribe to its topics', err);
     }
     if (!refusal && !this.stale(generation) && presenting) {
       try {
@@ -355,8 +353,7 @@ export class MqttTransport implements Transport {
     this.echoed = false;
     this.others.drop();
     this.keeper.cancel();
-    // MQTT.js keeps QoS 1 callbacks of a dead connection pending forever when it does not reconnect by itself.
-    for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
+    client.dropPending();
     if (this.phase === 'closed') return;
     const lastError = this.lastError;
     const failure = classify(this.url, lastError, this.timeoutMs);
@@ -478,12 +475,4 @@ export class MqttTransport implements Transport {
     this.client?.end(true);
     this.settleOpen?.(error);
   }
-}
-
-/**
- * Turns Nagle off on a TCP or TLS link to the broker (Node; WebSockets already do): signaling is small messages that
- * wait for an answer, and Nagle would hold a message's tail until the broker's delayed ACK, 40 ms on Linux.
- */
-function noDelay(stream: object): void {
-  if ('setNoDelay' in stream && typeof stream.setNoDelay === 'function') stream.setNoDelay(true);
 }

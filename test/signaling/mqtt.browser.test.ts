@@ -11,21 +11,25 @@ import { newDeviceId, utf8 } from '../../src/protocol/index.js';
 import { MqttTransport } from '../../src/signaling/mqtt.js';
 import { launchBrowser } from '../helpers/chromium.js';
 import { waitFor } from '../helpers/wait.js';
+import { browserMqtt } from '../../vite.config.js';
 
 const ENTRY = fileURLToPath(new URL('../../src/signaling/mqtt.ts', import.meta.url));
 const ROOM = 'abcdefghijklmnopqrst';
 
 describe('MqttTransport in a browser', () => {
-  it('bundles without Node built-ins and talks to the hub broker over WebSocket from Chromium', async (t) => {
+  it('bundles without Node built-ins or MQTT.js (our WebSocket client, as the web build) and talks to the hub broker from Chromium', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'peercam-bundle-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     await build({
       configFile: false,
       logLevel: 'silent',
+      resolve: { alias: [browserMqtt] },
       build: { outDir: dir, lib: { entry: ENTRY, formats: ['es'], fileName: () => 'mqtt.mjs' }, minify: false, emptyOutDir: true },
     });
     const bundle = await readFile(join(dir, 'mqtt.mjs'), 'utf8');
     assert.doesNotMatch(bundle, /\bfrom\s*["']node:|require\(["'](node:)?(net|tls|fs)["']\)/, 'the browser bundle imports no Node built-in');
+    assert.match(bundle, /WsMqttClient/);
+    assert.doesNotMatch(bundle, /node_modules\/mqtt\/|punycode/, 'MQTT.js is not in the bundle');
 
     const broker = await startEmbeddedBroker();
     t.after(() => broker.close());

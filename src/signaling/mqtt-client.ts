@@ -60,6 +60,11 @@ export interface MqttClient {
   readonly connected: boolean;
   /** Read again by every connect() and reconnect(). */
   readonly options: MqttConnectOptions;
+  /**
+   * Takes a SUBSCRIBE before the CONNACK and sends it right behind the CONNECT (MQTT 3.1.1 section 3.1.4: a client need
+   * not wait for the CONNACK; a refused CONNECT voids it): our WebSocket client. MQTT.js waits for the CONNACK.
+   */
+  readonly pipelining?: boolean;
   on<E extends keyof MqttClientEvents>(event: E, listener: MqttClientEvents[E]): void;
   connect(): void;
   /** Connects again after a 'close', with the current options. */

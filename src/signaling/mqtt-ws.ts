@@ -62,6 +62,9 @@ export class WsMqttClient implements MqttClient {
   private socket: WebSocketLike | undefined;
   private reader: PacketReader | undefined;
   private isConnected = false;
+  readonly pipelining = true;
+  /** SUBSCRIBEs made before the WebSocket opened: they follow the CONNECT. */
+  private early: Uint8Array<ArrayBuffer>[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -121,7 +124,10 @@ export class WsMqttClient implements MqttClient {
     }
     this.socket = socket;
     socket.binaryType = 'arraybuffer';
-    socket.onopen = () => this.send(encodeConnect({ ...this.urlLogin, ...options }));
+    socket.onopen = () => {
+      this.send(encodeConnect({ ...this.urlLogin, ...options }));
+      for (const packet of this.early.splice(0)) this.send(packet);
+    };
     socket.onmessage = (event: { readonly data: unknown }) => this.received(event.data);
     // The browser tells nothing about why (no code, no text): the close that follows says it all.
     socket.onerror = () => {};
@@ -165,7 +171,7 @@ export class WsMqttClient implements MqttClient {
   async subscribeAsync(topics: Readonly<Record<string, { readonly qos: 0 | 1 }>>): Promise<readonly { readonly qos: number }[]> {
     const list = Object.entries(topics).map(([topic, { qos }]) => [topic, qos] as const);
     const id = this.packetId();
-    const codes = await this.request(id, encodeSubscribe(this.version, id, list));
+    const codes = await this.request(id, encodeSubscribe(this.version, id, list), true);
     return list.map((_, i) => ({ qos: codes[i] ?? 0x80 }));
   }
 
@@ -177,15 +183,19 @@ export class WsMqttClient implements MqttClient {
     if (this.socket) this.teardown(this.socket, undefined);
   }
 
-  /** Sends a QoS 1 PUBLISH or a SUBSCRIBE and waits for its acknowledgement's codes. */
-  private request(id: number, packet: Uint8Array<ArrayBuffer>): Promise<readonly number[]> {
+  /**
+   * Sends a QoS 1 PUBLISH or a SUBSCRIBE and waits for its acknowledgement's codes. `early`: also while the connection
+   * waits for its CONNACK (right behind the CONNECT, see `pipelining`); settled like the rest when it closes.
+   */
+  private request(id: number, packet: Uint8Array<ArrayBuffer>, early = false): Promise<readonly number[]> {
     return new Promise((resolve, reject) => {
-      if (!this.isConnected) {
+      const waiting = early && this.socket !== undefined && !this.isConnected;
+      if (!this.isConnected && !waiting) {
         reject(new Error('Not connected to the MQTT broker'));
         return;
       }
       this.pending.set(id, { resolve, reject });
-      this.send(packet);
+      if (!this.send(packet)) this.early.push(packet);
     });
   }
 
@@ -298,6 +308,7 @@ export class WsMqttClient implements MqttClient {
     this.socket = undefined;
     this.reader = undefined;
     this.isConnected = false;
+    this.early = [];
     clearTimeout(this.connectTimer);
     clearTimeout(this.pingTimer);
     socket.onopen = null;

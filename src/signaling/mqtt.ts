@@ -127,6 +127,8 @@ export class MqttTransport implements Transport {
   private usingLogin = false;
   /** The other login choice was tried after a refusal (reset once online). */
   private loginSwitched = false;
+  /** The SUBSCRIBE a pipelining client sent behind the CONNECT of connection `generation` (see dial). */
+  private early: { generation: number; granted: Promise<readonly { readonly qos: number }[]> } | undefined;
   /** Bumped on every connection close, so work started for an older connection stops. */
   private generation = 0;
   private lastError: unknown;
@@ -215,7 +217,7 @@ export class MqttTransport implements Transport {
         if (err) reject(err);
         else resolve();
       };
-      client.connect();
+      this.dial(client, 'connect');
     });
   }
 
@@ -303,9 +305,11 @@ export class MqttTransport implements Transport {
     const link = this.link;
     if (!link || this.phase === 'closed') return;
     const generation = this.generation;
-    const wanted = [topics.presenceAll(link.room), link.inboxTopic];
+    const wanted = this.wanted(link);
     let refusal: PeercamError | undefined;
-    const subscribing = client.subscribeAsync(Object.fromEntries(wanted.map((topic) => [topic, { qos: 1 as const }])));
+    const early = this.early?.generation === generation ? this.early.granted : undefined;
+    this.early = undefined;
+    const subscribing = early ?? client.subscribeAsync(Object.fromEntries(wanted.map((topic) => [topic, { qos: 1 as const }])));
     // Our presence goes out right behind the SUBSCRIBE instead of after its SUBACK (the same order on the wire): both
     // answers come back together, one broker round trip sooner online (issue 15). Both must still succeed; a refused
     // subscription ends the link without DISCONNECT, so the broker's last will clears the presence just sent.
@@ -343,6 +347,25 @@ export class MqttTransport implements Transport {
     this.settleOpen?.();
   }
 
+  /**
+   * Opens a connection; a client that pipelines gets our SUBSCRIBE right behind the CONNECT, so the retained presence
+   * of the room comes one broker round trip sooner (issue 15). Its answer is judged at the CONNACK as usual.
+   */
+  private dial(client: MqttClient, how: 'connect' | 'reconnect'): void {
+    if (how === 'connect') client.connect();
+    else client.reconnect();
+    this.early = undefined;
+    if (!client.pipelining || !this.link) return;
+    const granted = client.subscribeAsync(Object.fromEntries(this.wanted(this.link).map((topic) => [topic, { qos: 1 as const }])));
+    granted.catch(() => {}); // a connection refused or lost before its CONNACK: onClose handles it
+    this.early = { generation: this.generation, granted };
+  }
+
+  /** The topics a member subscribes to: the room's presence and its own inbox. */
+  private wanted(link: Link): string[] {
+    return [topics.presenceAll(link.room), link.inboxTopic];
+  }
+
   /** True once the connection `generation` belonged to has closed, or the transport has. */
   private stale(generation: number): boolean {
     return generation !== this.generation || this.phase === 'closed';
@@ -367,19 +390,19 @@ export class MqttTransport implements Transport {
     if (this.version === 5 && refusedV5) {
       this.log.info({ why: lastError === undefined ? 'closed' : errorText(lastError) }, 'broker refused MQTT 5; using 3.1.1');
       this.setVersion(4);
-      client.reconnect();
+      this.dial(client, 'reconnect');
       return;
     }
     if (retainRefused(lastError) && this.retain) {
       this.noRetain(client);
-      client.reconnect();
+      this.dial(client, 'reconnect');
       return;
     }
     if (failure === 'protocol' && this.versions.get(this.key) === 4 && !this.triedV5) {
       // Remembered 3.1.1, but the broker now refuses it (replaced by an MQTT 5-only one): try 5 once.
       this.triedV5 = true;
       this.setVersion(5);
-      client.reconnect();
+      this.dial(client, 'reconnect');
       return;
     }
     if (this.roomCredentials && !this.loginSwitched && isLoginRefusal(lastError)) {
@@ -394,7 +417,7 @@ export class MqttTransport implements Transport {
         delete client.options.username;
         delete client.options.password;
       }
-      client.reconnect();
+      this.dial(client, 'reconnect');
       return;
     }
     const refused = this.roomCredentials && this.loginSwitched && isLoginRefusal(lastError) ? loginRefusedBothWays(this.url, lastError) : failure;
@@ -419,7 +442,7 @@ export class MqttTransport implements Transport {
     this.retryTimer = setTimeout(() => {
       if (this.phase !== 'reconnecting') return;
       handlers.state('connecting', `reconnecting to ${this.url}`);
-      client.reconnect();
+      this.dial(client, 'reconnect');
     }, delay);
   }
 

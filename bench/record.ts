@@ -88,12 +88,14 @@ for (const n of COUNTS) {
   const drops0 = udpReceiveDrops(pid);
   const w0 = performance.now();
   const rssSamples: number[] = [];
+  const rssSamplesB: number[] = [];
   /** Long runs (the hour by hand): RSS at the start of the window and every 10 minutes, printed as it goes. */
   const rssEvery10Min: number[] = [rssMb(pid)];
   if (WINDOW_S >= 1200) say(`${n} camera(s): RSS ${rssEvery10Min[0]} MB at the start of the window`);
   while (performance.now() - w0 < WINDOW_S * 1000) {
     await sleep(2000);
     rssSamples.push(rssMb(pid));
+    if (pidB) rssSamplesB.push(rssMb(pidB));
     if (WINDOW_S >= 1200 && rssSamples.length % 300 === 0) {
       rssEvery10Min.push(rssSamples.at(-1) ?? 0);
       say(`${n} camera(s): RSS ${rssSamples.at(-1)} MB after ${Math.round((performance.now() - w0) / 60_000)} min`);
@@ -160,7 +162,7 @@ for (const n of COUNTS) {
     rssFirstMb: rssSamples[0],
     rssSlopeMbPerMin: Math.round(slope(rssSamples, 2) * 60 * 100) / 100,
     ...(WINDOW_S >= 1200 ? { rssEvery10MinMb: rssEvery10Min } : {}),
-    ...(pidB ? { ab: { cpuPct: Math.round(cpuB * 10) / 10, cpuPctPerCamera: Math.round((cpuB / n) * 100) / 100, cpuPctByThread: byThreadB, wakeupsPerSByThread: wakeupsB } } : {}),
+    ...(pidB ? { ab: { cpuPct: Math.round(cpuB * 10) / 10, cpuPctPerCamera: Math.round((cpuB / n) * 100) / 100, cpuPctByThread: byThreadB, wakeupsPerSByThread: wakeupsB, rssMb: rssSamplesB.at(-1), rssFirstMb: rssSamplesB[0] } } : {}),
     ...remote,
     diskOverRtp: received ? Math.round((written / received) * 1000) / 1000 : null,
   };

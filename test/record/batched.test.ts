@@ -28,13 +28,12 @@ describe('PacketBatch', () => {
     for (let i = 0; i < 5; i++) {
       reused.fill(i);
       (i % 2 ? b : a)(reused);
-      await sleep(5);
     }
-    assert.equal(got.length, 0, 'nothing sent before the interval');
+    assert.equal(got.length, 0, 'nothing sent at once');
     await waitFor(() => got.length === 5, { timeoutMs: 5000, what: 'the burst' });
     assert.deepEqual(got.map((g) => `${g.to}${g.bytes.join('')}`), ['a000', 'b111', 'a222', 'b333', 'a444']);
     assert.ok(got[0]!.at - t0 >= 55, `sent ${got[0]!.at - t0} ms after the first packet`);
-    assert.equal(new Set(got.map((g) => Math.round(g.at))).size, 1, 'one burst');
+    assert.ok(got.at(-1)!.at - got[0]!.at < 5, 'one burst');
     assert.equal(batch.bursts, 1);
     await sleep(150);
     assert.equal(batch.bursts, 1, 'no empty bursts');

@@ -7,6 +7,8 @@ import { type CameraAgent, startCamera } from '../../src/agent/camera.js';
 import { DEFAULT_BATCH_MS, Recorder } from '../../src/agent/recorder.js';
 import { createViewerPeer, shutdownNdc } from '../../src/media/ndc/index.js';
 import { PacketBatch } from '../../src/media/packet-batch.js';
+import { newDeviceId, parseEnvelope } from '../../src/protocol/index.js';
+import { recorderSettings } from '../../src/cli/record.js';
 import { listSegments } from '../../src/record/store.js';
 import { ViewerSession } from '../../src/session/index.js';
 import { memoryRoom } from '../helpers/memory-room.js';
@@ -53,6 +55,27 @@ describe('PacketBatch', () => {
     sink(new Uint8Array(10));
     batch.flush();
     assert.deepEqual(sizes, [1200, 1200], 'the held packet was dropped at close');
+  });
+});
+
+describe('batchMs in the offer', () => {
+  const offer = (body: object) => parseEnvelope({ v: 1, type: 'offer', from: newDeviceId(), to: newDeviceId(), sid: 's', seq: 1, ts: Date.now(), body: { sdp: 'v=0', gen: 0, ...body } });
+  it('is optional, a whole number of ms up to 1000; a key a device does not know is dropped, not refused', () => {
+    const withBatch = offer({ batchMs: 250 });
+    assert.ok(typeof withBatch === 'object' && withBatch.type === 'offer' && withBatch.body.batchMs === 250);
+    const without = offer({});
+    assert.ok(typeof without === 'object' && without.type === 'offer' && without.body.batchMs === undefined);
+    for (const bad of [-1, 1001, 2.5, '250']) assert.equal(offer({ batchMs: bad }), 'malformed', `batchMs ${bad}`);
+    // What a camera older than batchMs does with it: the same as this one with a field newer than itself.
+    const newer = offer({ batchMs: 250, fromTheFuture: true });
+    assert.ok(typeof newer === 'object' && newer.type === 'offer' && !('fromTheFuture' in newer.body));
+  });
+
+  it('peercam record --batch-ms: 0..1000 ms, else a config error naming the flag', () => {
+    const flags = { keep: '7d', minFree: '5%', segment: '60s' };
+    assert.equal(recorderSettings({ ...flags, batchMs: '0' }, '/tmp/x').batchMs, 0);
+    assert.equal(recorderSettings({ ...flags, batchMs: '500' }, '/tmp/x').batchMs, 500);
+    for (const bad of ['-1', '1001', '0.5', 'fast']) assert.throws(() => recorderSettings({ ...flags, batchMs: bad }, '/tmp/x'), /--batch-ms/);
   });
 });
 

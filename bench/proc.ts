@@ -33,3 +33,27 @@ export function threadTicks(pid: number): Map<string, number> {
   }
   return out;
 }
+
+/** Voluntary context switches (a thread going to sleep: one per wake-up) so far, by thread, named as in threadTicks. */
+export function threadWakeups(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const name = Number(tid) === pid ? 'main' : (/^Name:\s*(.*)$/m.exec(status)?.[1] ?? '?').trim().replace(/ /g, '-');
+      const n = Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0);
+      out.set(name, (out.get(name) ?? 0) + n);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** UDP datagrams dropped because a socket's receive buffer was full, in the network namespace of `pid`. */
+export function udpReceiveDrops(pid: number): number {
+  const lines = readFileSync(`/proc/${pid}/net/snmp`, 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const names = lines[0]?.split(/\s+/) ?? [];
+  const values = lines[1]?.split(/\s+/) ?? [];
+  return Number(values[names.indexOf('RcvbufErrors')] ?? 0);
+}

@@ -9,9 +9,10 @@
  *    multiples of real time (Mb/s over the channel / the clip's bitrate, and / 2 Mb/s).
  * Runs in its own loopback-only network namespace (root). Ends with one JSON line.
  *
- *   npm run bench:record [-- --window 20 --cameras 1,10 --cpu-prof DIR --perf --ab OTHER/dist/cli/main.js]
+ *   npm run bench:record [-- --window 20 --cameras 1,10 --cpu-prof DIR --perf --ab OTHER/dist/cli/main.js
+ *                            --batch-ms N --ab-batch-ms N]
  */
-import { CLK_TCK, cpuTicks, rssMb, threadTicks } from './proc.js';
+import { CLK_TCK, cpuTicks, rssMb, threadTicks, threadWakeups, udpReceiveDrops } from './proc.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,9 @@ const PROFILE_DIR = arg('cpu-prof', '');
  * load of a shared machine moves alike.
  */
 const AB = arg('ab', '');
+/** `--batch-ms N` / `--ab-batch-ms N`: the recorder's (the second recorder's) `--batch-ms`; default: its own default. */
+const BATCH = arg('batch-ms', '');
+const AB_BATCH = arg('ab-batch-ms', '');
 /** `--perf`: the recorder writes /tmp/perf-PID.map (JS symbols for `perf record -p PID`); its pid is printed. */
 const PERF = process.argv.includes('--perf');
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -62,10 +66,10 @@ for (const n of COUNTS) {
     await c.waitFor(/is live in room/, 180_000);
   }
   const nodeArgs = [...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(PERF ? ['--perf-basic-prof'] : [])];
-  const rec = spawnCli(['record', '--out', out, '--segment', '60s'], home.env, nodeArgs);
+  const rec = spawnCli(['record', '--out', out, '--segment', '60s', ...(BATCH ? ['--batch-ms', BATCH] : [])], home.env, nodeArgs);
   const pid = rec.child.pid ?? 0;
   const outB = AB ? await mkdtemp(join(tmpdir(), 'peercam-bench-rec-ab-')) : '';
-  const recB = AB ? spawn(process.execPath, [AB, 'record', '--out', outB, '--segment', '60s'], { env: home.env, stdio: ['ignore', 'pipe', 'pipe'] }) : undefined;
+  const recB = AB ? spawn(process.execPath, [AB, 'record', '--out', outB, '--segment', '60s', ...(AB_BATCH ? ['--batch-ms', AB_BATCH] : [])], { env: home.env, stdio: ['ignore', 'pipe', 'pipe'] }) : undefined;
   let outputB = '';
   recB?.stdout?.on('data', (d: Buffer) => (outputB += d.toString()));
   recB?.stderr?.on('data', (d: Buffer) => (outputB += d.toString()));
@@ -79,14 +83,19 @@ for (const n of COUNTS) {
   const threads0 = threadTicks(pid);
   const tB0 = pidB ? cpuTicks(pidB) : 0;
   const threadsB0 = pidB ? threadTicks(pidB) : new Map<string, number>();
+  const wakes0 = threadWakeups(pid);
+  const wakesB0 = pidB ? threadWakeups(pidB) : new Map<string, number>();
+  const drops0 = udpReceiveDrops(pid);
   const w0 = performance.now();
   const rssSamples: number[] = [];
+  const rssSamplesB: number[] = [];
   /** Long runs (the hour by hand): RSS at the start of the window and every 10 minutes, printed as it goes. */
   const rssEvery10Min: number[] = [rssMb(pid)];
   if (WINDOW_S >= 1200) say(`${n} camera(s): RSS ${rssEvery10Min[0]} MB at the start of the window`);
   while (performance.now() - w0 < WINDOW_S * 1000) {
     await sleep(2000);
     rssSamples.push(rssMb(pid));
+    if (pidB) rssSamplesB.push(rssMb(pidB));
     if (WINDOW_S >= 1200 && rssSamples.length % 300 === 0) {
       rssEvery10Min.push(rssSamples.at(-1) ?? 0);
       say(`${n} camera(s): RSS ${rssSamples.at(-1)} MB after ${Math.round((performance.now() - w0) / 60_000)} min`);
@@ -95,6 +104,18 @@ for (const n of COUNTS) {
   const windowS = (performance.now() - w0) / 1000;
   const cpu = ((cpuTicks(pid) - t0) / CLK_TCK / windowS) * 100;
   const cpuB = pidB ? ((cpuTicks(pidB) - tB0) / CLK_TCK / windowS) * 100 : 0;
+  /** Wake-ups a second by thread (voluntary context switches: each is a sleep that a wake-up ended). */
+  const wakeRates = (p: number, before: Map<string, number>) => {
+    const rates: Record<string, number> = {};
+    for (const [name, count] of threadWakeups(p)) {
+      const rate = Math.round((count - (before.get(name) ?? 0)) / windowS);
+      if (rate > 0) rates[name] = rate;
+    }
+    return rates;
+  };
+  const wakeups = wakeRates(pid, wakes0);
+  const wakeupsB = pidB ? wakeRates(pidB, wakesB0) : {};
+  const udpDrops = udpReceiveDrops(pid) - drops0;
   const byThreadB: Record<string, number> = {};
   if (pidB)
     for (const [name, ticks] of threadTicks(pidB)) {
@@ -133,13 +154,15 @@ for (const n of COUNTS) {
     cpuPct: Math.round(cpu * 10) / 10,
     cpuPctPerCamera: Math.round((cpu / n) * 100) / 100,
     cpuPctByThread: byThread,
+    wakeupsPerSByThread: wakeups,
+    udpReceiveDrops: udpDrops,
     cpuUsPerFrame: Math.round(cpuUsPerFrame),
     cpuUsPerPacket: packets ? Math.round((cpuUsPerFrame * frames) / packets) : null,
     rssMb: rss,
     rssFirstMb: rssSamples[0],
     rssSlopeMbPerMin: Math.round(slope(rssSamples, 2) * 60 * 100) / 100,
     ...(WINDOW_S >= 1200 ? { rssEvery10MinMb: rssEvery10Min } : {}),
-    ...(pidB ? { ab: { cpuPct: Math.round(cpuB * 10) / 10, cpuPctPerCamera: Math.round((cpuB / n) * 100) / 100, cpuPctByThread: byThreadB } } : {}),
+    ...(pidB ? { ab: { cpuPct: Math.round(cpuB * 10) / 10, cpuPctPerCamera: Math.round((cpuB / n) * 100) / 100, cpuPctByThread: byThreadB, wakeupsPerSByThread: wakeupsB, rssMb: rssSamplesB.at(-1), rssFirstMb: rssSamplesB[0] } } : {}),
     ...remote,
     diskOverRtp: received ? Math.round((written / received) * 1000) / 1000 : null,
   };

@@ -4,6 +4,7 @@ import type { Channel } from '../signaling/channel.js';
 import { VideoEncodes } from '../media/encodes.js';
 import { connectSource, Fanout } from '../media/fanout.js';
 import { CNAME, createCameraPeer, type NdcOptions, TurnBridge } from '../media/ndc/index.js';
+import { PacketBatch } from '../media/packet-batch.js';
 import {
   describeSourceSpec,
   type OpenSourceOptions,
@@ -138,6 +139,9 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
           }
           peer.sendRtp(p);
         };
+        // A viewer that takes its media in bursts (a recorder) gets everything held and sent together.
+        const batch = context.batchMs ? new PacketBatch({ intervalMs: context.batchMs }) : undefined;
+        const batched = (sink: (p: Uint8Array) => unknown) => (batch ? batch.wrap(sink) : sink);
         let feed: ViewerFeed | undefined;
         let audioFeed: ViewerFeed | undefined;
         /** The encode this viewer holds, from the answer until the peer ends. */
@@ -163,13 +167,13 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
               const n = peer.negotiated;
               if (!n || feed || this.closed || !held) return;
               // Sender reports on both streams: receivers (browsers, the recorder) line the sound up with the picture.
-              const reports = (kind: 'video' | 'audio') => ({ cname: CNAME, send: (p: Uint8Array) => void peer.sendRtcp(p, kind) });
-              feed = held.fanout.addViewer({ payloadType: n.videoPt, ssrc: n.ssrc, sink: sendVideo, senderReports: reports('video') });
+              const reports = (kind: 'video' | 'audio') => ({ cname: CNAME, send: batched((p: Uint8Array) => peer.sendRtcp(p, kind)) });
+              feed = held.fanout.addViewer({ payloadType: n.videoPt, ssrc: n.ssrc, sink: batched(sendVideo), senderReports: reports('video') });
               if (n.audio && this.audioFanout)
                 audioFeed = this.audioFanout.addViewer({
                   payloadType: n.audio.pt,
                   ssrc: n.audio.ssrc,
-                  sink: (p) => peer.sendAudioRtp(p),
+                  sink: batched((p) => peer.sendAudioRtp(p)),
                   senderReports: reports('audio'),
                 });
             },
@@ -179,6 +183,7 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
         // Stop feeding before the track closes: a send after close crashes libdatachannel (DESIGN.md).
         peer.on('state', (s) => {
           if (s === 'closed' || s === 'failed') {
+            batch?.close();
             feed?.close();
             audioFeed?.close();
             release();

@@ -30,6 +30,12 @@ export interface RecorderOptions extends RetentionPolicy {
    * loses; browser cameras send keyframes only when asked. Default 2 s. Encoders with a fixed interval ignore it.
    */
   readonly keyframeMs?: number;
+  /**
+   * Ask cameras for the media in bursts of at most this many ms (`batchMs` in the offer): the recorder's threads wake
+   * a few times a second per camera instead of once per frame. Node cameras do; browser camera pages and older cameras
+   * send live. 0: live. Default 250.
+   */
+  readonly batchMs?: number;
   readonly engine?: NdcOptions;
   readonly timeouts?: Partial<Timeouts>;
   readonly log?: Logger;
@@ -68,6 +74,9 @@ export type RecorderActivity =
   | { readonly kind: 'motion'; readonly camera: string; readonly phase: 'start' | 'end' }
   /** ICE of a session to the camera failed or did not connect in time (once per session). */
   | { readonly kind: 'ice'; readonly camera: string; readonly problem: IceProblem };
+
+/** How long a camera may hold the recorder's media before sending it (RecorderOptions.batchMs). */
+export const DEFAULT_BATCH_MS = 250;
 
 /** The source a recorder lists in its presence so that members find it and offer for its recordings. */
 export const RECORDINGS_PRESENCE_SOURCE = { id: RECORDINGS_SOURCE, name: 'Recordings', kinds: [] as ('video' | 'audio')[] };
@@ -281,6 +290,7 @@ export class Recorder {
       channel: this.options.channel,
       camera: w.camera.id,
       config: this.options.peerConfig,
+      batchMs: this.options.batchMs ?? DEFAULT_BATCH_MS,
       ...(this.options.timeouts ? { timeouts: this.options.timeouts } : {}),
       log: this.log,
       peerFactory: (config) => {

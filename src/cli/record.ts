@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { RECORDINGS_PRESENCE_SOURCE, Recorder } from '../agent/recorder.js';
+import { DEFAULT_BATCH_MS, RECORDINGS_PRESENCE_SOURCE, Recorder } from '../agent/recorder.js';
 import { parseDuration, parseMinFree, parseSize } from '../record/units.js';
 import type { RecorderOptions } from '../agent/recorder.js';
 import { PeercamMetrics, serveMetrics } from '../metrics/index.js';
-import { type Logger, PeercamError } from '../protocol/index.js';
+import { type Logger, MAX_BATCH_MS, PeercamError } from '../protocol/index.js';
 import type { PeerConfig } from '../session/index.js';
 import type { Channel } from '../signaling/channel.js';
 import { untilSignal } from './camera.js';
@@ -24,6 +24,7 @@ export interface RecordCliOptions {
   mode?: string;
   preRoll?: string;
   postRoll?: string;
+  batchMs?: string;
 }
 
 interface RecordOptions extends LanCliOptions, RecordCliOptions {
@@ -42,7 +43,8 @@ export function addRecordOptions(cmd: Command): Command {
     .option('--cameras <names>', 'record only these cameras (comma-separated names or ids)')
     .option('--mode <continuous|events>', 'events: keep only clips around motion events (pre-roll to post-roll)', 'continuous')
     .option('--pre-roll <length>', 'events mode: start clips this much before the motion (at a keyframe, from those kept in memory)', '5s')
-    .option('--post-roll <length>', 'events mode: keep this much after an event ends', '10s');
+    .option('--post-roll <length>', 'events mode: keep this much after an event ends', '10s')
+    .option('--batch-ms <ms>', 'ask Node cameras for the media in bursts of this many ms (fewer wake-ups, less CPU; 0: live)', String(DEFAULT_BATCH_MS));
 }
 
 export const defaultRecordingsDir = (): string => join(dataDir(), 'recordings');
@@ -58,8 +60,15 @@ export function recorderSettings(opts: RecordCliOptions, out: string | undefined
     minFree: parseMinFree(opts.minFree, '--min-free'),
     segmentMs: parseDuration(opts.segment, '--segment'),
     ...(cameras?.length ? { cameras } : {}),
+    ...(opts.batchMs !== undefined ? { batchMs: parseBatchMs(opts.batchMs) } : {}),
     ...recordMode(opts),
   };
+}
+
+function parseBatchMs(text: string): number {
+  const ms = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || ms > MAX_BATCH_MS) throw PeercamError.config(`--batch-ms must be a whole number of ms from 0 to ${MAX_BATCH_MS}, not "${text}".`);
+  return ms;
 }
 
 function recordMode(opts: RecordCliOptions): Pick<RecorderOptions, 'mode' | 'preRollMs' | 'postRollMs'> {

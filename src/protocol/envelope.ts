@@ -65,6 +65,8 @@ const MotionSettingsSchema = v.object({
   masks: v.pipe(v.array(PolygonSchema), v.maxLength(16)),
 });
 const BoxSchema = v.object({ x: unit, y: unit, w: unit, h: unit });
+/** Longest burst a viewer may ask for in its offer (`batchMs`). */
+export const MAX_BATCH_MS = 1000;
 /** Largest snapshot (base64 JPEG) in a motion message: keeps the sealed message under 64 KiB. */
 export const MAX_SNAPSHOT_CHARS = 40 * 1024;
 
@@ -84,6 +86,12 @@ const bodies = {
     /** Negotiation number within the session; an ICE restart offer has a higher one. */
     gen: v.pipe(v.number(), v.integer(), v.minValue(0)),
     source: v.optional(shortText(64)),
+    /**
+     * The viewer takes its media in bursts of at most this many ms (a recorder: it needs no low latency, and fewer
+     * wake-ups cost it less CPU). A camera that can holds the viewer's RTP and sends it together; absent or 0: live
+     * pacing. Older cameras drop the field (v.object strips unknown keys) and send live.
+     */
+    batchMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_BATCH_MS))),
   }),
   answer: v.object({
     sdp: shortText(48 * 1024),

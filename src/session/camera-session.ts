@@ -8,6 +8,8 @@ export interface OfferContext {
   readonly viewer: DeviceId;
   readonly sid: SessionId;
   readonly source: string | undefined;
+  /** The viewer takes its media in bursts of at most this many ms (a recorder); undefined: live. */
+  readonly batchMs: number | undefined;
 }
 
 /** Builds the camera's peer for one viewer's offer (which source, which viewer). */
@@ -56,7 +58,7 @@ export class CameraSession extends Negotiation {
     if (this.lastAnswer) this.setState('restarting');
     const reuse = this.peer?.canRestartIce;
     this.usedConfig = this.config;
-    const peer = reuse && this.peer ? this.peer : this.peerFactory(this.config, { viewer: this.remote, sid: this.sid, source: e.body.source });
+    const peer = reuse && this.peer ? this.peer : this.peerFactory(this.config, { viewer: this.remote, sid: this.sid, source: e.body.source, batchMs: e.body.batchMs || undefined });
     this.usePeer(peer);
     this.remoteDescriptionCandidates(sdp);
     const answer = await this.withReadyCandidates(peer, await peer.answer(sdp));

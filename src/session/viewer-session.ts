@@ -12,6 +12,11 @@ export interface ViewerSessionOptions {
   readonly config: PeerConfig;
   /** Which of the camera's sources to watch (default: its first). */
   readonly source?: string;
+  /**
+   * Ask the camera for the media in bursts of at most this many ms (`batchMs` in the offer): a recorder, which needs
+   * no low latency and wakes up less often. Cameras that cannot (browsers, older ones) send live. Default: live.
+   */
+  readonly batchMs?: number;
   /** ICE restarts tried in a row before giving up with 'ice-failed'. */
   readonly maxRestarts?: number;
   readonly timeouts?: Partial<Timeouts>;
@@ -157,7 +162,8 @@ export class ViewerSession extends Negotiation {
   private sendOffer(retry: boolean): void {
     const sdp = this.offerSdp;
     if (sdp === undefined) return;
-    this.send('offer', { sdp, gen: this.gen, ...(this.options.source ? { source: this.options.source } : {}) });
+    const { source, batchMs } = this.options;
+    this.send('offer', { sdp, gen: this.gen, ...(source ? { source } : {}), ...(batchMs ? { batchMs } : {}) });
     if (!retry) this.emit('step', 'offer-sent', this.gen);
     this.arm('answer', this.timeouts.answerMs, () => {
       if (!retry) return this.sendOffer(true); // offers are idempotent at the camera: a lost one is simply re-sent

@@ -194,7 +194,7 @@ export class Tile {
   private async readStats(): Promise<void> {
     const pc = this.watch?.peerConnection;
     // Nothing to read before the connection is up, and getStats costs the page while its tiles negotiate.
-    if (!pc || pc.connectionState !== 'connected') return;
+    if (pc?.connectionState !== 'connected') return;
     try {
       const s = await this.stats.read(pc);
       // Until it is live, a known reason (why ICE cannot connect) stays in view instead of "0 kb/s".

@@ -322,6 +322,24 @@ describe('our MQTT client against a fake broker', () => {
     });
   }
 
+  it('sends the transport\'s SUBSCRIBE right behind its CONNECT, before the CONNACK (one round trip less)', async () => {
+    const order: number[] = [];
+    // This broker answers the CONNECT only once the SUBSCRIBE is here too: a client that waits for the CONNACK first
+    // never gets online.
+    const fake = await fakeBroker((socket, packet) => {
+      order.push(type(packet));
+      if (type(packet) !== 8) return;
+      const id = [packet[2]!, packet[3]!];
+      socket.send(Uint8Array.from([...CONNACK_V5, 0x90, 0x05, ...id, 0x00, 0x01, 0x01]));
+    });
+    const t = new MqttTransport({ url: fake.url, client: wsClient, connectTimeoutMs: 3000, reconnect: { nextDelayMs: () => null } });
+    after(() => t.close());
+    const { got, h } = handlers();
+    await t.open((await Room.create()).id, newDeviceId(), h);
+    assert.deepEqual(order.slice(0, 2), [1, 8], 'CONNECT, then SUBSCRIBE, before any answer');
+    assert.match(got.states.at(-1) ?? '', /connected to ws:/);
+  });
+
   it('says "connack timeout" when the broker never answers the CONNECT', async () => {
     const fake = await fakeBroker(() => {});
     const client = wsClient(fake.url, options({ connectTimeout: 300 }));

@@ -8,6 +8,7 @@ import { createServer, request, type Server } from 'node:http';
 import { connect, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
+import type { Duplex } from 'node:stream';
 
 const PAGES: Record<string, string> = { '/': 'index.html', '/camera': 'camera.html' };
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
@@ -19,16 +20,19 @@ export interface BaselineFront {
 
 export async function startBaselineFront(dir: string, hubOrigin: string): Promise<BaselineFront> {
   const hub = new URL(hubOrigin);
-  // The hints the hub of that build put in its pages: only the MQTT version (a page ignores hints it does not know).
+  // The hints the hub puts in its pages (the MQTT version, whether members get ICE servers): the same for both builds
+  // (a page ignores hints it does not know).
   const hubHtml = await (await fetch(hubOrigin)).text();
-  const mqttHint = /<meta name="peercam-mqtt-version"[^>]*>/.exec(hubHtml)?.[0] ?? '';
+  const hints = (hubHtml.match(/<meta name="peercam-[^"]+"[^>]*>/g) ?? []).join('');
+  /** The proxied WebSockets: an HTTP server's close() waits for upgraded sockets, which closeAllConnections() leaves. */
+  const tunnels = new Set<Socket | Duplex>();
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const file = PAGES[path] ?? (path.startsWith('/assets/') || path.startsWith('/icons/') ? normalize(path.slice(1)) : undefined);
     if (file && !file.startsWith('..')) {
       readFile(join(dir, file)).then(
         (body) => {
-          const out = extname(file) === '.html' ? Buffer.from(body.toString('utf8').replace('<head>', `<head>${mqttHint}`)) : body;
+          const out = extname(file) === '.html' ? Buffer.from(body.toString('utf8').replace('<head>', `<head>${hints}`)) : body;
           res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
           res.end(out);
         },
@@ -57,10 +61,16 @@ export async function startBaselineFront(dir: string, hubOrigin: string): Promis
       up.pipe(socket);
       socket.pipe(up);
     });
+    tunnels.add(up);
+    tunnels.add(socket);
     const end = () => {
       up.destroy();
       socket.destroy();
+      tunnels.delete(up);
+      tunnels.delete(socket);
     };
+    up.on('close', end);
+    socket.on('close', end);
     up.on('error', end);
     socket.on('error', end);
   });
@@ -71,6 +81,7 @@ export async function startBaselineFront(dir: string, hubOrigin: string): Promis
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        for (const t of tunnels) t.destroy();
         server.close(() => resolve());
       }),
   };

@@ -4,7 +4,7 @@
  *
  *   sudo node --import tsx bench/web-trace.ts [--camera demo|testsrc] [--trials 3] [--baseline DIR] [--quiet]
  *
- * `--kids N` lists the N longest events inside each long task (default 4), `--min-task MS` which tasks are long (15).
+ * `--categories a,b` traces more categories (e.g. webrtc,mojom,media,gpu). `--kids N` lists the N longest events inside each long task (default 4), `--min-task MS` which tasks are long (15).
  * `--baseline DIR` alternates with another build (bench/web-baseline.ts); the last lines compare the main thread's
  * busy time up to the first frame (the sum of its tasks: less sensitive to a loaded machine than wall-clock time).
  */
@@ -45,7 +45,8 @@ try {
   for (let i = 0; i < Number(arg('trials', '3')); i++) for (const [build, link] of builds) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
-    await browser.startTracing(page, { categories: ['toplevel', 'devtools.timeline', 'v8', 'blink.user_timing', 'loading'] });
+    const more = arg('categories', '').split(',').filter(Boolean);
+    await browser.startTracing(page, { categories: ['toplevel', 'devtools.timeline', 'v8', 'blink.user_timing', 'loading', ...more] });
     await page.goto(link);
     await page.waitForFunction(() => performance.getEntriesByName('peercam:frame', 'mark').length > 0 || performance.getEntriesByType('mark').some((m) => m.name.startsWith('peercam:frame:')), null, { timeout: 30_000, polling: 50 });
     const marks = await page.evaluate(() => {

@@ -56,6 +56,41 @@ interface Pending {
   readonly reject: (err: Error) => void;
 }
 
+/** A WebSocket opened before its client (preconnect): the first client to connect to that URL takes it. */
+let ahead: { url: string; socket: WebSocketLike; timer: ReturnType<typeof setTimeout> } | undefined;
+/** How long a WebSocket opened ahead waits for its client before it is closed. */
+const AHEAD_MS = 10_000;
+
+/**
+ * Opens the WebSocket to the broker at `url` before the page has what its CONNECT needs (the room's keys and login,
+ * a few WebCrypto round trips behind the page's first layout): the handshake overlaps them, and the client that
+ * connects to `url` next sends its CONNECT on that socket at once (issue 15). Unused, it closes after 10 s.
+ */
+export function preconnect(url: string, WebSocketImpl: WebSocketConstructor): void {
+  if (ahead?.url === url) return;
+  dropAhead();
+  const socket = new WebSocketImpl(url, 'mqtt');
+  ahead = { url, socket, timer: setTimeout(dropAhead, AHEAD_MS) };
+}
+
+/** The socket preconnect() opened to `url`, if it is still opening or open. */
+function takeAhead(url: string): WebSocketLike | undefined {
+  const taken = ahead;
+  if (!taken || taken.url !== url) return undefined;
+  clearTimeout(taken.timer);
+  ahead = undefined;
+  if (taken.socket.readyState <= OPEN) return taken.socket;
+  taken.socket.close();
+  return undefined;
+}
+
+function dropAhead(): void {
+  if (!ahead) return;
+  clearTimeout(ahead.timer);
+  ahead.socket.close();
+  ahead = undefined;
+}
+
 /** One connection at a time; connect() and reconnect() open a new WebSocket with the current options. */
 export class WsMqttClient implements MqttClient {
   private readonly listeners = new MqttListeners();
@@ -112,7 +147,7 @@ export class WsMqttClient implements MqttClient {
     this.reader = new PacketReader(this.version, options.properties?.maximumPacketSize ?? DEFAULT_MAX_PACKET_BYTES);
     let socket: WebSocketLike;
     try {
-      socket = new this.WebSocketImpl(this.url, 'mqtt');
+      socket = takeAhead(this.url) ?? new this.WebSocketImpl(this.url, 'mqtt');
     } catch (err) {
       // A bad URL throws at once (SyntaxError); report it like any other failed attempt.
       this.socket = undefined;
@@ -124,15 +159,17 @@ export class WsMqttClient implements MqttClient {
     }
     this.socket = socket;
     socket.binaryType = 'arraybuffer';
-    socket.onopen = () => {
+    const opened = () => {
       this.send(encodeConnect({ ...this.urlLogin, ...options }));
       for (const packet of this.early.splice(0)) this.send(packet);
     };
+    socket.onopen = opened;
     socket.onmessage = (event: { readonly data: unknown }) => this.received(event.data);
     // The browser tells nothing about why (no code, no text): the close that follows says it all.
     socket.onerror = () => {};
     socket.onclose = () => this.teardown(socket, undefined);
     this.connectTimer = setTimeout(() => this.teardown(socket, new Error('connack timeout')), options.connectTimeout);
+    if (socket.readyState === OPEN) opened(); // opened ahead (preconnect)
   }
 
   reconnect(): void {

@@ -3,7 +3,7 @@ import { PeercamError, type Room } from '../protocol/index.js';
 import type { SealedChannel } from '../signaling/channel.js';
 import { connect } from './lib/connection.js';
 import { byId, notice } from './lib/dom.js';
-import { consoleLogger, defaultName, fetchHubInfo, pagePeerConfig, tabDeviceId } from './lib/join.js';
+import { consoleLogger, defaultName, fetchHubInfo, pagePeerConfig, preconnectBroker, tabDeviceId } from './lib/join.js';
 import { pageRoom } from './lib/page-room.js';
 import { catchEverything, showNoRoom } from './lib/no-room.js';
 import { loadPageRoom } from './lib/room-link.js';
@@ -14,6 +14,8 @@ import { TalkBack } from './viewer/talk.js';
 
 mark('start');
 catchEverything();
+// The broker's WebSocket handshake overlaps deriving the room's keys and the page's first layout.
+preconnectBroker();
 void main();
 
 async function main(): Promise<void> {

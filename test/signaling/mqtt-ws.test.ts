@@ -11,7 +11,7 @@ import type { ConnectMqtt, MqttClient, MqttConnectOptions } from '../../src/sign
 import { connectMqtt as browserConnect } from '../../src/signaling/mqtt-connect.browser.js';
 import { classify, hungUp } from '../../src/signaling/mqtt-errors.js';
 import { encodePublish, PacketReader } from '../../src/signaling/mqtt-packets.js';
-import { WsMqttClient } from '../../src/signaling/mqtt-ws.js';
+import { preconnect, WsMqttClient } from '../../src/signaling/mqtt-ws.js';
 import type { TransportHandlers } from '../../src/signaling/transport.js';
 import { type MosquittoBroker, startMosquitto } from '../helpers/brokers.js';
 import { waitFor } from '../helpers/wait.js';
@@ -338,6 +338,26 @@ describe('our MQTT client against a fake broker', () => {
     await t.open((await Room.create()).id, newDeviceId(), h);
     assert.deepEqual(order.slice(0, 2), [1, 8], 'CONNECT, then SUBSCRIBE, before any answer');
     assert.match(got.states.at(-1) ?? '', /connected to ws:/);
+  });
+
+  it('takes the WebSocket preconnect() opened to its URL: one connection, the CONNECT on it once open', async () => {
+    const fake = await fakeBroker((socket, packet) => {
+      if (type(packet) === 1) socket.send(Uint8Array.from(CONNACK_V5));
+    });
+    preconnect(fake.url, WebSocket);
+    await waitFor(() => fake.protocols.length === 1, { timeoutMs: 5000, what: 'the WebSocket opened ahead' });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // open before its client exists
+    const client = wsClient(fake.url, options());
+    after(() => client.end(true));
+    const seen = watch(client);
+    client.connect();
+    await waitFor(() => seen.connects > 0 || seen.closes > 0, { timeoutMs: 5000, what: 'a CONNACK' });
+    assert.equal(seen.connects, 1);
+    assert.equal(fake.protocols.length, 1, 'no second WebSocket');
+    // Taken once: the next connection is a new socket.
+    client.reconnect();
+    await waitFor(() => seen.connects > 1, { timeoutMs: 5000, what: 'the second CONNACK' });
+    assert.equal(fake.protocols.length, 2);
   });
 
   it('says "connack timeout" when the broker never answers the CONNECT', async () => {

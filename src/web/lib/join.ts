@@ -5,6 +5,8 @@ import { exponentialBackoff } from '../../signaling/backoff.js';
 import { SealedChannel } from '../../signaling/channel.js';
 import { MqttTransport } from '../../signaling/mqtt.js';
 import { MQTT_VERSION_META, parseVersion, storageMemory, withKnownVersion } from '../../signaling/mqtt-version.js';
+import { preconnect } from '../../signaling/mqtt-ws.js';
+import { linkFragment } from './room-link.js';
 
 /** What the hub tells its pages (/hub.json); absent when the page is served by something else. */
 export interface HubInfo {
@@ -67,7 +69,29 @@ function brokerChoice(room: Room): { url: string; hub: boolean } {
       `This room meets on the MQTT broker ${b}, which a browser cannot reach (browsers need ws:// or wss://). ` +
         'Create the room with a WebSocket broker URL (peercam room new --broker wss://host/mqtt), or use the room of this hub.',
     );
-  return { url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/mqtt`, hub: true };
+  return { url: hubBroker(), hub: true };
+}
+
+/** The MQTT-over-WebSocket endpoint of the hub that served the page. */
+function hubBroker(): string {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/mqtt`;
+}
+
+/**
+ * Opens the WebSocket of the broker the page is about to join (the link's `b=` when it is a WebSocket one, else the
+ * hub's) before the room's keys are derived: see `preconnect`. Whatever is wrong with the link is said later, by
+ * joining; a broker the browser refuses (ws:// from an https:// page) is simply not opened ahead.
+ */
+export function preconnectBroker(): void {
+  try {
+    const fragment = linkFragment();
+    if (fragment === undefined) return;
+    const b = new URLSearchParams(fragment).get('b');
+    const url = b ? (/^wss?:\/\//.test(b) ? b : undefined) : hubBroker();
+    if (url) preconnect(url, WebSocket);
+  } catch {
+    // joining reports it
+  }
 }
 
 /** A device id per browser tab and role (sessionStorage), so two tabs of one browser are two devices. */

@@ -30,6 +30,13 @@ export async function loadPageRoom(): Promise<RoomResult> {
   return storedRoom();
 }
 
+/** The fragment of the link loadPageRoom() will read (the address's, else the stored one), without deriving anything. */
+export function linkFragment(): string | undefined {
+  const hash = location.hash.slice(1);
+  if (new URLSearchParams(hash).has('k') || hash.includes('k=')) return hash;
+  return localStorage.getItem(STORE_KEY)?.replace(/^#/, '') || undefined;
+}
+
 export async function storedRoom(): Promise<RoomResult> {
   const stored = localStorage.getItem(STORE_KEY);
   if (!stored) return { ok: false, why: 'none' };

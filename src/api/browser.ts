@@ -285,11 +285,16 @@ export class BrowserRoom extends PeercamRoom {
    * Makes `count` viewer connections now, each with its offer made, for the next `watch()` calls: called before the
    * room is joined (roomOnChannel, before the channel starts), the browser's WebRTC set-up overlaps the wait for the
    * broker, and a camera's session sends its offer the moment the camera is known. Spares serve the room's own ICE
-   * settings only (a camera that lends ICE servers gets a fresh connection); unused ones close after 30 s.
+   * settings only (a camera that lends ICE servers gets a fresh connection); unused ones close after 30 s. In a
+   * browser without WebRTC it does nothing (`watch()` says what is missing).
    */
   prepareWatches(count = 1): void {
     this.assertJoined('prepare watches');
-    this.spares.prepare(this.parts.config, count);
+    try {
+      this.spares.prepare(this.parts.config, count);
+    } catch {
+      // no RTCPeerConnection here: nothing to prepare
+    }
   }
 
   /**

@@ -339,7 +339,7 @@ export class WsMqttClient implements MqttClient {
     }, due);
   }
 
-  /** Ends the connection of `socket` once: pending requests rejected, then 'error' (if any) and 'close'. */
+  /** Ends the connection of `socket` once: pending requests rejected, then 'error' (when there is one) and 'close'. */
   private teardown(socket: WebSocketLike, error: Error | undefined): void {
     if (this.socket !== socket) return;
     this.socket = undefined;

@@ -75,9 +75,10 @@ describe('high-level API (Node): joinRoom, presence events, data channels, publi
     let pauses = 0;
     for (let i = 0; i < 512; i++) {
       const chunk = new Uint8Array(16384).fill(i % 256);
+      // (Not checked here: bufferedAmount right after a refused send. node-datachannel sends from its own thread, so
+      // it can already be below the high water mark when read: the full suite saw it once.)
       if (!ch.send(chunk)) {
         pauses++;
-        assert.ok(ch.bufferedAmount >= 64 * 1024);
         await ch.drain();
       }
     }

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Aedes, AedesOptions, AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
 import { isDeviceId, MAX_SEALED_BYTES, type RoomCredentials, type RoomId, topics } from '../protocol/index.js';
-import { deviceOfClientId } from '../signaling/mqtt.js';
+import { deviceOfClientId } from '../signaling/mqtt-client-id.js';
 
 /** What the hub's broker lets a member do beyond protocol v1's topic rules (docs/SECURITY.md). */
 export const MEMBER_LIMITS = {

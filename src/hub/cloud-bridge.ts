@@ -1,7 +1,7 @@
 import type { Aedes, Client, PublishPacket } from 'aedes';
 import type { MqttClient } from 'mqtt';
 import { type DeviceId, isDeviceId, type Logger, MAX_SEALED_BYTES, type Room, silentLogger, topics } from '../protocol/index.js';
-import { mqttClientId } from '../signaling/mqtt.js';
+import { mqttClientId } from '../signaling/mqtt-client-id.js';
 import { within } from '../signaling/mqtt-errors.js';
 import { openCloudLink } from './cloud-link.js';
 import type { Closable } from './hub.js';

@@ -154,7 +154,7 @@ export type Incoming =
   | { readonly type: 'disconnect'; readonly code: number };
 
 /**
- * Splits the bytes of a stream into packets: any number per chunk, and a packet split over chunks. Refuses a packet
+ * Splits the bytes of a stream into packets: several per chunk, and a packet split over chunks. Refuses a packet
  * over `maxBytes` as soon as its header says so, so it never buffers more than that.
  */
 export class PacketReader {

@@ -2,14 +2,13 @@ import {
   type DeviceId,
   type Logger,
   PeercamError,
-  randomBytes,
   type RoomCredentials,
   type RoomId,
   silentLogger,
-  toBase32,
   topics,
 } from '../protocol/index.js';
 import { exponentialBackoff, type ReconnectPolicy } from './backoff.js';
+import { mqttClientId } from './mqtt-client-id.js';
 import type { ConnectMqtt, MqttClient, MqttConnectOptions } from './mqtt-client.js';
 import { connectMqtt } from './mqtt-connect.js';
 import { aclRefusal, classify, errorText, hasUserInfo, hungUp, isLoginRefusal, loginRefusedBothWays, redact, retainRefused, unreachable, within } from './mqtt-errors.js';
@@ -61,20 +60,6 @@ const MAX_PACKET_BYTES = 1024 * 1024;
 const CLOSE_GRACE_MS = 1000;
 /** How long a query waits for the echo of our presence before it goes out anyway. */
 const ECHO_WAIT_MS = 1000;
-/**
- * The client id of a device's connection: `pc` + device id (16) + 5 random characters = 23, the longest a 3.1.1
- * broker must accept (MQTT 3.1.1 section 3.1.3.1). Unique per connection, so a restarted device does not take over
- * (and fire the LWT of) the session it replaces; a hub's broker reads the device id back to bind presence to it.
- */
-export function mqttClientId(self: DeviceId): string {
-  return `pc${self}${toBase32(randomBytes(4)).slice(0, 5)}`;
-}
-
-/** The device id in a client id made by `mqttClientId`, or undefined for any other client id. */
-export function deviceOfClientId(clientId: string): DeviceId | undefined {
-  return /^pc([a-z2-7]{16})[a-z2-7]{5}$/.exec(clientId)?.[1];
-}
-
 /** Retry at least this often, so a broker that comes back is rejoined within 5 s however long it was away (issue 6). */
 const RECONNECT_MAX_MS = 4000;
 
@@ -85,6 +70,8 @@ interface Link {
   readonly handlers: TransportHandlers;
   readonly presenceTopic: string;
   readonly inboxTopic: string;
+  /** What a member subscribes to: the room's presence and its own inbox. */
+  readonly subscriptions: readonly string[];
 }
 
 /**
@@ -166,7 +153,8 @@ export class MqttTransport implements Transport {
     if (this.phase !== 'idle') return Promise.reject(new PeercamError('closed', 'This MQTT transport was already opened; create a new one.'));
     this.phase = 'opening';
     const presenceTopic = topics.presence(room, self);
-    this.link = { room, self, handlers, presenceTopic, inboxTopic: topics.inbox(room, self) };
+    const inboxTopic = topics.inbox(room, self);
+    this.link = { room, self, handlers, presenceTopic, inboxTopic, subscriptions: [topics.presenceAll(room), inboxTopic] };
     this.usingLogin = this.roomCredentials !== undefined && this.options.roomLogin === 'first';
     // No automatic reconnects or resubscriptions: we drive both (see onClose and onConnect).
     const opts: MqttConnectOptions = {
@@ -305,11 +293,11 @@ export class MqttTransport implements Transport {
     const link = this.link;
     if (!link || this.phase === 'closed') return;
     const generation = this.generation;
-    const wanted = this.wanted(link);
+    const wanted = link.subscriptions;
     let refusal: PeercamError | undefined;
     const early = this.early?.generation === generation ? this.early.granted : undefined;
     this.early = undefined;
-    const subscribing = early ?? client.subscribeAsync(Object.fromEntries(wanted.map((topic) => [topic, { qos: 1 as const }])));
+    const subscribing = early ?? subscribe(client, wanted);
     // Our presence goes out right behind the SUBSCRIBE instead of after its SUBACK (the same order on the wire): both
     // answers come back together, one broker round trip sooner online (issue 15). Both must still succeed; a refused
     // subscription ends the link without DISCONNECT, so the broker's last will clears the presence just sent.
@@ -356,14 +344,9 @@ export class MqttTransport implements Transport {
     else client.reconnect();
     this.early = undefined;
     if (!client.pipelining || !this.link) return;
-    const granted = client.subscribeAsync(Object.fromEntries(this.wanted(this.link).map((topic) => [topic, { qos: 1 as const }])));
+    const granted = subscribe(client, this.link.subscriptions);
     granted.catch(() => {}); // a connection refused or lost before its CONNACK: onClose handles it
     this.early = { generation: this.generation, granted };
-  }
-
-  /** The topics a member subscribes to: the room's presence and its own inbox. */
-  private wanted(link: Link): string[] {
-    return [topics.presenceAll(link.room), link.inboxTopic];
   }
 
   /** True once the connection `generation` belonged to has closed, or the transport has. */
@@ -498,4 +481,9 @@ export class MqttTransport implements Transport {
     this.client?.end(true);
     this.settleOpen?.(error);
   }
+}
+
+/** Subscribes to `list` at QoS 1; resolves with the SUBACK's grant per topic. */
+function subscribe(client: MqttClient, list: readonly string[]): Promise<readonly { readonly qos: number }[]> {
+  return client.subscribeAsync(Object.fromEntries(list.map((topic) => [topic, { qos: 1 as const }])));
 }

@@ -47,7 +47,7 @@ async function run(room: Room): Promise<void> {
   // the room is joined: the events panel, recordings, the call mode and the pairing panel (with its QR encoder).
   const later = Promise.all([import('./viewer/events.js'), import('./recordings/api.js'), import('./viewer/call.js')]);
   // Asked side by side with joining the room: the pairing panel wants the hub's LAN addresses, and the grid the ICE
-  // servers when the hub has any for members (then it waits for them; the page says so, see pagePeerConfig).
+  // servers when the hub gives its members some (then it waits for them; the page says so, see pagePeerConfig).
   const hubInfo = fetchHubInfo(room).then((hub) => {
     mark('hub');
     return hub;

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { BROKER_LIMITS, type EmbeddedBroker, startEmbeddedBroker } from '../../src/hub/broker.js';
 import { newDeviceId, Room, topics } from '../../src/protocol/index.js';
-import { mqttClientId } from '../../src/signaling/mqtt.js';
+import { mqttClientId } from '../../src/signaling/mqtt-client-id.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** MQTT 3.1.1 section 2.2.3: the Remaining Length as a variable byte integer. */

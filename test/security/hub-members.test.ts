@@ -7,7 +7,8 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { BROKER_LIMITS } from '../../src/hub/broker.js';
 import { newDeviceId, Room, topics } from '../../src/protocol/index.js';
 import { type PeerInfo, SealedChannel } from '../../src/signaling/channel.js';
-import { MqttTransport, mqttClientId } from '../../src/signaling/mqtt.js';
+import { MqttTransport } from '../../src/signaling/mqtt.js';
+import { mqttClientId } from '../../src/signaling/mqtt-client-id.js';
 import { nextEvent, waitFor } from '../helpers/wait.js';
 import { type HubProcess, startHubProcess } from '../web/hub-process.js';
 

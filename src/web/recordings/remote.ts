@@ -16,7 +16,7 @@ const isRecorder = (d: Device) => d.sources?.some((s) => s.id === RECORDINGS_SOU
 export class RemoteRecorder {
   private link: Promise<RecordingsLink> | undefined;
 
-  /** `room`: the page's BrowserRoom (any joined room: the link needs only presence and `openChannel`). */
+  /** `room`: the page's BrowserRoom (a joined room of either kind: the link needs only presence and `openChannel`). */
   constructor(private readonly room: PeercamRoom) {}
 
   /** The recorder present in the room, waiting for one to appear. */

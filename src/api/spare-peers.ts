@@ -15,12 +15,12 @@ export class SparePeers {
   constructor(private readonly make: (config: PeerConfig) => W3cPeer) {}
 
   /** Makes `count` spares for `config` (fewer when some wait already). */
-  prepare(config: PeerConfig, count: number, keepMs = KEEP_MS): void {
+  prepare(config: PeerConfig, count: number): void {
     const key = configKey(config);
     while (this.spares.length < count) {
       const peer = this.make(config);
       peer.prepareOffer();
-      const timer = setTimeout(() => this.drop(peer), keepMs);
+      const timer = setTimeout(() => this.drop(peer), KEEP_MS);
       this.spares.push({ peer, key, timer });
     }
   }
@@ -33,11 +33,6 @@ export class SparePeers {
     const [spare] = this.spares.splice(at, 1);
     clearTimeout(spare!.timer);
     return spare!.peer;
-  }
-
-  /** How many wait now. */
-  get size(): number {
-    return this.spares.length;
   }
 
   close(): void {

@@ -58,7 +58,8 @@ class Writer {
   }
 }
 
-function varint(n: number): Uint8Array {
+/** A variable byte integer (MQTT 3.1.1 section 2.2.3, MQTT 5 section 1.5.5): the Remaining Length, property lengths. */
+export function varint(n: number): Uint8Array {
   if (n < 0 || n > 268_435_455 || !Number.isInteger(n)) throw new RangeError(`${n} does not fit an MQTT variable byte integer`);
   const out: number[] = [];
   do {

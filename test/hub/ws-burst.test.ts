@@ -6,25 +6,14 @@ import { WebSocket } from 'ws';
 import { BROKER_LIMITS, type EmbeddedBroker, startEmbeddedBroker } from '../../src/hub/broker.js';
 import { newDeviceId, Room, topics } from '../../src/protocol/index.js';
 import { mqttClientId } from '../../src/signaling/mqtt-client-id.js';
+import { varint } from '../../src/signaling/mqtt-packets.js';
 import { waitFor } from '../helpers/wait.js';
-
-/** MQTT 3.1.1 section 2.2.3: the Remaining Length as a variable byte integer. */
-function remainingLength(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return Buffer.from(out);
-}
 
 const str = (s: string) => {
   const b = Buffer.from(s, 'utf8');
   return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
 };
-const packet = (type: number, body: Buffer) => Buffer.concat([Buffer.from([type]), remainingLength(body.length), body]);
+const packet = (type: number, body: Buffer) => Buffer.concat([Buffer.from([type]), varint(body.length), body]);
 
 /**
  * Issue 15: a page's MQTT.js joins the packets it queued while the WebSocket was busy into one message (a grid offering

@@ -85,11 +85,11 @@ export function registerCamera(program: Command): void {
         encode: (codec, state, reason) => say(`${codec} encode ${state}${reason ? `: ${reason}` : ''}`),
       },
     });
-    const motion = await startMotion(opts, { channel, source, name, id }, log, say);
     const metrics = opts.metricsPort !== undefined ? new PeercamMetrics() : undefined;
     metrics?.watchCamera(agent, name);
     metrics?.watchDrops(channel);
     metrics?.watchLink(channel);
+    const motion = await startMotion(opts, { channel, source, name, id }, log, say);
     if (motion) metrics?.watchMotion(motion.watch, name);
     const scrape = metrics ? await serveMetrics(metrics, Number(opts.metricsPort)) : undefined;
     if (scrape) say(`metrics at http://127.0.0.1:${scrape.port}/metrics`);

@@ -128,6 +128,8 @@ export class PeercamMetrics {
     if (!this.sent.has(camera)) this.sent.set(camera, agent.sent);
     this.cameras.watch(agent, camera);
     this.viewers.set({ camera }, agent.viewers);
+    // Sessions that began before the watch (a viewer can answer while the process still sets up) count as started.
+    if (agent.viewers > 0) this.started.inc({ camera }, agent.viewers);
     agent.on('viewer', (e) => {
       this.viewers.set({ camera }, e.viewers);
       if (e.change === 'joined') {

@@ -186,7 +186,10 @@ describe('Prometheus metrics: the hub /metrics (room HTTP token) and peercam cam
       await icy.kill();
       process.stdout.write(`# metrics: fps ${fps}, ${bps} b/s; ICE failures at the camera ${JSON.stringify(Object.fromEntries(ice))}, at the recorder ${JSON.stringify(Object.fromEntries(viewerIce))}\n`);
       for (const labels of [...ice.keys(), ...viewerIce.keys()]) assert.match(labels, /problem="no-local-candidates"/, 'nothing gathered');
-      assert.equal(total(series(await text(camera), 'peercam_ice_failures_total', 'camera="yard"')), 0, 'none where ICE works');
+      // Where ICE works: at most the one fresh-connection failure allowed above, never a gathering problem.
+      const yard = series(await text(camera), 'peercam_ice_failures_total', 'camera="yard"');
+      assert.ok(total(yard) <= 1, JSON.stringify(Object.fromEntries(yard)));
+      for (const labels of yard.keys()) assert.doesNotMatch(labels, /problem="no-local-candidates"/, 'the healthy camera gathers');
     });
 
     it('reconnects: the recorder connecting again to a restarted camera; signaling links coming back after the broker restarts', async () => {

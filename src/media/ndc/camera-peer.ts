@@ -155,11 +155,7 @@ class NdcCameraPeer extends NdcConnection implements CameraPeer {
       if (hear) talkBackPt = opus.pt;
     }
 
-    try {
-      this.pc.setRemoteDescription(offer, 'offer');
-    } catch (err) {
-      throw new PeercamError('media', `The WebRTC engine rejected the viewer's offer: ${String(err)}.`, { cause: err });
-    }
+    this.applyOffer(offer, 'the viewer');
     this.negotiated = { codec: choice.codec, videoPt: choice.format.pt, ssrc, mid: videoSection.mid, fmtp: choice.format.fmtp, audio, talkBackPt };
     this.log.debug({ negotiated: this.negotiated }, 'answered');
     return this.localSdp('applying the offer');

@@ -120,6 +120,18 @@ export class NdcConnection extends Emitter<PeerEvents> {
     return local.sdp;
   }
 
+  /**
+   * Applies a remote offer; our answer then says `a=setup:passive` (see `asDtlsServer`). `who` names the offerer in
+   * the error.
+   */
+  protected applyOffer(offer: string, who: string): void {
+    try {
+      this.pc.setRemoteDescription(asDtlsServer(offer), 'offer');
+    } catch (err) {
+      throw new PeercamError('media', `The WebRTC engine rejected ${who}'s offer: ${String(err)}.`, { cause: err });
+    }
+  }
+
   currentLocalDescription(): string | undefined {
     return this.closedFlag ? undefined : this.pc.localDescription()?.sdp;
   }
@@ -181,6 +193,19 @@ export class NdcConnection extends Emitter<PeerEvents> {
     this.log.debug({ state: s }, 'peer state');
     this.emit('state', s);
   }
+}
+
+/**
+ * An offer whose `a=setup:actpass` reads `a=setup:active`, so that libdatachannel answers `a=setup:passive` and is the
+ * DTLS server (RFC 8842 5.3 lets the answerer take either role; the offerer learns its role from the answer).
+ * Answering `active`, libdatachannel sends its ClientHello the moment its own ICE check succeeds, which on a LAN is
+ * before the offerer has even received the answer; a libdatachannel offerer drops a DTLS record that comes before its
+ * DTLS transport exists (Chromium keeps it), and OpenSSL resends only after 1 s. Measured between two
+ * node-datachannel peers in one process: 6 of 30 sessions connected in ~1,005 ms instead of 5-30 ms. As the server,
+ * we are ready before the offerer, which starts the handshake once the answer is in and its ICE connected.
+ */
+export function asDtlsServer(offer: string): string {
+  return offer.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:active');
 }
 
 /** libdatachannel writes candidates as SDP attributes (`a=candidate:...`); the browser API wants `candidate:...`. */

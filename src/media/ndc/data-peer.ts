@@ -84,11 +84,7 @@ class NdcDataPeer extends NdcConnection implements DataPeer {
     this.assertOpen('answer an offer');
     if (this.described) throw new PeercamError('internal', 'This peer has a description already: create a new peer.');
     this.described = true;
-    try {
-      this.pc.setRemoteDescription(offer, 'offer');
-    } catch (err) {
-      throw new PeercamError('media', `The WebRTC engine rejected the offer: ${String(err)}.`, { cause: err });
-    }
+    this.applyOffer(offer, 'the other device');
     return this.localSdp('applying the offer');
   }
 

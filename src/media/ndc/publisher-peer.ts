@@ -89,11 +89,7 @@ class NdcPublisherPeer extends NdcConnection implements PublisherPeer {
       this.audio = this.addTrack(audio);
       this.audio.onMessage((msg) => this.safely('audio rtp', () => this.onPacket(msg, 'audio', opus.pt)));
     }
-    try {
-      this.pc.setRemoteDescription(offer, 'offer');
-    } catch (err) {
-      throw new PeercamError('media', `The WebRTC engine rejected the publisher's offer: ${String(err)}.`, { cause: err });
-    }
+    this.applyOffer(offer, 'the publisher');
     this.negotiated = { codec: choice.codec, videoPt: choice.format.pt, audioPt: this.audio ? opus?.pt : undefined };
     return this.localSdp('applying the offer');
   }

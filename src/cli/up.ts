@@ -171,7 +171,7 @@ async function demoCamera(join: JoinRoom, config: ReturnType<typeof peerConfig>,
   const name = 'Demo camera';
   const id = await deviceId('camera:hub-demo');
   const channel = await join({ id, name, role: 'camera' });
-  const camera = await startCamera({ channel, source: 'demo', name, peerConfig: config, log, sourceOptions: analysisOption(opts) });
+  const camera = await startCamera({ channel, source: 'demo', name, peerConfig: config, engine: engineOptions({}), log, sourceOptions: analysisOption(opts) });
   metrics.watchCamera(camera, name);
   metrics.watchDrops(channel);
   metrics.watchLink(channel);

@@ -56,7 +56,8 @@ export class CameraSession extends Negotiation {
     this.gen = gen;
     this.startedAt = Date.now();
     if (this.lastAnswer) this.setState('restarting');
-    const reuse = this.peer?.canRestartIce;
+    // Not a peer whose DTLS handshake failed: an ICE restart would keep that transport.
+    const reuse = this.peer?.canRestartIce && !(this.peer.state === 'failed' && this.peer.iceConnected === true);
     this.usedConfig = this.config;
     const peer = reuse && this.peer ? this.peer : this.peerFactory(this.config, { viewer: this.remote, sid: this.sid, source: e.body.source, batchMs: e.body.batchMs || undefined });
     this.usePeer(peer);
@@ -77,6 +78,11 @@ export class CameraSession extends Negotiation {
 
   protected onIceTrouble(why: string): void {
     this.troubled();
+    this.onHandshakeFailure(why);
+  }
+
+  /** The viewer offers again (only a viewer can); the resources wait twice the ICE timeout for it. */
+  protected onHandshakeFailure(why: string): void {
     this.send('restart', { reason: why });
     this.arm('ice', 2 * this.timeouts.iceMs, () => this.close('ice-failed', `The viewer did not restart after: ${why}.`));
   }

@@ -144,6 +144,12 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
   }
 
   protected abstract onEnvelope(envelope: Envelope): Promise<void>;
+  /**
+   * The connection failed after ICE connected: its DTLS handshake did (a certificate that does not match the signed
+   * description, or libdatachannel checking it while the answer is still being applied). Not an ICE problem: the
+   * session starts again, bounded as restarts are, without an ICE diagnosis.
+   */
+  protected abstract onHandshakeFailure(why: string): void;
   /** ICE failed, or stayed disconnected past the grace period. */
   protected abstract onIceTrouble(why: string): void;
 
@@ -315,6 +321,9 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
       this.arm('disconnected', this.timeouts.disconnectedGraceMs, () =>
         this.onIceTrouble(`disconnected for ${this.timeouts.disconnectedGraceMs} ms`),
       );
+    } else if (state === 'failed' && peer.iceConnected === true) {
+      this.log.info({ gen: this.gen }, 'the DTLS handshake failed after ICE connected; starting again');
+      this.onHandshakeFailure('the DTLS handshake failed after ICE connected');
     } else if (state === 'failed') {
       // Chromium declares failure as soon as every pair it has failed, even while the remote is still trickling
       // (a TURN allocation over TCP takes a while); it comes back to checking when more candidates arrive. Only a

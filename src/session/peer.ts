@@ -46,6 +46,11 @@ export interface Peer extends Pick<Emitter<PeerEvents>, 'on'> {
   addCandidate(candidate: CandidateInit): Promise<void>;
   /** The connection state now (RTCPeerConnection.connectionState); it can stay 'connected' through an ICE restart. */
   readonly state: PeerState;
+  /**
+   * ICE found a working path in this connection (engines that can tell). A connection that fails with this true failed
+   * its DTLS handshake, not ICE: the session starts again without an ICE diagnosis.
+   */
+  readonly iceConnected?: boolean;
   /** Whether this implementation can restart ICE in place; when false the session replaces the peer instead. */
   readonly canRestartIce: boolean;
   /**

@@ -33,6 +33,8 @@ export class ViewerSession extends Negotiation {
   private offerSdp: string | undefined;
   private answered = false;
   private restarts = 0;
+  /** The last failure was the DTLS handshake's, not ICE's (the message when the restarts run out). */
+  private handshakeFailed = false;
   private offering = false;
   private remoteRestartable = false;
   private readonly off: () => void;
@@ -93,8 +95,10 @@ export class ViewerSession extends Negotiation {
           this.emit('step', 'answer-received', e.body.gen);
           await this.remoteDescriptionSet();
         } catch (err) {
-          // An engine that chokes on a valid answer (libdatachannel, now and then: "remote candidate without ICE
-          // transport") gets a fresh attempt instead of a dead session.
+          // libdatachannel now and then fails the DTLS handshake while it still applies the answer (ICE connects at
+          // once when the camera's checks came first, and the certificate is checked before the answer is stored),
+          // then throws "remote candidate without ICE transport": a fresh attempt, not a dead session.
+          if (this.peer?.iceConnected === true) return this.onHandshakeFailure(`the DTLS handshake failed while the answer was applied: ${String(err)}`);
           this.log.warn({ err }, 'the WebRTC engine rejected the answer');
           return this.restart(`the engine rejected the answer: ${String(err)}`);
         }
@@ -117,12 +121,26 @@ export class ViewerSession extends Negotiation {
   protected onIceTrouble(why: string): void {
     // Said at the first trouble, not after the restarts: the user learns why within the ICE timeout.
     this.troubled();
+    this.handshakeFailed = false;
     void this.restart(why);
   }
 
-  /** `fresh`: a new peer even where ICE could restart in place (new ICE servers need a new connection). */
-  private async restart(why: string, fresh = false): Promise<void> {
+  protected onHandshakeFailure(why: string): void {
+    this.handshakeFailed = true;
+    // A new connection: an ICE restart in place keeps the failed DTLS transport.
+    void this.restart(why, false, true);
+  }
+
+  /**
+   * `fresh`: a new peer even where ICE could restart in place (new ICE servers need a new connection), not counted as
+   * a restart. `replace`: a new peer, counted.
+   */
+  private async restart(why: string, fresh = false, replace = fresh): Promise<void> {
     if (this.stateNow === 'closed' || this.offering) return;
+    if (!fresh && this.restarts >= (this.options.maxRestarts ?? 3) && this.handshakeFailed) {
+      this.close('error', `The secure connection (DTLS) to the camera failed after ICE connected (${why}, ${this.restarts} restarts): its certificate did not match the fingerprint in its signed answer, or a WebRTC engine failed the handshake. Try again; if it persists, update peercam on both devices.`);
+      return;
+    }
     if (!fresh && this.restarts >= (this.options.maxRestarts ?? 3)) {
       const d = this.diagnose();
       const advice = d.problem === 'no-path' ? ` ${iceFailureAdvice(this.config(), this.options.channel.peers.get(this.options.camera)?.agent)}` : '';
@@ -132,7 +150,7 @@ export class ViewerSession extends Negotiation {
     if (!fresh) this.restarts++;
     this.log.info({ why, gen: this.gen + 1 }, 'restarting ICE');
     this.setState('restarting');
-    await this.offer(true, fresh);
+    await this.offer(true, replace);
   }
 
   private async offer(restart: boolean, fresh = false): Promise<void> {

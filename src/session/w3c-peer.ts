@@ -96,6 +96,11 @@ export class W3cPeer extends Emitter<PeerEvents> implements Peer {
     return this.stateNow;
   }
 
+  get iceConnected(): boolean {
+    const ice = this.pc.iceConnectionState;
+    return ice === 'connected' || ice === 'completed';
+  }
+
   /**
    * A spare's head start (a viewer made before any camera is known): makes the first offer now, so the session that
    * takes this peer sends it without waiting for the browser's WebRTC set-up. What gathering finds meanwhile is held

@@ -60,10 +60,15 @@ export class FakePeer extends Emitter<PeerEvents> implements Peer {
 
   /** How many of the next answers to reject, as libdatachannel now and then does with a valid one. */
   rejectAnswers = 0;
+  /** With `rejectAnswers`: ICE connected before the rejection (libdatachannel's handshake race; see ViewerSession). */
+  rejectAfterIce = false;
+  /** ICE worked in this connection (set by `failHandshake`, or by a rejection with `rejectAfterIce`). */
+  iceConnected = false;
 
   async acceptAnswer(answer: string): Promise<void> {
     if (this.rejectAnswers > 0) {
       this.rejectAnswers--;
+      this.iceConnected = this.rejectAfterIce;
       throw new Error('Got a remote candidate without ICE transport');
     }
     this.remoteUfrag = ufragOf(answer);
@@ -89,6 +94,12 @@ export class FakePeer extends Emitter<PeerEvents> implements Peer {
   }
 
   fail(): void {
+    this.setState('failed');
+  }
+
+  /** Fails after ICE connected, as a failed DTLS handshake does. */
+  failHandshake(): void {
+    this.iceConnected = true;
     this.setState('failed');
   }
 

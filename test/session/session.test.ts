@@ -22,6 +22,8 @@ async function rig(
     viewers?: number;
     maxViewers?: number;
     rejectFirstAnswer?: boolean;
+    /** Every viewer peer rejects its answer after ICE connected (libdatachannel's handshake race). */
+    rejectEveryAnswerAfterIce?: boolean;
     timeouts?: typeof fast;
     /** Peers that keep their candidates in their descriptions, as real engines do. */
     carriesCandidates?: boolean;
@@ -55,6 +57,7 @@ async function rig(
       peerFactory: () => {
         const p = new FakePeer(true, options.carriesCandidates);
         if (options.rejectFirstAnswer && viewerPeers.length === 0) p.rejectAnswers = 1;
+        if (options.rejectEveryAnswerAfterIce) Object.assign(p, { rejectAnswers: 1, rejectAfterIce: true });
         viewerPeers.push(p);
         return p;
       },
@@ -218,6 +221,58 @@ describe('session negotiation (fake peers over the memory channel)', () => {
     const [reason, message] = await closed;
     assert.equal(reason, 'ice-failed');
     assert.match(message, /TURN/);
+  });
+
+  it('a DTLS handshake that fails after ICE connected: a new connection (not an ICE restart in place), and neither side reports ICE trouble', async () => {
+    const r = await rig();
+    const { s } = r.watch();
+    const trouble: string[] = [];
+    s.on('trouble', (d) => trouble.push(`viewer: ${d.problem}`));
+    r.endpoint.on('session', (cs) => cs.on('trouble', (d) => trouble.push(`camera: ${d.problem}`)));
+    let connects = 0;
+    s.on('connected', () => connects++);
+    await s.start();
+    await waitFor(() => connects === 1, { timeoutMs: 1000, what: 'first connect' });
+    // The camera's connection failed: it asks for a restart, and answers it with a new peer.
+    r.cameraPeers[0]!.failHandshake();
+    await waitFor(() => connects === 2, { timeoutMs: 2000, what: 'connected again after the camera side failed' });
+    assert.equal(r.cameraPeers.length, 2, 'a new camera peer for the one that failed');
+    assert.equal(r.viewerPeers.length, 1, 'the viewer, still fine, restarted in place');
+    // The viewer's connection failed: a new viewer peer, where ICE alone would have restarted in place.
+    r.viewerPeers[0]!.failHandshake();
+    await waitFor(() => connects === 3, { timeoutMs: 2000, what: 'connected again after the viewer side failed' });
+    assert.equal(r.viewerPeers.length, 2, 'a new viewer peer for the one that failed');
+    assert.deepEqual(trouble, []);
+    // The same failure before ICE connected is ICE trouble, said by the side that saw it.
+    r.viewerPeers[1]!.fail();
+    await waitFor(() => connects === 4, { timeoutMs: 2000, what: 'connected again after an ICE failure' });
+    assert.deepEqual(trouble, ['viewer: no-ice-servers']);
+  });
+
+  it('answers rejected after ICE connected (libdatachannel applying one while its handshake failed) are new attempts, then a DTLS message', async () => {
+    const r = await rig({ rejectEveryAnswerAfterIce: true });
+    const { s, closed } = r.watch();
+    const trouble: string[] = [];
+    s.on('trouble', (d) => trouble.push(d.problem));
+    await s.start();
+    const [reason, message] = await closed;
+    assert.equal(reason, 'error');
+    assert.match(message, /DTLS.*remote candidate without ICE transport/);
+    assert.equal(r.viewerPeers.length, 4, 'the first attempt and 3 restarts');
+    assert.deepEqual(trouble, []);
+  });
+
+  it('stops after the restart budget with a DTLS message when every handshake fails', async () => {
+    const r = await rig();
+    const { s, closed } = r.watch();
+    await s.start();
+    const failLoop = setInterval(() => {
+      for (const p of r.viewerPeers) if (p.state === 'connected') p.failHandshake();
+    }, 5);
+    cleanups.push(() => clearInterval(failLoop));
+    const [reason, message] = await closed;
+    assert.equal(reason, 'error');
+    assert.match(message, /secure connection \(DTLS\) to the camera failed after ICE connected .*3 restarts/);
   });
 
   it('refuses viewers past maxViewers with a clear message', async () => {

@@ -42,12 +42,18 @@ export class NdcConnection extends Emitter<PeerEvents> {
   private readonly turnBridge: NdcOptions['turnBridge'];
   private localUfrag: string | undefined;
   private relayGathered = false;
+  private iceConnectedFlag = false;
 
   constructor(name: string, config: PeerConfig, options: NdcOptions) {
     super();
     this.turnBridge = options.turnBridge;
     this.log = (options.log ?? silentLogger).child({ peer: name });
     this.pc = new ndc.PeerConnection(name, toRtcConfig(config, options));
+    // Registered before the connection state: node-datachannel delivers each callback kind through its own async
+    // handle, which libuv runs in the order they were made, so an ICE 'connected' is seen before a 'failed' after it.
+    this.pc.onIceStateChange((s) => {
+      if (s === 'connected' || s === 'completed') this.iceConnectedFlag = true;
+    });
     this.pc.onStateChange((s) => this.safely('state', () => this.onNativeState(s)));
     this.pc.onLocalCandidate((candidate, mid) =>
       this.safely('candidate', () => {
@@ -72,6 +78,10 @@ export class NdcConnection extends Emitter<PeerEvents> {
 
   get state(): PeerState {
     return this.stateNow;
+  }
+
+  get iceConnected(): boolean {
+    return this.iceConnectedFlag;
   }
 
   /** Runs `fn` from a native callback: never lets an exception reach node-datachannel. */

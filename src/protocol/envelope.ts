@@ -107,7 +107,14 @@ const bodies = {
     done: v.optional(v.boolean()),
   }),
   /** Camera asks the viewer to re-offer with an ICE restart (only viewers offer: no glare). */
-  restart: v.object({ reason: shortText(256) }),
+  restart: v.object({
+    reason: shortText(256),
+    /**
+     * The generation whose connection failed at the camera. A viewer that has already offered a later one (it saw the
+     * same failure) ignores the request. Older cameras send none: the viewer re-offers.
+     */
+    gen: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  }),
   hangup: v.object({ reason: shortText(256) }),
   error: v.object({ code: shortText(64), message: shortText(1024) }),
   /**

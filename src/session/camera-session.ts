@@ -83,7 +83,7 @@ export class CameraSession extends Negotiation {
 
   /** The viewer offers again (only a viewer can); the resources wait twice the ICE timeout for it. */
   protected onHandshakeFailure(why: string): void {
-    this.send('restart', { reason: why });
+    this.send('restart', { reason: why, gen: this.gen });
     this.arm('ice', 2 * this.timeouts.iceMs, () => this.close('ice-failed', `The viewer did not restart after: ${why}.`));
   }
 }

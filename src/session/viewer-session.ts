@@ -98,7 +98,10 @@ export class ViewerSession extends Negotiation {
           // libdatachannel now and then fails the DTLS handshake while it still applies the answer (ICE connects at
           // once when the camera's checks came first, and the certificate is checked before the answer is stored),
           // then throws "remote candidate without ICE transport": a fresh attempt, not a dead session.
-          if (this.peer?.iceConnected === true) return this.onHandshakeFailure(`the DTLS handshake failed while the answer was applied: ${String(err)}`);
+          // Its ICE state may not have reached us yet (the call blocked the thread it comes on): the error says it.
+          if (this.peer?.iceConnected === true || /without ICE transport/.test(String(err))) {
+            return this.onHandshakeFailure(`the DTLS handshake failed while the answer was applied: ${String(err)}`);
+          }
           this.log.warn({ err }, 'the WebRTC engine rejected the answer');
           return this.restart(`the engine rejected the answer: ${String(err)}`);
         }
@@ -108,6 +111,8 @@ export class ViewerSession extends Negotiation {
       case 'candidates':
         return this.onCandidates(e.body);
       case 'restart':
+        // For a generation we already replaced (we saw the same failure first): nothing more to do.
+        if (e.body.gen !== undefined && e.body.gen < this.gen) return;
         return this.restart(`camera asked: ${e.body.reason}`);
       case 'hangup':
         return this.close('hangup', `The camera ended the session: ${e.body.reason}`, false);

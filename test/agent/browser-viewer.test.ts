@@ -65,7 +65,8 @@ describe('Chromium watches a `peercam camera` (testsrc) over MQTT', () => {
       after(() => turn.stop());
       const ice = turn.urls[transport].replace(/^turn:/, `turn:${turn.username}:${turn.credential}@`);
       const name = `porch-${transport}`;
-      const camera = spawnCli(['camera', '--source', 'testsrc', '--name', name, '--size', '640x360', '--gop', '2', '--ice-server', ice], home.env);
+      // -v: what the camera's sessions did, printed if the page fails.
+      const camera = spawnCli(['camera', '-v', '--source', 'testsrc', '--name', name, '--size', '640x360', '--gop', '2', '--ice-server', ice], home.env);
       after(() => camera.kill());
       await camera.waitFor(/is live in room/, 20_000);
       const page = await rig.page(browser);

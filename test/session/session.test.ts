@@ -262,6 +262,23 @@ describe('session negotiation (fake peers over the memory channel)', () => {
     assert.deepEqual(trouble, []);
   });
 
+  it("a failure both sides see costs one restart: the camera's request for a generation the viewer already left is ignored", async () => {
+    const r = await rig();
+    const { s } = r.watch();
+    let connects = 0;
+    s.on('connected', () => connects++);
+    await s.start();
+    await waitFor(() => connects === 1, { timeoutMs: 1000, what: 'first connect' });
+    // As a failed DTLS handshake does: both ends of the connection fail, the viewer's first.
+    r.viewerPeers[0]!.failHandshake();
+    r.cameraPeers[0]!.failHandshake();
+    await waitFor(() => connects === 2, { timeoutMs: 2000, what: 'connected again' });
+    await waitFor(() => r.received.some((m) => m.type === 'restart'), { timeoutMs: 1000, what: "the camera's restart request" });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(s.generation, 1, 'one new offer, not two');
+    assert.equal(r.viewerPeers.length, 2);
+  });
+
   it('stops after the restart budget with a DTLS message when every handshake fails', async () => {
     const r = await rig();
     const { s, closed } = r.watch();

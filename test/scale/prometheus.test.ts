@@ -91,7 +91,7 @@ scrape_configs:
     await value('sum(peercam_recorder_written_bytes_total{job="peercam-record"})', (v) => v > 0, 'bytes written');
     await value('peercam_recorder_disk_free_bytes{job="peercam-record"}', (v) => v > 0, 'free disk');
     await value('peercam_recorder_disk_writable{job="peercam-record"}', (v) => v === 1, 'the disk writable');
-    // No ICE trouble on either side of any session (a DTLS handshake that libdatachannel fails while it applies the
+    // No ICE trouble on either side of every session (a DTLS handshake that libdatachannel fails while it applies the
     // answer is started again without counting as ICE trouble).
     const troubled = await prom.query('peercam_ice_failures_total > 0 or peercam_viewer_ice_failures_total > 0');
     assert.deepEqual(troubled.map((t) => t.metric), []);

@@ -66,10 +66,19 @@ async function rig(
     cleanups.push(() => s.close());
     return { s, closed };
   };
+  /** A watch started and connected once; `connects()` counts its connections. */
+  const connectedWatch = async () => {
+    const w = watch();
+    let connects = 0;
+    w.s.on('connected', () => connects++);
+    await w.s.start();
+    await waitFor(() => connects === 1, { timeoutMs: 1000, what: 'first connect' });
+    return { ...w, connects: () => connects };
+  };
   cleanups.push(() => endpoint.close(), ...channels.map((c) => () => c.close()));
   await waitFor(() => viewers.every((v) => v.peers.has(camera.self)), { timeoutMs: 1000, what: 'camera presence' });
   const inboxMessages = () => broker.wire.filter((w) => w.address.includes('/to/')).length;
-  return { broker, camera, viewers, endpoint, cameraPeers, viewerPeers, watch, sent, received, inboxMessages };
+  return { broker, camera, viewers, endpoint, cameraPeers, viewerPeers, watch, connectedWatch, sent, received, inboxMessages };
 }
 
 describe('session negotiation (fake peers over the memory channel)', () => {
@@ -153,13 +162,9 @@ describe('session negotiation (fake peers over the memory channel)', () => {
 
   it('restarts ICE in place after a failure, with a new generation, then connects again', async () => {
     const r = await rig();
-    const { s } = r.watch();
-    let connects = 0;
-    s.on('connected', () => connects++);
-    await s.start();
-    await waitFor(() => connects === 1, { timeoutMs: 1000, what: 'first connect' });
+    const { s, connects } = await r.connectedWatch();
     r.viewerPeers[0]!.fail();
-    await waitFor(() => connects === 2, { timeoutMs: 2000, what: 'reconnect after ICE restart' });
+    await waitFor(() => connects() === 2, { timeoutMs: 2000, what: 'reconnect after ICE restart' });
     assert.equal(s.generation, 1);
     assert.equal(r.viewerPeers.length, 1, 'same viewer peer (ICE restart in place)');
     assert.equal(r.cameraPeers.length, 1, 'same camera peer');
@@ -168,13 +173,9 @@ describe('session negotiation (fake peers over the memory channel)', () => {
 
   it('replaces both peers on restart when the camera cannot restart ICE in place', async () => {
     const r = await rig({ cameraRestarts: false });
-    const { s } = r.watch();
-    let connects = 0;
-    s.on('connected', () => connects++);
-    await s.start();
-    await waitFor(() => connects === 1, { timeoutMs: 1000, what: 'first connect' });
+    const { connects } = await r.connectedWatch();
     r.viewerPeers[0]!.fail();
-    await waitFor(() => connects === 2, { timeoutMs: 2000, what: 'reconnect with fresh peers' });
+    await waitFor(() => connects() === 2, { timeoutMs: 2000, what: 'reconnect with fresh peers' });
     assert.equal(r.viewerPeers.length, 2);
     assert.equal(r.cameraPeers.length, 2);
     assert.ok(r.cameraPeers[0]!.closed && r.viewerPeers[0]!.closed, 'old peers closed');
@@ -182,13 +183,9 @@ describe('session negotiation (fake peers over the memory channel)', () => {
 
   it('a camera-side failure makes the viewer re-offer (only viewers offer: no glare)', async () => {
     const r = await rig();
-    const { s } = r.watch();
-    let connects = 0;
-    s.on('connected', () => connects++);
-    await s.start();
-    await waitFor(() => connects === 1, { timeoutMs: 1000, what: 'first connect' });
+    const { connects } = await r.connectedWatch();
     r.cameraPeers[0]!.fail();
-    await waitFor(() => connects === 2, { timeoutMs: 2000, what: 'reconnect' });
+    await waitFor(() => connects() === 2, { timeoutMs: 2000, what: 'reconnect' });
     const fromCamera = r.received.filter((m) => m.from === r.camera.self).map((m) => m.type);
     assert.ok(fromCamera.includes('restart'));
     assert.ok(!fromCamera.includes('offer'), 'the camera never offers');
@@ -196,22 +193,14 @@ describe('session negotiation (fake peers over the memory channel)', () => {
 
   it('a long disconnect is treated like a failure', async () => {
     const r = await rig();
-    const { s } = r.watch();
-    let connects = 0;
-    s.on('connected', () => connects++);
-    await s.start();
-    await waitFor(() => connects === 1, { timeoutMs: 1000, what: 'first connect' });
+    const { s } = await r.connectedWatch();
     r.viewerPeers[0]!.disconnect();
     await waitFor(() => s.generation === 1, { timeoutMs: 1000, what: 'restart after grace period' });
   });
 
   it('stops after the restart budget with an ICE message that names TURN', async () => {
     const r = await rig();
-    const { s, closed } = r.watch();
-    let connects = 0;
-    s.on('connected', () => connects++);
-    await s.start();
-    await waitFor(() => connects === 1, { timeoutMs: 1000, what: 'first connect' });
+    const { closed } = await r.connectedWatch();
     // From now on every camera peer fails as soon as it connects.
     r.endpoint.on('session', () => {});
     const failLoop = setInterval(() => {
@@ -264,15 +253,11 @@ describe('session negotiation (fake peers over the memory channel)', () => {
 
   it("a failure both sides see costs one restart: the camera's request for a generation the viewer already left is ignored", async () => {
     const r = await rig();
-    const { s } = r.watch();
-    let connects = 0;
-    s.on('connected', () => connects++);
-    await s.start();
-    await waitFor(() => connects === 1, { timeoutMs: 1000, what: 'first connect' });
+    const { s, connects } = await r.connectedWatch();
     // As a failed DTLS handshake does: both ends of the connection fail, the viewer's first.
     r.viewerPeers[0]!.failHandshake();
     r.cameraPeers[0]!.failHandshake();
-    await waitFor(() => connects === 2, { timeoutMs: 2000, what: 'connected again' });
+    await waitFor(() => connects() === 2, { timeoutMs: 2000, what: 'connected again' });
     await waitFor(() => r.received.some((m) => m.type === 'restart'), { timeoutMs: 1000, what: "the camera's restart request" });
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(s.generation, 1, 'one new offer, not two');

@@ -293,7 +293,7 @@ export class BrowserRoom extends PeercamRoom {
     try {
       this.spares.prepare(this.parts.config, count);
     } catch {
-      // no RTCPeerConnection here: nothing to prepare
+      // A spare is only a head start: what stops one (no RTCPeerConnection here) is said by the watch() that needs it.
     }
   }
 

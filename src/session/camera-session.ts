@@ -78,11 +78,15 @@ export class CameraSession extends Negotiation {
 
   protected onIceTrouble(why: string): void {
     this.troubled();
-    this.onHandshakeFailure(why);
+    this.askForOffer(why);
+  }
+
+  protected onHandshakeFailure(why: string): void {
+    this.askForOffer(why);
   }
 
   /** The viewer offers again (only a viewer can); the resources wait twice the ICE timeout for it. */
-  protected onHandshakeFailure(why: string): void {
+  private askForOffer(why: string): void {
     this.send('restart', { reason: why, gen: this.gen });
     this.arm('ice', 2 * this.timeouts.iceMs, () => this.close('ice-failed', `The viewer did not restart after: ${why}.`));
   }

@@ -142,11 +142,11 @@ export class ViewerSession extends Negotiation {
    */
   private async restart(why: string, fresh = false, replace = fresh): Promise<void> {
     if (this.stateNow === 'closed' || this.offering) return;
-    if (!fresh && this.restarts >= (this.options.maxRestarts ?? 3) && this.handshakeFailed) {
-      this.close('error', `The secure connection (DTLS) to the camera failed after ICE connected (${why}, ${this.restarts} restarts): its certificate did not match the fingerprint in its signed answer, or a WebRTC engine failed the handshake. Try again; if it persists, update peercam on both devices.`);
-      return;
-    }
     if (!fresh && this.restarts >= (this.options.maxRestarts ?? 3)) {
+      if (this.handshakeFailed) {
+        this.close('error', `The secure connection (DTLS) to the camera failed after ICE connected (${why}, ${this.restarts} restarts): its certificate did not match the fingerprint in its signed answer, or a WebRTC engine failed the handshake. Try again; if it persists, update peercam on both devices.`);
+        return;
+      }
       const d = this.diagnose();
       const advice = d.problem === 'no-path' ? ` ${iceFailureAdvice(this.config(), this.options.channel.peers.get(this.options.camera)?.agent)}` : '';
       this.close('ice-failed', `${d.message}${advice} (${why}, ${this.restarts} restarts)`);

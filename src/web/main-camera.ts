@@ -107,7 +107,7 @@ class CameraPage {
       }
       performance.mark('peercam:captured');
       this.show(stream);
-      const config = await pagePeerConfig(this.hub);
+      const config = await pagePeerConfig(() => this.hub);
       let camera: BrowserPublication;
       try {
         this.channel = await joining;

@@ -3,7 +3,7 @@ import { PeercamError, type Room } from '../protocol/index.js';
 import type { SealedChannel } from '../signaling/channel.js';
 import { connect } from './lib/connection.js';
 import { byId, notice } from './lib/dom.js';
-import { consoleLogger, defaultName, fetchHubInfo, pagePeerConfig, preconnectBroker, tabDeviceId } from './lib/join.js';
+import { consoleLogger, defaultName, fetchHubInfo, type HubInfo, pagePeerConfig, preconnectBroker, tabDeviceId } from './lib/join.js';
 import { pageRoom } from './lib/page-room.js';
 import { catchEverything, showNoRoom } from './lib/no-room.js';
 import { loadPageRoom } from './lib/room-link.js';
@@ -43,19 +43,19 @@ async function main(): Promise<void> {
 
 async function run(room: Room): Promise<void> {
   const log = consoleLogger();
-  // What the first frame does not need comes in its own chunks, fetched now, beside joining the room, and used once
-  // the room is joined: the events panel, recordings, the call mode and the pairing panel (with its QR encoder).
-  const later = Promise.all([import('./viewer/events.js'), import('./recordings/api.js'), import('./viewer/call.js')]);
-  // Asked side by side with joining the room: the pairing panel wants the hub's LAN addresses, and the grid the ICE
-  // servers when the hub gives its members some (then it waits for them; the page says so, see pagePeerConfig).
-  const hubInfo = fetchHubInfo(room).then((hub) => {
-    mark('hub');
-    return hub;
-  });
+  // /hub.json is asked when something needs it: the pairing panel (the hub's LAN addresses), and the grid when the hub
+  // gives its members ICE servers (then the tiles wait for them; the page says so, see pagePeerConfig). On a LAN hub
+  // that hands out none, nothing asks it before the first frame.
+  let hubAsked: Promise<HubInfo | undefined> | undefined;
+  const hubInfo = () =>
+    (hubAsked ??= fetchHubInfo(room).then((hub) => {
+      mark('hub');
+      return hub;
+    }));
   byId('room-name').textContent = room.options.name ?? `Room ${room.id.slice(0, 6)}`;
   const peerConfig = pagePeerConfig(hubInfo);
   const grid = new Grid(byId('grid'), new TalkBack(), log);
-  byId('pair').addEventListener('click', () => void Promise.all([hubInfo, import('./lib/pairing.js')]).then(([hub, pairing]) => pairing.openPairing(room, hub)));
+  byId('pair').addEventListener('click', () => void Promise.all([hubInfo(), import('./lib/pairing.js')]).then(([hub, pairing]) => pairing.openPairing(room, hub)));
   byId<HTMLAnchorElement>('as-camera').href = 'camera.html';
   const name = localStorage.getItem('peercam.name') ?? defaultName();
   const presence = { name: `${name} (viewer)`, role: 'viewer', agent: 'peercam/0.1.0 web' } as const;
@@ -92,7 +92,9 @@ async function run(room: Room): Promise<void> {
   const webrtc = checkWebRtc();
   // The tiles negotiate now: building the rest of the page would take the main thread from them in between.
   if (grid.size > 0) await firstFrameOrAfter(FIRST_FRAME_GRACE_MS);
-  const [{ EventsPanel }, { RecordingsApi }, { CallMode }] = await later;
+  // What the first frame does not need comes in its own chunks, fetched only now, so that their download and compile
+  // do not compete with the tiles for the CPU: the events panel, recordings, the call mode (pairing: on its click).
+  const [{ EventsPanel }, { RecordingsApi }, { CallMode }] = await Promise.all([import('./viewer/events.js'), import('./recordings/api.js'), import('./viewer/call.js')]);
   byId('main').append(new EventsPanel(channel, byId('grid'), new RecordingsApi(room.credentials.httpToken)).el);
   const call = new CallMode(joined, name);
   const share = byId<HTMLButtonElement>('share');

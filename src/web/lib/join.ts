@@ -37,12 +37,12 @@ export function peerConfigOf(hub: HubInfo | undefined): PeerConfig {
 
 /**
  * The page's ICE settings: at once when the page itself says its hub has none for members (web-server.ts pageMeta),
- * so sessions can start before /hub.json answers; else from /hub.json (`hub`), where TURN passwords stay behind the
- * room's HTTP token, also when the page says nothing (not served by a hub).
+ * so sessions can start without asking /hub.json; else from /hub.json (`hub()`, asked only then), where TURN passwords
+ * stay behind the room's HTTP token, also when the page says nothing (not served by a hub).
  */
-export function pagePeerConfig(hub: Promise<HubInfo | undefined>): Promise<PeerConfig> {
+export function pagePeerConfig(hub: () => Promise<HubInfo | undefined>): Promise<PeerConfig> {
   const said = document.querySelector<HTMLMetaElement>(`meta[name="${HUB_ICE_META}"]`)?.content;
-  return said === 'none' ? Promise.resolve({ iceServers: [], iceTransportPolicy: 'all' }) : hub.then(peerConfigOf);
+  return said === 'none' ? Promise.resolve({ iceServers: [], iceTransportPolicy: 'all' }) : hub().then(peerConfigOf);
 }
 
 /**

@@ -197,7 +197,9 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
    */
   protected async withReadyCandidates(peer: Peer, sdp: string): Promise<string> {
     if (!peer.currentLocalDescription || !this.batcher) return sdp;
-    await this.batcher.ready(this.timeouts.readyCandidatesMs);
+    const waited = peer.localDescriptionSetAt === undefined ? 0 : Date.now() - peer.localDescriptionSetAt;
+    // No timer when the wait is over: on a busy page even a 0 ms one runs only after the tasks queued before it.
+    if (waited < this.timeouts.readyCandidatesMs) await this.batcher.ready(this.timeouts.readyCandidatesMs - waited);
     if (peer !== this.peer) return sdp;
     return peer.currentLocalDescription() ?? sdp;
   }

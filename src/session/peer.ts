@@ -58,6 +58,12 @@ export interface Peer extends Pick<Emitter<PeerEvents>, 'on'> {
    * waits a moment for the candidates that come at once and sends this instead, so they travel inside the description.
    */
   currentLocalDescription?(): string | undefined;
+  /**
+   * When (Date.now()) the current local description was set, for one set ahead of its session (a spare's prepared
+   * offer): the wait for the candidates that come at once counts from then, so a description made long ago goes at
+   * once and whatever it still gathers is trickled. Absent: the wait counts from the session's call.
+   */
+  readonly localDescriptionSetAt?: number | undefined;
   /** Type of the local candidate in use once connected (host/srflx/prflx/relay), if known. */
   candidateType(): Promise<string | undefined>;
   close(): void;

@@ -48,6 +48,8 @@ export class W3cPeer extends Emitter<PeerEvents> implements Peer {
   readonly talkBack: RTCRtpSender | undefined;
   /** Where remote tracks go (options.onTrack; a spare gets its own when it is taken). */
   onTrack: ((track: MediaStreamTrack, stream: MediaStream) => void) | undefined;
+  /** See Peer: a prepared offer's is when prepareOffer() set it, long before its session sends it. */
+  localDescriptionSetAt: number | undefined;
   /** The offer prepareOffer() made ahead; the next createOffer without a restart returns it. */
   private prepared: Promise<unknown> | undefined;
   /** What gathering told before anyone listened (prepareOffer); told again at the next createOffer. */
@@ -130,6 +132,7 @@ export class W3cPeer extends Emitter<PeerEvents> implements Peer {
   private async makeOffer(iceRestart: boolean): Promise<string> {
     const offer = await this.unlessClosed(this.pc.createOffer({ iceRestart }), 'make an offer');
     await this.unlessClosed(this.pc.setLocalDescription(offer), 'make an offer');
+    this.localDescriptionSetAt = Date.now();
     return this.localSdp();
   }
 
@@ -140,6 +143,7 @@ export class W3cPeer extends Emitter<PeerEvents> implements Peer {
     if (this.options.media.role === 'camera') this.attachCameraTracks(this.options.media.stream());
     const answer = await this.unlessClosed(this.pc.createAnswer(), 'answer');
     await this.unlessClosed(this.pc.setLocalDescription(answer), 'answer');
+    this.localDescriptionSetAt = Date.now();
     return this.localSdp();
   }
 

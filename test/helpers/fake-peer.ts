@@ -23,6 +23,10 @@ export class FakePeer extends Emitter<PeerEvents> implements Peer {
   private local: string | undefined;
   private localCandidate: string | undefined;
   currentLocalDescription?: () => string | undefined;
+  /** As in Peer: set by a test to play a description set ahead (a spare's prepared offer). */
+  localDescriptionSetAt: number | undefined;
+  /** How long gathering takes to find its candidate. */
+  gatherDelayMs = 1;
 
   constructor(
     readonly canRestartIce = true,
@@ -120,7 +124,7 @@ export class FakePeer extends Emitter<PeerEvents> implements Peer {
       this.localCandidate = `candidate:1 1 udp 2122260223 127.0.0.1 ${40000 + this.id} typ host ufrag ${ufrag}`;
       this.emit('candidate', { candidate: this.localCandidate, mid: '0' });
       this.emit('gathered');
-    }, 1);
+    }, this.gatherDelayMs);
   }
 
   private maybeConnect(): void {

@@ -27,6 +27,8 @@ async function rig(
     timeouts?: typeof fast;
     /** Peers that keep their candidates in their descriptions, as real engines do. */
     carriesCandidates?: boolean;
+    /** Adjusts each new viewer peer. */
+    viewerPeer?: (p: FakePeer) => void;
   } = {},
 ) {
   const timeouts = options.timeouts ?? fast;
@@ -58,6 +60,7 @@ async function rig(
         const p = new FakePeer(true, options.carriesCandidates);
         if (options.rejectFirstAnswer && viewerPeers.length === 0) p.rejectAnswers = 1;
         if (options.rejectEveryAnswerAfterIce) Object.assign(p, { rejectAnswers: 1, rejectAfterIce: true });
+        options.viewerPeer?.(p);
         viewerPeers.push(p);
         return p;
       },
@@ -110,6 +113,31 @@ describe('session negotiation (fake peers over the memory channel)', () => {
     assert.deepEqual(r.received.map((m) => m.type).sort(), ['answer', 'offer']);
     assert.equal(r.inboxMessages(), 2);
     assert.match(s.diagnose().message, /; the camera host 1, /, 'the viewer counts the candidate the answer carried');
+  });
+
+  it('sends at once a description set long ago (a spare) and trickles what it still gathers; a fresh one waits for it', async () => {
+    const timeouts = { ...fast, answerMs: 5000, iceMs: 10_000, trickleWindowMs: 50, readyCandidatesMs: 2000 };
+    const viewerCandidates = async (setAgoMs: number | undefined) => {
+      const r = await rig({
+        timeouts,
+        carriesCandidates: true,
+        viewerPeer: (p) => {
+          // The viewer's candidate comes 300 ms after its description was made, well inside the 2 s wait.
+          p.gatherDelayMs = 300;
+          if (setAgoMs !== undefined) p.localDescriptionSetAt = Date.now() - setAgoMs;
+        },
+      });
+      const { s } = r.watch();
+      const connected = new Promise((resolve) => s.on('connected', resolve));
+      await s.start();
+      await connected;
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      return r.received.filter((m) => m.type === 'candidates' && m.from === r.viewers[0]!.self).length;
+    };
+    // Set 5 s ago: the wait is long over, the offer goes without the candidate, which follows in one batch.
+    assert.equal(await viewerCandidates(5000), 1, 'the spare trickled the candidate it found after the offer went');
+    // Set now: the offer waits for the candidate and carries it; nothing is trickled.
+    assert.equal(await viewerCandidates(undefined), 0, 'a fresh description carried its candidate');
   });
 
   it('answers a re-delivered offer with the same answer and builds no second peer', async () => {

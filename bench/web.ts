@@ -10,7 +10,11 @@
  * first frame; in the grid each phase is that of the slowest tile. Runs in its own loopback-only network namespace
  * (root). Ends with one JSON line.
  *
- *   npm run bench:web [-- --trials 20 --only a|b|c] [--baseline DIR]
+ *   npm run bench:web [-- --trials 20 --only a|b|c] [--baseline DIR] [--returning]
+ *
+ * `--returning`: a browser that has been here before instead of a fresh one. One context per build and arm, opened
+ * once with the pairing link (not counted); each trial is then a new page in it at the app's address without the
+ * link (the room, the cameras seen and the HTTP and code caches are kept, as for a person who opens the app again).
  *
  * `--baseline DIR` (another build's dist/web, e.g. main's): every trial of the current build is followed by one of
  * that build, served in front of the same hub (bench/web-baseline.ts), so both see the same machine load; the JSON
@@ -18,7 +22,7 @@
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { launchChromium } from '../test/helpers/browser.js';
 import { type CliProcess, spawnCli } from '../test/helpers/cli.js';
 import { startHubProcess } from '../test/web/hub-process.js';
@@ -49,14 +53,34 @@ const hash = new URL(hub.link).hash;
 const BASELINE = arg('baseline', '');
 const front: BaselineFront | undefined = BASELINE ? await startBaselineFront(BASELINE, origin) : undefined;
 
-/** One fresh viewer page: navigation start -> every one of `cameras` tiles has presented a frame. */
+const RETURNING = process.argv.includes('--returning');
+/** With --returning: the browser of each build (by its link), kept across the trials of an arm. */
+const returning = new Map<string, BrowserContext>();
+
+/** The browser a trial opens its page in, and the address it opens: see --returning. */
+async function browserFor(cameras: number, link: string): Promise<{ context: BrowserContext; url: string; keep: boolean }> {
+  if (!RETURNING) return { context: await browser.newContext({ viewport: { width: 1280, height: 800 } }), url: link, keep: false };
+  const url = link.replace(/#.*$/, '');
+  let context = returning.get(link);
+  if (!context) {
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    returning.set(link, context);
+    const first = await context.newPage();
+    await first.goto(link);
+    await first.waitForFunction((n) => performance.getEntriesByType('mark').filter((m) => m.name.startsWith('peercam:frame:')).length >= n, cameras, { timeout: 30_000 });
+    await first.close();
+  }
+  return { context, url, keep: true };
+}
+
+/** One viewer page: navigation start -> every one of `cameras` tiles has presented a frame. */
 async function trial(cameras: number, link: string): Promise<Timeline> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const { context, url, keep } = await browserFor(cameras, link);
+  const page = await context.newPage();
   try {
-    const page = await context.newPage();
     const consoleLines: string[] = [];
     page.on('console', (m) => m.type() !== 'debug' && consoleLines.length < 40 && consoleLines.push(`${m.type()}: ${m.text()}`));
-    await page.goto(link);
+    await page.goto(url);
     try {
       await page.waitForFunction(
         (n) => performance.getEntriesByType('mark').filter((m) => m.name.startsWith('peercam:frame:')).length >= n,
@@ -87,7 +111,7 @@ async function trial(cameras: number, link: string): Promise<Timeline> {
     }
     return t;
   } finally {
-    await context.close();
+    await (keep ? page.close() : context.close());
   }
 }
 
@@ -137,6 +161,8 @@ async function arm(label: string, cameras: number): Promise<Arm | { current: Arm
     return { p50: percentile(all, 50), p95: percentile(all, 95), failed, phasesP50, phasesP95, all };
   };
   const current = summary(runs.get('current') ?? [], failures.get('current') ?? 0);
+  for (const context of returning.values()) await context.close();
+  returning.clear();
   if (!front) return current;
   return { current, baseline: summary(runs.get('baseline') ?? [], failures.get('baseline') ?? 0) };
 }

@@ -51,9 +51,10 @@ interface Session {
   /**
    * Wall time (ms) of session tick `ticks`. Set at the first keyframe, then lowered to the earliest arrival the RTP
    * clock allows during the first seconds: a camera starts a new viewer with its cached keyframe, seconds old, in a
-   * burst, so arrival times only settle once the burst has caught up with live.
+   * burst, so arrival times only settle once the burst has caught up with live. Fixed once a segment has been sealed
+   * with it (`sealed`): a later refinement would leave a gap or an overlap between that file and the next.
    */
-  anchor: { wallMs: number; ticks: number; setAt: number } | undefined;
+  anchor: { wallMs: number; ticks: number; setAt: number; sealed?: boolean } | undefined;
   /**
    * Audio session ticks (48 kHz) = unwrapped audio RTP ticks + this: from the camera's RTCP sender reports when both
    * tracks have one, else from the first audio packet's arrival.
@@ -249,7 +250,7 @@ export class CameraRecorder {
     if (!s.anchor) {
       if (!frame.keyframe || !frame.config) return;
       s.anchor = { wallMs: wall, ticks, setAt: wall };
-    } else if (wall - s.anchor.setAt < REFINE_MS) {
+    } else if (!s.anchor.sealed && wall - s.anchor.setAt < REFINE_MS) {
       s.anchor.wallMs = Math.min(s.anchor.wallMs, wall - ((ticks - s.anchor.ticks) * 1000) / VIDEO_CLOCK);
     }
     // Audio joins once the timeline has settled (see `anchor`), at the next keyframe.
@@ -378,7 +379,8 @@ export class CameraRecorder {
     if (!open) return;
     this.handOver(open);
     this.open = undefined;
-    // The anchor as refined so far names the file (the open file's name used the first guess).
+    // The anchor as refined so far names the file (the open file's name used the first guess), and stays as it is.
+    if (this.session?.anchor) this.session.anchor.sealed = true;
     const anchor = this.session?.anchor ? { ...this.session.anchor } : undefined;
     this.enqueue(async () => {
       const file = open.file;

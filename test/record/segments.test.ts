@@ -43,6 +43,27 @@ test('10 s of H.264 RTP -> 3 s segments that meet exactly, each probing and deco
   assert.equal(frames, 300);
 });
 
+test('a segment sealed while the clock anchor could still be refined meets the next one exactly (media in bursts)', async () => {
+  const t0 = Date.UTC(2026, 0, 5, 8, 0, 0);
+  let wall = t0;
+  const rec = new CameraRecorder({ root, camera: 'Bursty', segmentMs: 2000, now: () => wall });
+  rec.startSession('H264');
+  const clip = new ClipStream();
+  for (let i = 0; i < 8 * 30; i++) {
+    // The first 3 s arrive 40 ms late (held in a camera's burst), the rest on time: arrival times would lower the
+    // anchor by 40 ms after the first 2 s segment was sealed with it.
+    wall = t0 + (i * 1000) / 30 + (i < 90 ? 40 : 0);
+    for (const p of clip.frames(1)) rec.video(serializeRtp(p));
+  }
+  await rec.close();
+  const segs = listSegments(root, 'Bursty');
+  assert.ok(segs.length >= 3, `${segs.length} segments`);
+  for (let i = 1; i < segs.length; i++) {
+    const off = segs[i]!.start - (segs[i - 1]!.start + segs[i - 1]!.durationMs);
+    assert.ok(Math.abs(off) <= 1, `segment ${i} starts ${off} ms off the end of the one before`);
+  }
+});
+
 test('High profile H.264 (an RTSP camera copied through): the avcC carries its chroma format and bit depths', async () => {
   // 2 s of 4:2:0 High profile, one keyframe a second, no B-frames, as Annex B from ffmpeg.
   const { stdout } = await run(

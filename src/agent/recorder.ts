@@ -32,8 +32,8 @@ export interface RecorderOptions extends RetentionPolicy {
   readonly keyframeMs?: number;
   /**
    * Ask cameras for the media in bursts of at most this many ms (`batchMs` in the offer): the recorder's threads wake
-   * a few times a second per camera instead of once per frame. Node cameras do; browser camera pages and older cameras
-   * send live. 0: live. Default 250.
+   * about once a second per camera instead of once per frame. Node cameras do; browser camera pages and older cameras
+   * send live. 0: live. Default 1000 (DEFAULT_BATCH_MS).
    */
   readonly batchMs?: number;
   readonly engine?: NdcOptions;
@@ -76,7 +76,7 @@ export type RecorderActivity =
   | { readonly kind: 'ice'; readonly camera: string; readonly problem: IceProblem };
 
 /** How long a camera may hold the recorder's media before sending it (RecorderOptions.batchMs). */
-export const DEFAULT_BATCH_MS = 250;
+export const DEFAULT_BATCH_MS = 1000;
 
 /** The source a recorder lists in its presence so that members find it and offer for its recordings. */
 export const RECORDINGS_PRESENCE_SOURCE = { id: RECORDINGS_SOURCE, name: 'Recordings', kinds: [] as ('video' | 'audio')[] };

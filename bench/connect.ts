@@ -7,26 +7,19 @@
  *   npm run bench:connect [-- --sessions 40]
  */
 import { fileURLToPath } from 'node:url';
-import { CameraAgent } from '../src/agent/camera.js';
-import { createViewerPeer, shutdownNdc } from '../src/media/ndc/index.js';
+import { shutdownNdc } from '../src/media/ndc/index.js';
 import { IngestSource } from '../src/media/sources/ingest.js';
-import { ViewerSession } from '../src/session/index.js';
-import { memoryRoom } from '../test/helpers/memory-room.js';
+import { cameraRig } from '../test/helpers/camera-rig.js';
 import { isolate, percentile } from './lib.js';
 
 isolate('bench:connect', fileURLToPath(import.meta.url));
 
 const at = process.argv.indexOf('--sessions');
 const SESSIONS = at > 0 ? Number(process.argv[at + 1]) : 40;
-const { channels } = await memoryRoom(['camera', 'viewer']);
-const [camera, viewer] = channels as [(typeof channels)[0], (typeof channels)[0]];
-const config = { iceServers: [], iceTransportPolicy: 'all' as const };
-const engine = { bindAddress: '127.0.0.1' };
-const source = new IngestSource({ spec: 'bench', codec: 'H264', audio: false, requestKeyframe: () => {} });
-const agent = await CameraAgent.start({ channel: camera, source, name: 'bench', peerConfig: config, engine });
+const rig = await cameraRig({ source: new IngestSource({ spec: 'bench', codec: 'H264', audio: false, requestKeyframe: () => {} }), name: 'bench' });
 const times: number[] = [];
 for (let i = 0; i < SESSIONS; i++) {
-  const session = new ViewerSession({ channel: viewer, camera: camera.self, config, peerFactory: (c) => createViewerPeer(c, engine) });
+  const session = rig.session();
   const t0 = performance.now();
   const connected = new Promise<void>((resolve) => session.on('connected', () => resolve()));
   await session.start();
@@ -35,8 +28,7 @@ for (let i = 0; i < SESSIONS; i++) {
   session.close('local', 'bench');
   await session.drain();
 }
-await agent.close();
-await Promise.all(channels.map((c) => c.close()));
+await rig.close();
 shutdownNdc();
 const over = times.filter((t) => t > 900).length;
 console.log(JSON.stringify({ bench: 'connect', sessions: SESSIONS, p50Ms: percentile(times, 50), p95Ms: percentile(times, 95), maxMs: Math.max(...times), over900Ms: over, times }));

@@ -3,14 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CameraAgent } from '../../src/agent/camera.js';
 import { watch, type WatchReport } from '../../src/agent/watch.js';
-import { createViewerPeer, shutdownNdc } from '../../src/media/ndc/index.js';
-import { ViewerSession } from '../../src/session/index.js';
+import { shutdownNdc } from '../../src/media/ndc/index.js';
 import { DEMO_CLIP, DemoSource } from '../../src/media/sources/index.js';
 import { startAedes, type TestBroker } from '../helpers/brokers.js';
 import { type CliProcess, cliHome, runCli, spawnCli } from '../helpers/cli.js';
-import { memoryRoom } from '../helpers/memory-room.js';
+import { cameraRig, LOOPBACK_ENGINE, NO_ICE } from '../helpers/camera-rig.js';
 import { childrenNamed } from '../helpers/procs.js';
 
 type Home = Awaited<ReturnType<typeof cliHome>>;
@@ -110,49 +108,30 @@ describe('codec per viewer: H.264 where offered, else VP8 from a second encode r
   });
 
   it('a camera that cannot make the codec a viewer needs (no ffmpeg) refuses it and says what to install', async () => {
-    const { channels } = await memoryRoom(['camera', 'viewer']);
-    const [camChannel, viewerChannel] = channels as [(typeof channels)[0], (typeof channels)[0]];
     // A clip of the user's (H.264 only, no VP8 twin) on a machine without ffmpeg.
     const source = await DemoSource.open({ file: DEMO_CLIP });
-    const engine = { bindAddress: '127.0.0.1' };
-    const config = { iceServers: [], iceTransportPolicy: 'all' as const };
-    const agent = await CameraAgent.start({ channel: camChannel, source, name: 'clip', peerConfig: config, engine, sourceOptions: { env: { PATH: '' } } });
+    const rig = await cameraRig({ source, name: 'clip', sourceOptions: { env: { PATH: '' } } });
     try {
-      const session = new ViewerSession({
-        channel: viewerChannel,
-        camera: camChannel.self,
-        config,
-        peerFactory: (c) => createViewerPeer(c, { ...engine, videoCodecs: ['VP8'] }),
-      });
+      const session = rig.session({ videoCodecs: ['VP8'] });
       const closed = new Promise<string>((resolve) => session.on('closed', (_reason, message) => resolve(message)));
       await session.start();
       assert.match(await closed, /cannot send VP8.*offered VP8.*ffmpeg was not found.*apt-get install ffmpeg/s);
-      const h264 = await watch({ channel: viewerChannel, camera: 'clip', seconds: 1, peerConfig: config, engine, findMs: 5000 });
+      const h264 = await watch({ channel: rig.viewer, camera: 'clip', seconds: 1, peerConfig: NO_ICE, engine: LOOPBACK_ENGINE, findMs: 5000 });
       assert.equal(h264.codec, 'H264', 'viewers with H.264 still watch');
       assert.ok(h264.frames > 10);
     } finally {
-      await agent.close();
+      await rig.close();
       await source.stop();
-      await Promise.all(channels.map((c) => c.close()));
     }
   });
   it('a second encode that fails before its first frame (an ffmpeg without libvpx) ends its viewers with the reason', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'peercam-ffmpeg-'));
     const fake = join(dir, 'ffmpeg');
     await writeFile(fake, "#!/bin/sh\necho \"Unknown encoder 'libvpx'\" >&2\nexit 1\n", { mode: 0o755 });
-    const { channels } = await memoryRoom(['camera', 'viewer']);
-    const [camChannel, viewerChannel] = channels as [(typeof channels)[0], (typeof channels)[0]];
     const source = await DemoSource.open({ file: DEMO_CLIP });
-    const engine = { bindAddress: '127.0.0.1' };
-    const config = { iceServers: [], iceTransportPolicy: 'all' as const };
-    const agent = await CameraAgent.start({ channel: camChannel, source, name: 'clip', peerConfig: config, engine, sourceOptions: { env: { PEERCAM_FFMPEG: fake } } });
+    const rig = await cameraRig({ source, name: 'clip', sourceOptions: { env: { PEERCAM_FFMPEG: fake } } });
     const vp8Viewer = () => {
-      const session = new ViewerSession({
-        channel: viewerChannel,
-        camera: camChannel.self,
-        config,
-        peerFactory: (c) => createViewerPeer(c, { ...engine, videoCodecs: ['VP8'] }),
-      });
+      const session = rig.session({ videoCodecs: ['VP8'] });
       const closed = new Promise<string>((resolve) => session.on('closed', (_reason, message) => resolve(message)));
       return { session, closed };
     };
@@ -164,9 +143,8 @@ describe('codec per viewer: H.264 where offered, else VP8 from a second encode r
       await next.session.start();
       assert.match(await next.closed, /cannot send VP8.*fails on this camera/s, 'a new VP8 viewer is refused at once');
     } finally {
-      await agent.close();
+      await rig.close();
       await source.stop();
-      await Promise.all(channels.map((c) => c.close()));
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { CameraAgent } from '../../src/agent/camera.js';
-import { createViewerPeer, shutdownNdc, type ViewerPeer } from '../../src/media/ndc/index.js';
+import { shutdownNdc } from '../../src/media/ndc/index.js';
 import { serializeRtp } from '../../src/media/rtp.js';
 import { IngestSource } from '../../src/media/sources/ingest.js';
-import { ViewerSession } from '../../src/session/index.js';
-import { memoryRoom } from '../helpers/memory-room.js';
+import { cameraRig } from '../helpers/camera-rig.js';
 import { ClipStream } from '../media/clip.js';
 
 after(() => shutdownNdc());
@@ -19,8 +17,6 @@ interface Arrival {
 }
 
 test('a Node camera sends RTCP sender reports for its video and audio that map each RTP clock to the wall clock', async () => {
-  const { channels } = await memoryRoom(['camera', 'viewer']);
-  const [camChannel, viewerChannel] = channels as [(typeof channels)[0], (typeof channels)[0]];
   // A live source with sound: 30 fps H.264 (keyframe every second) and 20 ms Opus packets, sent as they are captured.
   const source = new IngestSource({ spec: 'test', codec: 'H264', audio: true, requestKeyframe: () => {} });
   const clip = new ClipStream(0x1111, 100, 0x7fff_0000);
@@ -35,28 +31,16 @@ test('a Node camera sends RTCP sender reports for its video and audio that map e
       source.push(serializeRtp(packet), 'audio');
     }
   }, 5);
-  const engine = { bindAddress: '127.0.0.1' };
-  const config = { iceServers: [], iceTransportPolicy: 'all' as const };
-  const agent = await CameraAgent.start({ channel: camChannel, source, name: 'sr cam', peerConfig: config, engine });
+  const rig = await cameraRig({ source, name: 'sr cam' });
   const reports: { kind: 'video' | 'audio'; ntpMs: number; rtpTs: number; at: number }[] = [];
   const arrivals: Record<'video' | 'audio', Arrival[]> = { video: [], audio: [] };
-  let peer: ViewerPeer | undefined;
   try {
     // Join mid-GOP, 1.5 s in: the viewer starts with the cached keyframe and what followed it, sent as a burst.
     await new Promise((r) => setTimeout(r, 1500));
-    const session = new ViewerSession({
-      channel: viewerChannel,
-      camera: camChannel.self,
-      config,
-      peerFactory: (c) => {
-        peer = createViewerPeer(c, {
-          ...engine,
-          audio: true,
-          onRtp: (packet, kind) => arrivals[kind].push({ ts: Buffer.from(packet).readUInt32BE(4), at: Date.now() }),
-          onSenderReport: (sr, kind) => reports.push({ kind, ...sr, at: Date.now() }),
-        });
-        return peer;
-      },
+    const session = rig.session({
+      audio: true,
+      onRtp: (packet, kind) => arrivals[kind].push({ ts: Buffer.from(packet).readUInt32BE(4), at: Date.now() }),
+      onSenderReport: (sr, kind) => reports.push({ kind, ...sr, at: Date.now() }),
     });
     await session.start();
     const deadline = Date.now() + 30_000;
@@ -65,8 +49,7 @@ test('a Node camera sends RTCP sender reports for its video and audio that map e
     await session.drain();
   } finally {
     clearInterval(pace);
-    await agent.close();
-    await Promise.all(channels.map((c) => c.close()));
+    await rig.close();
   }
   for (const kind of ['video', 'audio'] as const) {
     const srs = reports.filter((r) => r.kind === kind);

@@ -1,0 +1,40 @@
+import { CameraAgent, type CameraAgentOptions } from '../../src/agent/camera.js';
+import { createViewerPeer, type ViewerOptions } from '../../src/media/ndc/index.js';
+import { ViewerSession } from '../../src/session/index.js';
+import type { SealedChannel } from '../../src/signaling/channel.js';
+import { memoryRoom } from './memory-room.js';
+
+/** node-datachannel on loopback, and no ICE servers: what these rigs' peers use. */
+export const LOOPBACK_ENGINE = { bindAddress: '127.0.0.1' } as const;
+export const NO_ICE = { iceServers: [], iceTransportPolicy: 'all' } as const;
+
+/**
+ * A Node camera (CameraAgent) and a viewer's channel in one in-memory room, with real node-datachannel peers on
+ * loopback: what happens between a camera and a Node viewer, without a broker or a network namespace.
+ */
+export interface CameraRig {
+  readonly agent: CameraAgent;
+  readonly camera: SealedChannel;
+  readonly viewer: SealedChannel;
+  /** A new viewer session to the camera (not started); `peer` adds to the viewer peer's options. */
+  session(peer?: ViewerOptions): ViewerSession;
+  /** Closes the camera and both channels (sessions are the caller's). */
+  close(): Promise<void>;
+}
+
+export async function cameraRig(options: Pick<CameraAgentOptions, 'source' | 'name' | 'sourceOptions'>): Promise<CameraRig> {
+  const { channels } = await memoryRoom(['camera', 'viewer']);
+  const [camera, viewer] = channels as [SealedChannel, SealedChannel];
+  const agent = await CameraAgent.start({ ...options, channel: camera, peerConfig: NO_ICE, engine: LOOPBACK_ENGINE });
+  return {
+    agent,
+    camera,
+    viewer,
+    session: (peer = {}) =>
+      new ViewerSession({ channel: viewer, camera: camera.self, config: NO_ICE, peerFactory: (c) => createViewerPeer(c, { ...LOOPBACK_ENGINE, ...peer }) }),
+    close: async () => {
+      await agent.close();
+      await Promise.all(channels.map((c) => c.close()));
+    },
+  };
+}

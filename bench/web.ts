@@ -22,7 +22,7 @@
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../test/helpers/browser.js';
 import { type CliProcess, spawnCli } from '../test/helpers/cli.js';
 import { startHubProcess } from '../test/web/hub-process.js';
@@ -53,6 +53,14 @@ const hash = new URL(hub.link).hash;
 const BASELINE = arg('baseline', '');
 const front: BaselineFront | undefined = BASELINE ? await startBaselineFront(BASELINE, origin) : undefined;
 
+/** Resolves once `cameras` tiles of the page have presented a frame (their timeline marks). */
+function tilesPlaying(page: Page, cameras: number): Promise<unknown> {
+  return page.waitForFunction((n) => performance.getEntriesByType('mark').filter((m) => m.name.startsWith('peercam:frame:')).length >= n, cameras, {
+    timeout: 30_000,
+    polling: 50,
+  });
+}
+
 const RETURNING = process.argv.includes('--returning');
 /** With --returning: the browser of each build (by its link), kept across the trials of an arm. */
 const returning = new Map<string, BrowserContext>();
@@ -67,7 +75,7 @@ async function browserFor(cameras: number, link: string): Promise<{ context: Bro
     returning.set(link, context);
     const first = await context.newPage();
     await first.goto(link);
-    await first.waitForFunction((n) => performance.getEntriesByType('mark').filter((m) => m.name.startsWith('peercam:frame:')).length >= n, cameras, { timeout: 30_000 });
+    await tilesPlaying(first, cameras);
     await first.close();
   }
   return { context, url, keep: true };
@@ -82,11 +90,7 @@ async function trial(cameras: number, link: string): Promise<Timeline> {
     page.on('console', (m) => m.type() !== 'debug' && consoleLines.length < 40 && consoleLines.push(`${m.type()}: ${m.text()}`));
     await page.goto(url);
     try {
-      await page.waitForFunction(
-        (n) => performance.getEntriesByType('mark').filter((m) => m.name.startsWith('peercam:frame:')).length >= n,
-        cameras,
-        { timeout: 30_000, polling: 50 },
-      );
+      await tilesPlaying(page, cameras);
     } catch (err) {
       const tiles = await page
         .evaluate(() => [...document.querySelectorAll<HTMLElement>('.tile')].map((t) => `${t.querySelector('.name')?.textContent}: ${t.dataset.state} ${t.querySelector('.stats')?.textContent}`))

@@ -10,10 +10,8 @@ import { newDeviceId, Room, silentLogger } from '../../src/protocol/index.js';
 import type { NdcOptions } from '../../src/media/ndc/index.js';
 import type { IceServer } from '../../src/session/index.js';
 import { freePort } from './brokers.js';
+import { LOOPBACK_ENGINE } from './camera-rig.js';
 import { waitFor } from './wait.js';
-
-/** node-datachannel (libjuice) gathers no loopback candidates unless bound there (DESIGN.md). */
-export const LOOPBACK_ENGINE = { bindAddress: '127.0.0.1' } as const;
 
 export interface WhepHub {
   readonly hub: Hub;

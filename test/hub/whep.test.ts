@@ -5,7 +5,8 @@ import { shutdownNdc } from '../../src/media/ndc/index.js';
 import { newDeviceId } from '../../src/protocol/index.js';
 import { whepOffer } from '../fixtures/whep/offer.js';
 import { waitFor } from '../helpers/wait.js';
-import { LOOPBACK_ENGINE, startWhepHub, type WhepHub } from '../helpers/whep-hub.js';
+import { LOOPBACK_ENGINE } from '../helpers/camera-rig.js';
+import { startWhepHub, type WhepHub } from '../helpers/whep-hub.js';
 
 /** Conformance of the hub's WHEP door (draft-ietf-wish-whep-03, RFC 9725) against a Node camera, then a fuzz run. */
 describe('WHEP door: status codes and headers', () => {

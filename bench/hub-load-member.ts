@@ -9,6 +9,7 @@ import { shutdownNdc } from '../src/media/ndc/index.js';
 import { newDeviceId, Room } from '../src/protocol/index.js';
 import { SealedChannel } from '../src/signaling/channel.js';
 import { MqttTransport } from '../src/signaling/mqtt.js';
+import { NO_ICE } from '../test/helpers/loopback.js';
 
 interface Config {
   readonly role: 'cameras' | 'viewers';
@@ -23,7 +24,7 @@ interface Config {
 
 const config = JSON.parse(process.env.PEERCAM_LOAD ?? '{}') as Config;
 const room = await Room.fromLink(config.link);
-const peerConfig = { iceServers: [], iceTransportPolicy: 'all' } as const;
+const peerConfig = NO_ICE;
 const join = async (name: string, role: 'camera' | 'viewer') => {
   const channel = new SealedChannel(room, new MqttTransport({ url: config.broker }), { self: newDeviceId(), presence: { name, role } });
   await channel.start();

@@ -24,6 +24,7 @@ import { browserRig, launchChromium, watchInBrowser } from '../test/helpers/brow
 import { cliHome, runCli, spawnCli } from '../test/helpers/cli.js';
 import { childrenNamed } from '../test/helpers/procs.js';
 import { isolate, percentile } from './lib.js';
+import { NO_ICE } from '../test/helpers/loopback.js';
 
 isolate('bench:media', fileURLToPath(import.meta.url));
 
@@ -113,7 +114,7 @@ async function headless(cameraName: string, n: number, codec: 'H264' | 'VP8' = '
       const session = new ViewerSession({
         channel,
         camera: target,
-        config: { iceServers: [], iceTransportPolicy: 'all' },
+        config: NO_ICE,
         peerFactory: (config) =>
           createViewerPeer(config, { bindAddress: '127.0.0.1', videoCodecs: [codec], onRtp: (p, kind) => kind === 'video' && counter.push(p) }),
       });

@@ -8,6 +8,7 @@ import { type ClipHeader, parseChunk, parseRecordingsReply, RECORDINGS_LABEL, RE
 import { ViewerSession } from '../src/session/index.js';
 import { type PeerInfo, SealedChannel } from '../src/signaling/channel.js';
 import { MqttTransport } from '../src/signaling/mqtt.js';
+import { NO_ICE } from '../test/helpers/loopback.js';
 
 export interface RemoteRecordings {
   /** ms from asking to the channel being open. */
@@ -39,7 +40,7 @@ export async function openRemoteRecordings(room: Room, broker: string): Promise<
     channel,
     camera: recorder,
     source: RECORDINGS_SOURCE,
-    config: { iceServers: [], iceTransportPolicy: 'all' },
+    config: NO_ICE,
     peerFactory: (config) => {
       peer = createDataPeer(config, {
         bindAddress: '127.0.0.1',

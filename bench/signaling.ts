@@ -23,8 +23,9 @@ import { startMosquittoPair } from '../test/helpers/bridge.js';
 import { startMosquitto } from '../test/helpers/brokers.js';
 import { FakePeer } from '../test/helpers/fake-peer.js';
 import { startRabbitCluster } from '../test/helpers/rabbitmq.js';
+import { NO_ICE } from '../test/helpers/loopback.js';
 
-const config = { iceServers: [], iceTransportPolicy: 'all' } as const;
+const config = NO_ICE;
 const IDLE_WINDOW_MS = 2000;
 const PROBES = 100;
 const JOIN_BATCH = 10;

@@ -7,6 +7,7 @@ import { shutdownNdc } from '../src/media/ndc/index.js';
 import { newDeviceId, Room } from '../src/protocol/index.js';
 import { SealedChannel } from '../src/signaling/channel.js';
 import { MqttTransport } from '../src/signaling/mqtt.js';
+import { NO_ICE } from '../test/helpers/loopback.js';
 
 interface Config {
   readonly link: string;
@@ -37,7 +38,7 @@ for (const w of watched) {
     camera: w.camera,
     seconds: config.seconds,
     findMs: 60_000,
-    peerConfig: { iceServers: [], iceTransportPolicy: 'all' },
+    peerConfig: NO_ICE,
     engine: { bindAddress: '127.0.0.1' },
     progress: (current) => (w.current = current),
     // Why sessions end is what a soak must explain: every reconnect is reported (stderr, relayed by the soak).

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { shutdownNdc } from '../media/ndc/index.js';
+import { engineLogFromEnv, shutdownNdc } from '../media/ndc/index.js';
 import { PeercamError } from '../protocol/index.js';
 import { COMMAND } from './command.js';
 import { VERSION } from './context.js';
@@ -22,6 +22,8 @@ const program = new Command()
     `\nRun it from the peercam folder after \`npm ci\` as \`${COMMAND} <command>\` (npm runs the project's own bin);\n` +
       '`npm link` in that folder once puts a bare `peercam` on PATH. Start with: ' + `${COMMAND} room new`,
   );
+// Before any command makes a peer: libdatachannel's own log, when asked for (PEERCAM_WEBRTC_LOG).
+program.hook('preAction', () => engineLogFromEnv());
 registerRoom(program);
 registerLs(program);
 registerCamera(program);

@@ -17,9 +17,10 @@ async function cameraRig(broker: TestBroker, source: string, extra: string[] = [
   return { home, camera };
 }
 
-async function watchJson(env: NodeJS.ProcessEnv, extra: string[] = []): Promise<WatchReport> {
+/** `diagnostics`: what else to show when the watch fails (the camera's output, a server's log). */
+async function watchJson(env: NodeJS.ProcessEnv, extra: string[] = [], diagnostics?: () => Promise<string>): Promise<WatchReport> {
   const r = await runCli(['watch', 'shelf', '--seconds', '2', '--json', ...extra], env);
-  assert.equal(r.code, 0, `watch failed: ${r.stdout}\n${r.stderr}`);
+  if (r.code !== 0) assert.fail(`watch failed: ${r.stdout}\n${r.stderr}\n${diagnostics ? await diagnostics() : ''}`);
   return JSON.parse(r.stdout) as WatchReport;
 }
 
@@ -84,17 +85,52 @@ describe('peercam camera + peercam watch', () => {
       const home = await cliHome();
       after(() => home.remove());
       // The TLS client trusts the test server's self-signed certificate the way a user would: NODE_EXTRA_CA_CERTS.
-      const env = turn.caFile ? { ...home.env, NODE_EXTRA_CA_CERTS: turn.caFile } : home.env;
-      await runCli(['room', 'new', '--no-qr', '--broker', broker.url], env);
+      // libdatachannel's own log (shown only when the watch fails) says which step of ICE or TURN went wrong.
+      const env = { ...home.env, PEERCAM_WEBRTC_LOG: 'verbose', ...(turn.caFile ? { NODE_EXTRA_CA_CERTS: turn.caFile } : {}) };
+      const made = await runCli(['room', 'new', '--no-qr', '--broker', broker.url], env);
+      assert.equal(made.code, 0, made.stderr);
       const camera = spawnCli(['camera', '--source', 'demo', '--name', 'shelf', '--relay', '--ice-server', ice], env);
       after(() => camera.kill());
       await camera.waitFor(/is live in room/);
-      const report = await watchJson(env, ['--relay', '--ice-server', ice]);
+      const report = await watchJson(env, ['--relay', '--ice-server', ice], async () => {
+        const log = (await turn.log()).split('\n').slice(-60).join('\n');
+        return `camera:\n${camera.output()}\ncoturn (last 60 lines):\n${log}`;
+      });
       assert.equal(report.candidateType, 'relay');
       assert.ok(report.frames >= 40, `frames ${report.frames}`);
       process.stdout.write(`# ${clientLeg[transport]}: connected ${report.connectedMs} ms, first frame ${report.firstFrameMs} ms\n`);
     });
   }
+
+  it('a relay-only camera (TURN over TCP) serves 20 watches in a row: none waits for a DTLS retransmit, none hangs', async () => {
+    // The camera has a TURN server, so it answers as the DTLS client (src/media/ndc/connection.ts, answersActive). As the
+    // server it got the watch's ClientHello before its own ICE check succeeded in ~1 session of 4 over a relay; then
+    // libdatachannel 0.24 either resent it after 1 s or deadlocked, and the camera never connected anyone again.
+    const broker = await startMosquitto();
+    after(() => broker.stop());
+    const turn = await startCoturn({ relayIp: '127.0.0.2', udp: false });
+    after(() => turn.stop());
+    const ice = turn.urls.tcp.replace(/^turn:/, `turn:${turn.username}:${turn.credential}@`);
+    const home = await cliHome();
+    after(() => home.remove());
+    // libdatachannel logs each DTLS retransmission at its verbose level, whichever side is the client.
+    const env = { ...home.env, PEERCAM_WEBRTC_LOG: 'verbose' };
+    const made = await runCli(['room', 'new', '--no-qr', '--broker', broker.url], env);
+    assert.equal(made.code, 0, made.stderr);
+    const camera = spawnCli(['camera', '--source', 'demo', '--name', 'shelf', '--relay', '--ice-server', ice], env);
+    after(() => camera.kill());
+    await camera.waitFor(/is live in room/);
+    const retransmits = (text: string) => text.match(/DTLS retransmit done/g)?.length ?? 0;
+    let watchRetransmits = 0;
+    for (let i = 0; i < 20; i++) {
+      const r = await runCli(['watch', 'shelf', '--seconds', '1', '--json', '--relay', '--ice-server', ice], env);
+      const failure = r.stdout.split('\n').find((l) => l.startsWith('{')) ?? r.stderr.slice(-2000);
+      assert.equal(r.code, 0, `watch ${i + 1} of 20 failed (a hung camera fails every one after it): ${failure}`);
+      assert.equal((JSON.parse(r.stdout) as WatchReport).candidateType, 'relay');
+      watchRetransmits += retransmits(r.stderr);
+    }
+    assert.equal(watchRetransmits + retransmits(camera.output()), 0, 'DTLS retransmissions in 20 relayed sessions');
+  });
 
   it('says how to fix a missing ffmpeg, and watch exits non-zero naming a camera that is not there', async () => {
     const broker = await startAedes();

@@ -8,7 +8,8 @@ import { shutdownNdc } from '../../src/media/ndc/index.js';
 import { DEMO_CLIP, DemoSource } from '../../src/media/sources/index.js';
 import { startAedes, type TestBroker } from '../helpers/brokers.js';
 import { type CliProcess, cliHome, runCli, spawnCli } from '../helpers/cli.js';
-import { cameraRig, LOOPBACK_ENGINE, NO_ICE } from '../helpers/camera-rig.js';
+import { cameraRig } from '../helpers/camera-rig.js';
+import { LOOPBACK_ENGINE, NO_ICE } from '../helpers/loopback.js';
 import { childrenNamed } from '../helpers/procs.js';
 
 type Home = Awaited<ReturnType<typeof cliHome>>;

@@ -15,6 +15,7 @@ import { RemoteRecorder } from '../../src/web/recordings/remote.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/brokers.js';
 import { recordClip } from '../helpers/recorded-clip.js';
 import { waitFor } from '../helpers/wait.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
 const START = Date.UTC(2026, 0, 7, 9, 0, 0);
 
@@ -32,7 +33,7 @@ describe('openChannel to a source of the other device (the recorder’s recordin
   const serve = () =>
     new RecordingsServer({
       channel: recorderChannel,
-      peerConfig: { iceServers: [], iceTransportPolicy: 'all' },
+      peerConfig: NO_ICE,
       root,
       engine: { bindAddress: '127.0.0.1' },
       status: () => ({ recording: ['Porch'], state: 'ok' }),

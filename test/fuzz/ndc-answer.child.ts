@@ -8,6 +8,7 @@ import { createCameraPeer, shutdownNdc } from '../../src/media/ndc/index.js';
 import { PeercamError } from '../../src/protocol/index.js';
 import { anyCandidate, anySdp, CHROMIUM_OFFER, mutatedSdp, NDC_OFFER } from './corpus.js';
 import { withinDeadline } from './deadline.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
 export interface NdcFuzzSummary {
   offers: number;
@@ -38,7 +39,7 @@ const offers = fc.sample(
 );
 const candidates = fc.sample(fc.array(anyCandidate(), { minLength: 1, maxLength: 4 }), { numRuns: runs, seed: seed + 1 });
 const summary: NdcFuzzSummary = { offers: 0, answered: 0, rejected: 0, candidates: 0, candidatesRejected: 0, rawErrors: [], failures: [], ms: 0 };
-const config = { iceServers: [], iceTransportPolicy: 'all' as const };
+const config = NO_ICE;
 const t0 = performance.now();
 
 const judge = (err: unknown): 'clean' | 'raw' | 'bad' =>

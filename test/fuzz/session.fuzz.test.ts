@@ -17,6 +17,7 @@ import type { Channel, ChannelEvents, PeerInfo } from '../../src/signaling/chann
 import { FakePeer } from '../helpers/fake-peer.js';
 import { anyCandidate, CHROMIUM_OFFER, mutatedSdp } from './corpus.js';
 import { withinDeadline } from './deadline.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
 /**
  * The session layer fed envelopes that passed every channel check (a member that misbehaves, or messages reordered,
@@ -129,7 +130,7 @@ describe('fuzz: session layer (CameraEndpoint, ViewerSession) under valid-schema
         const peers: FakePeer[] = [];
         const endpoint = new CameraEndpoint({
           channel,
-          config: { iceServers: [], iceTransportPolicy: 'all' },
+          config: NO_ICE,
           peerFactory: () => {
             const p = new FakePeer(false);
             peers.push(p);
@@ -185,7 +186,7 @@ describe('fuzz: session layer (CameraEndpoint, ViewerSession) under valid-schema
         const session = new ViewerSession({
           channel,
           camera,
-          config: { iceServers: [], iceTransportPolicy: 'all' },
+          config: NO_ICE,
           peerFactory: () => {
             const p = new FakePeer(true);
             peers.push(p);

@@ -2,12 +2,9 @@ import { CameraAgent, type CameraAgentOptions } from '../../src/agent/camera.js'
 import { createViewerPeer, type ViewerOptions } from '../../src/media/ndc/index.js';
 import { ViewerSession } from '../../src/session/index.js';
 import type { SealedChannel } from '../../src/signaling/channel.js';
+import { LOOPBACK_ENGINE, NO_ICE } from './loopback.js';
 import { memoryRoom } from './memory-room.js';
 
-/** node-datachannel (libjuice) gathers no loopback candidates unless bound there (DESIGN.md). */
-export const LOOPBACK_ENGINE = { bindAddress: '127.0.0.1' } as const;
-/** No STUN/TURN: loopback peers need none (and tests never reach public servers). */
-export const NO_ICE = { iceServers: [], iceTransportPolicy: 'all' } as const;
 
 /**
  * A Node camera (CameraAgent) and a viewer's channel in one in-memory room, with real node-datachannel peers on

@@ -10,7 +10,7 @@ import { newDeviceId, Room, silentLogger } from '../../src/protocol/index.js';
 import type { NdcOptions } from '../../src/media/ndc/index.js';
 import type { IceServer } from '../../src/session/index.js';
 import { freePort } from './brokers.js';
-import { LOOPBACK_ENGINE } from './camera-rig.js';
+import { LOOPBACK_ENGINE } from './loopback.js';
 import { waitFor } from './wait.js';
 
 export interface WhepHub {

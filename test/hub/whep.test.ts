@@ -5,8 +5,9 @@ import { shutdownNdc } from '../../src/media/ndc/index.js';
 import { newDeviceId } from '../../src/protocol/index.js';
 import { whepOffer } from '../fixtures/whep/offer.js';
 import { waitFor } from '../helpers/wait.js';
-import { LOOPBACK_ENGINE } from '../helpers/camera-rig.js';
+import { LOOPBACK_ENGINE } from '../helpers/loopback.js';
 import { startWhepHub, type WhepHub } from '../helpers/whep-hub.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
 /** Conformance of the hub's WHEP door (draft-ietf-wish-whep-03, RFC 9725) against a Node camera, then a fuzz run. */
 describe('WHEP door: status codes and headers', () => {
@@ -173,7 +174,7 @@ describe('WHEP door: status codes and headers', () => {
       return channel;
     };
     const channel = await join();
-    const cam = await startCamera({ channel, source: 'demo', name: 'Porch', peerConfig: { iceServers: [], iceTransportPolicy: 'all' }, engine: LOOPBACK_ENGINE });
+    const cam = await startCamera({ channel, source: 'demo', name: 'Porch', peerConfig: NO_ICE, engine: LOOPBACK_ENGINE });
     await waitFor(() => rig.door.gateway?.isLive('Porch') === true, { timeoutMs: 10_000, what: 'the gateway to see Porch' });
     const byId = await post(`/whep/${channel.self}`, whepOffer());
     assert.equal(byId.status, 201);

@@ -2,17 +2,18 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import ndc from 'node-datachannel';
 import { createCameraPeer, createViewerPeer, shutdownNdc } from '../../src/media/ndc/index.js';
-import { asDtlsServer } from '../../src/media/ndc/connection.js';
+import { answersActive, asDtlsServer } from '../../src/media/ndc/connection.js';
 import type { PeerConfig } from '../../src/session/peer.js';
 import { reach } from '../helpers/direct-link.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
-const config: PeerConfig = { iceServers: [], iceTransportPolicy: 'all' };
+const config: PeerConfig = NO_ICE;
 const local = { bindAddress: '127.0.0.1' } as const;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 after(() => shutdownNdc());
 
-describe('the node-datachannel answerer is the DTLS server', () => {
+describe("the node-datachannel answerer's DTLS role", () => {
   it('reads the offer as active: actpass only, CRLF or LF, every media section', () => {
     const offer = 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=setup:actpass\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=setup:actpass\r\n';
     assert.equal(asDtlsServer(offer), offer.replaceAll('a=setup:actpass', 'a=setup:active'));
@@ -49,5 +50,24 @@ describe('the node-datachannel answerer is the DTLS server', () => {
       }
     }
     assert.equal(retransmits, 0, `${retransmits} DTLS retransmissions in ${sessions} connections`);
+  });
+
+  it('answers as the client (a=setup:active) only when it has a TURN server (test/agent/camera-watch.test.ts: why)', async () => {
+    assert.equal(answersActive(NO_ICE), false);
+    assert.equal(answersActive({ iceServers: [{ urls: 'stun:127.0.0.1:3478' }], iceTransportPolicy: 'all' }), false);
+    for (const urls of ['turn:127.0.0.1:3478', 'TURNS:127.0.0.1:5349', ' turn:127.0.0.1:3478?transport=tcp']) {
+      assert.equal(answersActive({ iceServers: [{ urls: ['stun:127.0.0.1:3478', urls] }], iceTransportPolicy: 'all' }), true, urls);
+    }
+    const turn: PeerConfig = { iceServers: [{ urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }], iceTransportPolicy: 'all' };
+    const camera = createCameraPeer(turn, { video: { codec: 'H264' } }, local);
+    const viewer = createViewerPeer(config, local);
+    try {
+      const answer = await camera.answer(await viewer.createOffer({ iceRestart: false }));
+      assert.match(answer, /^a=setup:active\r?$/m);
+      assert.doesNotMatch(answer, /a=setup:passive/);
+    } finally {
+      viewer.close();
+      camera.close();
+    }
   });
 });

@@ -9,6 +9,7 @@ import { launchBrowser, type StaticServer, serveFixtures } from '../helpers/chro
 import { type Coturn, startCoturn } from '../helpers/coturn.js';
 import { startFfmpegRtp } from '../helpers/ffmpeg-rtp.js';
 import { waitFor } from '../helpers/wait.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
 /** What test/fixtures/browser/viewer.html reports. */
 interface PageStats {
@@ -138,7 +139,7 @@ interface ViewerWindow {
   };
 }
 
-const direct: PeerConfig = { iceServers: [], iceTransportPolicy: 'all' };
+const direct: PeerConfig = NO_ICE;
 
 describe('Chromium viewer <-> node-datachannel camera', () => {
   it('plays the camera H.264 on host candidates; the offered audio m-line without a camera audio source stays silent', async (t) => {

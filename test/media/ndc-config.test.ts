@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toNdcIceServer, toRtcConfig } from '../../src/media/ndc/config.js';
+import { engineLogFromEnv } from '../../src/media/ndc/connection.js';
 import { TurnBridge } from '../../src/media/ndc/turn-bridge.js';
 import { PeercamError } from '../../src/protocol/index.js';
 
@@ -69,5 +70,12 @@ describe('node-datachannel ICE configuration', () => {
     const rtc = toRtcConfig({ iceServers: [], iceTransportPolicy: 'all' }, { bindAddress: '127.0.0.1', portRange: { begin: 40000, end: 40100 } });
     assert.deepEqual(rtc, { iceServers: [], iceTransportPolicy: 'all', bindAddress: '127.0.0.1', portRangeBegin: 40000, portRangeEnd: 40100 });
     assert.throws(() => toRtcConfig({ iceServers: [], iceTransportPolicy: 'all' }, { portRange: { begin: 5000, end: 4000 } }), /port range/);
+  });
+
+  it('PEERCAM_WEBRTC_LOG: off when unset or "off", a clear error for a level libdatachannel does not have', () => {
+    for (const off of [undefined, '', 'off']) assert.doesNotThrow(() => engineLogFromEnv(off));
+    for (const bad of ['loud', 'constructor', 'toString']) {
+      assert.throws(() => engineLogFromEnv(bad), (err: unknown) => err instanceof PeercamError && /PEERCAM_WEBRTC_LOG=\w+: use one of verbose, debug, info, warning, error or off/.test(err.message));
+    }
   });
 });

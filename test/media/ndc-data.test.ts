@@ -5,8 +5,9 @@ import { PeercamError } from '../../src/protocol/index.js';
 import type { PeerConfig } from '../../src/session/peer.js';
 import { linkDirect } from '../helpers/direct-link.js';
 import { waitFor } from '../helpers/wait.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
-const config: PeerConfig = { iceServers: [], iceTransportPolicy: 'all' };
+const config: PeerConfig = NO_ICE;
 const local = { bindAddress: '127.0.0.1' } as const;
 
 after(() => shutdownNdc());

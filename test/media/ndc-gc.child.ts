@@ -2,8 +2,9 @@
 // down. Prints how many closed peers were collected; a native crash shows as a signal in the parent.
 import { createCameraPeer, createDataPeer, createViewerPeer, shutdownNdc } from '../../src/media/ndc/index.js';
 import type { PeerConfig } from '../../src/session/peer.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
-const config: PeerConfig = { iceServers: [], iceTransportPolicy: 'all' };
+const config: PeerConfig = NO_ICE;
 const engine = { bindAddress: '127.0.0.1' } as const;
 const collect = (globalThis as { gc?: () => void }).gc;
 if (!collect) throw new Error('run with --expose-gc');

@@ -14,6 +14,7 @@ import { ViewerSession } from '../../src/session/index.js';
 import { memoryRoom } from '../helpers/memory-room.js';
 import { waitFor } from '../helpers/wait.js';
 import { assertSegmentsMeet } from './probe.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
 after(() => shutdownNdc());
 
@@ -88,7 +89,7 @@ function bursts(arrivals: readonly number[]): number {
 
 describe('a Node camera sends a viewer that asks for it its media in bursts', () => {
   const engine = { bindAddress: '127.0.0.1' };
-  const config = { iceServers: [], iceTransportPolicy: 'all' as const };
+  const config = NO_ICE;
 
   it('batchMs 250: ~4 bursts a second with every packet and frame; the live viewer beside it gets ~30', async () => {
     const { channels } = await memoryRoom(['camera', 'viewer', 'viewer']);

@@ -13,8 +13,9 @@ import type { SealedChannel } from '../../src/signaling/channel.js';
 import { memoryRoom } from '../helpers/memory-room.js';
 import { recordClip } from '../helpers/recorded-clip.js';
 import { waitFor } from '../helpers/wait.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
-const config = { iceServers: [], iceTransportPolicy: 'all' } as const;
+const config = NO_ICE;
 const engine = { bindAddress: '127.0.0.1' };
 const START = Date.UTC(2026, 0, 7, 9, 0, 0);
 

@@ -9,6 +9,7 @@ import { SealedChannel } from '../../src/signaling/channel.js';
 import { MqttTransport } from '../../src/signaling/mqtt.js';
 import { type RabbitCluster, startRabbitCluster } from '../helpers/rabbitmq.js';
 import { waitFor } from '../helpers/wait.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
 /** A 2-node RabbitMQ 3.10 cluster whose node 1 (the camera's) restarts while a viewer on node 2 watches. */
 describe('a RabbitMQ cluster node restarting mid-stream', () => {
@@ -25,7 +26,7 @@ describe('a RabbitMQ cluster node restarting mid-stream', () => {
 
   it("node 1 restarted mid-stream: media keeps flowing, the camera is back in presence and signaling on node 2's side", async (t) => {
     const room = await Room.create();
-    const peerConfig = { iceServers: [], iceTransportPolicy: 'all' } as const;
+    const peerConfig = NO_ICE;
     const camChannel = new SealedChannel(room, new MqttTransport({ url: node(0).url, reconnect: { nextDelayMs: () => 250 } }), {
       self: newDeviceId(),
       presence: { name: 'porch', role: 'camera' },

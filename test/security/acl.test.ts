@@ -13,6 +13,7 @@ import { MqttTransport } from '../../src/signaling/mqtt.js';
 import { freePort, MOSQUITTO, untilListening } from '../helpers/brokers.js';
 import { FakePeer } from '../helpers/fake-peer.js';
 import { nextEvent, sleep, waitFor } from '../helpers/wait.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
 /**
  * docs/mosquitto-acl.conf + docs/mosquitto-acl.acl as an operator would deploy them (users made with
@@ -108,11 +109,11 @@ describe('a device confined by docs/mosquitto-acl.conf (Mosquitto, per-device us
     const camera = await channel(ids.camera, 'camera');
     const viewer = await channel(ids.viewer, 'viewer');
     await waitFor(() => camera.peers.has(ids.viewer) && viewer.peers.has(ids.camera), { timeoutMs: 3000, what: 'presence both ways' });
-    const endpoint = new CameraEndpoint({ channel: camera, config: { iceServers: [], iceTransportPolicy: 'all' }, peerFactory: () => new FakePeer() });
+    const endpoint = new CameraEndpoint({ channel: camera, config: NO_ICE, peerFactory: () => new FakePeer() });
     closers.push(async () => endpoint.close());
     const offers: Envelope[] = [];
     camera.on('message', (e) => e.type === 'offer' && offers.push(e));
-    const session = new ViewerSession({ channel: viewer, camera: ids.camera, config: { iceServers: [], iceTransportPolicy: 'all' }, peerFactory: () => new FakePeer() });
+    const session = new ViewerSession({ channel: viewer, camera: ids.camera, config: NO_ICE, peerFactory: () => new FakePeer() });
     closers.push(async () => session.close());
     const connected = nextEvent<[{ ms: number }]>((l) => session.on('connected', l), { timeoutMs: 5000, what: 'the session to connect' });
     await session.start();

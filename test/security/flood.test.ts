@@ -13,6 +13,7 @@ import { type MosquittoBroker, startMosquitto } from '../helpers/brokers.js';
 import { cliHome, runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 import { NDC_OFFER } from '../fuzz/corpus.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
 /**
  * A camera under attack keeps serving: an outsider floods its inbox with 20k forged and junk messages, and a paired
@@ -54,7 +55,7 @@ describe('a camera under flood (Mosquitto, node-datachannel, peercam watch)', ()
       channel: camera,
       source: 'demo',
       name: 'shelf',
-      peerConfig: { iceServers: [], iceTransportPolicy: 'all' },
+      peerConfig: NO_ICE,
       engine: { bindAddress: '127.0.0.1' },
     });
   });

@@ -7,6 +7,7 @@ import { SealedChannel } from '../../src/signaling/channel.js';
 import { LanTransport } from '../../src/signaling/lan/index.js';
 import { FakePeer } from '../helpers/fake-peer.js';
 import { nextEvent, sleep, waitFor } from '../helpers/wait.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
 /**
  * A stranger on the WiFi against the LAN WebSocket endpoint (loopback, mDNS off): the room id and device ids are
@@ -55,8 +56,6 @@ function silentFrom(url: string, localAddress: string) {
   return { opened, closed };
 }
 
-const ICE = { iceServers: [], iceTransportPolicy: 'all' } as const;
-
 describe('a stranger on the LAN against the WebSocket endpoint', () => {
   it('unsealed and foreign-room payloads after a valid hello are dropped by the Channel, never delivered', async () => {
     const room = await Room.create();
@@ -81,7 +80,7 @@ describe('a stranger on the LAN against the WebSocket endpoint', () => {
   it("an impostor claiming a linked member's id cannot replace its link nor make it leave: the session keeps working", async () => {
     const room = await Room.create();
     const cam = await lanCamera(room);
-    const endpoint = new CameraEndpoint({ channel: cam.channel, config: ICE, peerFactory: () => new FakePeer() });
+    const endpoint = new CameraEndpoint({ channel: cam.channel, config: NO_ICE, peerFactory: () => new FakePeer() });
     closers.push(async () => endpoint.close());
     const viewer = new SealedChannel(room, new LanTransport({ role: 'viewer', env: OFF, peers: [cam.url] }), {
       self: newDeviceId(),
@@ -91,7 +90,7 @@ describe('a stranger on the LAN against the WebSocket endpoint', () => {
     await viewer.start();
     await waitFor(() => cam.channel.peers.has(viewer.self) && viewer.peers.has(cam.channel.self), { timeoutMs: 3000, what: 'the member linked' });
     let viewerPeer: FakePeer | undefined;
-    const session = new ViewerSession({ channel: viewer, camera: cam.channel.self, config: ICE, peerFactory: () => (viewerPeer = new FakePeer()) });
+    const session = new ViewerSession({ channel: viewer, camera: cam.channel.self, config: NO_ICE, peerFactory: () => (viewerPeer = new FakePeer()) });
     closers.push(async () => session.close());
     const connected = nextEvent<[{ ms: number }]>((l) => session.on('connected', l), { timeoutMs: 5000, what: 'the session to connect' });
     await session.start();

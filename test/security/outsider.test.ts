@@ -9,13 +9,13 @@ import { type MosquittoBroker, startMosquitto } from '../helpers/brokers.js';
 import { cliHome, runCli, spawnCli } from '../helpers/cli.js';
 import { FakePeer } from '../helpers/fake-peer.js';
 import { nextEvent, sleep, waitFor } from '../helpers/wait.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
 /**
  * An outsider on the same Mosquitto, without the room link: it cannot list the room's devices, inject offers, replay
  * captured ones, or harm the camera with oversized or malformed payloads. (Reading names/SDP, forged, tampered and
  * stale single messages are covered by test/signaling/security.test.ts.)
  */
-const CONFIG = { iceServers: [], iceTransportPolicy: 'all' as const };
 
 describe('an outsider on the broker (Mosquitto, no room link)', () => {
   let broker: MosquittoBroker;
@@ -42,7 +42,7 @@ describe('an outsider on the broker (Mosquitto, no room link)', () => {
     const channel = new SealedChannel(room, new MqttTransport({ url: broker.url }), { self, presence: { name: 'cam', role: 'camera' }, ...(now ? { now } : {}) });
     closers.push(() => channel.close());
     await channel.start();
-    const endpoint = new CameraEndpoint({ channel, config: CONFIG, peerFactory: () => new FakePeer() });
+    const endpoint = new CameraEndpoint({ channel, config: NO_ICE, peerFactory: () => new FakePeer() });
     closers.push(async () => endpoint.close());
     let sessions = 0;
     endpoint.on('session', () => sessions++);
@@ -85,7 +85,7 @@ describe('an outsider on the broker (Mosquitto, no room link)', () => {
     await waitFor(() => viewer.peers.has(cam.channel.self), { timeoutMs: 3000, what: 'the camera present' });
 
     // A real session, captured on the wire by the outsider, then hung up.
-    const session = new ViewerSession({ channel: viewer, camera: cam.channel.self, config: CONFIG, peerFactory: () => new FakePeer() });
+    const session = new ViewerSession({ channel: viewer, camera: cam.channel.self, config: NO_ICE, peerFactory: () => new FakePeer() });
     const connected = nextEvent((l) => session.on('connected', l), { timeoutMs: 5000, what: 'the real session' });
     await session.start();
     await connected;
@@ -163,7 +163,7 @@ describe('an outsider on the broker (Mosquitto, no room link)', () => {
     closers.push(() => viewer.close());
     await viewer.start();
     await waitFor(() => viewer.peers.has(cam.channel.self), { timeoutMs: 3000, what: 'the camera present' });
-    const session = new ViewerSession({ channel: viewer, camera: cam.channel.self, config: CONFIG, peerFactory: () => new FakePeer() });
+    const session = new ViewerSession({ channel: viewer, camera: cam.channel.self, config: NO_ICE, peerFactory: () => new FakePeer() });
     closers.push(async () => session.close());
     const connected = nextEvent((l) => session.on('connected', l), { timeoutMs: 5000, what: 'a session after the junk' });
     await session.start();

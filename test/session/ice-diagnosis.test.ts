@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type CandidateCounts, countCandidate, diagnoseIce, type IceFacts, noCandidates } from '../../src/session/index.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
 const counts = (c: Partial<CandidateCounts>): CandidateCounts => ({ ...noCandidates(), ...c });
 const facts = (f: Partial<IceFacts>): IceFacts => ({
-  config: { iceServers: [], iceTransportPolicy: 'all' },
+  config: NO_ICE,
   local: counts({ host: 1 }),
   remote: counts({ host: 1 }),
   localDone: true,

@@ -8,11 +8,12 @@ import { MemoryBroker } from '../../src/signaling/memory.js';
 import { MqttTransport } from '../../src/signaling/mqtt.js';
 import { startAedes, startMosquitto, type TestBroker } from '../helpers/brokers.js';
 import { waitFor } from '../helpers/wait.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
 // node-datachannel's threads (and the channels it keeps until then) hold the process until cleanup.
 after(() => shutdownNdc());
 
-const config = { iceServers: [], iceTransportPolicy: 'all' } as const;
+const config = NO_ICE;
 const engine = { bindAddress: '127.0.0.1' };
 
 /** Two node-datachannel peers negotiate over a real channel; a camera-side restart request re-negotiates. */

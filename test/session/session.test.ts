@@ -6,8 +6,9 @@ import type { SealedChannel } from '../../src/signaling/channel.js';
 import { FakePeer } from '../helpers/fake-peer.js';
 import { memoryRoom } from '../helpers/memory-room.js';
 import { waitFor } from '../helpers/wait.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
-const config = { iceServers: [], iceTransportPolicy: 'all' } as const;
+const config = NO_ICE;
 // Short enough to test the timeouts in well under a second each, long enough that a loaded machine (load 25+) does not
 // give up on an answer that is merely late: a session that closes early leaves its test waiting on nothing.
 const fast = { answerMs: 1000, iceMs: 400, disconnectedGraceMs: 100, trickleWindowMs: 20 };

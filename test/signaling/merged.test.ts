@@ -8,6 +8,7 @@ import { MergedChannel } from '../../src/signaling/merged.js';
 import type { LinkState, Transport, TransportHandlers, TransportKind } from '../../src/signaling/transport.js';
 import { FakePeer } from '../helpers/fake-peer.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { NO_ICE } from '../helpers/loopback.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -134,7 +135,7 @@ describe('MergedChannel over two transports', () => {
     const peers: FakePeer[] = [];
     const endpoint = new CameraEndpoint({
       channel: cam.merged,
-      config: { iceServers: [], iceTransportPolicy: 'all' },
+      config: NO_ICE,
       peerFactory: () => {
         const p = new FakePeer();
         peers.push(p);

@@ -1,6 +1,7 @@
 import ndc from 'node-datachannel';
 import { type CandidateInit, Emitter, type Logger, PeercamError, silentLogger } from '../../protocol/index.js';
 import type { PeerConfig, PeerEvents, PeerState } from '../../session/peer.js';
+import { urlsOf } from '../../session/ice.js';
 import { iceCredentialsOf, parseSdp } from '../sdp.js';
 import { type NdcOptions, toRtcConfig } from './config.js';
 import { probeTurnServers } from './turn-probe.js';
@@ -43,10 +44,13 @@ export class NdcConnection extends Emitter<PeerEvents> {
   private localUfrag: string | undefined;
   private relayGathered = false;
   private iceConnectedFlag = false;
+  /** We have a TURN server: answer as the DTLS client (see `answersActive`). */
+  private readonly answerActive: boolean;
 
   constructor(name: string, config: PeerConfig, options: NdcOptions) {
     super();
     this.turnBridge = options.turnBridge;
+    this.answerActive = answersActive(config);
     this.log = (options.log ?? silentLogger).child({ peer: name });
     this.pc = new ndc.PeerConnection(name, toRtcConfig(config, options));
     // Registered before the connection state: node-datachannel delivers each callback kind through its own async
@@ -131,12 +135,12 @@ export class NdcConnection extends Emitter<PeerEvents> {
   }
 
   /**
-   * Applies a remote offer; our answer then says `a=setup:passive` (see `asDtlsServer`). `who` names the offerer in
-   * the error.
+   * Applies a remote offer. Our answer says `a=setup:passive` (see `asDtlsServer`) unless we have a TURN server: then
+   * libdatachannel's own `a=setup:active` (see `answersActive`). `who` names the offerer in the error.
    */
   protected applyOffer(offer: string, who: string): void {
     try {
-      this.pc.setRemoteDescription(asDtlsServer(offer), 'offer');
+      this.pc.setRemoteDescription(this.answerActive ? offer : asDtlsServer(offer), 'offer');
     } catch (err) {
       throw new PeercamError('media', `The WebRTC engine rejected ${who}'s offer: ${String(err)}.`, { cause: err });
     }
@@ -218,9 +222,51 @@ export function asDtlsServer(offer: string): string {
   return offer.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:active');
 }
 
+/**
+ * Whether a node-datachannel answerer with this configuration answers as the DTLS client (`a=setup:active`, the
+ * engine's default) rather than the server: when it has a TURN server, so that its selected pair may be relayed.
+ *
+ * libdatachannel 0.24 (node-datachannel 0.33) holds the DTLS records that come before its DTLS transport exists and
+ * hands them over as that transport starts, on the ICE thread, which still holds the ICE agent's lock. Over a relayed
+ * pair of our own, sending the reply needs that lock too (libjuice locks its TURN state to send through a relay),
+ * while the starting transport waits for the TLS lock the reply holds: the two threads wait for each other and the
+ * process never connects anything again (its main thread blocks at the next close). Fixed upstream in
+ * libdatachannel#1630, not yet in a node-datachannel release. As the server, the answerer gets the offerer's
+ * ClientHello before its own ICE check succeeded in ~1 of 4 relayed sessions: the offerer, ICE's controlling agent,
+ * connects first. As the client, the answerer connects last and sends its ClientHello to an offerer that is already
+ * listening. Measured with `peercam camera` and `peercam watch`, both relay-only through a local coturn (TURN over
+ * TCP), on a loaded machine: as the server, in 25 watches of a fresh camera it hung twice and waited 1 s for a DTLS
+ * retransmit 5 times; as the client, 0 of either in 90 (TURN over TCP and UDP). Without a TURN server no pair of ours is relayed, sending takes no lock, and the early
+ * records are simply handled: the server role stays (it saves the 1 s stalls `asDtlsServer` describes).
+ */
+export function answersActive(config: PeerConfig): boolean {
+  return config.iceServers.some((s) => urlsOf(s).some((u) => /^turns?:/i.test(u.trim())));
+}
+
 /** libdatachannel writes candidates as SDP attributes (`a=candidate:...`); the browser API wants `candidate:...`. */
 export function stripAttribute(candidate: string): string {
   return candidate.startsWith('a=') ? candidate.slice(2) : candidate;
+}
+
+const ENGINE_LOG_LEVELS = new Map<string, ndc.LogLevel>([
+  ['verbose', 'Verbose'],
+  ['debug', 'Debug'],
+  ['info', 'Info'],
+  ['warning', 'Warning'],
+  ['error', 'Error'],
+]);
+
+/**
+ * PEERCAM_WEBRTC_LOG=verbose|debug|info|warning|error: libdatachannel's (and libjuice's) own log on stderr, one
+ * `webrtc: <level> <message>` line each, to see why a connection does not come up (docs/RELIABILITY.md). Unset: off.
+ */
+export function engineLogFromEnv(value = process.env.PEERCAM_WEBRTC_LOG): void {
+  if (value === undefined || value === '' || value === 'off') return;
+  const level = ENGINE_LOG_LEVELS.get(value.toLowerCase());
+  if (level === undefined) {
+    throw PeercamError.config(`PEERCAM_WEBRTC_LOG=${value}: use one of ${[...ENGINE_LOG_LEVELS.keys()].join(', ')} or off.`);
+  }
+  ndc.initLogger(level, (l, message) => process.stderr.write(`webrtc: ${l.toLowerCase()} ${message}\n`));
 }
 
 /** Releases node-datachannel's global threads. Call once at process exit, after every peer is closed. */

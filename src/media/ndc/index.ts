@@ -1,6 +1,6 @@
 export { type CameraMedia, type CameraPeer, CNAME, createCameraPeer, type Negotiated } from './camera-peer.js';
 export { type NdcOptions, toNdcIceServer, toRtcConfig } from './config.js';
-export { shutdownNdc } from './connection.js';
+export { engineLogFromEnv, shutdownNdc } from './connection.js';
 export { createDataPeer, type DataPeer, type DataPeerOptions } from './data-peer.js';
 export { randomSsrc } from './ssrc.js';
 export { createViewerPeer, type ViewerNegotiated, type ViewerOptions, type ViewerPeer } from './viewer-peer.js';

@@ -9,7 +9,7 @@
  *    multiples of real time (Mb/s over the channel / the clip's bitrate, and / 2 Mb/s).
  * Runs in its own loopback-only network namespace (root). Ends with one JSON line.
  *
- *   npm run bench:record [-- --window 20 --cameras 1,10 --cpu-prof DIR --perf --ab OTHER/dist/cli/main.js
+ *   npm run bench:record [-- --window 20 --warmup 3 --cameras 1,10 --cpu-prof DIR --perf --ab OTHER/dist/cli/main.js
  *                            --batch-ms N --ab-batch-ms N]
  */
 import { CLK_TCK, cpuTicks, rssMb, threadTicks, threadWakeups, udpReceiveDrops } from './proc.js';
@@ -32,6 +32,8 @@ const arg = (name: string, fallback: string) => {
   return at > 0 ? (process.argv[at + 1] ?? fallback) : fallback;
 };
 const WINDOW_S = Number(arg('window', '20'));
+/** `--warmup S`: seconds between the last camera connecting and the window (the recorder's start-up work settling). */
+const WARMUP_S = Number(arg('warmup', '3'));
 const COUNTS = arg('cameras', '1,10').split(',').map(Number);
 /** `--cpu-prof DIR`: the recorder writes a V8 CPU profile there at exit (open it in Chrome DevTools). */
 const PROFILE_DIR = arg('cpu-prof', '');
@@ -49,13 +51,12 @@ const PERF = process.argv.includes('--perf');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0 });
 const home = await cliHome();
 await runCli(['room', 'new', '--no-qr', '--broker', `mqtt://127.0.0.1:${broker.port}`], home.env);
 const shown = JSON.parse((await runCli(['room', 'show', '--json'], home.env)).stdout) as { link: string };
 const room = await Room.fromLink(shown.link);
-const result: Record<string, unknown> = { bench: 'record', windowS: WINDOW_S };
+const result: Record<string, unknown> = { bench: 'record', windowS: WINDOW_S, warmupS: WARMUP_S };
 
 for (const n of COUNTS) {
   const out = await mkdtemp(join(tmpdir(), 'peercam-bench-rec-'));
@@ -77,7 +78,7 @@ for (const n of COUNTS) {
   const deadline = Date.now() + 180_000;
   const connected = (text: string) => text.match(/" connected/g)?.length ?? 0;
   while ((connected(rec.output()) < n || (recB && connected(outputB) < n)) && Date.now() < deadline) await sleep(200);
-  await sleep(3000);
+  await sleep(WARMUP_S * 1000);
   if (PERF) say(`${n} camera(s): recorder pid ${pid}, window of ${WINDOW_S} s starts`);
   const t0 = cpuTicks(pid);
   const threads0 = threadTicks(pid);

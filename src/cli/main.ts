@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { engineLogFromEnv, shutdownNdc } from '../media/ndc/index.js';
 import { PeercamError } from '../protocol/index.js';
 import { COMMAND } from './command.js';
+import { hangExitSeconds, startHangWatchdog } from './hang-watchdog.js';
 import { VERSION } from './context.js';
 import { registerCamera } from './camera.js';
 import { registerHomeAssistant } from './homeassistant.js';
@@ -22,8 +23,13 @@ const program = new Command()
     `\nRun it from the peercam folder after \`npm ci\` as \`${COMMAND} <command>\` (npm runs the project's own bin);\n` +
       '`npm link` in that folder once puts a bare `peercam` on PATH. Start with: ' + `${COMMAND} room new`,
   );
-// Before any command makes a peer: libdatachannel's own log, when asked for (PEERCAM_WEBRTC_LOG).
-program.hook('preAction', () => engineLogFromEnv());
+/** The commands that run until stopped (or for a while): a hung engine must not leave them alive but deaf. */
+const LONG_RUNNING = new Set(['camera', 'record', 'up', 'watch']);
+// Before any command makes a peer: libdatachannel's own log, when asked for (PEERCAM_WEBRTC_LOG), and the watchdog.
+program.hook('preAction', (_program, command) => {
+  engineLogFromEnv();
+  if (LONG_RUNNING.has(command.name())) startHangWatchdog(hangExitSeconds());
+});
 registerRoom(program);
 registerLs(program);
 registerCamera(program);

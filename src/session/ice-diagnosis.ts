@@ -26,6 +26,11 @@ export interface IceServerError {
   readonly text: string;
 }
 
+/** A TURN server refused us (credentials, forbidden, allocation mismatch, wrong credentials): trying again will not help. */
+export function isTurnRefusal(e: IceServerError): boolean {
+  return /^turns?:/i.test(e.url) && (e.code === 401 || e.code === 403 || e.code === 437 || e.code === 441);
+}
+
 /** The kinds of ICE trouble a diagnosis tells apart. */
 export type IceProblem = 'no-local-candidates' | 'no-ice-servers' | 'turn-refused' | 'turn-unreachable' | 'turn-needed' | 'no-path';
 
@@ -61,7 +66,7 @@ export function diagnoseIce(f: IceFacts): IceDiagnosis {
   const urls = f.config.iceServers.flatMap(urlsOf);
   const turn = urls.filter((u) => /^turns?:/i.test(u));
   const gathered = `${f.self} gathered ${fmt(f.local)}${f.localDone ? '' : ' so far'}; ${f.other} ${fmt(f.remote)}${f.remoteDone ? '' : ' so far'}`;
-  const refused = f.serverErrors.find((e) => /^turns?:/i.test(e.url) && (e.code === 401 || e.code === 403 || e.code === 437 || e.code === 441));
+  const refused = f.serverErrors.find(isTurnRefusal);
   if (refused && f.local.relay === 0)
     return {
       problem: 'turn-refused',

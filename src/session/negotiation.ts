@@ -9,9 +9,11 @@ import {
   type SessionId,
 } from '../protocol/index.js';
 import type { Channel } from '../signaling/channel.js';
-import { countCandidate, diagnoseIce, type IceDiagnosis, type IceServerError, noCandidates } from './ice-diagnosis.js';
+import { countCandidate, diagnoseIce, type IceDiagnosis, type IceServerError, isTurnRefusal, noCandidates } from './ice-diagnosis.js';
 import type { Peer, PeerConfig, PeerState } from './peer.js';
+import { urlsOf } from './ice.js';
 import { candidatesInSdp, candidatesOfSdp, TrickleBatcher } from './trickle.js';
+
 
 /** Where a session stands. */
 export type SessionState = 'negotiating' | 'connected' | 'restarting' | 'closed';
@@ -55,11 +57,14 @@ export interface Timeouts {
   readonly trickleWindowMs: number;
   /** At most this long, a description waits for the candidates that come at once, to carry them. */
   readonly readyCandidatesMs: number;
+  /** Gathering found nothing although a TURN server is known: wait this long for its error (the Node engine asks it). */
+  readonly turnVerdictMs: number;
 }
 
 /**
- * Session timeouts unless overridden: answer 5 s, ICE 15 s, disconnected grace 3 s, trickle window 100 ms, and up to
- * 40 ms for ready candidates (host candidates come within a few ms; srflx and relay ones are trickled).
+ * Session timeouts unless overridden: answer 5 s, ICE 15 s, disconnected grace 3 s, trickle window 100 ms, up to
+ * 40 ms for ready candidates (host candidates come within a few ms; srflx and relay ones are trickled), and 3 s for a
+ * TURN server's verdict (the Node engine's probe gives up after 2 s).
  */
 export const DEFAULT_TIMEOUTS: Timeouts = {
   answerMs: 5000,
@@ -67,6 +72,7 @@ export const DEFAULT_TIMEOUTS: Timeouts = {
   disconnectedGraceMs: 3000,
   trickleWindowMs: 100,
   readyCandidatesMs: 40,
+  turnVerdictMs: 3000,
 };
 
 /** What viewer and camera sessions share: peer wiring, trickle, candidate buffering, ordered sends and timers. */
@@ -87,7 +93,7 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private connectedGen = -1;
   /** What each side gathered in the current generation, and what the ICE servers said: for the failure diagnosis. */
-  private gathered = { local: noCandidates(), remote: noCandidates(), localDone: false, errors: [] as IceServerError[] };
+  private gathered = { local: noCandidates(), remote: noCandidates(), localDone: false, errors: [] as IceServerError[], gaveUp: false };
   private troubleTold = false;
   /** The ICE servers of the current peer (own plus lent), set by the subclass when it makes one. */
   protected usedConfig: PeerConfig = { iceServers: [], iceTransportPolicy: 'all' };
@@ -181,7 +187,8 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
         }),
       ];
     }
-    this.gathered = { local: noCandidates(), remote: noCandidates(), localDone: false, errors: [] };
+    this.gathered = { local: noCandidates(), remote: noCandidates(), localDone: false, errors: [], gaveUp: false };
+    this.disarm('gathering');
     this.batcher?.stop();
     const gen = this.gen;
     this.batcher = new TrickleBatcher(
@@ -224,6 +231,8 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
     for (const e of ready) await this.applyCandidate(e.candidate);
     // An ICE restart on a path that still works never leaves 'connected', so no state event will come.
     if (this.peer?.state === 'connected') this.onPeerState(this.peer, 'connected');
+    // Gathering may have ended with nothing before the exchange was complete.
+    this.hopeless();
   }
 
   protected async onCandidates(body: Body<'candidates'>): Promise<void> {
@@ -251,13 +260,31 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
     });
   }
 
-  /** Gathering ended with no candidate at all (e.g. relay-only and the TURN server refused us): say why at once. */
+  /**
+   * Gathering ended with no candidate at all: say why at once. Where a new connection may gather what this one did
+   * not (a TURN server that did not refuse us: its allocation failed or timed out this once), start over as soon as the
+   * descriptions are exchanged instead of waiting out the ICE timeout; this connection can never connect. Without a
+   * TURN server, or refused by it, a new connection would find the same: the ICE timeout stays the pace.
+   */
   private hopeless(): void {
     const l = this.gathered.local;
     if (!this.gathered.localDone || l.host + l.srflx + l.relay + l.prflx > 0 || this.stateNow === 'closed') return;
-    // With TURN servers, wait for what they said (the Node engine asks them after gathering): that is the better reason.
-    const turn = this.usedConfig.iceServers.some((s) => (typeof s.urls === 'string' ? [s.urls] : s.urls).some((u) => /^turns?:/i.test(u)));
-    if (!turn || this.gathered.errors.length > 0) this.troubled();
+    const turn = this.usedConfig.iceServers.some((s) => urlsOf(s).some((u) => /^turns?:/i.test(u)));
+    // With TURN servers, wait for what they say (the Node engine asks them after gathering): the better reason.
+    if (turn && this.gathered.errors.length === 0) {
+      if (!this.timers.has('gathering')) this.arm('gathering', this.timeouts.turnVerdictMs, () => this.noCandidate(true));
+      return;
+    }
+    this.noCandidate(turn && !this.gathered.errors.some(isTurnRefusal));
+  }
+
+  private noCandidate(startOver: boolean): void {
+    this.disarm('gathering');
+    this.troubled();
+    // Not before the other side has our description and we have theirs: a restart would cross the answer in flight.
+    if (!startOver || !this.remoteReady || this.gathered.gaveUp) return;
+    this.gathered.gaveUp = true;
+    this.onIceTrouble(`${this.names.self} gathered no ICE candidate`);
   }
 
   /** Tells the diagnosis once per session (the first time ICE is in trouble), and returns it. */

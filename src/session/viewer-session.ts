@@ -149,7 +149,9 @@ export class ViewerSession extends Negotiation {
       }
       const d = this.diagnose();
       const advice = d.problem === 'no-path' ? ` ${iceFailureAdvice(this.config(), this.options.channel.peers.get(this.options.camera)?.agent)}` : '';
-      this.close('ice-failed', `${d.message}${advice} (${why}, ${this.restarts} restarts)`);
+      // Hung up: the camera frees the session now rather than when its own timers run out (a watch that tries again
+      // at once would otherwise find the camera's per-viewer sessions all taken).
+      this.close('ice-failed', `${d.message}${advice} (${why}, ${this.restarts} restarts)`, true);
       return;
     }
     if (!fresh) this.restarts++;

@@ -1,4 +1,5 @@
 import { type CandidateInit, Emitter } from '../../src/protocol/index.js';
+import type { IceServerError } from '../../src/session/ice-diagnosis.js';
 import type { Peer, PeerEvents, PeerState } from '../../src/session/peer.js';
 import { candidatesOfSdp } from '../../src/session/trickle.js';
 
@@ -7,9 +8,9 @@ let counter = 0;
 /**
  * A stand-in for a WebRTC peer, for unit tests of the session logic and the signaling benchmark: synthetic SDP of a
  * realistic size, one host candidate per generation, and "connected" once it holds the remote description and a
- * remote candidate of the current ICE generation. `fail()` and `disconnect()` simulate network trouble. With
- * `carriesCandidates` it keeps its gathered candidate in its local description, as real engines do, and takes the
- * candidates of a remote description.
+ * remote candidate of the current ICE generation (never in a generation whose gathering finds nothing). `fail()` and
+ * `disconnect()` simulate network trouble. With `carriesCandidates` it keeps its gathered candidate in its local
+ * description, as real engines do, and takes the candidates of a remote description.
  */
 export class FakePeer extends Emitter<PeerEvents> implements Peer {
   readonly id = ++counter;
@@ -27,6 +28,12 @@ export class FakePeer extends Emitter<PeerEvents> implements Peer {
   localDescriptionSetAt: number | undefined;
   /** How long gathering takes to find its candidate. */
   gatherDelayMs = 1;
+  /** How many of the next gatherings end with no candidate (no usable address, a TURN allocation that failed). */
+  gathersNothing = 0;
+  /** What a TURN server says in a gathering that found nothing (as the engines report it), if anything. */
+  turnError: IceServerError | undefined;
+  /** This generation's gathering finds nothing: no pair, it never connects. */
+  private gatheringNothing = false;
 
   constructor(
     readonly canRestartIce = true,
@@ -119,16 +126,21 @@ export class FakePeer extends Emitter<PeerEvents> implements Peer {
   private gather(): void {
     const ufrag = this.ufrag;
     this.localCandidate = undefined;
+    const nothing = this.gathersNothing > 0;
+    if (nothing) this.gathersNothing--;
+    this.gatheringNothing = nothing;
     setTimeout(() => {
       if (this.closed) return;
-      this.localCandidate = `candidate:1 1 udp 2122260223 127.0.0.1 ${40000 + this.id} typ host ufrag ${ufrag}`;
-      this.emit('candidate', { candidate: this.localCandidate, mid: '0' });
+      if (!nothing) {
+        this.localCandidate = `candidate:1 1 udp 2122260223 127.0.0.1 ${40000 + this.id} typ host ufrag ${ufrag}`;
+        this.emit('candidate', { candidate: this.localCandidate, mid: '0' });
+      } else if (this.turnError) this.emit('iceServerError', this.turnError);
       this.emit('gathered');
     }, this.gatherDelayMs);
   }
 
   private maybeConnect(): void {
-    if (this.remoteUfrag !== undefined && this.remoteCandidates.length > 0) this.setState('connected');
+    if (this.remoteUfrag !== undefined && this.remoteCandidates.length > 0 && !this.gatheringNothing) this.setState('connected');
   }
 
   private setState(state: PeerState): void {

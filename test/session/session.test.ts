@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { DeviceId, Envelope } from '../../src/protocol/index.js';
 import { CameraEndpoint, type CloseReason, ViewerSession } from '../../src/session/index.js';
+import type { PeerConfig } from '../../src/session/peer.js';
 import type { SealedChannel } from '../../src/signaling/channel.js';
 import { FakePeer } from '../helpers/fake-peer.js';
 import { memoryRoom } from '../helpers/memory-room.js';
-import { waitFor } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 import { NO_ICE } from '../helpers/loopback.js';
 
-const config = NO_ICE;
 // Short enough to test the timeouts in well under a second each, long enough that a loaded machine (load 25+) does not
 // give up on an answer that is merely late: a session that closes early leaves its test waiting on nothing.
 const fast = { answerMs: 1000, iceMs: 400, disconnectedGraceMs: 100, trickleWindowMs: 20 };
@@ -30,9 +30,14 @@ async function rig(
     carriesCandidates?: boolean;
     /** Adjusts each new viewer peer. */
     viewerPeer?: (p: FakePeer) => void;
+    /** Adjusts each new camera peer. */
+    cameraPeer?: (p: FakePeer) => void;
+    /** Both sides' ICE servers (default none). */
+    config?: PeerConfig;
   } = {},
 ) {
   const timeouts = options.timeouts ?? fast;
+  const config = options.config ?? NO_ICE;
   const { broker, channels } = await memoryRoom(['camera', ...Array.from({ length: options.viewers ?? 1 }, () => 'viewer' as const)]);
   const [camera, ...viewers] = channels as [SealedChannel, ...SealedChannel[]];
   const cameraPeers: FakePeer[] = [];
@@ -44,6 +49,7 @@ async function rig(
     ...(options.maxViewers ? { maxViewers: options.maxViewers } : {}),
     peerFactory: () => {
       const p = new FakePeer(options.cameraRestarts ?? true, options.carriesCandidates);
+      options.cameraPeer?.(p);
       cameraPeers.push(p);
       return p;
     },
@@ -335,5 +341,88 @@ describe('session negotiation (fake peers over the memory channel)', () => {
     await c2;
     r2.broker.kill(r2.viewers[0]!.self);
     await waitFor(() => r2.endpoint.viewers === 0, { timeoutMs: 1000, what: 'camera session freed' });
+  });
+
+  describe('a connection whose gathering found no candidate, with a TURN server that did not refuse it, starts over at once', () => {
+    // The ICE timeout is 20 s here: connecting within 3 s means the session did not wait for it.
+    const slowIce = { ...fast, answerMs: 5000, iceMs: 20_000, turnVerdictMs: 50 };
+    const turn: PeerConfig = { iceServers: [{ urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }], iceTransportPolicy: 'relay' };
+    /** The first peer made gathers nothing, the next ones gather as usual. */
+    const firstGathersNothing = () => {
+      let first = true;
+      return (p: FakePeer) => {
+        if (first) p.gathersNothing = 1;
+        first = false;
+      };
+    };
+
+    it("the camera's (a TURN allocation that failed once): it asks for a new offer, and the new connection works", async () => {
+      const r = await rig({ timeouts: slowIce, config: turn, cameraPeer: firstGathersNothing() });
+      const { s } = r.watch();
+      const troubles: string[] = [];
+      s.on('trouble', (d) => troubles.push(d.problem));
+      let connects = 0;
+      s.on('connected', () => connects++);
+      await s.start();
+      await waitFor(() => connects === 1, { timeoutMs: 3000, what: 'connected after the restart' });
+      assert.ok(r.received.some((m) => m.type === 'restart'), "the camera's restart request");
+      assert.equal(r.received.filter((m) => m.type === 'offer').length, 2);
+      assert.deepEqual(troubles, [], 'the viewer had nothing to diagnose: its own gathering worked');
+    });
+
+    it("the viewer's: it restarts by itself and connects", async () => {
+      const r = await rig({ timeouts: slowIce, config: turn, viewerPeer: firstGathersNothing() });
+      const { s } = r.watch();
+      const troubles: string[] = [];
+      s.on('trouble', (d) => troubles.push(d.problem));
+      let connects = 0;
+      s.on('connected', () => connects++);
+      await s.start();
+      await waitFor(() => connects === 1, { timeoutMs: 3000, what: 'connected after the restart' });
+      assert.deepEqual(troubles, ['no-local-candidates']);
+      assert.equal(r.received.filter((m) => m.type === 'offer').length, 2);
+    });
+
+    it('every time (a TURN server out of reach): the restarts run out within seconds and the session ends with the reason', async () => {
+      const r = await rig({
+        timeouts: slowIce,
+        config: turn,
+        viewerPeer: (p) => {
+          p.gathersNothing = 99;
+        },
+      });
+      const { s, closed } = r.watch();
+      let ended: [CloseReason, string] | undefined;
+      void closed.then((c) => (ended = c));
+      await s.start();
+      await waitFor(() => ended !== undefined, { timeoutMs: 5000, what: 'the session to end' });
+      const [reason, message] = ended ?? ['', ''];
+      assert.equal(reason, 'ice-failed');
+      assert.match(message, /No network path: this device gathered host 0, srflx 0, relay 0.*that the TURN server is reachable/);
+      assert.match(message, /gathered no ICE candidate, 3 restarts/);
+    });
+
+    it('not when the TURN server refused us, nor without one: a new connection would find the same, the ICE timeout paces', async () => {
+      const refused = { url: 'turn:127.0.0.1:3478', code: 401, text: 'Unauthorized' };
+      for (const [config, turnError] of [[turn, refused], [NO_ICE, undefined]] as const) {
+        const r = await rig({
+          timeouts: slowIce,
+          config,
+          viewerPeer: (p) => {
+            p.gathersNothing = 99;
+            p.turnError = turnError;
+          },
+        });
+        const { s } = r.watch();
+        const troubles: string[] = [];
+        s.on('trouble', (d) => troubles.push(d.problem));
+        await s.start();
+        await waitFor(() => troubles.length === 1, { timeoutMs: 3000, what: 'the reason, at once' });
+        await sleep(500);
+        assert.deepEqual(troubles, [turnError ? 'turn-refused' : 'no-local-candidates']);
+        assert.equal(r.received.filter((m) => m.type === 'offer').length, 1, 'no new offer before the ICE timeout');
+        assert.equal(s.state, 'negotiating');
+      }
+    });
   });
 });

@@ -236,8 +236,9 @@ export function asDtlsServer(offer: string): string {
  * connects first. As the client, the answerer connects last and sends its ClientHello to an offerer that is already
  * listening. Measured with `peercam camera` and `peercam watch`, both relay-only through a local coturn (TURN over
  * TCP), on a loaded machine: as the server, in 25 watches of a fresh camera it hung twice and waited 1 s for a DTLS
- * retransmit 5 times; as the client, 0 of either in 90 (TURN over TCP and UDP). Without a TURN server no pair of ours is relayed, sending takes no lock, and the early
- * records are simply handled: the server role stays (it saves the 1 s stalls `asDtlsServer` describes).
+ * retransmit 5 times; as the client, 0 of either in 90 (TURN over TCP and UDP). Without a TURN server no pair of ours
+ * is relayed, sending takes no lock, and the early records are simply handled: the server role stays (it saves the 1 s
+ * stalls `asDtlsServer` describes).
  */
 export function answersActive(config: PeerConfig): boolean {
   return config.iceServers.some((s) => urlsOf(s).some((u) => /^turns?:/i.test(u.trim())));

@@ -23,7 +23,9 @@ export function hangExitSeconds(value = process.env.PEERCAM_HANG_EXIT_S): number
   if (value === undefined || value === '') return DEFAULT_HANG_EXIT_S;
   if (value === 'off') return 0;
   const s = Number(value);
-  if (!Number.isFinite(s) || s < 0) throw PeercamError.config(`PEERCAM_HANG_EXIT_S=${value}: give the seconds (e.g. 60), or 0 / off for no watchdog.`);
+  if (!Number.isFinite(s) || s < 0) {
+    throw PeercamError.config(`PEERCAM_HANG_EXIT_S=${value}: give the seconds (e.g. 60), or 0 / off for no watchdog.`);
+  }
   return s;
 }
 

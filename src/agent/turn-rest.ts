@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { PeercamError } from '../protocol/index.js';
-import { type IceServer, type PeerConfig, urlsOf } from '../session/index.js';
+import { type IceServer, isTurnUrl, type PeerConfig, urlsOf } from '../session/index.js';
 
 /** How long minted TURN credentials live by default: a day (members get fresh ones long before, see refreshMs). */
 export const DEFAULT_TURN_TTL_S = 24 * 3600;
@@ -35,7 +35,7 @@ export function turnRestConfig(base: PeerConfig, options: TurnRestOptions): Peer
   if (options.secret === '') throw PeercamError.config('The TURN secret is empty: pass the static-auth-secret of your coturn.');
   const now = options.now ?? Date.now;
   const name = options.name ?? 'peercam';
-  const needsMint = (s: IceServer) => s.username === undefined && urlsOf(s).some((u) => /^turns?:/i.test(u));
+  const needsMint = (s: IceServer) => s.username === undefined && urlsOf(s).some(isTurnUrl);
   if (!base.iceServers.some(needsMint))
     throw PeercamError.config('A TURN secret was given but no TURN server without credentials to use it with: add --ice-server turn:host:3478.');
   let minted: { until: number; servers: readonly IceServer[] } | undefined;

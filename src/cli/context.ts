@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import type { Logger, PresenceBody, Role, Room } from '../protocol/index.js';
-import { chooseIceServers, type PeerConfig } from '../session/index.js';
+import { chooseIceServers, isTurnUrl, type PeerConfig, urlsOf } from '../session/index.js';
 import { mdnsAllowedByEnv } from '../signaling/lan/netif.js';
 import { turnRestConfig } from '../agent/turn-rest.js';
 
@@ -67,7 +67,7 @@ export function peerConfig(
   };
   if (secret === undefined) return base;
   // A secret from the environment alone is for the commands that have a TURN server to mint for; others ignore it.
-  const mintable = base.iceServers.some((s) => s.username === undefined && (typeof s.urls === 'string' ? [s.urls] : s.urls).some((u) => /^turns?:/i.test(u)));
+  const mintable = base.iceServers.some((s) => s.username === undefined && urlsOf(s).some(isTurnUrl));
   if (options.turnSecret === undefined && !mintable) return base;
   const ttlText = options.turnTtl ?? process.env.PEERCAM_TURN_TTL;
   const ttlS = ttlText === undefined ? undefined : Number(ttlText);

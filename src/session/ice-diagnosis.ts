@@ -1,4 +1,4 @@
-import { urlsOf } from './ice.js';
+import { isTurnUrl, urlsOf } from './ice.js';
 import type { PeerConfig } from './peer.js';
 
 /** Candidates one side gathered, by type (RFC 8445 5.1.1: host, server reflexive, peer reflexive, relayed). */
@@ -28,7 +28,7 @@ export interface IceServerError {
 
 /** A TURN server refused us (credentials, forbidden, allocation mismatch, wrong credentials): trying again will not help. */
 export function isTurnRefusal(e: IceServerError): boolean {
-  return /^turns?:/i.test(e.url) && (e.code === 401 || e.code === 403 || e.code === 437 || e.code === 441);
+  return isTurnUrl(e.url) && (e.code === 401 || e.code === 403 || e.code === 437 || e.code === 441);
 }
 
 /** The kinds of ICE trouble a diagnosis tells apart. */
@@ -64,7 +64,7 @@ const TURN_FLAG = '--ice-server turn:user:password@host:3478';
  */
 export function diagnoseIce(f: IceFacts): IceDiagnosis {
   const urls = f.config.iceServers.flatMap(urlsOf);
-  const turn = urls.filter((u) => /^turns?:/i.test(u));
+  const turn = urls.filter(isTurnUrl);
   const gathered = `${f.self} gathered ${fmt(f.local)}${f.localDone ? '' : ' so far'}; ${f.other} ${fmt(f.remote)}${f.remoteDone ? '' : ' so far'}`;
   const refused = f.serverErrors.find(isTurnRefusal);
   if (refused && f.local.relay === 0)
@@ -89,7 +89,7 @@ export function diagnoseIce(f: IceFacts): IceDiagnosis {
         '(or stun:host:3478); the room passes it on to every member.',
     };
   if (turn.length > 0 && f.local.relay === 0 && f.localDone) {
-    const unreachable = f.serverErrors.find((e) => /^turns?:/i.test(e.url));
+    const unreachable = f.serverErrors.find((e) => isTurnUrl(e.url));
     return {
       problem: 'turn-unreachable',
       message:

@@ -33,6 +33,16 @@ export function urlsOf(server: IceServer): readonly string[] {
   return typeof server.urls === 'string' ? [server.urls] : server.urls;
 }
 
+/** A TURN server URL (`turn:` or `turns:`), as opposed to STUN. */
+export function isTurnUrl(url: string): boolean {
+  return /^turns?:/i.test(url.trim());
+}
+
+/** Whether any of these ICE servers is a TURN server (one that can give this side relayed candidates). */
+export function hasTurnServer(servers: readonly IceServer[]): boolean {
+  return servers.some((s) => urlsOf(s).some(isTurnUrl));
+}
+
 /** TURN whose client leg is a stream rather than UDP: `turns:` (TLS) or `turn:...?transport=tcp`. */
 export function isStreamedTurn(url: string): boolean {
   const u = url.trim();
@@ -98,7 +108,7 @@ export function isLocalHost(url: string): boolean {
  * Node side has the TCP/TLS server too, so a browser whose only relays are TCP/TLS needs that (docs/TURN.md).
  */
 export function iceFailureAdvice(config: PeerConfig, remoteAgent: string | undefined): string {
-  const turn = config.iceServers.flatMap(urlsOf).filter((u) => /^turns?:/i.test(u));
+  const turn = config.iceServers.flatMap(urlsOf).filter(isTurnUrl);
   if (turn.length === 0) return 'If the devices are on different networks, a TURN server is needed: pass --ice-server turn:user:password@host:3478.';
   const streamedOnly = turn.every(isStreamedTurn);
   if (streamedOnly && remoteAgent !== undefined && / node$/.test(remoteAgent)) {

@@ -11,9 +11,8 @@ import {
 import type { Channel } from '../signaling/channel.js';
 import { countCandidate, diagnoseIce, type IceDiagnosis, type IceServerError, isTurnRefusal, noCandidates } from './ice-diagnosis.js';
 import type { Peer, PeerConfig, PeerState } from './peer.js';
-import { urlsOf } from './ice.js';
+import { hasTurnServer } from './ice.js';
 import { candidatesInSdp, candidatesOfSdp, TrickleBatcher } from './trickle.js';
-
 
 /** Where a session stands. */
 export type SessionState = 'negotiating' | 'connected' | 'restarting' | 'closed';
@@ -269,7 +268,7 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
   private hopeless(): void {
     const l = this.gathered.local;
     if (!this.gathered.localDone || l.host + l.srflx + l.relay + l.prflx > 0 || this.stateNow === 'closed') return;
-    const turn = this.usedConfig.iceServers.some((s) => urlsOf(s).some((u) => /^turns?:/i.test(u)));
+    const turn = hasTurnServer(this.usedConfig.iceServers);
     // With TURN servers, wait for what they say (the Node engine asks them after gathering): the better reason.
     if (turn && this.gathered.errors.length === 0) {
       if (!this.timers.has('gathering')) this.arm('gathering', this.timeouts.turnVerdictMs, () => this.noCandidate(true));

@@ -1,7 +1,7 @@
 import ndc from 'node-datachannel';
 import { type CandidateInit, Emitter, type Logger, PeercamError, silentLogger } from '../../protocol/index.js';
 import type { PeerConfig, PeerEvents, PeerState } from '../../session/peer.js';
-import { urlsOf } from '../../session/ice.js';
+import { hasTurnServer } from '../../session/ice.js';
 import { iceCredentialsOf, parseSdp } from '../sdp.js';
 import { type NdcOptions, toRtcConfig } from './config.js';
 import { probeTurnServers } from './turn-probe.js';
@@ -241,7 +241,7 @@ export function asDtlsServer(offer: string): string {
  * stalls `asDtlsServer` describes).
  */
 export function answersActive(config: PeerConfig): boolean {
-  return config.iceServers.some((s) => urlsOf(s).some((u) => /^turns?:/i.test(u.trim())));
+  return hasTurnServer(config.iceServers);
 }
 
 /** libdatachannel writes candidates as SDP attributes (`a=candidate:...`); the browser API wants `candidate:...`. */

@@ -37,10 +37,10 @@ export function hangExitSeconds(value = process.env.PEERCAM_HANG_EXIT_S): number
  * engine, nothing times out and nothing is said. A process that ends instead is one a supervisor restarts and a user
  * notices. The main thread marks every second that it ran (an unref'd timer: the watchdog never keeps a process alive);
  * a worker thread, which the blocked main thread cannot stop, checks the mark. Nothing peercam does blocks its main
- * thread for more than a fraction of a second, so 60 s is a hang. Returns a function that stops the watchdog.
+ * thread for more than a fraction of a second, so 60 s is a hang.
  */
-export function startHangWatchdog(limitS: number): () => void {
-  if (limitS <= 0) return () => {};
+export function startHangWatchdog(limitS: number): void {
+  if (limitS <= 0) return;
   const buffer = new SharedArrayBuffer(4);
   const beat = new Int32Array(buffer);
   // The monotonic clock, in seconds, shared by both threads: a wall-clock jump is not a hang.
@@ -48,10 +48,5 @@ export function startHangWatchdog(limitS: number): () => void {
   mark();
   const tick = setInterval(mark, 1000);
   tick.unref();
-  const worker = new Worker(WORKER, { eval: true, workerData: { buffer, limitS } });
-  worker.unref();
-  return () => {
-    clearInterval(tick);
-    void worker.terminate();
-  };
+  new Worker(WORKER, { eval: true, workerData: { buffer, limitS } }).unref();
 }

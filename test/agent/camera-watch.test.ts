@@ -24,6 +24,29 @@ async function watchJson(env: NodeJS.ProcessEnv, extra: string[] = [], diagnosti
   return JSON.parse(r.stdout) as WatchReport;
 }
 
+/**
+ * A relay-only `peercam camera` through a local coturn over one client leg (its UDP listener off unless `udp`), over
+ * Mosquitto, with libdatachannel's verbose log on (shown only when a watch fails; it also logs each DTLS retransmission).
+ */
+async function relayCameraRig(transport: 'udp' | 'tcp' | 'tls') {
+  const broker = await startMosquitto();
+  after(() => broker.stop());
+  const turn = await startCoturn({ relayIp: '127.0.0.2', udp: transport === 'udp', tls: transport === 'tls' });
+  after(() => turn.stop());
+  const url = turn.urls[transport] ?? assert.fail('no URL');
+  const ice = url.replace(/^(turns?):/, `$1:${turn.username}:${turn.credential}@`);
+  const home = await cliHome();
+  after(() => home.remove());
+  // The TLS client trusts the test server's self-signed certificate the way a user would: NODE_EXTRA_CA_CERTS.
+  const env = { ...home.env, PEERCAM_WEBRTC_LOG: 'verbose', ...(turn.caFile ? { NODE_EXTRA_CA_CERTS: turn.caFile } : {}) };
+  const made = await runCli(['room', 'new', '--no-qr', '--broker', broker.url], env);
+  assert.equal(made.code, 0, made.stderr);
+  const camera = spawnCli(['camera', '--source', 'demo', '--name', 'shelf', '--relay', '--ice-server', ice], env);
+  after(() => camera.kill());
+  await camera.waitFor(/is live in room/);
+  return { turn, ice, env, camera };
+}
+
 describe('peercam camera + peercam watch', () => {
   it('testsrc over the embedded aedes broker: decodable H.264 640x360, viewer count printed', async () => {
     const broker = await startAedes();
@@ -76,22 +99,7 @@ describe('peercam camera + peercam watch', () => {
   const clientLeg = { udp: 'TURN over UDP', tcp: 'TURN over TCP, its UDP listener off', tls: 'TURN over TLS, its UDP listener off' } as const;
   for (const transport of ['udp', 'tcp', 'tls'] as const) {
     it(`relay only on both sides, through a local coturn (${clientLeg[transport]})`, async () => {
-      const broker = await startMosquitto();
-      after(() => broker.stop());
-      const turn = await startCoturn({ relayIp: '127.0.0.2', udp: transport === 'udp', tls: transport === 'tls' });
-      after(() => turn.stop());
-      const url = turn.urls[transport] ?? assert.fail('no URL');
-      const ice = url.replace(/^(turns?):/, `$1:${turn.username}:${turn.credential}@`);
-      const home = await cliHome();
-      after(() => home.remove());
-      // The TLS client trusts the test server's self-signed certificate the way a user would: NODE_EXTRA_CA_CERTS.
-      // libdatachannel's own log (shown only when the watch fails) says which step of ICE or TURN went wrong.
-      const env = { ...home.env, PEERCAM_WEBRTC_LOG: 'verbose', ...(turn.caFile ? { NODE_EXTRA_CA_CERTS: turn.caFile } : {}) };
-      const made = await runCli(['room', 'new', '--no-qr', '--broker', broker.url], env);
-      assert.equal(made.code, 0, made.stderr);
-      const camera = spawnCli(['camera', '--source', 'demo', '--name', 'shelf', '--relay', '--ice-server', ice], env);
-      after(() => camera.kill());
-      await camera.waitFor(/is live in room/);
+      const { turn, ice, env, camera } = await relayCameraRig(transport);
       const report = await watchJson(env, ['--relay', '--ice-server', ice], async () => {
         const log = (await turn.log()).split('\n').slice(-60).join('\n');
         return `camera:\n${camera.output()}\ncoturn (last 60 lines):\n${log}`;
@@ -106,20 +114,7 @@ describe('peercam camera + peercam watch', () => {
     // The camera has a TURN server, so it answers as the DTLS client (src/media/ndc/connection.ts, answersActive). As the
     // server it got the watch's ClientHello before its own ICE check succeeded in ~1 session of 4 over a relay; then
     // libdatachannel 0.24 either resent it after 1 s or deadlocked, and the camera never connected anyone again.
-    const broker = await startMosquitto();
-    after(() => broker.stop());
-    const turn = await startCoturn({ relayIp: '127.0.0.2', udp: false });
-    after(() => turn.stop());
-    const ice = turn.urls.tcp.replace(/^turn:/, `turn:${turn.username}:${turn.credential}@`);
-    const home = await cliHome();
-    after(() => home.remove());
-    // libdatachannel logs each DTLS retransmission at its verbose level, whichever side is the client.
-    const env = { ...home.env, PEERCAM_WEBRTC_LOG: 'verbose' };
-    const made = await runCli(['room', 'new', '--no-qr', '--broker', broker.url], env);
-    assert.equal(made.code, 0, made.stderr);
-    const camera = spawnCli(['camera', '--source', 'demo', '--name', 'shelf', '--relay', '--ice-server', ice], env);
-    after(() => camera.kill());
-    await camera.waitFor(/is live in room/);
+    const { ice, env, camera } = await relayCameraRig('tcp');
     const retransmits = (text: string) => text.match(/DTLS retransmit done/g)?.length ?? 0;
     let watchRetransmits = 0;
     for (let i = 0; i < 20; i++) {

@@ -192,6 +192,12 @@ export function parseFmtp(fmtp: string): Record<string, string> {
   return out;
 }
 
+/** The same SDP without its candidates (`a=candidate`) and without `a=end-of-candidates`. */
+export function withoutCandidates(sdp: string): string {
+  const kept = sdp.split(/\r?\n/).filter((l) => l !== '' && !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates');
+  return `${kept.join('\r\n')}\r\n`;
+}
+
 /** The ICE username fragment of the first media section (or the session level), if any. */
 export function iceUfragOf(sdp: SessionDescription | string): string | undefined {
   const d = typeof sdp === 'string' ? parseSdp(sdp) : sdp;

@@ -202,7 +202,7 @@ export abstract class Negotiation extends Emitter<SessionEvents> {
    * inside it instead of in a batch a trickle window later; what comes later (srflx, relay) is trickled.
    */
   protected async withReadyCandidates(peer: Peer, sdp: string): Promise<string> {
-    if (!peer.currentLocalDescription || !this.batcher) return sdp;
+    if (!peer.currentLocalDescription || peer.candidatesHeld === true || !this.batcher) return sdp;
     const waited = peer.localDescriptionSetAt === undefined ? 0 : Date.now() - peer.localDescriptionSetAt;
     // No timer when the wait is over: on a busy page even a 0 ms one runs only after the tasks queued before it.
     if (waited < this.timeouts.readyCandidatesMs) await this.batcher.ready(this.timeouts.readyCandidatesMs - waited);

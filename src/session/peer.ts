@@ -51,6 +51,11 @@ export interface Peer extends Pick<Emitter<PeerEvents>, 'on'> {
    * its DTLS handshake, not ICE: the session starts again without an ICE diagnosis.
    */
   readonly iceConnected?: boolean;
+  /**
+   * Our offer carries no candidates and they are told only once the answer is applied (engines that must: see the
+   * node-datachannel connection's `setOffer`): the session sends the offer at once instead of waiting for them.
+   */
+  readonly candidatesHeld?: boolean;
   /** Whether this implementation can restart ICE in place; when false the session replaces the peer instead. */
   readonly canRestartIce: boolean;
   /**

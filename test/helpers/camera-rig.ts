@@ -21,7 +21,9 @@ export interface CameraRig {
 }
 
 export async function cameraRig(options: Pick<CameraAgentOptions, 'source' | 'name' | 'sourceOptions'>): Promise<CameraRig> {
-  const { channels } = await memoryRoom(['camera', 'viewer']);
+  // No sender budget: bench:connect starts sessions back to back, and the camera's rate limit (100 messages, then 20/s)
+  // would drop an offer every ~38 sessions, to be re-sent 5 s later (measured).
+  const { channels } = await memoryRoom(['camera', 'viewer'], { rateLimit: false });
   const [camera, viewer] = channels as [SealedChannel, SealedChannel];
   const agent = await CameraAgent.start({ ...options, channel: camera, peerConfig: NO_ICE, engine: LOOPBACK_ENGINE });
   return {

@@ -2,7 +2,7 @@ import ndc from 'node-datachannel';
 import { type CandidateInit, Emitter, type Logger, PeercamError, silentLogger } from '../../protocol/index.js';
 import type { PeerConfig, PeerEvents, PeerState } from '../../session/peer.js';
 import { hasTurnServer } from '../../session/ice.js';
-import { iceCredentialsOf, parseSdp } from '../sdp.js';
+import { iceCredentialsOf, parseSdp, withoutCandidates } from '../sdp.js';
 import { type NdcOptions, toRtcConfig } from './config.js';
 import { probeTurnServers } from './turn-probe.js';
 
@@ -44,13 +44,14 @@ export class NdcConnection extends Emitter<PeerEvents> {
   private localUfrag: string | undefined;
   private relayGathered = false;
   private iceConnectedFlag = false;
-  /** We have a TURN server: answer as the DTLS client (see `answersActive`). */
-  private readonly answerActive: boolean;
+  private readonly config: PeerConfig;
+  /** Our offer's candidate and end-of-gathering events, held until its answer is applied (see `setOffer`). */
+  private held: (() => void)[] | undefined;
 
   constructor(name: string, config: PeerConfig, options: NdcOptions) {
     super();
     this.turnBridge = options.turnBridge;
-    this.answerActive = answersActive(config);
+    this.config = config;
     this.log = (options.log ?? silentLogger).child({ peer: name });
     this.pc = new ndc.PeerConnection(name, toRtcConfig(config, options));
     // Registered before the connection state: node-datachannel delivers each callback kind through its own async
@@ -63,13 +64,14 @@ export class NdcConnection extends Emitter<PeerEvents> {
       this.safely('candidate', () => {
         if (this.closedFlag) return;
         if (/\styp relay\b/.test(candidate)) this.relayGathered = true;
-        this.emit('candidate', { candidate: stripAttribute(candidate), mid });
+        const init = { candidate: stripAttribute(candidate), mid };
+        this.tell(() => this.emit('candidate', init));
       }),
     );
     this.pc.onGatheringStateChange((s) =>
       this.safely('gathering', () => {
         if (s !== 'complete' || this.closedFlag) return;
-        this.emit('gathered');
+        this.tell(() => this.emit('gathered'));
         // No relay although TURN was given: ask the server why (libjuice does not say), for the failure diagnosis.
         if (!this.relayGathered) void this.probeTurn(config);
       }),
@@ -86,6 +88,10 @@ export class NdcConnection extends Emitter<PeerEvents> {
 
   get iceConnected(): boolean {
     return this.iceConnectedFlag;
+  }
+
+  get candidatesHeld(): boolean {
+    return this.held !== undefined;
   }
 
   /** Runs `fn` from a native callback: never lets an exception reach node-datachannel. */
@@ -135,15 +141,59 @@ export class NdcConnection extends Emitter<PeerEvents> {
   }
 
   /**
-   * Applies a remote offer. Our answer says `a=setup:passive` (see `asDtlsServer`) unless we have a TURN server: then
-   * libdatachannel's own `a=setup:active` (see `answersActive`). `who` names the offerer in the error.
+   * Applies a remote offer. Our answer says `a=setup:passive` (see `asDtlsServer`) unless `answersActive`: then
+   * libdatachannel's own `a=setup:active`. `who` names the offerer in the error.
    */
   protected applyOffer(offer: string, who: string): void {
     try {
-      this.pc.setRemoteDescription(this.answerActive ? offer : asDtlsServer(offer), 'offer');
+      this.pc.setRemoteDescription(answersActive(this.config, offer) ? offer : asDtlsServer(offer), 'offer');
     } catch (err) {
       throw new PeercamError('media', `The WebRTC engine rejected ${who}'s offer: ${String(err)}.`, { cause: err });
     }
+  }
+
+  /**
+   * Sets our offer (`set` makes libdatachannel create it) and returns it. Unless we have a TURN server (below), it goes
+   * without candidates: they, and the end of gathering, are told once the answer is applied (`applyAnswer`).
+   *
+   * libdatachannel 0.24 hands a remote answer to ICE before it stores it. When the answerer's checks reached us first
+   * (they do whenever it has our candidates, which used to travel inside the offer), ICE connects within
+   * setRemoteDescription and DTLS starts before the answer's fingerprint is stored: "certificate verify failed", and
+   * the connection fails (a session starts over with a new connection). Measured in `bench:connect`, 200 sessions:
+   * 39 started over on a quiet machine, 34 on a loaded one; 0 and 0 now. Without our candidates the answerer cannot
+   * check us first: we check it once the answer is in, it learns our address from those checks (a peer-reflexive
+   * candidate), and our candidates follow. The cost: the answerer connects last, ~50 ms later in ~1 session of 4 (its
+   * check waits for libjuice's next 50 ms tick), which is also why it then answers as the DTLS client (`answersActive`).
+   *
+   * Not with a TURN server: over relays the answerer must have our candidates early, to let its TURN server pass our
+   * checks (a permission per peer address). Without them our checks were dropped, the answerer's own check connected
+   * first, and its early ClientHello reached us over a relayed pair: the libdatachannel deadlock `answersActive`
+   * describes (a relay-only `peercam watch` hung; test/agent/camera-watch.test.ts).
+   */
+  protected setOffer(set: () => void, what: string): string {
+    const hold = !hasTurnServer(this.config.iceServers);
+    this.held = hold ? [] : undefined;
+    set();
+    const sdp = this.localSdp(what);
+    return hold ? withoutCandidates(sdp) : sdp;
+  }
+
+  /** Applies the answer to our offer and tells the candidates held until then (see `setOffer`). */
+  protected applyAnswer(answer: string, who: string): void {
+    try {
+      this.pc.setRemoteDescription(answer, 'answer');
+    } catch (err) {
+      throw new PeercamError('media', `The WebRTC engine rejected ${who}'s answer: ${String(err)}.`, { cause: err });
+    }
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const event of held) event();
+  }
+
+  /** Tells a local candidate or gathering event now, or once the answer is in while our offer's are held. */
+  private tell(event: () => void): void {
+    if (this.held) this.held.push(event);
+    else event();
   }
 
   currentLocalDescription(): string | undefined {
@@ -180,6 +230,7 @@ export class NdcConnection extends Emitter<PeerEvents> {
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    this.held = undefined;
     if (this.localUfrag) this.turnBridge?.forget(this.localUfrag);
     for (const hook of this.stopHooks.splice(0)) this.safely('stop hook', hook);
     for (const native of this.natives.splice(0)) this.safely('closing a track or channel', () => native.close());
@@ -223,25 +274,32 @@ export function asDtlsServer(offer: string): string {
 }
 
 /**
- * Whether a node-datachannel answerer with this configuration answers as the DTLS client (`a=setup:active`, the
- * engine's default) rather than the server: when it has a TURN server, so that its selected pair may be relayed.
+ * Whether a node-datachannel answerer with this configuration answers this offer as the DTLS client (`a=setup:active`,
+ * the engine's default) rather than the server (`asDtlsServer`): when it has a TURN server, so that its selected pair
+ * may be relayed, or when the offer carries no candidate.
  *
- * libdatachannel 0.24 (node-datachannel 0.33) holds the DTLS records that come before its DTLS transport exists and
- * hands them over as that transport starts, on the ICE thread, which still holds the ICE agent's lock. Over a relayed
- * pair of our own, sending the reply needs that lock too (libjuice locks its TURN state to send through a relay),
- * while the starting transport waits for the TLS lock the reply holds: the two threads wait for each other and the
- * process never connects anything again (its main thread blocks at the next close). Fixed upstream in
+ * With a TURN server: libdatachannel 0.24 (node-datachannel 0.33) holds the DTLS records that come before its DTLS
+ * transport exists and hands them over as that transport starts, on the ICE thread, which still holds the ICE agent's
+ * lock. Over a relayed pair of our own, sending the reply needs that lock too (libjuice locks its TURN state to send
+ * through a relay), while the starting transport waits for the TLS lock the reply holds: the two threads wait for each
+ * other and the process never connects anything again (its main thread blocks at the next close). Fixed upstream in
  * libdatachannel#1630, not yet in a node-datachannel release. As the server, the answerer gets the offerer's
  * ClientHello before its own ICE check succeeded in ~1 of 4 relayed sessions: the offerer, ICE's controlling agent,
  * connects first. As the client, the answerer connects last and sends its ClientHello to an offerer that is already
  * listening. Measured with `peercam camera` and `peercam watch`, both relay-only through a local coturn (TURN over
  * TCP), on a loaded machine: as the server, in 25 watches of a fresh camera it hung twice and waited 1 s for a DTLS
- * retransmit 5 times; as the client, 0 of either in 90 (TURN over TCP and UDP). Without a TURN server no pair of ours
- * is relayed, sending takes no lock, and the early records are simply handled: the server role stays (it saves the 1 s
- * stalls `asDtlsServer` describes).
+ * retransmit 5 times; as the client, 0 of either in 90 (TURN over TCP and UDP).
+ *
+ * Without a candidate in the offer (our node-datachannel offerers hold theirs until they have the answer: see
+ * `setOffer`), we cannot check the offerer first: it checks us once it has the answer, its ICE connects first, and as
+ * the server we would get its ClientHello before our DTLS transport exists, to be resent after 1 s (measured in
+ * `bench:connect`: ~1 session in 6). As the client we send ours to an offerer already listening.
+ *
+ * Otherwise (a browser's offer with its candidates, no TURN) no pair of ours is relayed, sending takes no lock, and
+ * we check the offerer as soon as we have its offer: the server role saves the 1 s stalls `asDtlsServer` describes.
  */
-export function answersActive(config: PeerConfig): boolean {
-  return hasTurnServer(config.iceServers);
+export function answersActive(config: PeerConfig, offer: string): boolean {
+  return hasTurnServer(config.iceServers) || !/^a=candidate:/m.test(offer);
 }
 
 /** libdatachannel writes candidates as SDP attributes (`a=candidate:...`); the browser API wants `candidate:...`. */

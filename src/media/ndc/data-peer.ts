@@ -75,9 +75,7 @@ class NdcDataPeer extends NdcConnection implements DataPeer {
     }
     this.described = true;
     // With auto-negotiation on, creating the first channel sets the local offer synchronously.
-    const dc = this.pc.createDataChannel(this.options.label ?? 'peercam');
-    this.adopt(dc);
-    return this.localSdp('creating the offer');
+    return this.setOffer(() => this.adopt(this.pc.createDataChannel(this.options.label ?? 'peercam')), 'creating the offer');
   }
 
   async answer(offer: string): Promise<string> {
@@ -90,11 +88,7 @@ class NdcDataPeer extends NdcConnection implements DataPeer {
 
   async acceptAnswer(answer: string): Promise<void> {
     this.assertOpen('accept an answer');
-    try {
-      this.pc.setRemoteDescription(answer, 'answer');
-    } catch (err) {
-      throw new PeercamError('media', `The WebRTC engine rejected the answer: ${String(err)}.`, { cause: err });
-    }
+    this.applyAnswer(answer, 'the other device');
   }
 
   send(text: string): boolean {

@@ -112,8 +112,7 @@ class NdcViewerPeer extends NdcConnection implements ViewerPeer {
       throw new PeercamError('internal', 'node-datachannel cannot restart ICE or re-offer in place: create a new viewer peer.');
     }
     this.offered = true;
-    this.pc.setLocalDescription('offer');
-    return this.localSdp('creating the offer');
+    return this.setOffer(() => this.pc.setLocalDescription('offer'), 'creating the offer');
   }
 
   async answer(): Promise<string> {
@@ -129,11 +128,7 @@ class NdcViewerPeer extends NdcConnection implements ViewerPeer {
       throw new PeercamError('media', 'The camera answered without any video this viewer offered (H.264 or VP8).');
     }
     const audioSection = desc.media.find((s) => s.kind === 'audio');
-    try {
-      this.pc.setRemoteDescription(answer, 'answer');
-    } catch (err) {
-      throw new PeercamError('media', `The WebRTC engine rejected the camera's answer: ${String(err)}.`, { cause: err });
-    }
+    this.applyAnswer(answer, 'the camera');
     this.negotiated = {
       codec: choice.codec,
       videoPt: choice.format.pt,

@@ -9,7 +9,7 @@ import { newDeviceId, Room, topics } from '../../src/protocol/index.js';
 import { type PeerInfo, SealedChannel } from '../../src/signaling/channel.js';
 import { MqttTransport } from '../../src/signaling/mqtt.js';
 import { mqttClientId } from '../../src/signaling/mqtt-client-id.js';
-import { nextEvent, waitFor } from '../helpers/wait.js';
+import { nextEvent, waitFor, within } from '../helpers/wait.js';
 import { type HubProcess, startHubProcess } from '../web/hub-process.js';
 
 /**
@@ -220,7 +220,7 @@ describe('a hub admits room members only (issue 14)', () => {
     const slot = (client: MqttClient, device: string) => client.publishAsync(topics.presence(room.id, device), 'x', { qos: 1, retain: true });
     // Warm up: the paths the flood takes, once, so lazily loaded code is not counted.
     const warm = await member();
-    await slot(warm.client, warm.device);
+    await within(slot(warm.client, warm.device), 10_000, 'the warm-up presence (PUBACK)');
     warm.client.end(true);
     await new Promise((r) => setTimeout(r, 500));
     // The hub's own members (e.g. the one lending its ICE servers) keep their retained presence.
@@ -230,9 +230,9 @@ describe('a hub admits room members only (issue 14)', () => {
       reader.on('message', (topic, _p, packet) => {
         if (packet.retain) retained.push(topic);
       });
-      await reader.subscribeAsync(topics.presenceAll(room.id), { qos: 1 });
+      await within(reader.subscribeAsync(topics.presenceAll(room.id), { qos: 1 }), 10_000, 'the presence reader\'s SUBACK');
       await new Promise((r) => setTimeout(r, 1000));
-      await reader.endAsync();
+      await within(reader.endAsync(), 10_000, 'closing the presence reader');
       return retained.sort();
     };
     const before = await retainedPresence();
@@ -258,7 +258,11 @@ describe('a hub admits room members only (issue 14)', () => {
       }
       // Members holding a slot each, gone without clearing it and without a will: the hub clears what they left.
       const holders = await Promise.all(Array.from({ length: 32 }, () => member()));
-      await Promise.all(holders.map((h) => h.client.publishAsync(topics.presence(room.id, h.device), payload, { qos: 1, retain: true })));
+      await Promise.all(
+        holders.map((h, i) =>
+          within(h.client.publishAsync(topics.presence(room.id, h.device), payload, { qos: 1, retain: true }), 10_000, `holder ${i}'s presence (PUBACK; connected: ${h.client.connected})`),
+        ),
+      );
       for (const h of holders) h.client.end(true);
     } finally {
       clearInterval(sampler);

@@ -1,3 +1,4 @@
+import { withoutCandidates } from '../../media/sdp.js';
 import type { CandidateInit } from '../../protocol/index.js';
 
 /** What a PATCH body (application/trickle-ice-sdpfrag, RFC 8840 section 4.3) says. */
@@ -73,8 +74,7 @@ export function firstMid(sdp: string): string {
 
 /** The same SDP with new ICE credentials and no candidates: an ICE-restart offer built from the original one. */
 export function withIceCredentials(sdp: string, ufrag: string, pwd: string): string {
-  return lines(sdp)
-    .filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates')
+  return lines(withoutCandidates(sdp))
     .map((l) => (l.startsWith('a=ice-ufrag:') ? `a=ice-ufrag:${ufrag}` : l.startsWith('a=ice-pwd:') ? `a=ice-pwd:${pwd}` : l))
     .join('\r\n')
     .concat('\r\n');

@@ -91,7 +91,9 @@ async function run(room: Room): Promise<void> {
   rooms.clear();
   const webrtc = checkWebRtc();
   // The tiles negotiate now: building the rest of the page would take the main thread from them in between.
-  if (grid.size > 0) await firstFrameOrAfter(FIRST_FRAME_GRACE_MS);
+  // A camera's retained presence may come just after "online" (13 ms on loopback): a page with no tile yet waits
+  // that long for one before it takes the CPU for the rest.
+  if (grid.size > 0 || (await markOrAfter('peercam:presence:', FIRST_TILE_GRACE_MS))) await markOrAfter('peercam:frame:', FIRST_FRAME_GRACE_MS);
   // What the first frame does not need comes in its own chunks, fetched only now, so that their download and compile
   // do not compete with the tiles for the CPU: the events panel, recordings, the call mode (pairing: on its click).
   const [{ EventsPanel }, { RecordingsApi }, { CallMode }] = await Promise.all([import('./viewer/events.js'), import('./recordings/api.js'), import('./viewer/call.js')]);
@@ -110,21 +112,26 @@ async function run(room: Room): Promise<void> {
 
 /** How long the rest of the page waits for the first camera picture at most. */
 const FIRST_FRAME_GRACE_MS = 1500;
+/** How long a page that is online with no camera tile yet waits for one (its retained presence) before that. */
+const FIRST_TILE_GRACE_MS = 300;
 
-/** Resolves at the first tile's first frame (its timeline mark), or after `ms`, whichever comes first. */
-function firstFrameOrAfter(ms: number): Promise<void> {
+/**
+ * Resolves true at the first timeline mark named `prefix`... (a tile's presence, its first frame), or false after
+ * `ms`, whichever comes first.
+ */
+function markOrAfter(prefix: string, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const seen = () => performance.getEntriesByType('mark').some((m) => m.name.startsWith('peercam:frame:'));
-    if (seen()) return resolve();
+    const seen = () => performance.getEntriesByType('mark').some((m) => m.name.startsWith(prefix));
+    if (seen()) return resolve(true);
     let observer: PerformanceObserver | undefined;
-    const done = () => {
+    const done = (found: boolean) => {
       observer?.disconnect();
       clearTimeout(timer);
-      resolve();
+      resolve(found);
     };
-    const timer = setTimeout(done, ms);
+    const timer = setTimeout(() => done(false), ms);
     try {
-      observer = new PerformanceObserver(() => seen() && done());
+      observer = new PerformanceObserver(() => seen() && done(true));
       observer.observe({ type: 'mark' });
     } catch {
       // no PerformanceObserver for marks: the timer alone

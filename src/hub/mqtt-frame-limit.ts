@@ -55,6 +55,11 @@ export function limitMqttPackets(inner: Duplex, maxRemaining: number, onViolatio
     write(chunk: Buffer, _encoding, callback) {
       inner.write(chunk, callback);
     },
+    // aedes writes a packet in pieces (fixed header, topic, payload) between cork and uncork, and a WebSocket stream
+    // sends each write as a message of its own: joined here, a packet (or a burst of them) is one message.
+    writev(chunks, callback) {
+      inner.write(chunks.length === 1 ? (chunks[0] as { chunk: Buffer }).chunk : Buffer.concat(chunks.map((c) => c.chunk as Buffer)), callback);
+    },
     final(callback) {
       inner.end(callback);
     },

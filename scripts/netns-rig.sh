@@ -68,6 +68,14 @@ sweep() {
   done
 }
 
+# The away-from-home rig is IPv4 only. With IPv6 on, every link brought up gets a link-local address that turns from
+# tentative to valid a second or so later (duplicate address detection); Chromium takes that address change for a
+# network change and fails what it has in flight with net::ERR_NETWORK_CHANGED (a page.goto in nat.test.ts, once).
+v4only() {
+  ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  ip netns exec "$1" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+}
+
 # Away from home: an "internet" namespace <prefix>-net (a bridge, 203.0.113.0/24, no route anywhere else), a
 # <prefix>-cloud host on it (203.0.113.10: broker, TURN, web host), and two sites, home and office, each a host
 # (lan0 = 192.168.N.2, default route via its router) behind a router namespace <prefix>-r<site> (lan1 = 192.168.N.1,
@@ -78,10 +86,12 @@ nat() {
   [[ $prefix =~ ^[a-z0-9]{1,12}$ ]] || die "prefix must be 1-12 of [a-z0-9], got '$prefix'"
   local net="$prefix-net"
   ip netns add "$net"
+  v4only "$net"
   ip -n "$net" link set lo up
   ip -n "$net" link add br0 type bridge
   ip -n "$net" link set br0 up
   ip netns add "$prefix-cloud"
+  v4only "$prefix-cloud"
   ip -n "$prefix-cloud" link set lo up
   ip -n "$net" link add pcloud type veth peer name wan0 netns "$prefix-cloud"
   ip -n "$net" link set pcloud master br0 up
@@ -103,6 +113,8 @@ nat() {
     router="$prefix-r$site"
     ip netns add "$router"
     ip netns add "$host"
+    v4only "$router"
+    v4only "$host"
     ip -n "$router" link set lo up
     ip -n "$host" link set lo up
     ip -n "$net" link add "p$site" type veth peer name wan0 netns "$router"

@@ -1,4 +1,5 @@
 import { type CandidateInit, Emitter, PeercamError } from '../protocol/index.js';
+import { browserEncodesH264, cameraOffer } from './camera-offer.js';
 import type { Peer, PeerConfig, PeerEvents, PeerState } from './peer.js';
 
 /** The W3C RTCPeerConnection constructor, injected (the browser's, or any compatible one). */
@@ -138,7 +139,7 @@ export class W3cPeer extends Emitter<PeerEvents> implements Peer {
 
   async answer(offer: string): Promise<string> {
     this.assertOpen('answer');
-    const remote = this.options.media.role === 'camera' ? withStartBitrate(offer, START_KBPS) : offer;
+    const remote = this.options.media.role === 'camera' ? cameraOffer(offer, browserEncodesH264()) : offer;
     await this.unlessClosed(this.pc.setRemoteDescription({ type: 'offer', sdp: remote }), 'answer');
     if (this.options.media.role === 'camera') this.attachCameraTracks(this.options.media.stream());
     const answer = await this.unlessClosed(this.pc.createAnswer(), 'answer');
@@ -252,50 +253,4 @@ export function selectedPair(report: RTCStatsReport): SelectedPair | undefined {
   const local = report.get(pair.localCandidateId) as { candidateType?: string } | undefined;
   const remote = report.get(pair.remoteCandidateId) as { candidateType?: string } | undefined;
   return { localType: local?.candidateType, remoteType: remote?.candidateType, rtt: pair.currentRoundTripTime };
-}
-
-/** Where a camera page's video encoder starts, kb/s (Chromium's default 300 drops its first frames at 720p). */
-const START_KBPS = 1000;
-
-/**
- * The offer with `x-google-start-bitrate` on each video format (Chromium reads it from the remote description of the
- * sending side; other browsers ignore it): a camera page's encoder starts at `kbps` instead of 300 kb/s, where WebRTC
- * drops the first frames of a 720p capture and starts at a lower resolution. Bandwidth estimation still takes it down
- * at once on a slower path.
- */
-export function withStartBitrate(sdp: string, kbps: number): string {
-  const lines = sdp.split('\r\n');
-  const out: string[] = [];
-  let video = false;
-  const fmtp = new Set<string>();
-  const formats: string[] = [];
-  const flush = () => {
-    // Formats without an fmtp line (VP8) get one; rtx/red/ulpfec carry no encoder and are left alone.
-    for (const pt of formats) if (!fmtp.has(pt)) out.push(`a=fmtp:${pt} x-google-start-bitrate=${kbps}`);
-    formats.length = 0;
-    fmtp.clear();
-  };
-  for (const line of lines) {
-    if (line.startsWith('m=')) {
-      if (video) flush();
-      video = line.startsWith('m=video');
-    }
-    const rtpmap = video ? /^a=rtpmap:(\d+) ([\w-]+)\//.exec(line) : null;
-    if (rtpmap && !/^(rtx|red|ulpfec|flexfec-03)$/i.test(rtpmap[2]!)) formats.push(rtpmap[1]!);
-    const f = video ? /^a=fmtp:(\d+) (.*)$/.exec(line) : null;
-    if (f && formats.includes(f[1]!) && !/x-google-start-bitrate/.test(f[2]!)) {
-      fmtp.add(f[1]!);
-      out.push(`${line};x-google-start-bitrate=${kbps}`);
-      continue;
-    }
-    if (f) fmtp.add(f[1]!);
-    out.push(line);
-  }
-  if (video) {
-    // The last section's own lines end with the empty string after the final CRLF: keep it last.
-    const tail = out.at(-1) === '' ? out.pop() : undefined;
-    flush();
-    if (tail !== undefined) out.push(tail);
-  }
-  return out.join('\r\n');
 }

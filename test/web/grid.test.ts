@@ -75,6 +75,9 @@ describe('peercam up: the viewer grid in Chromium', () => {
     // first frames of a 720p capture and starts at 640x360: the first picture is the capture's own size.
     await viewer.locator('.tile[data-first-frame-size]', { has: viewer.locator('.name', { hasText: 'Chrome on Linux camera' }) }).waitFor({ timeout: 5000 });
     assert.equal(await tile.getAttribute('data-first-frame-size'), '1280x720', 'the first frame at full size');
+    // A camera page that can encode H.264 sends it (its encoder starts ~100 ms sooner than VP8's, src/session/camera-offer.ts).
+    await viewer.locator('.tile[data-codec]', { has: viewer.locator('.name', { hasText: 'Chrome on Linux camera' }) }).waitFor({ timeout: 10_000 });
+    assert.equal(await tile.getAttribute('data-codec'), 'H264');
     await phone.page.locator('#viewers[data-count="1"]').waitFor({ timeout: 10_000 });
     await viewer.screenshot({ path: `${ARTIFACTS}/grid-two-cameras.png` });
     await phone.page.screenshot({ path: `${ARTIFACTS}/camera-page.png` });

@@ -177,7 +177,13 @@ describe('away from home: Chromium at the office watches home through NAT router
     // Talk-back: hold the button on the camera page's tile at the office; the page at home hears it.
     await tileOf(page, 'Chrome on Linux camera').locator('button.talk').hover();
     await page.mouse.down();
-    await cameraPage.waitForFunction(() => Number(document.querySelector<HTMLElement>('.talker')?.dataset.energy ?? 0) > 0, undefined, { timeout: 15_000 });
+    // Any row: the camera page has one per viewer connection (document.querySelector would read only the first).
+    await cameraPage
+      .waitForFunction(() => [...document.querySelectorAll<HTMLElement>('.talker')].some((t) => Number(t.dataset.energy ?? 0) > 0), undefined, { timeout: 15_000 })
+      .catch(async (err: unknown) => {
+        const rows = await cameraPage.locator('.talker').evaluateAll((ts) => ts.map((t) => JSON.stringify((t as HTMLElement).dataset)));
+        throw new Error(`talk-back not heard at home; talker rows: ${rows.join(' | ') || 'none'}`, { cause: err });
+      });
     await page.mouse.up();
     await page.context().close();
   });

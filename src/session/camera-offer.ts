@@ -74,12 +74,12 @@ export function withStartBitrate(sdp: string, kbps: number): string {
  */
 export function withH264First(sdp: string): string {
   const lines = sdp.split('\r\n');
-  let section: number[] = [];
+  /** Each media section's line numbers, its m= line first. */
   const sections: number[][] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i]!.startsWith('m=')) sections.push((section = [i]));
-    else section.push(i);
-  }
+  lines.forEach((line, i) => {
+    if (line.startsWith('m=')) sections.push([i]);
+    else sections.at(-1)?.push(i);
+  });
   for (const at of sections) {
     const m = /^(m=video \S+ \S+) (.+)$/.exec(lines[at[0]!]!);
     if (!m) continue;

@@ -8,6 +8,7 @@ import { generate } from 'selfsigned';
 import { Room } from '../../src/protocol/index.js';
 import { CLOUD, NatRig } from '../helpers/nat-rig.js';
 import type { HostProcess } from '../helpers/netns.js';
+import { talkBackHeard } from '../web/pages.js';
 
 const TURN_SECRET = 'nat-rig-turn-rest-secret';
 const BROKER_WSS = `wss://${CLOUD}:8443/mqtt`;
@@ -177,13 +178,7 @@ describe('away from home: Chromium at the office watches home through NAT router
     // Talk-back: hold the button on the camera page's tile at the office; the page at home hears it.
     await tileOf(page, 'Chrome on Linux camera').locator('button.talk').hover();
     await page.mouse.down();
-    // Any row: the camera page has one per viewer connection (document.querySelector would read only the first).
-    await cameraPage
-      .waitForFunction(() => [...document.querySelectorAll<HTMLElement>('.talker')].some((t) => Number(t.dataset.energy ?? 0) > 0), undefined, { timeout: 15_000 })
-      .catch(async (err: unknown) => {
-        const rows = await cameraPage.locator('.talker').evaluateAll((ts) => ts.map((t) => JSON.stringify((t as HTMLElement).dataset)));
-        throw new Error(`talk-back not heard at home; talker rows: ${rows.join(' | ') || 'none'}`, { cause: err });
-      });
+    await talkBackHeard(cameraPage, 15_000);
     await page.mouse.up();
     await page.context().close();
   });

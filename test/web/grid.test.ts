@@ -4,7 +4,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { device, launch } from './browser.js';
 import { type HubProcess, startHubProcess } from './hub-process.js';
-import { ARTIFACTS, decodedFrames, liveTile, marks } from './pages.js';
+import { ARTIFACTS, decodedFrames, liveTile, marks, talkBackHeard } from './pages.js';
 
 describe('peercam up: the viewer grid in Chromium', () => {
   let hub: HubProcess;
@@ -88,9 +88,7 @@ describe('peercam up: the viewer grid in Chromium', () => {
     await talk.hover();
     await viewer.mouse.down();
     const talker = phone.page.locator('.talker');
-    await phone.page.waitForFunction(() => Number(document.querySelector<HTMLElement>('.talker')?.dataset.energy ?? 0) > 0, undefined, {
-      timeout: 10_000,
-    });
+    await talkBackHeard(phone.page, 10_000);
     await viewer.mouse.up();
     assert.ok(Number(await talker.getAttribute('data-packets')) > 0);
     await phone.page.screenshot({ path: `${ARTIFACTS}/camera-page-talk-back.png` });

@@ -23,3 +23,16 @@ export async function decodedFrames(page: Page, name: string): Promise<number> {
 export async function marks(page: Page): Promise<Record<string, number>> {
   return page.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, Math.round(m.startTime)])));
 }
+
+/**
+ * Waits until a camera page hears talk-back: any of its talker rows (one per viewer connection) with energy. A failure
+ * lists the rows.
+ */
+export async function talkBackHeard(cameraPage: Page, timeoutMs: number): Promise<void> {
+  await cameraPage
+    .waitForFunction(() => [...document.querySelectorAll<HTMLElement>('.talker')].some((t) => Number(t.dataset.energy ?? 0) > 0), undefined, { timeout: timeoutMs })
+    .catch(async (err: unknown) => {
+      const rows = await cameraPage.locator('.talker').evaluateAll((ts) => ts.map((t) => JSON.stringify((t as HTMLElement).dataset)));
+      throw new Error(`talk-back not heard by the camera page; talker rows: ${rows.join(' | ') || 'none'}`, { cause: err });
+    });
+}

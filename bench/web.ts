@@ -4,13 +4,16 @@
  * localStorage, no cache carried over) that opens the hub's pairing link and waits for the page's first-frame marks:
  *  (a) a Node camera (`peercam camera --source testsrc`, 720p30, 4 s keyframe interval),
  *  (b) a Chromium camera page (/camera?autostart=1) already live,
- *  (c) a grid of 9 Node cameras (`--source demo`, no ffmpeg), until all 9 tiles show a frame.
+ *  (c) a grid of 9 Node cameras (`--source demo`, no ffmpeg), until all 9 tiles show a frame,
+ *  (j) a reference on the same machine at the same moment: Janus's Streaming plugin with keyframe buffering and a
+ *      minimal page (bench/web-janus.ts), fed the same encode as (a). Trials of (j) alternate with those of (a) when
+ *      both run, so both see the same load (its ffmpeg runs beside (a)'s camera, so (a) then runs on a busier machine).
  * p50/p95 from navigation start, and per phase from the page's timeline marks (src/web/lib/timeline.ts): page loaded
  * (DOMContentLoaded), hub (/hub.json), broker online, presence received, offer sent, answer received, ICE connected,
  * first frame; in the grid each phase is that of the slowest tile. Runs in its own loopback-only network namespace
  * (root). Ends with one JSON line.
  *
- *   npm run bench:web [-- --trials 20 --only a|b|c] [--baseline DIR] [--returning]
+ *   npm run bench:web [-- --trials 20 --only a|b|c|j] [--baseline DIR] [--returning]
  *
  * `--returning`: a browser that has been here before instead of a fresh one. One context per build and arm, opened
  * once with the pairing link (not counted); each trial is then a new page in it at the app's address without the
@@ -28,6 +31,7 @@ import { type CliProcess, spawnCli } from '../test/helpers/cli.js';
 import { startHubProcess } from '../test/web/hub-process.js';
 import { isolate, percentile } from './lib.js';
 import { type BaselineFront, startBaselineFront } from './web-baseline.js';
+import { type JanusReference, startJanusReference } from './web-janus.js';
 
 isolate('bench:web', fileURLToPath(import.meta.url));
 
@@ -130,15 +134,20 @@ interface Arm {
   all: number[];
 }
 
-async function arm(label: string, cameras: number): Promise<Arm | { current: Arm; baseline: Arm }> {
-  const builds = front ? { current: hub.link, baseline: `${front.origin}/${hash}` } : { current: hub.link };
+/** The pages a trial of an arm opens in turn: this build, `--baseline`'s, the Janus reference's (by name). */
+function pagesFor(reference?: string): Record<string, string> {
+  return { current: hub.link, ...(front ? { baseline: `${front.origin}/${hash}` } : {}), ...(reference ? { janus: reference } : {}) };
+}
+
+async function arm(label: string, cameras: number, builds: Record<string, string>): Promise<Arm | Record<string, Arm>> {
+  const several = Object.keys(builds).length > 1;
   const runs = new Map<string, Timeline[]>(Object.keys(builds).map((k) => [k, []]));
   const failures = new Map<string, number>(Object.keys(builds).map((k) => [k, 0]));
   for (let i = 0; i < TRIALS; i++) {
     for (const [build, link] of Object.entries(builds)) {
       // A random pause, so trials land at random points of the cameras' keyframe interval.
       await sleep(300 + Math.random() * 1700);
-      const tag = front ? `${label} ${build}` : label;
+      const tag = several ? `${label} ${build}` : label;
       let t: Timeline;
       try {
         t = await trial(cameras, link);
@@ -164,11 +173,11 @@ async function arm(label: string, cameras: number): Promise<Arm | { current: Arm
     const all = of('frame');
     return { p50: percentile(all, 50), p95: percentile(all, 95), failed, phasesP50, phasesP95, all };
   };
-  const current = summary(runs.get('current') ?? [], failures.get('current') ?? 0);
   for (const context of returning.values()) await context.close();
   returning.clear();
-  if (!front) return current;
-  return { current, baseline: summary(runs.get('baseline') ?? [], failures.get('baseline') ?? 0) };
+  const arms = Object.fromEntries(Object.keys(builds).map((b) => [b, summary(runs.get(b) ?? [], failures.get(b) ?? 0)]));
+  const [only] = Object.values(arms);
+  return several || !only ? arms : only;
 }
 
 async function camera(args: string[]): Promise<CliProcess> {
@@ -179,6 +188,7 @@ async function camera(args: string[]): Promise<CliProcess> {
 
 const results: Record<string, unknown> = { trials: TRIALS, loadavgBefore: loadavg().map((l) => Math.round(l * 100) / 100) };
 const started: CliProcess[] = [];
+let janus: JanusReference | undefined;
 try {
   if (ONLY.includes('b')) {
     const phone = await browser.newContext();
@@ -186,38 +196,45 @@ try {
     await page.goto(`${origin}/camera?autostart=1${hash}`);
     await page.locator('body[data-live="true"]').waitFor({ timeout: 30_000 });
     await sleep(2000);
-    results.browserCamera = await arm('(b) camera page', 1);
+    results.browserCamera = await arm('(b) camera page', 1, pagesFor());
     await phone.close();
     await sleep(2000); // its presence is cleared before the next arm
+  }
+  janus = ONLY.includes('j') ? await startJanusReference() : undefined;
+  if (janus && !ONLY.includes('a')) {
+    await sleep(5000); // a full GOP through Janus, its keyframe buffered
+    results.janus = await arm('(j) Janus reference', 1, { janus: janus.url });
   }
   if (ONLY.includes('a')) {
     const cam = await camera(['--source', 'testsrc', '--size', '1280x720', '--fps', '30', '--bitrate', '2000', '--gop', '4', '--name', 'node']);
     started.push(cam);
     await sleep(5000); // a full GOP in the keyframe cache
-    results.nodeCamera = await arm('(a) Node camera', 1);
+    results.nodeCamera = await arm('(a) Node camera', 1, pagesFor(janus?.url));
     await cam.stop();
     started.splice(started.indexOf(cam), 1);
     await sleep(2000);
   }
+  await janus?.close(); // its encode would load the grid's trials
+  janus = undefined;
   if (ONLY.includes('c')) {
     for (let i = 0; i < 9; i++) started.push(await camera(['--source', 'demo', '--name', `grid-${i + 1}`]));
     await sleep(3000);
-    results.grid9 = await arm('(c) 9-camera grid', 9);
+    results.grid9 = await arm('(c) 9-camera grid', 9, pagesFor());
   }
   results.loadavgAfter = loadavg().map((l) => Math.round(l * 100) / 100);
 } finally {
   for (const c of started) await c.stop();
+  await janus?.close();
   await browser.close();
   await front?.close();
   await hub.close();
 }
+/** An arm's figures without the list of every trial; several builds' arms each so. */
 const brief = (a: unknown): unknown => {
-  if (!a) return undefined;
-  if (typeof a === 'object' && 'baseline' in a && 'current' in a) return { current: brief(a.current), baseline: brief(a.baseline) };
+  if (!a || typeof a !== 'object' || Array.isArray(a)) return a;
+  if (!('all' in a)) return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, brief(v)]));
   const { all: _all, ...rest } = a as Arm;
   return rest;
 };
-process.stdout.write(
-  `${JSON.stringify({ ...results, nodeCamera: brief(results.nodeCamera), browserCamera: brief(results.browserCamera), grid9: brief(results.grid9) })}\n`,
-);
+process.stdout.write(`${JSON.stringify(brief(results))}\n`);
 process.exit(0);

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin } from 'vite';
+import { defineConfig, minify, type Plugin, transformWithOxc } from 'vite';
 
 const web = (path: string) => fileURLToPath(new URL(`./src/web/${path}`, import.meta.url));
 
@@ -16,7 +17,7 @@ export const browserMqtt = {
 /** The web app (src/web) builds into dist/web, which `peercam up` serves: / (viewer), /camera and /recordings. */
 export default defineConfig({
   root: web(''),
-  plugins: [renderAfterEntry()],
+  plugins: [renderAfterEntry(), earlyBroker()],
   publicDir: web('public'),
   // Relative: the same build works from the hub and from any static host, at its root or in a sub-folder.
   base: './',
@@ -45,6 +46,30 @@ function renderAfterEntry(): Plugin {
     transformIndexHtml: {
       order: 'post',
       handler: (html) => html.replace(/<script type="module" crossorigin src="([^"]+)"><\/script>/, '<script type="module" crossorigin src="$1" blocking="render"></script>'),
+    },
+  };
+}
+
+/**
+ * The viewer page's first lines: src/web/lib/early-broker.ts as a classic inline script at the top of its <head>, so
+ * the broker's WebSocket opens while the page's module is still fetched and compiled (issue 15). That file has no
+ * imports; its `export`s are dropped, `openBrokerEarly()` is called, and the whole is minified. The hub allows the script by its hash
+ * (src/hub/web-server.ts), so it must not change after the build.
+ */
+function earlyBroker(): Plugin {
+  return {
+    name: 'peercam-early-broker',
+    apply: 'build',
+    transformIndexHtml: {
+      order: 'post',
+      async handler(html, ctx) {
+        if (!ctx.filename.endsWith('index.html')) return html;
+        const file = web('lib/early-broker.ts');
+        const { code } = await transformWithOxc(readFileSync(file, 'utf8'), file, { lang: 'ts', target: 'es2022' });
+        const script = await minify('early-broker.js', `(() => {\n${code.replace(/^export /gm, '')}\nopenBrokerEarly();\n})();`, { compress: true, mangle: true });
+        if (script.errors.length > 0) throw new Error(`early-broker.ts: ${script.errors.map((e) => e.message).join('; ')}`);
+        return html.replace(/(<meta charset="utf-8" \/>)/, `$1\n    <script>${script.code.trim()}</script>`);
+      },
     },
   };
 }

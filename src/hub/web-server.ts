@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
@@ -129,11 +130,23 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: WebServ
     'cache-control': rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
-    // The room key lives in the fragment and localStorage: no third-party script or frame may ever run here.
-    'content-security-policy':
-      "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+    'content-security-policy': contentSecurityPolicy(body, extname(file)),
   });
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/**
+ * The room key lives in the fragment and localStorage: no third-party script or frame may ever run here. The one
+ * inline script the build puts into the viewer page (src/web/lib/early-broker.ts) is allowed by its hash, so no
+ * other inline script can run.
+ */
+function contentSecurityPolicy(body: Buffer, ext: string): string {
+  const inline = ext === '.html' ? [...body.toString('utf8').matchAll(/<script>([\s\S]*?)<\/script>/g)] : [];
+  const scripts = inline.map((m) => ` 'sha256-${createHash('sha256').update(m[1] ?? '', 'utf8').digest('base64')}'`).join('');
+  return (
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; " +
+    `${scripts ? `script-src 'self'${scripts}; ` : ''}frame-ancestors 'none'`
+  );
 }
 
 /** Puts `meta` into an HTML page's head, right after its charset (escaped: the values are ours, but still text). */

@@ -64,12 +64,13 @@ const AHEAD_MS = 10_000;
 /**
  * Opens the WebSocket to the broker at `url` before the page has what its CONNECT needs (the room's keys and login,
  * a few WebCrypto round trips behind the page's first layout): the handshake overlaps them, and the client that
- * connects to `url` next sends its CONNECT on that socket at once (issue 15). Unused, it closes after 10 s.
+ * connects to `url` next sends its CONNECT on that socket at once (issue 15). Unused, it closes after 10 s. `opening`:
+ * a socket to `url` opened even earlier (the viewer page's inline script, src/web/lib/early-broker.ts), used instead.
  */
-export function preconnect(url: string, WebSocketImpl: WebSocketConstructor): void {
+export function preconnect(url: string, WebSocketImpl: WebSocketConstructor, opening?: WebSocketLike): void {
   if (ahead?.url === url) return;
   dropAhead();
-  const socket = new WebSocketImpl(url, 'mqtt');
+  const socket = opening ?? new WebSocketImpl(url, 'mqtt');
   ahead = { url, socket, timer: setTimeout(dropAhead, AHEAD_MS) };
 }
 

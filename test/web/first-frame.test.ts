@@ -71,6 +71,42 @@ describe('first frame from page open (Chromium, peercam up --demo)', () => {
     }
   });
 
+  it("the broker's WebSocket is opened by the page's first lines, before its module, and joining uses that one", async () => {
+    const { context, page } = await device(browser);
+    try {
+      // Who opened each WebSocket: a classic inline script (document.currentScript, no src) or a module (null).
+      await page.addInitScript(() => {
+        const Base = window.WebSocket;
+        const opened: { url: string; inline: boolean; at: number }[] = [];
+        (window as unknown as { peercamSockets: typeof opened }).peercamSockets = opened;
+        window.WebSocket = class extends Base {
+          constructor(url: string | URL, protocols?: string | string[]) {
+            super(url, protocols);
+            const script = document.currentScript;
+            opened.push({ url: String(url), inline: script instanceof HTMLScriptElement && !script.src, at: performance.now() });
+          }
+        };
+      });
+      await page.goto(hub.link);
+      await liveTile(page, 'Demo camera', 20_000);
+      const m = await marks(page);
+      const opened = await page.evaluate(() => (window as unknown as { peercamSockets: { url: string; inline: boolean; at: number }[] }).peercamSockets);
+      const origin = new URL(hub.link).host;
+      assert.deepEqual(
+        opened.map((o) => ({ url: o.url, inline: o.inline })),
+        [{ url: `ws://${origin}/mqtt`, inline: true }],
+        `one WebSocket, to the hub's broker, opened by the inline script: ${JSON.stringify(opened)}`,
+      );
+      const start = m['peercam:start'] ?? 0;
+      assert.ok((opened[0]?.at ?? Infinity) < start, `opened at ${Math.round(opened[0]?.at ?? Number.NaN)} ms, before the module's first line (${start} ms)`);
+      assert.ok((m['peercam:online'] ?? 0) > 0, 'and the page went online on it');
+      // Nobody left to take the socket: the page's script took it.
+      assert.equal(await page.evaluate(() => '__peercamEarlyBroker' in window && (window as unknown as Record<string, unknown>).__peercamEarlyBroker !== undefined), false);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("a page makes its tiles' connections while it joins (spares), and a camera's session takes one", async () => {
     const { context, page } = await device(browser);
     try {

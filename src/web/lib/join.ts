@@ -6,7 +6,7 @@ import { SealedChannel } from '../../signaling/channel.js';
 import { MqttTransport } from '../../signaling/mqtt.js';
 import { MQTT_VERSION_META, parseVersion, storageMemory, withKnownVersion } from '../../signaling/mqtt-version.js';
 import { preconnect } from '../../signaling/mqtt-ws.js';
-import { linkFragment } from './room-link.js';
+import { hubBroker, pageBrokerUrl, takeEarlyBroker } from './early-broker.js';
 
 /** What the hub tells its pages (/hub.json); absent when the page is served by something else. */
 export interface HubInfo {
@@ -72,23 +72,16 @@ function brokerChoice(room: Room): { url: string; hub: boolean } {
   return { url: hubBroker(), hub: true };
 }
 
-/** The MQTT-over-WebSocket endpoint of the hub that served the page. */
-function hubBroker(): string {
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/mqtt`;
-}
-
 /**
- * Opens the WebSocket of the broker the page is about to join (the link's `b=` when it is a WebSocket one, else the
- * hub's) before the room's keys are derived: see `preconnect`. Whatever is wrong with the link is said later, by
- * joining; a broker the browser refuses (ws:// from an https:// page) is simply not opened ahead.
+ * Opens the WebSocket of the broker the page is about to join (src/web/lib/early-broker.ts `pageBrokerUrl`) before the
+ * room's keys are derived: see `preconnect`. The one the page's inline script opened is taken when there is one.
+ * Whatever is wrong with the link is said later, by joining; a broker the browser refuses (ws:// from an https://
+ * page) is simply not opened ahead.
  */
 export function preconnectBroker(): void {
   try {
-    const fragment = linkFragment();
-    if (fragment === undefined) return;
-    const b = new URLSearchParams(fragment).get('b');
-    const url = b ? (/^wss?:\/\//.test(b) ? b : undefined) : hubBroker();
-    if (url) preconnect(url, WebSocket);
+    const url = pageBrokerUrl();
+    if (url) preconnect(url, WebSocket, takeEarlyBroker(url));
   } catch {
     // joining reports it
   }

@@ -1,6 +1,5 @@
 import { PeercamError, Room } from '../../protocol/index.js';
-
-const STORE_KEY = 'peercam.room';
+import { ROOM_STORE_KEY as STORE_KEY } from './early-broker.js';
 
 export type RoomResult =
   | { readonly ok: true; readonly room: Room; readonly link: string }
@@ -28,13 +27,6 @@ export async function loadPageRoom(): Promise<RoomResult> {
     }
   }
   return storedRoom();
-}
-
-/** The fragment of the link loadPageRoom() will read (the address's, else the stored one), without deriving anything. */
-export function linkFragment(): string | undefined {
-  const hash = location.hash.slice(1);
-  if (new URLSearchParams(hash).has('k') || hash.includes('k=')) return hash;
-  return localStorage.getItem(STORE_KEY)?.replace(/^#/, '') || undefined;
 }
 
 export async function storedRoom(): Promise<RoomResult> {

@@ -11,7 +11,7 @@
  * The page marks the same steps as peercam's pages (src/web/lib/timeline.ts): `online` (WebSocket open), `offer`
  * (Janus's offer received: here the server offers), `answer` (the page's answer set and sent), `ice`, `frame`.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canDrawText, ffmpegArgs } from '../src/media/sources/ffmpeg-args.js';
 import { freePort, untilListening } from '../test/helpers/brokers.js';
+import { childProcesses, writeJanusConfig } from '../test/helpers/janus.js';
 
 export interface JanusReference {
   /** The viewer page: open it in a fresh browser context per trial. */
@@ -90,30 +91,12 @@ ws.onopen = async () => {
 </script></head><body><video autoplay muted playsinline></video></body></html>`;
 }
 
-/** Janus (WebSocket API on 127.0.0.1, ICE on loopback), ffmpeg feeding its mountpoint, and the page's server. */
+/** Janus (WebSocket API on 127.0.0.1, ICE on its own interface), ffmpeg feeding its mountpoint, and the page's server. */
 export async function startJanusReference(ffmpeg = 'ffmpeg'): Promise<JanusReference> {
   const dir = await mkdtemp(join(tmpdir(), 'peercam-janus-ref-'));
   const [wsPort, rtpPort] = [await freePort(), await freePort()];
-  const lib = '/usr/lib/x86_64-linux-gnu/janus';
-  const others = ['audiobridge', 'duktape', 'echotest', 'lua', 'nosip', 'recordplay', 'sip', 'textroom', 'videocall', 'videoroom', 'voicemail'];
-  await writeFile(
-    join(dir, 'janus.jcfg'),
-    `general: {
-  configs_folder = "${dir}"
-  plugins_folder = "${lib}/plugins"
-  transports_folder = "${lib}/transports"
-  events_folder = "${lib}/events"
-  loggers_folder = "${lib}/loggers"
-  debug_level = 3
-}
-nat: { ice_enforce_list = "${IFACE}" }
-plugins: { disable = "${others.map((p) => `libjanus_${p}.so`).join(',')}" }
-transports: { disable = "libjanus_http.so,libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so" }
-loggers: { disable = "libjanus_jsonlog.so" }
-events: { broadcast = false }
-`,
-  );
-  await writeFile(join(dir, 'janus.transport.websockets.jcfg'), `general: { ws = true, ws_port = ${wsPort}, ws_ip = "127.0.0.1", wss = false }\nadmin: { admin_ws = false, admin_wss = false }\n`);
+  // Warnings and errors only: its log must not cost it time.
+  await writeJanusConfig(dir, { plugin: 'streaming', iceInterface: IFACE, wsPort, debugLevel: 3 });
   await writeFile(
     join(dir, 'janus.plugin.streaming.jcfg'),
     `general: { }
@@ -131,41 +114,27 @@ reference: {
 }
 `,
   );
-  const procs: ChildProcess[] = [];
-  let out = '';
-  const start = (cmd: string, args: string[]) => {
-    const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-    child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-    procs.push(child);
-  };
+  const procs = childProcesses(dir);
   const server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(page(`ws://127.0.0.1:${wsPort}`));
   });
   const close = async () => {
     server.close();
-    for (const p of procs.reverse()) {
-      if (p.exitCode !== null || p.signalCode !== null) continue;
-      const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-      p.kill('SIGTERM');
-      const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await procs.stop();
     await rm(dir, { recursive: true, force: true });
     ownInterface(false);
   };
   ownInterface(true);
   try {
-    start('janus', ['--configs-folder', dir, '--config', join(dir, 'janus.jcfg'), '--disable-colors']);
+    procs.start('janus', ['--configs-folder', dir, '--config', join(dir, 'janus.jcfg'), '--disable-colors']);
     await untilListening(wsPort, 30_000);
     const encode = { width: 1280, height: 720, fps: 30, bitrate: 2_000_000, gopSeconds: 4, preset: 'veryfast', codec: 'H264' } as const;
-    start(ffmpeg, ffmpegArgs({ kind: 'testsrc' }, { video: rtpPort }, { ...encode, clock: await canDrawText(ffmpeg) }));
+    procs.start(ffmpeg, ffmpegArgs({ kind: 'testsrc' }, { video: rtpPort }, { ...encode, clock: await canDrawText(ffmpeg) }));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, output: () => out, close };
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, output: procs.output, close };
   } catch (err) {
     await close();
-    throw new Error(`the Janus reference did not start: ${String(err)}\n${out}`);
+    throw new Error(`the Janus reference did not start: ${String(err)}\n${procs.output()}`);
   }
 }

@@ -29,55 +29,16 @@ export async function startJanusWhip(options: { iceInterface: string }): Promise
   const adminSecret = 'peercam-admin';
   const room = 4242;
   const token = 'janus-whip-token';
-  const lib = '/usr/lib/x86_64-linux-gnu/janus';
-  await writeFile(
-    join(dir, 'janus.jcfg'),
-    `general: {
-  configs_folder = "${dir}"
-  plugins_folder = "${lib}/plugins"
-  transports_folder = "${lib}/transports"
-  events_folder = "${lib}/events"
-  loggers_folder = "${lib}/loggers"
-  debug_level = 4
-  admin_secret = "${adminSecret}"
-}
-media: { rtp_port_range = "43000-43200" }
-nat: { ice_enforce_list = "${options.iceInterface}" }
-plugins: { disable = "libjanus_audiobridge.so,libjanus_duktape.so,libjanus_echotest.so,libjanus_lua.so,libjanus_nosip.so,libjanus_recordplay.so,libjanus_sip.so,libjanus_streaming.so,libjanus_textroom.so,libjanus_videocall.so,libjanus_voicemail.so" }
-transports: { disable = "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so" }
-loggers: { disable = "libjanus_jsonlog.so" }
-events: { broadcast = false }
-`,
-  );
-  await writeFile(join(dir, 'janus.transport.websockets.jcfg'), `general: { ws = true, ws_port = ${wsPort}, ws_ip = "127.0.0.1", wss = false }\nadmin: { admin_ws = false, admin_wss = false }\n`);
-  await writeFile(
-    join(dir, 'janus.transport.http.jcfg'),
-    `general: { http = false, https = false }\nadmin: { admin_http = true, admin_port = ${adminPort}, admin_ip = "127.0.0.1", admin_base_path = "/admin", admin_https = false }\n`,
-  );
+  await writeJanusConfig(dir, { plugin: 'videoroom', iceInterface: options.iceInterface, wsPort, admin: { port: adminPort, secret: adminSecret } });
   await writeFile(join(dir, 'janus.plugin.videoroom.jcfg'), `general: { }\nroom-${room}: { description = "peercam", publishers = 4, videocodec = "h264", audiocodec = "opus", bitrate = 4000000, fir_freq = 5 }\n`);
 
-  const procs: ChildProcess[] = [];
-  let out = '';
-  const start = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) => {
-    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    procs.push(child);
-    return child;
-  };
+  const procs = childProcesses(dir);
   const close = async () => {
-    for (const p of procs.reverse()) {
-      if (p.exitCode !== null || p.signalCode !== null) continue;
-      const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-      p.kill('SIGTERM');
-      const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await procs.stop();
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    start('janus', ['--configs-folder', dir, '--config', join(dir, 'janus.jcfg'), '--disable-colors'], dir);
+    procs.start('janus', ['--configs-folder', dir, '--config', join(dir, 'janus.jcfg'), '--disable-colors']);
     await untilListening(wsPort, 30_000);
     await untilListening(adminPort, 10_000);
 
@@ -91,7 +52,7 @@ events: { broadcast = false }
       join(app, 'src', 'config.js'),
       `module.exports = { janus: { address: 'ws://127.0.0.1:${wsPort}' }, port: ${whipPort}, rest: '/whip', allowTrickle: true, strictETags: false, iceServers: [] };\n`,
     );
-    start(process.execPath, ['src/server.js'], app, { ...process.env, NODE_PATH: join(SIMPLE_WHIP_SERVER_DIR, 'node_modules'), DEBUG: 'whip:*,-whip:debug' });
+    procs.start(process.execPath, ['src/server.js'], { cwd: app, env: { ...process.env, NODE_PATH: join(SIMPLE_WHIP_SERVER_DIR, 'node_modules'), DEBUG: 'whip:*,-whip:debug' } });
     await untilListening(whipPort, 30_000);
     const base = `http://127.0.0.1:${whipPort}/whip`;
     const created = await fetch(`${base}/create`, {
@@ -112,11 +73,85 @@ events: { broadcast = false }
         });
         return (await res.json()) as Record<string, unknown>;
       },
-      output: () => out,
+      output: procs.output,
       close,
     };
   } catch (err) {
     await close();
-    throw new Error(`${String(err)}\n${out}`);
+    throw new Error(`${String(err)}\n${procs.output()}`);
   }
+}
+
+const JANUS_LIB = '/usr/lib/x86_64-linux-gnu/janus';
+const JANUS_PLUGINS = ['audiobridge', 'duktape', 'echotest', 'lua', 'nosip', 'recordplay', 'sip', 'streaming', 'textroom', 'videocall', 'videoroom', 'voicemail'];
+
+/**
+ * Debian's Janus configured in `dir` (its own folder, nothing of /etc/janus): the WebSocket API on 127.0.0.1:`wsPort`,
+ * ICE on `iceInterface` only, one plugin loaded (its own .jcfg is the caller's), and the Admin API over HTTP on
+ * 127.0.0.1 when `admin` is given (else no HTTP transport at all). Logs at `debugLevel` (Janus's default, 4, if absent).
+ */
+export async function writeJanusConfig(
+  dir: string,
+  o: { plugin: string; iceInterface: string; wsPort: number; admin?: { port: number; secret: string }; debugLevel?: number },
+): Promise<void> {
+  const plugins = JANUS_PLUGINS.filter((p) => p !== o.plugin).map((p) => `libjanus_${p}.so`);
+  const transports = ['mqtt', 'nanomsg', 'pfunix', 'rabbitmq', ...(o.admin ? [] : ['http'])].map((t) => `libjanus_${t}.so`);
+  await writeFile(
+    join(dir, 'janus.jcfg'),
+    `general: {
+  configs_folder = "${dir}"
+  plugins_folder = "${JANUS_LIB}/plugins"
+  transports_folder = "${JANUS_LIB}/transports"
+  events_folder = "${JANUS_LIB}/events"
+  loggers_folder = "${JANUS_LIB}/loggers"
+  debug_level = ${o.debugLevel ?? 4}
+${o.admin ? `  admin_secret = "${o.admin.secret}"\n` : ''}}
+media: { rtp_port_range = "43000-43200" }
+nat: { ice_enforce_list = "${o.iceInterface}" }
+plugins: { disable = "${plugins.join(',')}" }
+transports: { disable = "${transports.join(',')}" }
+loggers: { disable = "libjanus_jsonlog.so" }
+events: { broadcast = false }
+`,
+  );
+  await writeFile(join(dir, 'janus.transport.websockets.jcfg'), `general: { ws = true, ws_port = ${o.wsPort}, ws_ip = "127.0.0.1", wss = false }\nadmin: { admin_ws = false, admin_wss = false }\n`);
+  if (o.admin)
+    await writeFile(
+      join(dir, 'janus.transport.http.jcfg'),
+      `general: { http = false, https = false }\nadmin: { admin_http = true, admin_port = ${o.admin.port}, admin_ip = "127.0.0.1", admin_base_path = "/admin", admin_https = false }\n`,
+    );
+}
+
+/** Child processes started in `cwd`, their output together (the last 200 KB), stopped newest first. */
+export function childProcesses(cwd: string): {
+  start(cmd: string, args: string[], o?: { cwd?: string; env?: NodeJS.ProcessEnv }): ChildProcess;
+  output(): string;
+  /** SIGTERM to each still running, SIGKILL after 5 s, one after the other. */
+  stop(): Promise<void>;
+} {
+  const procs: ChildProcess[] = [];
+  let out = '';
+  const keep = (d: Buffer) => {
+    out = (out + d.toString()).slice(-200_000);
+  };
+  return {
+    start(cmd, args, o = {}) {
+      const child = spawn(cmd, args, { cwd: o.cwd ?? cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout?.on('data', keep);
+      child.stderr?.on('data', keep);
+      procs.push(child);
+      return child;
+    },
+    output: () => out,
+    async stop() {
+      for (const p of procs.splice(0).reverse()) {
+        if (p.exitCode !== null || p.signalCode !== null) continue;
+        const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+        p.kill('SIGTERM');
+        const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
 }

@@ -30,6 +30,7 @@ import { launchChromium } from '../test/helpers/browser.js';
 import { type CliProcess, spawnCli } from '../test/helpers/cli.js';
 import { startHubProcess } from '../test/web/hub-process.js';
 import { isolate, percentile } from './lib.js';
+import { CLK_TCK, descendantTicks } from './proc.js';
 import { type BaselineFront, startBaselineFront } from './web-baseline.js';
 import { type JanusReference, startJanusReference } from './web-janus.js';
 
@@ -56,6 +57,26 @@ const origin = new URL(hub.link).origin;
 const hash = new URL(hub.link).hash;
 const BASELINE = arg('baseline', '');
 const front: BaselineFront | undefined = BASELINE ? await startBaselineFront(BASELINE, origin) : undefined;
+
+/**
+ * CPU by process group, of everything this bench started (ticks): Chromium's renderers (the viewer page's, and in
+ * (b) the camera page's), its browser process, GPU process and utility processes (network service, storage), and
+ * the hub, the cameras, ffmpeg, Janus.
+ */
+function cpuNow(): Map<string, number> {
+  return descendantTicks(process.pid, (cmd) => {
+    if (/chrom/.test(cmd)) {
+      if (cmd.includes('--type=renderer')) return 'renderer';
+      if (cmd.includes('--type=gpu-process')) return 'gpu';
+      return cmd.includes('--type=') ? 'utility' : 'browser';
+    }
+    if (/main\.js up /.test(cmd)) return 'hub';
+    if (/main\.js camera /.test(cmd)) return 'cameras';
+    if (/^(\S*\/)?janus /.test(cmd)) return 'janus';
+    if (/^(\S*\/)?ffmpeg /.test(cmd)) return 'ffmpeg';
+    return undefined;
+  });
+}
 
 /** Resolves once `cameras` tiles of the page have presented a frame (their timeline marks). */
 function tilesPlaying(page: Page, cameras: number): Promise<unknown> {
@@ -85,9 +106,10 @@ async function browserFor(cameras: number, link: string): Promise<{ context: Bro
   return { context, url, keep: true };
 }
 
-/** One viewer page: navigation start -> every one of `cameras` tiles has presented a frame. */
-async function trial(cameras: number, link: string): Promise<Timeline> {
+/** One viewer page: navigation start -> every one of `cameras` tiles has presented a frame; the CPU it took (ms). */
+async function trial(cameras: number, link: string): Promise<{ t: Timeline; cpu: Record<string, number> }> {
   const { context, url, keep } = await browserFor(cameras, link);
+  const cpuBefore = cpuNow();
   const page = await context.newPage();
   try {
     const consoleLines: string[] = [];
@@ -103,6 +125,8 @@ async function trial(cameras: number, link: string): Promise<Timeline> {
         `not all ${cameras} tiles showed a frame within 30 s: ${tiles.join('; ')} (${String(err).split('\n')[0]}); console: ${consoleLines.join(' | ')}`,
       );
     }
+    const cpuAfter = cpuNow();
+    const cpu = Object.fromEntries([...cpuAfter].map(([g, ticks]) => [g, Math.round(((ticks - (cpuBefore.get(g) ?? 0)) * 1000) / CLK_TCK)]));
     const { marks, loaded } = await page.evaluate(() => {
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
       return {
@@ -117,7 +141,7 @@ async function trial(cameras: number, link: string): Promise<Timeline> {
       // Per-camera steps: the slowest camera is what "all tiles playing" waits for.
       t[step as Step] = Math.max(t[step as Step] ?? 0, Math.round(at));
     }
-    return t;
+    return { t, cpu };
   } finally {
     await (keep ? page.close() : context.close());
   }
@@ -131,6 +155,8 @@ interface Arm {
   /** p50 of each phase (ms from navigation start). */
   phasesP50: Timeline;
   phasesP95: Timeline;
+  /** p50 of the CPU (ms) each process group took from opening the page to its first frame(s): see cpuNow. */
+  cpuP50: Record<string, number>;
   all: number[];
 }
 
@@ -141,16 +167,16 @@ function pagesFor(reference?: string): Record<string, string> {
 
 async function arm(label: string, cameras: number, builds: Record<string, string>): Promise<Arm | Record<string, Arm>> {
   const several = Object.keys(builds).length > 1;
-  const runs = new Map<string, Timeline[]>(Object.keys(builds).map((k) => [k, []]));
+  const runs = new Map<string, { t: Timeline; cpu: Record<string, number> }[]>(Object.keys(builds).map((k) => [k, []]));
   const failures = new Map<string, number>(Object.keys(builds).map((k) => [k, 0]));
   for (let i = 0; i < TRIALS; i++) {
     for (const [build, link] of Object.entries(builds)) {
       // A random pause, so trials land at random points of the cameras' keyframe interval.
       await sleep(300 + Math.random() * 1700);
       const tag = several ? `${label} ${build}` : label;
-      let t: Timeline;
+      let r: { t: Timeline; cpu: Record<string, number> };
       try {
-        t = await trial(cameras, link);
+        r = await trial(cameras, link);
       } catch (err) {
         failures.set(build, (failures.get(build) ?? 0) + 1);
         say(`${tag} #${i + 1}: FAILED ${String(err).slice(0, 1500)}`);
@@ -158,12 +184,13 @@ async function arm(label: string, cameras: number, builds: Record<string, string
         say(`hub log (warnings, last 10): ${hubSaid.slice(-10).join('\n')}`);
         continue;
       }
-      runs.get(build)?.push(t);
-      say(`${tag} #${i + 1}: ${STEPS.map((s) => `${s} ${t[s] ?? '-'}`).join(', ')}`);
+      runs.get(build)?.push(r);
+      const cpu = Object.entries(r.cpu).map(([g, ms]) => `${g} ${ms}`).join(', ');
+      say(`${tag} #${i + 1}: ${STEPS.map((s) => `${s} ${r.t[s] ?? '-'}`).join(', ')}; CPU ms: ${cpu}`);
     }
   }
-  const summary = (list: Timeline[], failed: number): Arm => {
-    const of = (s: Step) => list.map((r) => r[s]).filter((v): v is number => v !== undefined);
+  const summary = (list: { t: Timeline; cpu: Record<string, number> }[], failed: number): Arm => {
+    const of = (s: Step) => list.map((r) => r.t[s]).filter((v): v is number => v !== undefined);
     const phasesP50: Timeline = {};
     const phasesP95: Timeline = {};
     for (const s of STEPS) {
@@ -171,7 +198,9 @@ async function arm(label: string, cameras: number, builds: Record<string, string
       phasesP95[s] = percentile(of(s), 95);
     }
     const all = of('frame');
-    return { p50: percentile(all, 50), p95: percentile(all, 95), failed, phasesP50, phasesP95, all };
+    const groups = [...new Set(list.flatMap((r) => Object.keys(r.cpu)))];
+    const cpuP50 = Object.fromEntries(groups.map((g) => [g, percentile(list.map((r) => r.cpu[g] ?? 0), 50)]));
+    return { p50: percentile(all, 50), p95: percentile(all, 95), failed, phasesP50, phasesP95, cpuP50, all };
   };
   for (const context of returning.values()) await context.close();
   returning.clear();

@@ -5,7 +5,7 @@
  * (testsrc2 720p30 with its clock, 2 Mb/s, 4 s keyframe interval, libx264 as `peercam camera` runs it; not its
  * motion-analysis output), and a minimal viewer page:
  * a few lines of inline script that speak Janus's WebSocket API (no janus.js, no framework), its RTCPeerConnection
- * made at the script's first line. So it is close to the least any page can do here to show a WebRTC stream: what
+ * made at the script's first line. So it is close to the least a page can do here to show a WebRTC stream: what
  * is left of arm (a)'s time above it is ours.
  *
  * The page marks the same steps as peercam's pages (src/web/lib/timeline.ts): `online` (WebSocket open), `offer`

@@ -25,8 +25,8 @@ export async function marks(page: Page): Promise<Record<string, number>> {
 }
 
 /**
- * Waits until a camera page hears talk-back: any of its talker rows (one per viewer connection) with energy. A failure
- * lists the rows.
+ * Waits until a camera page hears talk-back: one or more of its talker rows (one per viewer connection) with energy.
+ * A failure lists the rows.
  */
 export async function talkBackHeard(cameraPage: Page, timeoutMs: number): Promise<void> {
   await cameraPage

@@ -2,9 +2,9 @@
  * The broker's WebSocket, opened by the viewer page's first lines (issue 15). The build puts this file, as a classic
  * inline script, at the top of the page's <head> (vite.config.ts `earlyBroker`), so the WebSocket handshake starts
  * while the page's script is still being fetched and compiled, instead of after it; the hub allows that one script by
- * its hash (src/hub/web-server.ts). It must stay free of imports: it runs before any module is there. The page's
- * script takes the socket (`takeEarlyBroker`) and sends its CONNECT on it; where the inline script did not run (a
- * static host whose Content-Security-Policy forbids it), the page's script opens the socket itself.
+ * its hash (src/hub/web-server.ts). It must stay free of imports: it runs before the page's modules are there. The
+ * page's script takes the socket (`takeEarlyBroker`) and sends its CONNECT on it; where the inline script did not run
+ * (a static host whose Content-Security-Policy forbids it), the page's script opens the socket itself.
  */
 
 /** Where the page keeps the room's link, so later visits need no link (src/web/lib/room-link.ts). */

@@ -34,6 +34,11 @@ export async function serveMetrics(metrics: PeercamMetrics, port: number, host =
   });
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // Without closeAllConnections, close() waits for every client: a scraper's connection that has not sent its
+    // request yet would keep the camera or recorder from exiting.
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/hub/broker.js';
+import { closeServer } from './http.js';
 
 export { launchBrowser as launchChromium } from './chromium.js';
 
@@ -85,8 +86,7 @@ export async function browserRig(): Promise<BrowserRig> {
       return page;
     },
     async close() {
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await closeServer(http);
       await broker.close();
     },
   };

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
+import { closeServer } from './http.js';
 
 /**
  * DESIGN.md's flags for Debian's Chromium on these machines. Run it only inside a loopback-only network namespace
@@ -70,10 +71,7 @@ export async function serveFixtures(): Promise<StaticServer> {
   return {
     origin: `http://127.0.0.1:${port}`,
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      });
+      closing ??= closeServer(server);
       return closing;
     },
   };

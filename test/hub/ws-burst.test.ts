@@ -8,6 +8,7 @@ import { newDeviceId, Room, topics } from '../../src/protocol/index.js';
 import { mqttClientId } from '../../src/signaling/mqtt-client-id.js';
 import { varint } from '../../src/signaling/mqtt-packets.js';
 import { waitFor } from '../helpers/wait.js';
+import { closeServer } from '../helpers/http.js';
 
 const str = (s: string) => {
   const b = Buffer.from(s, 'utf8');
@@ -34,8 +35,7 @@ describe('embedded broker over WebSocket: several packets in one message', () =>
     url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/mqtt`;
   });
   after(async () => {
-    http.closeAllConnections();
-    await new Promise<void>((resolve) => http.close(() => resolve()));
+    await closeServer(http);
     await broker.close();
   });
 

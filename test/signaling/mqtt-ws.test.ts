@@ -15,6 +15,7 @@ import { preconnect, WsMqttClient } from '../../src/signaling/mqtt-ws.js';
 import type { TransportHandlers } from '../../src/signaling/transport.js';
 import { type MosquittoBroker, startMosquitto } from '../helpers/brokers.js';
 import { waitFor } from '../helpers/wait.js';
+import { closeServer } from '../helpers/http.js';
 
 /**
  * Our small MQTT client (the web app's: src/signaling/mqtt-ws.ts) run in Node with the `ws` package's WebSocket,
@@ -164,8 +165,7 @@ describe('our MQTT client against the hub broker (aedes over WebSocket, MQTT 3.1
   });
   after(async () => {
     await broker.close();
-    http.closeAllConnections();
-    await new Promise<void>((resolve) => http.close(() => resolve()));
+    await closeServer(http);
   });
 
   it('gets MQTT 5 refused with the numeric code classify() reads as "try 3.1.1"', async () => {
@@ -227,7 +227,7 @@ async function fakeBroker(script: (socket: ServerSocket, packet: Uint8Array) => 
   after(async () => {
     for (const c of wss.clients) c.terminate();
     wss.close();
-    await new Promise<void>((resolve) => http.close(() => resolve()));
+    await closeServer(http);
   });
   return { url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}/mqtt`, protocols };
 }

@@ -12,6 +12,7 @@ import { MqttTransport } from '../../src/signaling/mqtt.js';
 import { launchBrowser } from '../helpers/chromium.js';
 import { waitFor } from '../helpers/wait.js';
 import { browserMqtt } from '../../vite.config.js';
+import { closeServer } from '../helpers/http.js';
 
 const ENTRY = fileURLToPath(new URL('../../src/signaling/mqtt.ts', import.meta.url));
 const ROOM = 'abcdefghijklmnopqrst';
@@ -39,7 +40,7 @@ describe('MqttTransport in a browser', () => {
     });
     broker.attachWebSocket(http);
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    t.after(() => new Promise<void>((resolve) => http.close(() => resolve())));
+    t.after(() => closeServer(http));
     const { port } = http.address() as { port: number };
 
     const node = new MqttTransport({ url: broker.url });

@@ -18,6 +18,7 @@ import { MqttTransport, type MqttTransportOptions } from '../../src/signaling/mq
 import type { LinkState } from '../../src/signaling/transport.js';
 import { freePort, startAedes, startMosquitto, untilListening } from '../helpers/brokers.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { closeServer } from '../helpers/http.js';
 
 const ROOM = 'abcdefghijklmnopqrst';
 
@@ -293,7 +294,7 @@ describe('MqttTransport: traffic', () => {
     t.after(() => aedes.close());
     const http = createHttpServer((_req, res) => res.end('hub'));
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    t.after(() => new Promise<void>((resolve) => http.close(() => resolve())));
+    t.after(() => closeServer(http));
     aedes.attachWebSocket(http, '/mqtt');
     const { port } = http.address() as { port: number };
     for (const url of [mosquitto.wsUrl!, `ws://127.0.0.1:${port}/mqtt`]) {
@@ -328,7 +329,7 @@ describe('startEmbeddedBroker', () => {
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     t.after(() => {
       other.close();
-      return new Promise<void>((resolve) => http.close(() => resolve()));
+      return closeServer(http);
     });
     const { port } = http.address() as { port: number };
     const { WebSocket } = await import('ws');

@@ -27,7 +27,8 @@ export interface RecorderOptions extends RetentionPolicy {
   readonly sweepMs?: number;
   /**
    * Ask for a keyframe (PLI) when none came for this long. Fragments start at keyframes, so this bounds what a crash
-   * loses; browser cameras send keyframes only when asked. Default 2 s. Encoders with a fixed interval ignore it.
+   * loses; browser cameras send keyframes only when asked. Default 2 s, looked at once a second. Encoders with a fixed
+   * interval ignore it.
    */
   readonly keyframeMs?: number;
   /**
@@ -77,6 +78,8 @@ export type RecorderActivity =
 
 /** How long a camera may hold the recorder's media before sending it (RecorderOptions.batchMs). */
 export const DEFAULT_BATCH_MS = 1000;
+/** How often the recorder looks at all its cameras (`Recorder.tick`). */
+const TICK_MS = 1000;
 
 /** The source a recorder lists in its presence so that members find it and offer for its recordings. */
 export const RECORDINGS_PRESENCE_SOURCE = { id: RECORDINGS_SOURCE, name: 'Recordings', kinds: [] as ('video' | 'audio')[] };
@@ -87,8 +90,8 @@ interface Watched {
   camera: PeerInfo;
   readonly recorder: CameraRecorder;
   session: ViewerSession | undefined;
-  /** Asks for keyframes while the session is up. */
-  pli: ReturnType<typeof setInterval> | undefined;
+  /** Asks the camera for a keyframe; set while the session is connected. */
+  requestKeyframe: (() => void) | undefined;
   failures: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   /** Events mode: when to write. */
@@ -113,6 +116,8 @@ export class Recorder {
   /** The motion events the cameras sent, kept beside the recordings (timeline marks, `keepEventsMs`). */
   readonly events: EventLog;
   private pruneTimer: ReturnType<typeof setInterval> | undefined;
+  /** Once a second for all cameras: stalled frames end segments, old keyframes are asked again (`tick`). */
+  private readonly ticker: ReturnType<typeof setInterval>;
 
   private constructor(
     private readonly options: RecorderOptions,
@@ -135,6 +140,8 @@ export class Recorder {
       this.pruneTimer = setInterval(prune, 3_600_000);
       this.pruneTimer.unref();
     }
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+    this.ticker.unref();
     this.guard = new DiskGuard({
       root: options.root,
       retention: this.retention,
@@ -225,9 +232,23 @@ export class Recorder {
     for (const st of this.stats())
       this.options.onEvent?.(`"${st.camera}": ${st.frames} frames (${st.receivedPackets} RTP packets), ${st.receivedBytes} RTP bytes received, ${st.writtenBytes} bytes written`);
     this.watched.clear();
+    clearInterval(this.ticker);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.guard.close();
     this.turnBridge?.close();
+  }
+
+  /**
+   * One timer for every camera, not one or two each: on a small machine every wake-up of the process costs (the
+   * recorder's CPU, docs/RECORDING.md). A keyframe older than `keyframeMs` is asked again (browsers send them rarely).
+   */
+  private tick(): void {
+    const every = this.options.keyframeMs ?? 2000;
+    const now = Date.now();
+    for (const w of this.watched.values()) {
+      w.recorder.checkStalled();
+      if (w.requestKeyframe && now - w.recorder.lastKeyframeWall > every) w.requestKeyframe();
+    }
   }
 
   private wanted(p: PeerInfo): boolean {
@@ -264,7 +285,7 @@ export class Recorder {
         },
       }),
       session: undefined,
-      pli: undefined,
+      requestKeyframe: undefined,
       failures: 0,
       timer: undefined,
     };
@@ -332,18 +353,15 @@ export class Recorder {
     });
     s.on('connected', () => {
       w.failures = 0;
-      const every = this.options.keyframeMs ?? 2000;
-      if (w.pli) clearInterval(w.pli);
-      w.pli = setInterval(() => {
-        if (w.session === s && Date.now() - w.recorder.lastKeyframeWall > every) peer?.requestKeyframe();
-      }, Math.max(250, every / 4));
+      w.requestKeyframe = () => peer?.requestKeyframe();
       this.options.onEvent?.(`"${w.camera.name}" connected`);
       this.options.onActivity?.({ kind: 'connected', camera: w.camera.name });
     });
     s.on('closed', (reason, message) => {
-      if (w.pli) clearInterval(w.pli);
-      w.pli = undefined;
-      if (w.session === s) w.session = undefined;
+      if (w.session === s) {
+        w.session = undefined;
+        w.requestKeyframe = undefined;
+      }
       w.recorder.endSession();
       this.options.onActivity?.({ kind: 'ended', camera: w.camera.name, reason });
       if (this.closed || this.watched.get(w.camera.id) !== w) return;
@@ -360,8 +378,7 @@ export class Recorder {
 
   private async stop(w: Watched): Promise<void> {
     if (w.timer) clearTimeout(w.timer);
-    if (w.pli) clearInterval(w.pli);
-    w.pli = undefined;
+    w.requestKeyframe = undefined;
     const s = w.session;
     w.session = undefined;
     if (s) {

@@ -113,7 +113,6 @@ export class CameraRecorder {
   private session: Session | undefined;
   private open: Open | undefined;
   private chain: Promise<void> = Promise.resolve();
-  private watchdog: ReturnType<typeof setInterval> | undefined;
   private readonly segmentTicks: number;
   private readonly gapMs: number;
   private readonly log: Logger;
@@ -141,18 +140,6 @@ export class CameraRecorder {
   /** A new connection to the camera: a new RTP stream (new SSRC, sequence and timestamp bases). */
   startSession(codec: 'H264' | 'VP8'): void {
     this.endSession();
-    // Frames that stop without the session ending (the camera's source died) end the segment too.
-    this.watchdog = setInterval(() => {
-      const s = this.session;
-      if (s?.anchor && this.open && this.now() - s.lastVideoWall > this.gapMs) {
-        this.log.info({ camera: this.options.camera }, 'recording: no frames, segment ended');
-        this.closeOpen(undefined);
-        s.anchor = undefined;
-        s.audioOffset = undefined;
-        s.lastVideoTicks = undefined;
-      }
-    }, 1000);
-    this.watchdog.unref();
     this.session = {
       codec,
       assembler: new VideoAssembler(codec),
@@ -167,10 +154,23 @@ export class CameraRecorder {
     };
   }
 
+  /**
+   * Frames that stopped without the session ending (the camera's source died) end the segment: the owner calls this
+   * about once a second (one timer for all cameras: src/agent/recorder.ts). Frames that come back start the next one.
+   */
+  checkStalled(): void {
+    const s = this.session;
+    if (s?.anchor && this.open && this.now() - s.lastVideoWall > this.gapMs) {
+      this.log.info({ camera: this.options.camera }, 'recording: no frames, segment ended');
+      this.closeOpen(undefined);
+      s.anchor = undefined;
+      s.audioOffset = undefined;
+      s.lastVideoTicks = undefined;
+    }
+  }
+
   /** The connection ended: finish the segment at its last frame. */
   endSession(): void {
-    if (this.watchdog) clearInterval(this.watchdog);
-    this.watchdog = undefined;
     this.closeOpen(undefined);
     this.session = undefined;
   }

@@ -114,6 +114,31 @@ test('a gap in the stream ends the segment; the next starts at the following key
   for (const s of segs) assert.equal(await decodeErrors(s.path), '');
 });
 
+test('frames that stop while the connection stays up: checkStalled() finishes the segment once they are gapMs late', async () => {
+  let wall = Date.UTC(2026, 0, 3, 11, 0, 0);
+  const finished: number[] = [];
+  const rec = new CameraRecorder({ root, camera: 'Stalled', segmentMs: 60_000, now: () => wall, onSegment: (_p, _s, durationMs) => finished.push(durationMs) });
+  rec.startSession('H264');
+  const clip = new ClipStream();
+  for (let i = 0; i < 60; i++) {
+    for (const p of clip.frames(1)) rec.video(serializeRtp(p));
+    wall += 1000 / 30;
+  }
+  wall += 1500;
+  rec.checkStalled();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(finished, [], 'still open 1.5 s after the last frame (gapMs 2 s)');
+  wall += 1000;
+  rec.checkStalled();
+  await waitFor(() => finished.length === 1, { timeoutMs: 2000, what: 'the stalled segment finished' });
+  assert.equal(Math.round(finished[0]!), 2000, 'it ends at its last frame');
+  const [seg] = listSegments(root, 'Stalled');
+  assert.ok(seg);
+  assert.equal(await decodeErrors(seg.path), '');
+  await rec.close();
+  assert.equal(finished.length, 1);
+});
+
 test('real encoders: H.264 with Opus audio, and VP8, recorded without re-encoding', async () => {
   const rec = new CameraRecorder({ root, camera: 'Real', segmentMs: 2000 });
   rec.startSession('H264');

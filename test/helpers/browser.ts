@@ -86,8 +86,9 @@ export async function browserRig(): Promise<BrowserRig> {
       return page;
     },
     async close() {
-      await closeServer(http);
+      // The broker first: it ends the WebSockets upgraded from this server, which the server's close() waits for.
       await broker.close();
+      await closeServer(http);
     },
   };
 }

@@ -35,8 +35,9 @@ describe('embedded broker over WebSocket: several packets in one message', () =>
     url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/mqtt`;
   });
   after(async () => {
-    await closeServer(http);
+    // The broker first: it ends the WebSockets upgraded from this server, which the server's close() waits for.
     await broker.close();
+    await closeServer(http);
   });
 
   /** A member's WebSocket, logged in (CONNACK accepted): its received messages in `got`, one entry per message. */

@@ -240,6 +240,7 @@ class RecordingsLink {
       if (filled > 0) await flush();
     } finally {
       if (this.streams.get(req.id) === s) this.streams.delete(req.id);
+      this.log.info({ camera: req.camera, id: req.id, bytes: sent, cancelled: s.cancelled }, 'recordings: clip stream ended');
       if (!this.closed) this.reply({ id: req.id, done: true, bytes: sent });
     }
   }

@@ -189,6 +189,15 @@ describe('Recordings view in Chromium', () => {
     assert.ok(after.requests > played.requests, `the seek asked for a new fragment (${played.requests} -> ${after.requests} requests)`);
     assert.ok(after.frames >= 20, `frames ${after.frames}`);
 
+    // Play again while the stream plays (held back by its credit): the page cancels the stream it replaces, so that
+    // the recorder does not keep it waiting for credit that never comes.
+    const cancelled = () => hub.output().split('\n').filter((l) => l.includes('clip stream ended') && l.includes('"cancelled":true')).length;
+    await page.locator('.span-link').last().click();
+    await page.waitForFunction(() => document.querySelector<HTMLVideoElement>('#player')!.currentTime > 0.5, undefined, { timeout: 20_000 });
+    const before = cancelled();
+    await page.locator('.span-link').last().click();
+    await waitFor(() => cancelled() > before, { timeoutMs: 10_000, what: `the replaced stream cancelled at the recorder (${before} cancelled before; the recorder said: ${hub.output().split('\n').filter((l) => l.includes('recordings:')).slice(-6).join(' | ')})` });
+
     // The whole recording over the channel as a download: how many times faster than real time it comes.
     const from = await page.locator('#from').inputValue();
     await page.locator('#to').fill(clockPlus(from, 15));

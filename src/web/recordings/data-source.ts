@@ -13,7 +13,7 @@ export class DataChannelRecordings implements RecordingsSource {
 
   constructor(
     private readonly recorder: RemoteRecorder,
-    private readonly video: HTMLVideoElement,
+    video: HTMLVideoElement,
     aheadS?: number,
   ) {
     this.player = new MsePlayer(video, () => recorder.open(), aheadS);
@@ -36,13 +36,8 @@ export class DataChannelRecordings implements RecordingsSource {
     return eventSpans(await link.ask<RecordingsEvent[]>({ op: 'events', camera, start: from, end: to }).catch(() => []));
   }
 
-  async play(camera: string, from: number, seconds: number): Promise<number | undefined> {
-    const rate = this.video.playbackRate;
-    const start = await this.player.play(camera, from, seconds);
-    if (start === undefined) return undefined;
-    await this.video.play().catch(() => {});
-    this.video.playbackRate = rate;
-    return start;
+  play(camera: string, from: number, seconds: number): Promise<number | undefined> {
+    return this.player.play(camera, from, seconds);
   }
 
   offerDownload(link: HTMLAnchorElement, camera: string, from: number, seconds: number): void {

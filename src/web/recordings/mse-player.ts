@@ -40,6 +40,16 @@ export class MsePlayer {
 
   /** Plays `camera` from `from` (wall ms) for `seconds`; resolves with the wall time of the timeline's 0. */
   async play(camera: string, from: number, seconds: number): Promise<number | undefined> {
+    // A new source resets the element's rate: keep the one chosen.
+    const rate = this.video.playbackRate;
+    const start = await this.load(camera, from, seconds);
+    if (start === undefined) return undefined;
+    await this.video.play().catch(() => {});
+    this.video.playbackRate = rate;
+    return start;
+  }
+
+  private async load(camera: string, from: number, seconds: number): Promise<number | undefined> {
     const gen = ++this.generation;
     this.stop();
     const link = await this.link();
@@ -67,7 +77,9 @@ export class MsePlayer {
   }
 
   stop(): void {
-    if (this.stream) void this.link().then((l) => this.stream && l.cancel(this.stream.id));
+    const id = this.stream?.id;
+    // (The id, not this.stream, in the callback: that is cleared below before it runs.)
+    if (id) void this.link().then((l) => l.cancel(id));
     this.stream = undefined;
     this.queue = [];
     this.buffer = undefined;

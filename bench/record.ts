@@ -6,11 +6,13 @@
  *  - RSS every 2 s over the window (flat or growing: `--window 3600` for the hour);
  *  - playback over the recorder's data channel (a member that reaches it only through the broker, as the web app away
  *    from home): time to open the channel, first clip byte after asking (p50 of 5), and the speed of a whole clip in
- *    multiples of real time (Mb/s over the channel / the clip's bitrate, and / 2 Mb/s).
+ *    multiples of real time (Mb/s over the channel / the clip's bitrate, and / 2 Mb/s);
+ *  - the first frame of a recording after "play" in Chromium's Recordings page, over the hub's HTTP API and over the
+ *    data channel (bench/record-play.ts; `--play-trials N`, default 10, 0 for none).
  * Runs in its own loopback-only network namespace (root). Ends with one JSON line.
  *
  *   npm run bench:record [-- --window 20 --warmup 3 --cameras 1,10 --cpu-prof DIR --perf --ab OTHER/dist/cli/main.js
- *                            --batch-ms N --ab-batch-ms N]
+ *                            --batch-ms N --ab-batch-ms N --play-trials N]
  */
 import { CLK_TCK, cpuTicks, rssMb, threadTicks, threadWakeups, udpReceiveDrops } from './proc.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -24,6 +26,7 @@ import { isolate } from './lib.js';
 import { Room } from '../src/protocol/index.js';
 import { shutdownNdc } from '../src/media/ndc/index.js';
 import { openRemoteRecordings } from './record-remote.js';
+import { recordingFirstFrames } from './record-play.js';
 
 isolate('bench:record', fileURLToPath(import.meta.url));
 
@@ -48,6 +51,7 @@ const BATCH = arg('batch-ms', '');
 const AB_BATCH = arg('ab-batch-ms', '');
 /** `--perf`: the recorder writes /tmp/perf-PID.map (JS symbols for `perf record -p PID`); its pid is printed. */
 const PERF = process.argv.includes('--perf');
+const PLAY_TRIALS = Number(arg('play-trials', '10'));
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -172,6 +176,11 @@ for (const n of COUNTS) {
 }
 await broker.close();
 await home.remove();
+if (PLAY_TRIALS > 0) {
+  const play = await recordingFirstFrames(PLAY_TRIALS);
+  say(`first frame after "play": ${JSON.stringify(play)}`);
+  result.playFirstFrameMs = { http: { p50: play.http.p50, p95: play.http.p95, n: play.http.n }, dataChannel: { p50: play.dataChannel.p50, p95: play.dataChannel.p95, n: play.dataChannel.n } };
+}
 process.stdout.write(`${JSON.stringify(result)}\n`);
 shutdownNdc();
 process.exit(0);

@@ -17,11 +17,11 @@
 import { CLK_TCK, cpuTicks, rssMb, threadTicks, threadWakeups, udpReceiveDrops } from './proc.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { startEmbeddedBroker } from '../src/hub/broker.js';
-import { cliHome, runCli, spawnCli } from '../test/helpers/cli.js';
+import { cliHome, runCli, spawnCli, spawnNode } from '../test/helpers/cli.js';
 import { isolate } from './lib.js';
 import { Room } from '../src/protocol/index.js';
 import { shutdownNdc } from '../src/media/ndc/index.js';
@@ -52,6 +52,11 @@ const AB_BATCH = arg('ab-batch-ms', '');
 /** `--perf`: the recorder writes /tmp/perf-PID.map (JS symbols for `perf record -p PID`); its pid is printed. */
 const PERF = process.argv.includes('--perf');
 const PLAY_TRIALS = Number(arg('play-trials', '10'));
+/**
+ * `--hd`: the cameras loop a 1280x720 30 fps clip at 2 Mb/s (4 s GOP, encoded once by ffmpeg at start; no encoder runs
+ * during the window) instead of the 640x360 demo clip at ~0.6 Mb/s: the issue's "10 cameras at 720p30 2 Mb/s".
+ */
+const HD = process.argv.includes('--hd');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -62,11 +67,17 @@ const shown = JSON.parse((await runCli(['room', 'show', '--json'], home.env)).st
 const room = await Room.fromLink(shown.link);
 const result: Record<string, unknown> = { bench: 'record', windowS: WINDOW_S, warmupS: WARMUP_S };
 
+const hdClip = HD ? await makeHdClip() : '';
+const hdCamera = fileURLToPath(new URL('./hd-camera.ts', import.meta.url));
+if (HD) result.cameraClip = '1280x720 30 fps H.264, 2 Mb/s, 4 s GOP';
+
 for (const n of COUNTS) {
   const out = await mkdtemp(join(tmpdir(), 'peercam-bench-rec-'));
   const cameras = [];
   for (let i = 0; i < n; i++) {
-    const c = spawnCli(['camera', '--source', 'demo', '--name', `cam${i}`], home.env);
+    const c = HD
+      ? spawnNode(hdCamera, [shown.link, `mqtt://127.0.0.1:${broker.port}`, `cam${i}`, hdClip], home.env, ['--import', 'tsx'])
+      : spawnCli(['camera', '--source', 'demo', '--name', `cam${i}`], home.env);
     cameras.push(c);
     await c.waitFor(/is live in room/, 180_000);
   }
@@ -151,7 +162,7 @@ for (const n of COUNTS) {
     received += Number(m[3]);
     written += Number(m[4]);
   }
-  // The demo clip is 30 fps: the window saw 30 frames a second per camera, and packets in the run's proportion.
+  // Both clips are 30 fps: the window saw 30 frames a second per camera, and packets in the run's proportion.
   const cpuUsPerFrame = (cpu / 100) * 1e6 / (30 * n);
   await Promise.all(cameras.map((c) => c.stop()));
   await rm(out, { recursive: true, force: true });
@@ -176,6 +187,7 @@ for (const n of COUNTS) {
 }
 await broker.close();
 await home.remove();
+if (hdClip) await rm(dirname(hdClip), { recursive: true, force: true });
 if (PLAY_TRIALS > 0) {
   const play = await recordingFirstFrames(PLAY_TRIALS);
   say(`first frame after "play": ${JSON.stringify(play)}`);
@@ -184,6 +196,14 @@ if (PLAY_TRIALS > 0) {
 process.stdout.write(`${JSON.stringify(result)}\n`);
 shutdownNdc();
 process.exit(0);
+
+/** `--hd`'s clip: 12 s of testsrc2 at 1280x720 30 fps, 2 Mb/s constant, a keyframe every 4 s, as Annex-B H.264. */
+async function makeHdClip(): Promise<string> {
+  const file = join(await mkdtemp(join(tmpdir(), 'peercam-bench-hd-')), 'hd.h264');
+  const encode = ['-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-b:v', '2M', '-maxrate', '2M', '-bufsize', '1M', '-g', '120', '-bf', '0'];
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-t', '12', ...encode, '-f', 'h264', file]);
+  return file;
+}
 
 /** Least-squares slope of samples taken every `everyS` seconds (per second). */
 function slope(ys: readonly number[], everyS: number): number {

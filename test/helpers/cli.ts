@@ -51,19 +51,25 @@ export interface CliProcess {
 
 /** `nodeArgs`: flags for node itself (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow). */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): CliProcess {
-  const child = spawn(process.execPath, [...nodeArgs, MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnNode(MAIN, args, env, nodeArgs);
+}
+
+/** `node [nodeArgs] script args`, watched like a `peercam` process (a bench's own camera script, for one). */
+export function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): CliProcess {
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const name = script === MAIN ? 'peercam' : script;
   return {
     child,
     output: () => out,
     async waitFor(pattern, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       while (!pattern.test(out)) {
-        if (child.exitCode !== null) throw new Error(`peercam ${args.join(' ')} exited (${child.exitCode}):\n${out}`);
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} from peercam ${args.join(' ')}:\n${out}`);
+        if (child.exitCode !== null) throw new Error(`${name} ${args.join(' ')} exited (${child.exitCode}):\n${out}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} from ${name} ${args.join(' ')}:\n${out}`);
         await new Promise((r) => setTimeout(r, 25));
       }
     },

@@ -168,10 +168,13 @@ describe('first frame from page open (Chromium, peercam up --demo)', () => {
         return v;
       };
       // The offer waits for nothing but the link and the camera's presence (not the page's own presence, nor /hub.json,
-      // which this page never asks: see above); the rest follows the negotiation.
+      // which this page never asks: see above); the rest follows the negotiation. `ice` (the session's "connected",
+      // an event that goes through the page's event loop) and the first frame both follow the answer in either order:
+      // a frame can be shown before the state change is handled (a full run saw frame at 373 ms, ice at 389 ms).
       const chains = [
         ['start', 'online', `offer:${id}`],
-        ['start', `presence:${id}`, `offer:${id}`, `answer:${id}`, `ice:${id}`, `frame:${id}`],
+        ['start', `presence:${id}`, `offer:${id}`, `answer:${id}`, `ice:${id}`],
+        [`answer:${id}`, `frame:${id}`],
       ];
       for (const chain of chains) for (let i = 1; i < chain.length; i++) assert.ok(at(chain[i]!) >= at(chain[i - 1]!), `${chain[i]} after ${chain[i - 1]}`);
     } finally {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/hub/broker.js';
 import type { Logger } from '../../src/protocol/index.js';
 import { sleep } from './wait.js';
+import { stopChild } from './procs.js';
 
 /** A broker a test can stop and start again on the same port (an empty broker comes back: no persistence). */
 export interface TestBroker {
@@ -131,16 +132,8 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
 
   const stopWith = async (signal: NodeJS.Signals) => {
     const proc = child;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) {
-      child = undefined;
-      return;
-    }
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill(signal);
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
     child = undefined;
+    if (proc) await stopChild(proc, signal, 3000);
   };
 
   await start();

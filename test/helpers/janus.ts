@@ -4,6 +4,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, untilListening } from './brokers.js';
+import { stopChild } from './procs.js';
 
 /** Where scripts/simple-whip-server.sh unpacks Meetecho's simple-whip-server (.ci/run does it). */
 export const SIMPLE_WHIP_SERVER_DIR = process.env.SIMPLE_WHIP_SERVER_DIR ?? '/opt/simple-whip-server';
@@ -144,14 +145,7 @@ export function childProcesses(cwd: string): {
     },
     output: () => out,
     async stop() {
-      for (const p of procs.splice(0).reverse()) {
-        if (p.exitCode !== null || p.signalCode !== null) continue;
-        const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-        p.kill('SIGTERM');
-        const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
+      for (const p of procs.splice(0).reverse()) await stopChild(p);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ChildResult {
@@ -48,4 +48,14 @@ export function childrenNamed(parent: number, comm: string): number[] {
     if (name === comm && Number(ppid) === parent && state !== 'Z') found.push(Number(entry));
   }
   return found;
+}
+
+/** Ends `child` with `signal`, then SIGKILL after `graceMs`; resolves once it has exited (at once if it already had). */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }

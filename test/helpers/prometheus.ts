@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './brokers.js';
 import { waitFor } from './wait.js';
+import { stopChild } from './procs.js';
 
 export const PROMETHEUS = '/usr/bin/prometheus';
 
@@ -50,14 +51,8 @@ export async function startPrometheus(config: (dir: string) => string, files: Re
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopChild(child);
     await rm(dir, { recursive: true, force: true });
   };
   try {

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { stopChild } from './procs.js';
 
 const SCRIPT = fileURLToPath(new URL('../fixtures/rtsp/ip-camera.py', import.meta.url));
 /** Debian's interpreter: python3-gi is installed for it, not for another python3 that may come first on PATH. */
@@ -18,7 +19,6 @@ export interface RtspCamera {
 export async function startRtspCamera(port: number): Promise<RtspCamera> {
   const child: ChildProcess = spawn(PYTHON, [SCRIPT, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the RTSP test camera did not start in 20 s:\n${out}`)), 20_000);
     const check = () => {
@@ -43,13 +43,7 @@ export async function startRtspCamera(port: number): Promise<RtspCamera> {
     port,
     pid,
     url: (mount) => `rtsp://127.0.0.1:${port}/${mount}`,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopChild(child),
   };
 }
 

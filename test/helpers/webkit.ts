@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { freePort } from './brokers.js';
 import { sleep } from './wait.js';
+import { stopChild } from './procs.js';
 
 /** Debian's WebKitGTK MiniBrowser (libwebkit2gtk, pulled in by webkit2gtk-driver), the engine of Safari. */
 export function findMiniBrowser(): string {
@@ -116,14 +117,7 @@ export class WebKit {
 
   async close(): Promise<void> {
     await this.cmd('DELETE', '').catch(() => {});
-    for (const p of [this.driver, this.xvfb]) {
-      if (p.exitCode !== null || p.signalCode !== null) continue;
-      const exited = new Promise((resolve) => p.once('exit', resolve));
-      p.kill('SIGTERM');
-      const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    for (const p of [this.driver, this.xvfb]) await stopChild(p);
   }
 
   /** The driver's own output (for failure messages). */

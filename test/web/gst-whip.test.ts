@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { waitFor } from '../helpers/wait.js';
 import { startWhepHub, type WhepHub } from '../helpers/whep-hub.js';
 import { device, launch } from './browser.js';
 import { liveTile } from './pages.js';
+import { stopChild } from '../helpers/procs.js';
 
 /**
  * Debian's simple-whip-client (Meetecho, GStreamer webrtcbin) publishes a test pattern through the hub's WHIP door.
@@ -91,16 +92,7 @@ describe('WHIP ingest: Debian simple-whip-client (GStreamer) becomes a camera of
       await viewer.page.locator('.tile', { has: viewer.page.locator('.name', { hasText: 'Pattern' }) }).waitFor({ state: 'detached', timeout: 15_000 });
       await viewer.context.close();
     } finally {
-      await stop(client);
+      await stopChild(client, 'SIGINT');
     }
   });
 });
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGINT');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}

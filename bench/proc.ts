@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { descendants } from '../test/helpers/procs.js';
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ; 100 on Linux). */
 export const CLK_TCK = 100;
@@ -62,25 +63,13 @@ export function udpReceiveDrops(pid: number): number {
  * CPU ticks of every process below `root` (its children, theirs, and so on; not `root` itself), summed by the group
  * `classify` gives each one's command line (undefined: not counted). Processes that ended meanwhile are not seen.
  */
-export function descendantTicks(root: number, classify: (cmdline: string) => string | undefined): Map<string, number> {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // it ended meanwhile
-    }
-  }
+export async function descendantTicks(root: number, classify: (cmdline: string) => string | undefined): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  const queue = [...(children.get(root) ?? [])];
-  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
-    queue.push(...(children.get(pid) ?? []));
+  for (const { pid, argv } of await descendants(root)) {
+    const group = classify(argv.join(' '));
+    if (group === undefined) continue;
     try {
-      const group = classify(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
-      if (group !== undefined) out.set(group, (out.get(group) ?? 0) + cpuTicks(pid));
+      out.set(group, (out.get(group) ?? 0) + cpuTicks(pid));
     } catch {
       // it ended meanwhile
     }

@@ -63,7 +63,7 @@ const front: BaselineFront | undefined = BASELINE ? await startBaselineFront(BAS
  * (b) the camera page's), its browser process, GPU process and utility processes (network service, storage), and
  * the hub, the cameras, ffmpeg, Janus.
  */
-function cpuNow(): Map<string, number> {
+function cpuNow(): Promise<Map<string, number>> {
   return descendantTicks(process.pid, (cmd) => {
     if (/chrom/.test(cmd)) {
       if (cmd.includes('--type=renderer')) return 'renderer';
@@ -109,7 +109,7 @@ async function browserFor(cameras: number, link: string): Promise<{ context: Bro
 /** One viewer page: navigation start -> every one of `cameras` tiles has presented a frame; the CPU it took (ms). */
 async function trial(cameras: number, link: string): Promise<{ t: Timeline; cpu: Record<string, number> }> {
   const { context, url, keep } = await browserFor(cameras, link);
-  const cpuBefore = cpuNow();
+  const cpuBefore = await cpuNow();
   const page = await context.newPage();
   try {
     const consoleLines: string[] = [];
@@ -125,7 +125,7 @@ async function trial(cameras: number, link: string): Promise<{ t: Timeline; cpu:
         `not all ${cameras} tiles showed a frame within 30 s: ${tiles.join('; ')} (${String(err).split('\n')[0]}); console: ${consoleLines.join(' | ')}`,
       );
     }
-    const cpuAfter = cpuNow();
+    const cpuAfter = await cpuNow();
     const cpu = Object.fromEntries([...cpuAfter].map(([g, ticks]) => [g, Math.round(((ticks - (cpuBefore.get(g) ?? 0)) * 1000) / CLK_TCK)]));
     const { marks, loaded } = await page.evaluate(() => {
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;

@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { stopChild } from './procs.js';
 
@@ -45,27 +44,4 @@ export async function startRtspCamera(port: number): Promise<RtspCamera> {
     url: (mount) => `rtsp://127.0.0.1:${port}/${mount}`,
     stop: () => stopChild(child),
   };
-}
-
-/** A process's descendants (PID and command line), read from /proc. */
-export async function descendants(root: number): Promise<{ pid: number; argv: string[] }[]> {
-  const parents = new Map<number, number>();
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
-    // pid (comm) state ppid ...: comm may hold spaces or parentheses, so split after the last ')'.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (Number.isInteger(ppid)) parents.set(Number(name), ppid);
-  }
-  const out: { pid: number; argv: string[] }[] = [];
-  const walk = async (pid: number) => {
-    for (const [child, parent] of parents) {
-      if (parent !== pid) continue;
-      const argv = (await readFile(`/proc/${child}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
-      if (argv.length > 0) out.push({ pid: child, argv });
-      await walk(child);
-    }
-  };
-  await walk(root);
-  return out;
 }

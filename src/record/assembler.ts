@@ -1,6 +1,7 @@
 import { type AccessUnit, H264Depacketizer, NAL, nalType, parseSps, type SpsInfo } from '../media/h264.js';
 import { RTP_HEADER_SIZE, type RtpPacket, seqDelta } from '../media/rtp.js';
 import { parseVp8Descriptor } from '../media/vp8.js';
+import { FramePool } from './frame-pool.js';
 
 /**
  * One complete coded picture as it goes into a file: an H.264 access unit as an MP4 sample (NAL units with 4-byte
@@ -13,6 +14,8 @@ export interface VideoFrame {
   readonly keyframe: boolean;
   /** What a decoder needs to know at this keyframe (size, codec string); undefined on delta frames. */
   readonly config: VideoConfig | undefined;
+  /** Its number in the assembler's FramePool: the holder releases its memory by it. */
+  readonly seq: number;
 }
 
 /** The video of a recording: codec, size and decoder configuration. */
@@ -46,7 +49,11 @@ export class VideoAssembler {
   /** The decoder configuration of the current SPS and PPS (undefined until both came, or when the SPS is unusable). */
   private h264Config: VideoConfig | undefined;
 
-  constructor(readonly codec: 'H264' | 'VP8') {}
+  constructor(
+    readonly codec: 'H264' | 'VP8',
+    /** Where frames are built (see FramePool: the holder releases them there). */
+    readonly pool = new FramePool(),
+  ) {}
 
   /**
    * One received RTP packet; the frames it completes (usually none: most packets are the middle of a frame). Called
@@ -97,8 +104,8 @@ export class VideoAssembler {
     const config = unit.keyframe ? this.h264Config : undefined;
     const prefix = unit.keyframe && !hasSps && config && this.sps && this.pps ? [this.sps, this.pps] : [];
     for (const n of prefix) size += 4 + n.length;
-    // Every byte is written below: no zero fill (a Buffer is a Uint8Array).
-    const data: Uint8Array = Buffer.allocUnsafeSlow(size);
+    // Every byte is written below (the pool does not zero).
+    const { data, seq } = this.pool.take(size);
     let o = 0;
     const put = (n: Uint8Array) => {
       data[o] = n.length >>> 24;
@@ -110,7 +117,7 @@ export class VideoAssembler {
     };
     for (const n of prefix) put(n);
     for (const n of unit.nals) if (nalType(n) !== NAL.AUD) put(n);
-    return { rtpTs: unit.timestamp, data, keyframe: unit.keyframe, config };
+    return { rtpTs: unit.timestamp, data, keyframe: unit.keyframe, config, seq };
   }
 
   /** New SPS or PPS: the decoder configuration (size, codec string, avcC) is worked out once, not per keyframe. */
@@ -164,7 +171,7 @@ export class VideoAssembler {
       this.lost();
       return;
     }
-    const data = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    const { data, seq } = this.pool.take(parts.reduce((n, p) => n + p.length, 0));
     let o = 0;
     for (const p of parts) {
       data.set(p, o);
@@ -175,7 +182,7 @@ export class VideoAssembler {
     const config: VideoConfig | undefined = keyframe
       ? { codec: 'VP8', codecString: 'vp8', width: (data[6]! | (data[7]! << 8)) & 0x3fff, height: (data[8]! | (data[9]! << 8)) & 0x3fff }
       : undefined;
-    out.push({ rtpTs: this.vp8Ts ?? 0, data, keyframe, config });
+    out.push({ rtpTs: this.vp8Ts ?? 0, data, keyframe, config, seq });
   }
 }
 

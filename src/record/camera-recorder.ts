@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { type Logger, silentLogger } from '../protocol/index.js';
 import { opusSample, RtpClock, VideoAssembler, type VideoConfig, type VideoFrame } from './assembler.js';
+import { FramePool } from './frame-pool.js';
 import { OPUS_CLOCK, type Sample, SegmentFile, type SegmentTracks, VIDEO_CLOCK } from './segment-file.js';
 import { makeSegmentDir, newSegmentPath, sealSegment } from './store.js';
 
@@ -33,6 +34,8 @@ export interface CameraRecorderOptions {
    * Video only (audio is not kept in the pre-roll).
    */
   readonly gate?: { readonly preRollMs: number; readonly since?: number | undefined; recording(wallMs: number): boolean };
+  /** Where frames are built (tests give a small one to see its slabs used again). */
+  readonly framePool?: FramePool;
 }
 
 /** Longest pre-roll buffer whatever the GOP (a camera that never sends a keyframe must not fill the memory). */
@@ -92,9 +95,21 @@ interface Open {
    * next one, which the file does when the frame after it tells the keyframe's duration, so fragments reach the
    * disk exactly as early as with a step per frame (what a crash loses is unchanged).
    */
-  batch: Sample[];
+  batch: HeldFrame[];
   /** The last frame put in `batch` was a keyframe: hand the batch over with the next one. */
   keyInBatch: boolean;
+}
+
+/** A video sample and its number in the recorder's FramePool. */
+interface HeldFrame extends Sample {
+  readonly seq: number;
+}
+
+/** Frames handed to a segment's file in one step, and how many of them the file has written (see FramePool). */
+interface Handed {
+  readonly open: Open;
+  readonly frames: readonly HeldFrame[];
+  written: number;
 }
 
 /** How long the wall-clock anchor of a session is refined, and after how long audio is lined up against it. */
@@ -129,12 +144,16 @@ export class CameraRecorder {
   lastKeyframeWall = Number.NEGATIVE_INFINITY;
   /** Events mode: the frames since a keyframe at least the pre-roll ago (whole GOPs), oldest first. */
   private readonly preRoll: { ticks: number; wall: number; frame: VideoFrame }[] = [];
+  private readonly pool: FramePool;
+  /** Frames handed to files that the files have not written yet, oldest first. */
+  private readonly unwritten: Handed[] = [];
 
   constructor(private readonly options: CameraRecorderOptions) {
     this.segmentTicks = ((options.segmentMs ?? 60_000) * VIDEO_CLOCK) / 1000;
     this.gapMs = options.gapMs ?? 2000;
     this.log = options.log ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.pool = options.framePool ?? new FramePool();
   }
 
   /** A new connection to the camera: a new RTP stream (new SSRC, sequence and timestamp bases). */
@@ -142,7 +161,7 @@ export class CameraRecorder {
     this.endSession();
     this.session = {
       codec,
-      assembler: new VideoAssembler(codec),
+      assembler: new VideoAssembler(codec, this.pool),
       videoClock: new RtpClock(),
       audioClock: new RtpClock(),
       anchor: undefined,
@@ -180,7 +199,10 @@ export class CameraRecorder {
     if (!s) return;
     this.receivedBytes += packet.length;
     this.receivedPackets++;
-    for (const frame of s.assembler.push(packet)) this.onFrame(s, frame);
+    const frames = s.assembler.push(packet);
+    if (frames.length === 0) return;
+    for (const frame of frames) this.onFrame(s, frame);
+    this.releaseFrames();
   }
 
   /** An RTCP sender report of the camera's video or audio: lines audio up with video by the camera's own clock. */
@@ -314,7 +336,7 @@ export class CameraRecorder {
     this.frames++;
     if (ticks > current.lastTicks) current.lastDelta = ticks - current.lastTicks;
     current.lastTicks = ticks;
-    current.batch.push({ ticks, data: frame.data, keyframe: frame.keyframe });
+    current.batch.push({ ticks, data: frame.data, keyframe: frame.keyframe, seq: frame.seq });
     if (current.keyInBatch) this.handOver(current);
     current.keyInBatch = frame.keyframe;
   }
@@ -324,9 +346,12 @@ export class CameraRecorder {
     const samples = open.batch;
     if (samples.length === 0) return;
     open.batch = [];
+    this.unwritten.push({ open, frames: samples, written: 0 });
     this.chain = this.chain
       .then(async () => {
         await open.file?.addVideos(samples);
+        // No file (it could not be created, or a write failed): nothing holds these frames any more.
+        if (!open.file) this.written(open, Number.POSITIVE_INFINITY);
         this.check(open);
       })
       .catch((err: unknown) => this.log.warn({ err: String(err) }, 'recording: step failed'));
@@ -365,7 +390,7 @@ export class CameraRecorder {
       open.path = newSegmentPath(this.options.root, this.options.camera, open.startMs);
       try {
         makeSegmentDir(open.path);
-        open.file = await SegmentFile.create(open.path, tracks, ticks);
+        open.file = await SegmentFile.create(open.path, tracks, ticks, (below) => this.written(open, below));
       } catch (err) {
         if (this.open === open) this.open = undefined;
         this.options.disk?.failed(err as NodeJS.ErrnoException);
@@ -403,6 +428,28 @@ export class CameraRecorder {
         this.options.disk?.failed(err as NodeJS.ErrnoException);
       }
     });
+  }
+
+  /** `open`'s file has written its frames below `belowTicks`: their memory may be used again. */
+  private written(open: Open, belowTicks: number): void {
+    const q = this.unwritten;
+    for (const h of q) {
+      if (h.open !== open) continue;
+      while (h.written < h.frames.length && h.frames[h.written]!.ticks < belowTicks) h.written++;
+    }
+    while (q.length > 0 && q[0]!.written === q[0]!.frames.length) q.shift();
+    this.releaseFrames();
+  }
+
+  /** Tells the pool the oldest frame still held: in the pre-roll, in a file's muxer, or not handed over yet. */
+  private releaseFrames(): void {
+    const h = this.unwritten[0];
+    const oldest = Math.min(
+      h?.frames[h.written]?.seq ?? Number.POSITIVE_INFINITY,
+      this.open?.batch[0]?.seq ?? Number.POSITIVE_INFINITY,
+      this.preRoll[0]?.frame.seq ?? Number.POSITIVE_INFINITY,
+    );
+    this.pool.release(oldest);
   }
 
   private check(open: Open): void {

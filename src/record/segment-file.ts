@@ -49,6 +49,8 @@ export class SegmentFile {
     readonly tracks: SegmentTracks,
     /** Session ticks (90 kHz) of the first video sample. */
     readonly startTicks: number,
+    /** See `create`. */
+    private readonly onWritten: ((belowTicks: number) => void) | undefined,
   ) {
     const sink = new WritableStream<StreamTargetChunk>({
       write: (chunk) => this.write(chunk),
@@ -58,6 +60,13 @@ export class SegmentFile {
         fastStart: 'fragmented',
         // A fragment per keyframe interval: the most a crash can cost.
         minimumFragmentDuration: 0,
+        // A fragment's header is written after every sample of the fragments before it, so each video sample before
+        // its start has been copied out by then (and its buffer may be used again). Half a tick of margin for the
+        // seconds-to-ticks rounding; a start from the audio track is a fraction of a tick. The muxer moves a track
+        // that starts below 0 up to 0: its starts are then not ours, and only the close tells.
+        onMoof: (_data, _position, start) => {
+          if (startTicks >= 0) this.onWritten?.(Math.ceil(start * VIDEO_CLOCK - 0.5));
+        },
       }),
       target: new StreamTarget(sink, { chunked: false }),
     });
@@ -70,9 +79,13 @@ export class SegmentFile {
     }
   }
 
-  static async create(path: string, tracks: SegmentTracks, startTicks: number): Promise<SegmentFile> {
+  /**
+   * `onWritten(t)`: every video sample handed in with ticks below `t` has been written and is no longer read (at each
+   * fragment; with Infinity when the file is closed or abandoned).
+   */
+  static async create(path: string, tracks: SegmentTracks, startTicks: number, onWritten?: (belowTicks: number) => void): Promise<SegmentFile> {
     const fd = openSync(path, 'wx');
-    const file = new SegmentFile(path, fd, tracks, startTicks);
+    const file = new SegmentFile(path, fd, tracks, startTicks, onWritten);
     await file.output.start();
     return file;
   }
@@ -127,6 +140,7 @@ export class SegmentFile {
       }
       await new Promise<void>((resolve) => fdatasync(this.fd, () => resolve()));
       closeSync(this.fd);
+      this.onWritten?.(Number.POSITIVE_INFINITY);
     });
   }
 
@@ -142,6 +156,7 @@ export class SegmentFile {
         closeSync(this.fd);
       }
       kept = this.keepWhole();
+      this.onWritten?.(Number.POSITIVE_INFINITY);
     }).then(() => kept);
   }
 

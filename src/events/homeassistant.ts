@@ -76,7 +76,7 @@ export class HomeAssistantBridge {
     }
     if (!/^mqtts?:$/.test(parsed.protocol)) throw PeercamError.config(`--homeassistant ${url}: use mqtt:// or mqtts:// (Home Assistant's MQTT broker).`);
     const will = options.lastWill ? { will: { topic: haTopics(options.lastWill).availability, payload: Buffer.from('offline'), retain: true, qos: 1 as const } } : {};
-    const client = mqtt.connect(url, { clientId: `peercam-ha-${Math.random().toString(16).slice(2, 10)}`, reconnectPeriod: 2000, connectTimeout: 10_000, ...will });
+    const client = mqtt.connect(url, { clientId: `peercam-ha-${Math.random().toString(16).slice(2, 10)}`, reconnectPeriod: 2000, connectTimeout: 10_000, writeCache: false, ...will });
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error) => {
         client.end(true);

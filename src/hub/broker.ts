@@ -3,6 +3,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
+import mqttPacket from 'mqtt-packet';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { type Logger, MAX_SEALED_BYTES, PeercamError, silentLogger } from '../protocol/index.js';
 import { type BrokerMembers, memberPolicy } from './broker-members.js';
@@ -67,6 +68,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
         refusals.note(why, client?.id);
       })
     : undefined;
+  // mqtt-packet (aedes' writer) would otherwise make 65,536 two-byte Buffers at the first packet it writes: ~7 MB of
+  // heap for the process's life, walked by every full GC, to save a 2-byte Buffer per packet id. (MQTT.js clients:
+  // `writeCache: false`, signaling/mqtt-connect.ts.)
+  mqttPacket.writeToStream.cacheNumbers = false;
   const aedes = await Aedes.createBroker({ connectTimeout: BROKER_LIMITS.connectTimeoutMs, ...policy?.hooks });
   policy?.attach(aedes);
   aedes.on('clientError', (client, err) => log.debug({ client: client.id, err: err.message }, 'client error'));

@@ -40,6 +40,7 @@ export async function openCloudLink(options: CloudLinkOptions): Promise<MqttClie
       clientId: options.clientId,
       keepalive: 20,
       reconnectPeriod: 0,
+      writeCache: false, // see signaling/mqtt-connect.ts
       resubscribe: false,
       connectTimeout: options.connectTimeoutMs ?? 10_000,
       ...(options.will ? { will: options.will } : {}),

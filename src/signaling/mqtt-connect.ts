@@ -29,6 +29,8 @@ class MqttJs implements MqttClient {
       // In browsers mqtt.js would run the keepalive timer in a Worker made from a blob: URL, which the hub's CSP
       // forbids (worker-src falls back to default-src 'self'). Plain timers.
       timerVariant: 'native',
+      // No table of 65,536 pre-made packet-id Buffers (~7 MB of heap for the process's life; hub/broker.ts).
+      writeCache: false,
       connectTimeout: options.connectTimeout,
       ...(options.ca !== undefined ? { ca: options.ca } : {}),
     });

@@ -178,6 +178,19 @@ export class H264Depacketizer {
   private broken = false;
   private nextSeq: number | undefined;
 
+  constructor(
+    /**
+     * Memory for a NAL unit joined from FU-A fragments (the only copy the depacketizer makes). A caller that copies
+     * each unit out before the next push can hand out memory it reuses once `pending` is false.
+     */
+    private readonly alloc: (size: number) => Uint8Array = (size) => new Uint8Array(size),
+  ) {}
+
+  /** Part of an access unit is held (NAL units or fragments waiting for the rest of it). */
+  get pending(): boolean {
+    return this.nals.length > 0 || this.fu !== undefined;
+  }
+
   push(packet: RtpPacket): AccessUnit[] {
     const out: AccessUnit[] = [];
     if (this.nextSeq !== undefined && packet.sequenceNumber !== this.nextSeq) {
@@ -219,7 +232,7 @@ export class H264Depacketizer {
       this.fu.push(p.subarray(2));
       if (header & 0x40) {
         const parts = this.fu;
-        const nal = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+        const nal = this.alloc(parts.reduce((n, part) => n + part.length, 0));
         let o = 0;
         for (const part of parts) {
           nal.set(part, o);

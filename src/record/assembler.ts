@@ -38,7 +38,12 @@ const hex = (b: number | undefined) => (b ?? 0).toString(16).padStart(2, '0');
  * decoder would smear.
  */
 export class VideoAssembler {
-  private h264 = new H264Depacketizer();
+  private h264 = new H264Depacketizer((size) => this.joinSpace(size));
+  /**
+   * Where the depacketizer joins FU-A fragments: each joined NAL unit is copied into its frame at once (sampleOf), so
+   * the space is used again from the start whenever no unit is half-built, instead of a new buffer per NAL unit.
+   */
+  private join = { bytes: Buffer.allocUnsafeSlow(64 * 1024), used: 0 };
   private vp8Parts: Uint8Array[] = [];
   private vp8Ts: number | undefined;
   private vp8Broken = false;
@@ -82,7 +87,20 @@ export class VideoAssembler {
     const dropped = this.h264.stats.dropped;
     const units = this.h264.push(packet);
     if (this.h264.stats.dropped !== dropped) this.lost();
-    return units.length === 0 ? NO_FRAMES : units.map((unit) => this.sampleOf(unit));
+    const frames = units.length === 0 ? NO_FRAMES : units.map((unit) => this.sampleOf(unit));
+    if (!this.h264.pending) this.join.used = 0;
+    return frames;
+  }
+
+  private joinSpace(size: number): Uint8Array {
+    let j = this.join;
+    if (j.used + size > j.bytes.length) {
+      // The units waiting for the rest of their frame keep the old space; a larger one from here on.
+      j = this.join = { bytes: Buffer.allocUnsafeSlow(Math.max(2 * j.bytes.length, 2 * size)), used: 0 };
+    }
+    const at = j.used;
+    j.used += size;
+    return j.bytes.subarray(at, at + size);
   }
 
   /**
@@ -97,8 +115,9 @@ export class VideoAssembler {
       if (t === NAL.AUD) continue;
       if (t === NAL.SPS) {
         hasSps = true;
-        if (!sameBytes(this.sps, n)) this.setParameterSets(n.slice(), this.pps);
-      } else if (t === NAL.PPS && !sameBytes(this.pps, n)) this.setParameterSets(this.sps, n.slice());
+        // Copies (a Buffer's slice() would be a view of memory used again).
+        if (!sameBytes(this.sps, n)) this.setParameterSets(Uint8Array.from(n), this.pps);
+      } else if (t === NAL.PPS && !sameBytes(this.pps, n)) this.setParameterSets(this.sps, Uint8Array.from(n));
       size += 4 + n.length;
     }
     const config = unit.keyframe ? this.h264Config : undefined;

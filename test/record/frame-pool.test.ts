@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ALL_FORMATS, EncodedPacketSink, FilePathSource, Input } from 'mediabunny';
+import { NAL, nalType, packetizeH264 } from '../../src/media/h264.js';
 import { serializeRtp } from '../../src/media/rtp.js';
 import { VideoAssembler } from '../../src/record/assembler.js';
 import { CameraRecorder, type CameraRecorderOptions } from '../../src/record/camera-recorder.js';
 import { FramePool } from '../../src/record/frame-pool.js';
 import { listSegments } from '../../src/record/store.js';
-import { ClipStream } from '../media/clip.js';
+import { ClipStream, clipUnits } from '../media/clip.js';
 
 const root = mkdtempSync(join(tmpdir(), 'peercam-rec-pool-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -51,6 +52,27 @@ test('FramePool: without releases nothing is used again, and it tracks at most m
   pool.take(250);
   pool.take(250);
   assert.equal(pool.reused, 1);
+});
+
+test('frames of several slices, each in FU-A fragments and together larger than the join space, come out whole', () => {
+  const a = new VideoAssembler('H264');
+  const params = clipUnits[0]!.filter((n) => nalType(n) === NAL.SPS || nalType(n) === NAL.PPS);
+  const slice = (header: number, seed: number) => Uint8Array.from({ length: 50_000 }, (_, i) => (i === 0 ? header : (i * seed) & 0xff));
+  const frames = [
+    [...params, slice(0x65, 7), slice(0x65, 11), slice(0x65, 13)],
+    [slice(0x41, 17), slice(0x41, 19), slice(0x41, 23)],
+    [slice(0x41, 29), slice(0x41, 31), slice(0x41, 37)],
+  ];
+  const lengthPrefixed = (nals: Uint8Array[]) => Buffer.concat(nals.flatMap((n) => [Buffer.from([0, 0, n.length >> 8, n.length & 0xff]), n]));
+  let seq = 0;
+  const got: Uint8Array[] = [];
+  for (const [i, nals] of frames.entries())
+    for (const { payload, marker } of packetizeH264(nals)) {
+      const packet = { marker, payloadType: 96, sequenceNumber: seq++, timestamp: i * 3000, ssrc: 1, csrcs: [], payload, paddingSize: 0 };
+      got.push(...a.push(serializeRtp(packet)).map((f) => Uint8Array.from(f.data)));
+    }
+  assert.equal(got.length, 3);
+  for (const [i, nals] of frames.entries()) assert.deepEqual(Buffer.from(got[i]!), lengthPrefixed(nals), `frame ${i}`);
 });
 
 /** The frames an assembler makes of the clip's packets, copied: what the files must hold, sample by sample. */

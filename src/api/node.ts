@@ -6,7 +6,7 @@ import type { OpenSourceOptions, Source, VideoCodec } from '../media/sources/ind
 import type { Speaker } from '../media/speaker/index.js';
 import type { PeerConfig } from '../session/index.js';
 import { type Channel, SealedChannel } from '../signaling/channel.js';
-import { LanRoom } from '../signaling/lan/join.js';
+import type { LanRoom } from '../signaling/lan/join.js';
 import { MqttTransport } from '../signaling/mqtt.js';
 import type { SessionKeeper } from './keeper.js';
 import { NdcRawChannel } from './ndc.js';
@@ -258,8 +258,9 @@ export async function joinRoom(options: string | NodeJoinOptions): Promise<NodeR
   const self = o.id ?? newDeviceId();
   const announce = o.announce ?? true;
   const lanOptions = o.lan === true ? {} : o.lan || undefined;
+  // Loaded only for the LAN (mDNS, its WebSocket server): a member over a broker alone does not carry it.
   const lan = lanOptions
-    ? await LanRoom.join({
+    ? await (await import('../signaling/lan/join.js')).LanRoom.join({
         room,
         self,
         presence,

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { WhipOut } from '../agent/whip-out.js';
 import { openSource } from '../media/sources/index.js';
 import { Speaker } from '../media/speaker/index.js';
-import { PeercamMetrics, serveMetrics } from '../metrics/index.js';
 import { PeercamError } from '../protocol/index.js';
 import { addNetOptions, engineOptions, logger, peerConfig, presenceOf } from './context.js';
 import { deviceId } from './home.js';
@@ -85,13 +84,15 @@ export function registerCamera(program: Command): void {
         encode: (codec, state, reason) => say(`${codec} encode ${state}${reason ? `: ${reason}` : ''}`),
       },
     });
-    const metrics = opts.metricsPort !== undefined ? new PeercamMetrics() : undefined;
+    // prom-client is loaded only when asked for.
+    const m = opts.metricsPort !== undefined ? await import('../metrics/index.js') : undefined;
+    const metrics = m ? new m.PeercamMetrics() : undefined;
     metrics?.watchCamera(agent, name);
     metrics?.watchDrops(channel);
     metrics?.watchLink(channel);
     const motion = await startMotion(opts, { channel, source, name, id }, log, say);
     if (motion) metrics?.watchMotion(motion.watch, name);
-    const scrape = metrics ? await serveMetrics(metrics, Number(opts.metricsPort)) : undefined;
+    const scrape = m && metrics ? await m.serveMetrics(metrics, Number(opts.metricsPort)) : undefined;
     if (scrape) say(`metrics at http://127.0.0.1:${scrape.port}/metrics`);
     const whipOut = opts.whipOut
       ? new WhipOut({ url: opts.whipOut, ...(opts.token ? { token: opts.token } : {}), camera: agent, config: peerConfig(opts, broker), engine: engineOptions(opts), log })

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { DEFAULT_BATCH_MS, RECORDINGS_PRESENCE_SOURCE, Recorder } from '../agent/recorder.js';
 import { parseDuration, parseMinFree, parseSize } from '../record/units.js';
 import type { RecorderOptions } from '../agent/recorder.js';
-import { PeercamMetrics, serveMetrics } from '../metrics/index.js';
+import type { PeercamMetrics } from '../metrics/index.js';
 import { type Logger, MAX_BATCH_MS, PeercamError } from '../protocol/index.js';
 import type { PeerConfig } from '../session/index.js';
 import type { Channel } from '../signaling/channel.js';
@@ -123,9 +123,11 @@ export function registerRecord(program: Command): void {
     const settings = recorderSettings(opts, undefined);
     const joined = await joinRoom(opts, { id: await deviceId('recorder'), presence: { ...presenceOf('recorder', 'viewer'), sources: [RECORDINGS_PRESENCE_SOURCE] } }, log);
     try {
-      const metrics = opts.metricsPort !== undefined ? new PeercamMetrics() : undefined;
+      // prom-client is loaded only when asked for.
+      const m = opts.metricsPort !== undefined ? await import('../metrics/index.js') : undefined;
+      const metrics = m ? new m.PeercamMetrics() : undefined;
       const recorder = await startRecorder(joined.channel, peerConfig(opts, joined.broker), settings, engineOptions(opts), log, metrics);
-      const scrape = metrics ? await serveMetrics(metrics, Number(opts.metricsPort)) : undefined;
+      const scrape = m && metrics ? await m.serveMetrics(metrics, Number(opts.metricsPort)) : undefined;
       if (scrape) process.stderr.write(`peercam record: metrics at http://127.0.0.1:${scrape.port}/metrics\n`);
       // The recorder's own membership hears the cameras' motion events: it bridges them too.
       const ha = await startHomeAssistantMember(opts, async () => joined.channel, log);

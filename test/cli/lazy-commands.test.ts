@@ -32,11 +32,16 @@ export async function resolve(specifier, context, next) {
 }
 
 const hubModules = (urls: string[]) => urls.filter((u) => u.includes('/dist/hub/') || u.includes('/node_modules/aedes/') || u.includes('/node_modules/selfsigned/'));
+/** Loaded only when used: the LAN's mDNS (`--lan`) and Prometheus metrics (`--metrics-port`). */
+const onDemand = (urls: string[]) => urls.filter((u) => u.includes('/node_modules/@homebridge/ciao/') || u.includes('/node_modules/prom-client/'));
 
-test('a command loads only its own code: a camera starts without the hub (broker, web server, certificates)', async () => {
+test('a command loads only its own code: a camera starts without the hub (broker, web server, certificates), mDNS or metrics', async () => {
   const camera = await modulesLoaded(['camera', '--help']);
   assert.ok(camera.some((u) => u.endsWith('/dist/cli/camera.js')), 'the hook saw the camera command load');
   assert.deepEqual(hubModules(camera), []);
+  assert.deepEqual(onDemand(camera), []);
+  assert.deepEqual(onDemand(await modulesLoaded(['record', '--help'])), []);
   const up = await modulesLoaded(['up', '--help']);
   assert.ok(hubModules(up).length > 0, 'the hub command does load them');
+  assert.ok(onDemand(up).length > 0, 'and the hub loads mDNS and metrics');
 });

@@ -350,7 +350,7 @@ export class CameraRecorder {
     this.chain = this.chain
       .then(async () => {
         await open.file?.addVideos(samples);
-        // No file (it could not be created, or a write failed): nothing holds these frames any more.
+        // No file (it could not be created, or a write failed): nothing holds these frames now.
         if (!open.file) this.written(open, Number.POSITIVE_INFINITY);
         this.check(open);
       })

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { type Logger, silentLogger } from '../protocol/index.js';
 import { opusSample, RtpClock, VideoAssembler, type VideoConfig, type VideoFrame } from './assembler.js';
-import { FramePool } from './frame-pool.js';
+import { FramePool, HandedFrames } from './frame-pool.js';
 import { OPUS_CLOCK, type Sample, SegmentFile, type SegmentTracks, VIDEO_CLOCK } from './segment-file.js';
 import { makeSegmentDir, newSegmentPath, sealSegment } from './store.js';
 
@@ -105,13 +105,6 @@ interface HeldFrame extends Sample {
   readonly seq: number;
 }
 
-/** Frames handed to a segment's file in one step, and how many of them the file has written (see FramePool). */
-interface Handed {
-  readonly open: Open;
-  readonly frames: readonly HeldFrame[];
-  written: number;
-}
-
 /** How long the wall-clock anchor of a session is refined, and after how long audio is lined up against it. */
 const REFINE_MS = 10_000;
 const SETTLE_MS = 1500;
@@ -145,8 +138,8 @@ export class CameraRecorder {
   /** Events mode: the frames since a keyframe at least the pre-roll ago (whole GOPs), oldest first. */
   private readonly preRoll: { ticks: number; wall: number; frame: VideoFrame }[] = [];
   private readonly pool: FramePool;
-  /** Frames handed to files that the files have not written yet, oldest first. */
-  private readonly unwritten: Handed[] = [];
+  /** Frames handed to files that the files have not written yet. */
+  private readonly unwritten = new HandedFrames<Open>();
 
   constructor(private readonly options: CameraRecorderOptions) {
     this.segmentTicks = ((options.segmentMs ?? 60_000) * VIDEO_CLOCK) / 1000;
@@ -346,7 +339,7 @@ export class CameraRecorder {
     const samples = open.batch;
     if (samples.length === 0) return;
     open.batch = [];
-    this.unwritten.push({ open, frames: samples, written: 0 });
+    this.unwritten.hand(open, samples);
     this.chain = this.chain
       .then(async () => {
         await open.file?.addVideos(samples);
@@ -432,20 +425,14 @@ export class CameraRecorder {
 
   /** `open`'s file has written its frames below `belowTicks`: their memory may be used again. */
   private written(open: Open, belowTicks: number): void {
-    const q = this.unwritten;
-    for (const h of q) {
-      if (h.open !== open) continue;
-      while (h.written < h.frames.length && h.frames[h.written]!.ticks < belowTicks) h.written++;
-    }
-    while (q.length > 0 && q[0]!.written === q[0]!.frames.length) q.shift();
+    this.unwritten.written(open, belowTicks);
     this.releaseFrames();
   }
 
   /** Tells the pool the oldest frame still held: in the pre-roll, in a file's muxer, or not handed over yet. */
   private releaseFrames(): void {
-    const h = this.unwritten[0];
     const oldest = Math.min(
-      h?.frames[h.written]?.seq ?? Number.POSITIVE_INFINITY,
+      this.unwritten.oldestSeq,
       this.open?.batch[0]?.seq ?? Number.POSITIVE_INFINITY,
       this.preRoll[0]?.frame.seq ?? Number.POSITIVE_INFINITY,
     );

@@ -75,3 +75,31 @@ interface Slab {
   /** Number of the newest frame in it. */
   lastSeq: number;
 }
+
+/**
+ * Frames handed to writers (a recorder's segment files) that have not written them yet, oldest first: the number of
+ * the oldest one is what a FramePool holder still needs of them.
+ */
+export class HandedFrames<W> {
+  private readonly queue: { readonly writer: W; readonly frames: readonly { readonly ticks: number; readonly seq: number }[]; written: number }[] = [];
+
+  /** `frames` (in order, after every frame handed before) went to `writer`. */
+  hand(writer: W, frames: readonly { readonly ticks: number; readonly seq: number }[]): void {
+    this.queue.push({ writer, frames, written: 0 });
+  }
+
+  /** `writer` has written its frames below `belowTicks` (Infinity: all of them). */
+  written(writer: W, belowTicks: number): void {
+    for (const h of this.queue) {
+      if (h.writer !== writer) continue;
+      while (h.written < h.frames.length && h.frames[h.written]!.ticks < belowTicks) h.written++;
+    }
+    while (this.queue.length > 0 && this.queue[0]!.written === this.queue[0]!.frames.length) this.queue.shift();
+  }
+
+  /** The number of the oldest frame not written yet (Infinity when none). */
+  get oldestSeq(): number {
+    const h = this.queue[0];
+    return h?.frames[h.written]?.seq ?? Number.POSITIVE_INFINITY;
+  }
+}

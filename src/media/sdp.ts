@@ -1,4 +1,5 @@
 import { PeercamError } from '../protocol/index.js';
+import { h264Rank, parseFmtp } from '../session/h264-formats.js';
 
 /** Minimal SDP reading (RFC 8866) for what the engine adapters need: m-lines, mids, formats, ICE credentials. */
 
@@ -181,17 +182,6 @@ function finish(d: Draft, sessionDirection: SdpDirection | undefined): MediaSect
   };
 }
 
-/** `a=b;c=d` -> { a: 'b', c: 'd' } with lower-cased keys (RFC 8866 6.15: format-specific, but all we read are k=v). */
-export function parseFmtp(fmtp: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of fmtp.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    out[part.slice(0, eq).trim().toLowerCase()] = part.slice(eq + 1).trim();
-  }
-  return out;
-}
-
 /** The same SDP without its candidates (`a=candidate`) and without `a=end-of-candidates`. */
 export function withoutCandidates(sdp: string): string {
   const kept = sdp.split(/\r?\n/).filter((l) => l !== '' && !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates');
@@ -211,24 +201,15 @@ export function iceCredentialsOf(sdp: SessionDescription): { ufrag: string | und
 
 export type VideoCodec = 'H264' | 'VP8';
 
-/**
- * The best offered H.264 format we can feed: packetization-mode=1 (RFC 6184 6.3, what our packetizer emits) is
- * required; constrained baseline 42e01f then 42001f are preferred because every browser decodes them, then any other
- * constrained baseline / baseline profile (profile_idc 0x42, RFC 6184 8.1), then whatever else the viewer offered.
- */
+/** The best offered H.264 format we can feed, in our order (`h264Rank`), the offer's order among equals. */
 export function chooseH264(section: MediaSection): RtpFormat | undefined {
-  const candidates = section.formats.filter(
-    (f) => f.codec.toUpperCase() === 'H264' && f.clockRate === 90000 && f.params['packetization-mode'] === '1',
-  );
-  const rank = (f: RtpFormat): number => {
-    const plid = (f.params['profile-level-id'] ?? '').toLowerCase();
-    if (plid === '42e01f') return 0;
-    if (plid === '42001f') return 1;
-    if (plid.startsWith('42e0')) return 2;
-    if (plid.startsWith('42')) return 3;
-    return 4;
-  };
-  return candidates.map((f, i) => ({ f, r: rank(f) * 1000 + i })).sort((a, b) => a.r - b.r)[0]?.f;
+  let best: { f: RtpFormat; rank: number } | undefined;
+  for (const f of section.formats) {
+    if (f.codec.toUpperCase() !== 'H264' || f.clockRate !== 90000) continue;
+    const rank = h264Rank(f.params);
+    if (rank !== undefined && (best === undefined || rank < best.rank)) best = { f, rank };
+  }
+  return best?.f;
 }
 
 /** The first offered VP8 format (RFC 7741). */

@@ -2,6 +2,7 @@
  * What a camera page does to a viewer's offer before it answers (Chromium's encoder follows the remote description):
  * its first frame sooner, and sharper.
  */
+import { h264Rank, parseFmtp } from './h264-formats.js';
 
 /** Where a camera page's video encoder starts, kb/s (Chromium's default 300 drops its first frames at 720p). */
 const START_KBPS = 1000;
@@ -64,13 +65,16 @@ export function withStartBitrate(sdp: string, kbps: number): string {
   return out.join('\r\n');
 }
 
+/** Where `withH264First` puts an H.264 format that has no rank. */
+const UNUSABLE = 99;
+
 /**
- * The offer with its H.264 formats first in the video section (packetization mode 1 and constrained baseline, which
- * every H.264 encoder has, before the others), the rest in their order. A browser camera sends the first format of the
- * offer it can encode: H.264 instead of a Chromium viewer's VP8. Measured on the 2-core test machine (Chromium,
- * 1280x720, 1 Mb/s start, 10 connections each, alternating): the first frame comes 105 ms after the connection with
- * H.264 against 198 ms with VP8, whose encoder takes ~130 ms to set up (docs/BENCHMARKS.md). Recordings of camera
- * pages are then H.264 too, which Safari plays.
+ * The offer with its H.264 formats first in the video section, in our order (`h264Rank`: packetization mode 1 and
+ * constrained baseline, which every H.264 encoder has, first; those our packetizer cannot feed last), the rest in
+ * their order. A browser camera sends the first format of the offer it can encode: H.264 instead of a Chromium
+ * viewer's VP8. Measured on the 2-core test machine (Chromium, 1280x720, 1 Mb/s start, 10 connections each,
+ * alternating): the first frame comes 105 ms after the connection with H.264 against 198 ms with VP8, whose encoder
+ * takes ~130 ms to set up (docs/BENCHMARKS.md). Recordings of camera pages are then H.264 too, which Safari plays.
  */
 export function withH264First(sdp: string): string {
   const lines = sdp.split('\r\n');
@@ -84,15 +88,16 @@ export function withH264First(sdp: string): string {
     const m = /^(m=video \S+ \S+) (.+)$/.exec(lines[at[0]!]!);
     if (!m) continue;
     const h264 = new Set<string>();
+    /** Each H.264 format's place; those without one (packetization mode 0) after the others. */
     const rank = new Map<string, number>();
     for (const i of at) {
       const rtpmap = /^a=rtpmap:(\d+) H264\//i.exec(lines[i]!);
       if (rtpmap) h264.add(rtpmap[1]!);
       const fmtp = /^a=fmtp:(\d+) (.*)$/.exec(lines[i]!);
-      if (fmtp) rank.set(fmtp[1]!, !/packetization-mode=1/.test(fmtp[2]!) ? 2 : /profile-level-id=42e0/i.test(fmtp[2]!) ? 0 : 1);
+      if (fmtp) rank.set(fmtp[1]!, h264Rank(parseFmtp(fmtp[2]!)) ?? UNUSABLE);
     }
     const formats = m[2]!.split(' ');
-    const first = formats.filter((pt) => h264.has(pt)).sort((a, b) => (rank.get(a) ?? 2) - (rank.get(b) ?? 2));
+    const first = formats.filter((pt) => h264.has(pt)).sort((a, b) => (rank.get(a) ?? UNUSABLE) - (rank.get(b) ?? UNUSABLE));
     lines[at[0]!] = `${m[1]} ${[...first, ...formats.filter((pt) => !h264.has(pt))].join(' ')}`;
   }
   return lines.join('\r\n');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chooseH264, chooseOpus, chooseVideo, iceUfragOf, parseFmtp, parseSdp } from '../../src/media/sdp.js';
+import { chooseH264, chooseOpus, chooseVideo, iceUfragOf, parseSdp } from '../../src/media/sdp.js';
+import { parseFmtp } from '../../src/session/h264-formats.js';
 import { PeercamError } from '../../src/protocol/index.js';
 
 /** Trimmed from a real Chromium 156 recvonly offer (audio + video, RTX, several H.264 profiles). */

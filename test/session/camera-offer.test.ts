@@ -72,9 +72,9 @@ describe('withH264First (a camera page that can encode H.264 sends it: its encod
     '',
   ].join('\r\n');
 
-  it('moves H.264 to the front: constrained baseline in packetization mode 1 first, mode 0 last of them, the rest in order', () => {
+  it('moves H.264 to the front in the order a Node camera chooses (42e01f, 42001f, high profile), mode 0 last, the rest in order', () => {
     const out = withH264First(CHROMIUM).split('\r\n');
-    assert.equal(out[1], 'm=video 9 UDP/TLS/RTP/SAVPF 101 100 102 99 96 97 98 103 104 105');
+    assert.equal(out[1], 'm=video 9 UDP/TLS/RTP/SAVPF 101 102 100 99 96 97 98 103 104 105');
     assert.deepEqual(out.slice(2), CHROMIUM.split('\r\n').slice(2), 'only the m= line changes');
   });
 

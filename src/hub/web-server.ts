@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { extname, join, normalize, sep } from 'node:path';
+import { join, normalize, sep } from 'node:path';
 import { type Logger, PeercamError, silentLogger } from '../protocol/index.js';
 import type { RouteHandler } from './http-auth.js';
+import { StaticFiles } from './static-files.js';
 
 export interface WebServerOptions {
   /** The built web app (dist/web). */
@@ -39,18 +38,6 @@ export interface WebServer {
 /** The first byte of a TLS ClientHello record (RFC 8446 section 5.1: ContentType handshake = 22). */
 const TLS_HANDSHAKE = 22;
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.webmanifest': 'application/manifest+json',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-  '.ico': 'image/x-icon',
-  '.map': 'application/json',
-};
-
 /** Clean URLs of the app's pages. */
 const PAGES: Record<string, string> = { '/': 'index.html', '/camera': 'camera.html', '/recordings': 'recordings.html' };
 
@@ -61,8 +48,9 @@ const PAGES: Record<string, string> = { '/': 'index.html', '/camera': 'camera.ht
  */
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const log = (options.log ?? silentLogger).child({ component: 'web' });
+  const files = new StaticFiles(options.pageMeta);
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    serve(req, res, options).catch((err: unknown) => {
+    serve(req, res, options, files).catch((err: unknown) => {
       log.warn({ err: err instanceof Error ? err.message : String(err), url: req.url }, 'request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('peercam hub: internal error (see the hub log)\n');
@@ -105,7 +93,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   };
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, options: WebServerOptions): Promise<void> {
+async function serve(req: IncomingMessage, res: ServerResponse, options: WebServerOptions, files: StaticFiles): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://hub');
   const route = options.routes?.[url.pathname];
   if (route) return route(req, res);
@@ -118,50 +106,9 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: WebServ
   const rel = PAGES[url.pathname] ?? decodeURIComponent(url.pathname).replace(/^\/+/, '');
   const file = normalize(join(options.root, rel));
   if (!file.startsWith(options.root.endsWith(sep) ? options.root : options.root + sep)) return notFound(res);
-  const info = await stat(file).catch(() => undefined);
-  if (!info?.isFile()) {
-    if (rel === 'index.html' || rel === 'camera.html' || rel === 'recordings.html') return notBuilt(res, options.root);
-    return notFound(res);
-  }
-  const body = withMeta(await readFile(file), extname(file), options.pageMeta);
-  res.writeHead(200, {
-    'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-    // Vite fingerprints everything under assets/; pages and the manifest must be fetched fresh after an upgrade.
-    'cache-control': rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
-    'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
-    'content-security-policy': contentSecurityPolicy(body, extname(file)),
-  });
-  res.end(req.method === 'HEAD' ? undefined : body);
-}
-
-/**
- * The room key lives in the fragment and localStorage: no third-party script or frame may ever run here. The one
- * inline script the build puts into the viewer page (src/web/lib/early-broker.ts) is allowed by its hash, so no
- * other inline script can run.
- */
-function contentSecurityPolicy(body: Buffer, ext: string): string {
-  const inline = ext === '.html' ? [...body.toString('utf8').matchAll(/<script>([\s\S]*?)<\/script>/g)] : [];
-  const scripts = inline.map((m) => ` 'sha256-${createHash('sha256').update(m[1] ?? '', 'utf8').digest('base64')}'`).join('');
-  return (
-    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; " +
-    `${scripts ? `script-src 'self'${scripts}; ` : ''}frame-ancestors 'none'`
-  );
-}
-
-/** Puts `meta` into an HTML page's head, right after its charset (escaped: the values are ours, but still text). */
-function withMeta(body: Buffer, ext: string, meta: WebServerOptions['pageMeta']): Buffer {
-  if (ext !== '.html' || !meta || Object.keys(meta).length === 0) return body;
-  const tags = Object.entries(meta)
-    .map(([name, content]) => `<meta name="${escapeAttr(name)}" content="${escapeAttr(content)}" />`)
-    .join('');
-  const html = body.toString('utf8');
-  const at = html.indexOf('<head>');
-  return at < 0 ? body : Buffer.from(`${html.slice(0, at + 6)}${tags}${html.slice(at + 6)}`, 'utf8');
-}
-
-function escapeAttr(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+  if (await files.send(req, res, file, rel)) return;
+  if (rel === 'index.html' || rel === 'camera.html' || rel === 'recordings.html') return notBuilt(res, options.root);
+  return notFound(res);
 }
 
 function notFound(res: ServerResponse): void {

@@ -360,6 +360,25 @@ describe('our MQTT client against a fake broker', () => {
     assert.equal(fake.protocols.length, 2);
   });
 
+  it('a socket handed to preconnect() that closed before its client came is dropped: the client opens its own', async () => {
+    const fake = await fakeBroker((socket, packet) => {
+      if (type(packet) === 1) socket.send(Uint8Array.from(CONNACK_V5));
+    });
+    // As the viewer page's inline script hands its socket over (src/web/lib/early-broker.ts), here one already closed.
+    const early = new WebSocket(fake.url, 'mqtt');
+    await new Promise<void>((resolve) => early.addEventListener('open', () => resolve()));
+    early.close();
+    await new Promise<void>((resolve) => early.addEventListener('close', () => resolve()));
+    preconnect(fake.url, WebSocket, early);
+    const client = wsClient(fake.url, options());
+    after(() => client.end(true));
+    const seen = watch(client);
+    client.connect();
+    await waitFor(() => seen.connects > 0 || seen.closes > 0, { timeoutMs: 5000, what: 'a CONNACK' });
+    assert.equal(seen.connects, 1);
+    assert.equal(fake.protocols.length, 2, 'a WebSocket of its own');
+  });
+
   it('says "connack timeout" when the broker never answers the CONNECT', async () => {
     const fake = await fakeBroker(() => {});
     const client = wsClient(fake.url, options({ connectTimeout: 300 }));

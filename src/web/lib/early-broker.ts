@@ -59,14 +59,15 @@ export function openBrokerEarly(): void {
   }
 }
 
-/** The socket openBrokerEarly() opened to `url`, for the first caller, if it is still opening or open. */
+/**
+ * The socket openBrokerEarly() opened to `url`, for the first caller, who owns it from then on (`preconnect` in
+ * signaling/mqtt-ws.ts, which also drops it if it closed meanwhile).
+ */
 export function takeEarlyBroker(url: string): WebSocket | undefined {
   const holder = globalThis as Holder;
   const early = holder[HOLDER];
   if (!early || early.url !== url) return undefined;
   holder[HOLDER] = undefined;
   clearTimeout(early.timer);
-  if (early.socket.readyState <= WebSocket.OPEN) return early.socket;
-  early.socket.close();
-  return undefined;
+  return early.socket;
 }

@@ -1,6 +1,7 @@
 import { PeercamError, type Room } from '../protocol/index.js';
 import { connect, showStatus } from './lib/connection.js';
 import { byId, h, notice } from './lib/dom.js';
+import { icon } from './lib/icons.js';
 import { consoleLogger, defaultName, peerConfigOf, tabDeviceId } from './lib/join.js';
 import { catchEverything, showNoRoom } from './lib/no-room.js';
 import { pageRoom } from './lib/page-room.js';
@@ -8,12 +9,14 @@ import { loadPageRoom } from './lib/room-link.js';
 import { RecordingsApi } from './recordings/api.js';
 import { DataChannelRecordings } from './recordings/data-source.js';
 import { RemoteRecorder } from './recordings/remote.js';
+import { clock, count, formatDuration } from './recordings/format.js';
 import type { EventSpan, Overview, RecordingsSource, Span } from './recordings/source.js';
+import { TimelineView } from './recordings/timeline-view.js';
+import { DAY_MS as DAY } from './recordings/timeline-window.js';
 
 catchEverything();
 void main();
 
-const DAY = 86_400_000;
 /** Longest clip asked for at once; playing on past it loads the next one. */
 const CLIP_S = 3600;
 const SPEEDS = [1, 2, 4, 8] as const;
@@ -21,8 +24,6 @@ const SPEEDS = [1, 2, 4, 8] as const;
 const CAMERAS_EVERY_MS = 5000;
 /** An event opens this long before its start (as the events list under the grid does): what led up to it. */
 const EVENT_LEAD_MS = 3000;
-/** An event still under way is drawn this long. */
-const OPEN_EVENT_MS = 60_000;
 
 async function main(): Promise<void> {
   const result = await loadPageRoom();
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   }
   document.body.dataset.via = source.via;
   const via = source.via === 'http' ? '' : ' (over the room)';
-  showStatus('online', first.state === 'ok' ? `Recording ${first.recording.length} camera(s)${via}` : first.state);
+  showStatus('online', first.state === 'ok' ? `Recording ${count(first.recording.length, 'camera')}${via}` : first.state);
   if (first.error) notice('error', 'Recording is stopped', first.error);
   new RecordingsView(source, first.cameras.map((c) => c.camera)).start();
 }
@@ -89,7 +90,7 @@ async function remoteSource(room: Room, video: HTMLVideoElement): Promise<{ sour
   }
 }
 
-/** The Recordings view: a camera, a day, its recorded spans on a 24 h timeline, a player, a clip download. */
+/** The Recordings view: a camera, a day, its recorded spans on a zoomable timeline, a player, a clip download. */
 class RecordingsView {
   private spans: Span[] = [];
   private events: EventSpan[] = [];
@@ -99,8 +100,10 @@ class RecordingsView {
   private clipStart: number | undefined;
   private speed = 1;
   private readonly video = byId<HTMLVideoElement>('player');
-  private readonly timeline = byId('timeline');
-  private readonly playhead = h('div', { class: 'playhead', hidden: true });
+  private readonly timeline = new TimelineView(byId('timeline'), byId('hours'), byId('zooms'), {
+    pick: (at) => void this.play(at),
+    pickEvent: (e) => void this.play(e.start - EVENT_LEAD_MS),
+  });
 
   constructor(
     private readonly api: RecordingsSource,
@@ -124,11 +127,8 @@ class RecordingsView {
       void this.load();
     });
     day.addEventListener('change', () => void this.load());
-    this.timeline.append(this.playhead);
-    this.timeline.addEventListener('click', (e) => {
-      const box = this.timeline.getBoundingClientRect();
-      void this.play(this.dayStart + ((e.clientX - box.left) / box.width) * DAY);
-    });
+    byId('prev').replaceChildren(icon('previous'));
+    byId('next').replaceChildren(icon('next'));
     byId('prev').addEventListener('click', () => this.jump(-1));
     byId('next').addEventListener('click', () => this.jump(1));
     byId('speeds').replaceChildren(
@@ -173,6 +173,7 @@ class RecordingsView {
     const day = byId<HTMLInputElement>('day').value;
     const [y, m, d] = day.split('-').map(Number);
     this.dayStart = new Date(y ?? 1970, (m ?? 1) - 1, d ?? 1).getTime();
+    this.timeline.setDay(this.dayStart);
     this.spans = await this.api.spans(this.camera, this.dayStart, this.dayStart + DAY);
     this.draw();
     void this.loadEvents(this.camera, this.dayStart);
@@ -187,26 +188,8 @@ class RecordingsView {
   }
 
   private drawEvents(): void {
-    const marks = this.events.map((e) => {
-      const end = e.end ?? e.start + OPEN_EVENT_MS;
-      const left = Math.max(0, (e.start - this.dayStart) / DAY);
-      const width = Math.max(0, (Math.min(this.dayStart + DAY, end) - Math.max(this.dayStart, e.start)) / DAY);
-      return h('button', {
-        type: 'button',
-        class: 'event-mark',
-        style: `left:${(left * 100).toFixed(3)}%;width:${(width * 100).toFixed(3)}%`,
-        title: `Motion at ${clock(e.start)}${e.end !== undefined ? `, ${formatDuration(e.end - e.start)}` : ' (under way)'}: click to play`,
-        'aria-label': `Motion at ${clock(e.start)}`,
-        'data-start': e.start,
-        onclick: (ev: Event) => {
-          ev.stopPropagation();
-          void this.play(e.start - EVENT_LEAD_MS);
-        },
-      });
-    });
-    for (const old of this.timeline.querySelectorAll('.event-mark')) old.remove();
-    this.timeline.append(...marks);
-    byId('event-count').textContent = this.events.length ? ` · ${this.events.length} motion event(s)` : '';
+    this.timeline.showEvents(this.events);
+    byId('event-count').textContent = this.events.length ? ` · ${count(this.events.length, 'motion event')}` : '';
     byId('events').replaceChildren(
       ...this.events.map((e) =>
         h(
@@ -220,15 +203,10 @@ class RecordingsView {
   }
 
   private draw(): void {
-    const bars = this.spans.map((s) => {
-      const left = Math.max(0, (s.start - this.dayStart) / DAY);
-      const right = Math.min(1, (s.end - this.dayStart) / DAY);
-      return h('div', { class: 'span', style: `left:${(left * 100).toFixed(3)}%;width:${Math.max(0.15, (right - left) * 100).toFixed(3)}%` });
-    });
-    this.timeline.replaceChildren(...bars, this.playhead);
+    this.timeline.show(this.spans);
     this.drawEvents();
     const total = this.spans.reduce((n, s) => n + s.end - s.start, 0);
-    byId('summary').textContent = this.spans.length ? `${this.spans.length} recording(s), ${formatDuration(total)} this day` : 'Nothing recorded this day.';
+    byId('summary').textContent = this.spans.length ? `${count(this.spans.length, 'recording')}, ${formatDuration(total)} this day` : 'Nothing recorded this day.';
     byId('spans').replaceChildren(
       ...this.spans.map((s) =>
         h('li', {}, h('button', { type: 'button', class: 'span-link', onclick: () => void this.play(s.start) }, `${clock(s.start)} – ${clock(s.end)}`), ` ${formatDuration(s.end - s.start)}`),
@@ -285,8 +263,7 @@ class RecordingsView {
     if (this.clipStart === undefined) return;
     const now = this.clipStart + this.video.currentTime * 1000;
     byId('at').textContent = `${clock(now)} · ${this.speed}×`;
-    this.playhead.hidden = false;
-    this.playhead.style.left = `${(((now - this.dayStart) / DAY) * 100).toFixed(3)}%`;
+    this.timeline.setPlayhead(now);
   }
 
   private updateDownload(): void {
@@ -301,19 +278,10 @@ class RecordingsView {
   }
 }
 
-const clock = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-
 function timeOfDay(dayStart: number, text: string): number | undefined {
   const m = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(text);
   if (!m) return undefined;
   const d = new Date(dayStart);
   d.setHours(Number(m[1]), Number(m[2]), Number(m[3] ?? 0), 0);
   return d.getTime();
-}
-
-function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { device, launch } from '../web/browser.js';
-import { marks } from '../web/pages.js';
+import { ARTIFACTS, marks } from '../web/pages.js';
 import { listSegments } from '../../src/record/store.js';
 import { waitFor } from '../helpers/wait.js';
 import { decodeErrors, probe } from './probe.js';
@@ -18,6 +18,12 @@ import { startStaticHost } from '../helpers/static-host.js';
 async function recordedSeconds(page: Page): Promise<number> {
   const summary = (await page.locator('#summary').textContent()) ?? '';
   return Number(/(\d+) s this day/.exec(summary)?.[1] ?? 0) + 60 * Number(/(\d+) min/.exec(summary)?.[1] ?? 0);
+}
+
+/** `H:MM:SS` as seconds of the day. */
+function seconds(label: string): number {
+  const [h, m, s] = label.split(':').map(Number);
+  return (h ?? 0) * 3600 + (m ?? 0) * 60 + (s ?? 0);
 }
 
 /**
@@ -93,6 +99,67 @@ describe('Recordings view in Chromium', () => {
     assert.match((await page.locator('#at').textContent()) ?? '', /\d\d:\d\d:\d\d · 4×/);
     const href = await page.locator('#download').getAttribute('href');
     assert.match(href ?? '', /^\/api\/recordings\/get\?camera=Demo_camera&start=.*&download=1$/);
+  });
+
+  it('zooms the timeline to 10 minutes, plays from the moment clicked there, and drags along the day (desktop and phone)', async () => {
+    const link = new URL(hub.link);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    for (const size of [
+      { name: 'desktop', width: 1280, height: 800 },
+      { name: 'phone', width: 390, height: 844 },
+    ]) {
+      const context = await browser.newContext({ viewport: { width: size.width, height: size.height }, ...(size.name === 'phone' ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}) });
+      const page = await context.newPage();
+      await page.goto(`${link.origin}/recordings${link.hash}`);
+      const span = page.locator('.timeline .span').first();
+      await span.waitFor({ state: 'attached', timeout: 15_000 });
+      assert.deepEqual(await page.locator('#hours span').allTextContents(), ['0:00', '6:00', '12:00', '18:00', '24:00']);
+      const dayWidth = (await span.boundingBox())?.width ?? 0;
+      // Play the span from its start, then zoom: the 10 minutes around the playhead.
+      await page.locator('.span-link').first().click();
+      await page.waitForFunction(() => document.querySelector<HTMLVideoElement>('#player')!.currentTime > 0.5, undefined, { timeout: 20_000 });
+      await page.locator('#zooms button', { hasText: '10 min' }).click();
+      assert.equal(await page.locator('#zooms button', { hasText: '10 min' }).getAttribute('aria-pressed'), 'true');
+      // Labels at round times of the day, 2 minutes apart.
+      const labels = (await page.locator('#hours span').allTextContents()).map((l) => seconds(`${l}:00`));
+      assert.ok(labels.length >= 5 && labels.length <= 6, `labels ${labels.join(' ')}`);
+      for (let i = 1; i < labels.length; i++) assert.equal(labels[i]! - labels[i - 1]!, 120);
+      const box = await span.boundingBox();
+      const bar = await page.locator('#timeline').boundingBox();
+      // Its width is now its length's share of 10 minutes (over the day it was a sliver drawn at the least width).
+      const expected = ((await recordedSeconds(page)) / 600) * (bar?.width ?? 0);
+      assert.ok(box && bar && Math.abs(box.width - expected) <= 2 + expected * 0.15 && box.width > 5 * dayWidth, `the span is ${box?.width} px wide zoomed (${expected} expected), ${dayWidth} px over the day`);
+
+      // The time under the pointer shows; a click there plays from that moment (the clip starts at the keyframe before).
+      const under = async (x: number) => {
+        await page.mouse.move(x, bar.y + 5);
+        return seconds((await page.locator('.timeline .hover-time').textContent()) ?? '');
+      };
+      const x = box.x + box.width * 0.75;
+      const wanted = await under(x);
+      await page.mouse.click(x, box.y + box.height / 2);
+      await page.waitForFunction((w) => {
+        const v = document.querySelector<HTMLVideoElement>('#player')!;
+        const at = new Date(Number(v.dataset.clipStart) + v.currentTime * 1000);
+        const s = at.getHours() * 3600 + at.getMinutes() * 60 + at.getSeconds();
+        return !v.seeking && v.currentTime > 0 && Math.abs(s - w) < 4;
+      }, wanted, { timeout: 20_000 });
+
+      // Drag the bar a quarter of its width: the window moves 2.5 minutes along the day (earlier, unless that is
+      // before midnight), and the press that ended the drag plays nothing new.
+      const clip = await page.locator('#player').getAttribute('data-clip-start');
+      const middle = bar.x + bar.width / 2;
+      const before = await under(middle);
+      const direction = before < 600 ? -1 : 1;
+      await page.mouse.down();
+      await page.mouse.move(middle + direction * bar.width * 0.25, bar.y + 5, { steps: 8 });
+      await page.mouse.up();
+      const moved = (await under(middle)) - before;
+      assert.ok(Math.abs(moved + direction * 150) <= 2, `the time under the middle moved ${moved} s`);
+      assert.equal(await page.locator('#player').getAttribute('data-clip-start'), clip);
+      await page.screenshot({ path: `${ARTIFACTS}/recordings-zoomed-${size.name}.png`, fullPage: true });
+      await context.close();
+    }
   });
 
   it('a browser camera page (Chromium, fake camera and microphone) is recorded with its sound', async () => {

@@ -6,6 +6,8 @@ const PATHS = {
   fullscreen: 'M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5',
   mic: 'M12 3a3 3 0 0 0-3 3v6a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3zM5 11a7 7 0 0 0 14 0M12 18v3',
   speaker: 'M11 5 6 9H3v6h3l5 4V5zM15.5 8.5a5 5 0 0 1 0 7',
+  previous: 'M6 5v14M18 5l-9 7 9 7z',
+  next: 'M18 5v14M6 5l9 7-9 7z',
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -9,11 +9,12 @@ import {
   type RecordingsReply,
   type RecordingsRequest,
   type RecordingsSpan,
+  cameraFolder,
 } from '../protocol/recordings-wire.js';
 import { mergeSpans, recordedCameras, clipMime } from '../record/catalog.js';
 import { buildClip, readClip } from '../record/clip.js';
 import { eventsJson } from '../record/event-log.js';
-import { cameraFolder, listSegments } from '../record/store.js';
+import { listSegments } from '../record/store.js';
 import { CameraEndpoint, type PeerConfig, type Timeouts } from '../session/index.js';
 import { PeercamError } from '../protocol/index.js';
 import type { Channel } from '../signaling/channel.js';

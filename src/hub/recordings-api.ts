@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildClip, readClip } from '../record/clip.js';
 import { mergeSpans, recordedCameras } from '../record/catalog.js';
 import { eventsJson } from '../record/event-log.js';
-import { cameraFolder, listSegments } from '../record/store.js';
+import { cameraFolder } from '../protocol/recordings-wire.js';
+import { listSegments } from '../record/store.js';
 
 
 /** A request handler of the hub's web server. */

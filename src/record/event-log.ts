@@ -1,8 +1,8 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { type Logger, silentLogger } from '../protocol/index.js';
-import type { RecordingsEvent } from '../protocol/recordings-wire.js';
-import { cameraFolder, dayOf } from './store.js';
+import { cameraFolder, type RecordingsEvent } from '../protocol/recordings-wire.js';
+import { dayOf } from './store.js';
 
 /**
  * Motion events the recorder heard, kept beside the recordings (docs/EVENTS.md): one JSON line per start and end in

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLayout, repairSegment } from './boxes.js';
+import { cameraFolder } from '../protocol/recordings-wire.js';
 
 /**
  * Where recordings live: `<root>/<camera>/<YYYY-MM-DD>/<HH-MM-SS.mmm>[_<ms>].mp4`, UTC. A segment being written has
@@ -22,12 +23,6 @@ export interface SegmentInfo {
 
 const NAME = /^(\d{2})-(\d{2})-(\d{2})\.(\d{3})(?:_(\d+))?\.mp4$/;
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-/** A camera's name as a folder name: letters, digits, dot, dash and underscore; the rest becomes '_'. */
-export function cameraFolder(name: string): string {
-  const safe = name.normalize('NFKC').replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^[._]+/, '').slice(0, 80);
-  return safe || 'camera';
-}
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 

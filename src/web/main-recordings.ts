@@ -1,4 +1,5 @@
 import { PeercamError, type Room } from '../protocol/index.js';
+import { cameraFolder } from '../protocol/recordings-wire.js';
 import { connect, showStatus } from './lib/connection.js';
 import { byId, h, notice } from './lib/dom.js';
 import { icon } from './lib/icons.js';
@@ -114,7 +115,8 @@ class RecordingsView {
     const select = byId<HTMLSelectElement>('camera');
     this.showCameras();
     const wanted = new URLSearchParams(location.search).get('camera');
-    if (wanted && this.cameras.includes(wanted.replace(/ /g, '_'))) select.value = wanted.replace(/ /g, '_');
+    // ?camera=: the recordings name, or the name the camera shows (a live tile's Replay, an event's Play).
+    if (wanted && this.cameras.includes(cameraFolder(wanted))) select.value = cameraFolder(wanted);
     this.camera = select.value;
     const day = byId<HTMLInputElement>('day');
     const today = new Date();

@@ -97,7 +97,7 @@ async function run(room: Room): Promise<void> {
   // What the first frame does not need comes in its own chunks, fetched only now, so that their download and compile
   // do not compete with the tiles for the CPU: the events panel, recordings, the call mode (pairing: on its click).
   const [{ EventsPanel }, { RecordingsApi }, { CallMode }] = await Promise.all([import('./viewer/events.js'), import('./recordings/api.js'), import('./viewer/call.js')]);
-  byId('main').append(new EventsPanel(channel, byId('grid'), new RecordingsApi(room.credentials.httpToken)).el);
+  byId('main').append(new EventsPanel(channel, byId('grid'), new RecordingsApi(room.credentials.httpToken), (names) => grid.setRecorded(names)).el);
   const call = new CallMode(joined, name);
   const share = byId<HTMLButtonElement>('share');
   share.addEventListener('click', () => void call.toggle(share));

@@ -8,6 +8,7 @@ const PATHS = {
   speaker: 'M11 5 6 9H3v6h3l5 4V5zM15.5 8.5a5 5 0 0 1 0 7',
   previous: 'M6 5v14M18 5l-9 7 9 7z',
   next: 'M18 5v14M6 5l9 7-9 7z',
+  replay: 'M3 12a9 9 0 1 0 2.6-6.4M3 4v5h5M12 8v4l3 2',
 } as const;
 
 export type IconName = keyof typeof PATHS;

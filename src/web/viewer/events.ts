@@ -1,4 +1,5 @@
 import type { DeviceId, EnvelopeOf, MotionBody } from '../../protocol/index.js';
+import { cameraFolder } from '../../protocol/recordings-wire.js';
 import type { Channel } from '../../signaling/channel.js';
 import { h } from '../lib/dom.js';
 import type { RecordingsApi } from '../recordings/api.js';
@@ -41,6 +42,8 @@ export class EventsPanel {
     private readonly channel: Channel,
     private readonly grid: HTMLElement,
     private readonly recordings: RecordingsApi | undefined,
+    /** Told which cameras the hub records (their recordings names), each time the panel learns it. */
+    private readonly onRecorded: (names: ReadonlySet<string>) => void = () => {},
   ) {
     this.filter = h('select', { id: 'events-camera', 'aria-label': 'Camera', onchange: () => this.render() }, h('option', { value: '' }, 'All cameras'));
     this.notifyBox = h('input', { type: 'checkbox', id: 'events-notify', onchange: () => void this.toggleNotify() });
@@ -120,7 +123,7 @@ export class EventsPanel {
   private item(e: Entry): HTMLElement {
     const at = new Date(e.start.startedAt);
     const seconds = e.end ? Math.max(1, Math.round((e.end.at - e.start.startedAt) / 1000)) : undefined;
-    const recordedName = e.name.replace(/ /g, '_');
+    const recordedName = cameraFolder(e.name);
     const play = this.recorded.has(recordedName)
       ? h('a', { class: 'button play', href: `/recordings?camera=${encodeURIComponent(recordedName)}&t=${e.start.startedAt - PLAY_BEFORE_MS}${location.hash}` }, 'Play')
       : null;
@@ -145,6 +148,7 @@ export class EventsPanel {
     const o = await this.recordings.overview().catch(() => undefined);
     if (!o || typeof o === 'string') return;
     this.recorded = new Set([...o.cameras.map((c) => c.camera), ...o.recording]);
+    this.onRecorded(this.recorded);
     this.render();
     setTimeout(() => void this.loadRecorded(), 60_000);
   }

@@ -12,6 +12,8 @@ export class Grid {
   private readonly empty: HTMLElement;
   private room: BrowserRoom | undefined;
   private offs: (() => void)[] = [];
+  /** The cameras the hub records, by recordings name (their tiles offer Replay). */
+  private recorded: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly root: HTMLElement,
@@ -56,6 +58,12 @@ export class Grid {
     this.room = undefined;
   }
 
+  /** Which cameras the hub records (recordings names): their tiles offer Replay. */
+  setRecorded(names: ReadonlySet<string>): void {
+    this.recorded = names;
+    for (const t of this.tiles.values()) t.setRecorded(names);
+  }
+
   get size(): number {
     return this.tiles.size;
   }
@@ -68,12 +76,14 @@ export class Grid {
     }
     if (existing) {
       existing.update(p);
+      existing.setRecorded(this.recorded);
       return;
     }
     if (!this.room) return;
     mark('presence', p.id);
     const tile = new Tile(this.room, p, this.talk, this.log.child({ camera: p.id }));
     this.tiles.set(p.id, tile);
+    tile.setRecorded(this.recorded);
     this.root.append(tile.el);
     this.refresh();
     rememberCameras(this.tiles.size);

@@ -1,6 +1,7 @@
 import type { BrowserRoom, BrowserWatch } from '../../api/browser.js';
 import type { Device } from '../../api/room.js';
 import type { Logger } from '../../protocol/index.js';
+import { cameraFolder } from '../../protocol/recordings-wire.js';
 import { exponentialBackoff } from '../../signaling/backoff.js';
 import { h, notice } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
@@ -10,6 +11,9 @@ import { hasWebRtc, NO_WEBRTC } from '../lib/webrtc.js';
 import type { TalkBack } from './talk.js';
 
 export type TileState = 'connecting' | 'live' | 'offline';
+
+/** How far back a tile's Replay starts: what just happened, as a doorbell camera's replay does. */
+const REPLAY_MS = 30_000;
 
 /** Waits between attempts to watch a camera that is present but not reachable: 1, 2, 4, 8, then every 10 s. */
 const RETRY = exponentialBackoff({ initialMs: 1000, maxMs: 10_000, jitter: 'none' });
@@ -23,6 +27,7 @@ export class Tile {
   private readonly nameEl: HTMLElement;
   private readonly muteButton: HTMLButtonElement;
   private readonly talkButton: HTMLButtonElement;
+  private readonly replayLink: HTMLAnchorElement;
   private readonly stats = new StatsReader();
   private watch: BrowserWatch | undefined;
   /** A watch asked for (it comes a microtask later): a second start() in between must not ask again. */
@@ -48,6 +53,9 @@ export class Tile {
     this.muteButton = h('button', { type: 'button', class: 'mute', title: 'Sound on/off', 'aria-label': 'Sound on', onclick: () => this.toggleMute() }, icon('muted'));
     this.talkButton = h('button', { type: 'button', class: 'talk', title: 'Hold to talk to this camera' }, icon('mic'), 'Hold to talk');
     this.wireTalk(this.talkButton);
+    this.replayLink = h('a', { class: 'button replay', title: 'Replay the last 30 seconds', 'aria-label': 'Replay the last 30 seconds', hidden: true }, icon('replay'));
+    // Set again as it is pressed, so that "the last 30 seconds" are those before the press.
+    for (const ev of ['pointerdown', 'focus', 'click']) this.replayLink.addEventListener(ev, () => this.aimReplay());
     this.talkButton.hidden = camera.talkBack === false;
     this.el = h(
       'article',
@@ -61,6 +69,7 @@ export class Tile {
           'div',
           { class: 'controls' },
           this.muteButton,
+          this.replayLink,
           h('button', { type: 'button', class: 'snapshot', title: 'Save a PNG snapshot', 'aria-label': 'Snapshot', onclick: () => void this.snapshot() }, icon('camera')),
           h('button', { type: 'button', class: 'fullscreen', title: 'Fullscreen', 'aria-label': 'Fullscreen', onclick: () => void this.fullscreen() }, icon('fullscreen')),
           this.talkButton,
@@ -99,6 +108,16 @@ export class Tile {
     this.nameEl.textContent = camera.name;
     // A camera that says it plays no talk-back (a Node camera without --speaker) gets no button that does nothing.
     this.talkButton.hidden = camera.talkBack === false;
+  }
+
+  /** Shows Replay when the hub records this camera (`recorded`: the recordings names of the cameras it keeps). */
+  setRecorded(recorded: ReadonlySet<string>): void {
+    this.replayLink.hidden = !recorded.has(cameraFolder(this.camera.name));
+    this.aimReplay();
+  }
+
+  private aimReplay(): void {
+    this.replayLink.href = `/recordings?camera=${encodeURIComponent(cameraFolder(this.camera.name))}&t=${Date.now() - REPLAY_MS}${location.hash}`;
   }
 
   start(): void {

@@ -140,7 +140,10 @@ class RecordingsView {
     );
     this.video.addEventListener('timeupdate', () => this.showTime());
     this.video.addEventListener('ended', () => void this.playOn());
-    for (const id of ['from', 'to']) byId(id).addEventListener('change', () => this.updateDownload());
+    for (const id of ['from', 'to'] as const) {
+      byId(id).addEventListener('change', () => this.updateDownload());
+      byId(`${id}-here`).addEventListener('click', () => this.markHere(id));
+    }
     void this.load().then(() => (Number.isFinite(at) && at > 0 ? this.play(at) : undefined));
     setInterval(() => void this.load(), 15_000);
     // Cameras that start recording while the page is open join the list (the first one is selected).
@@ -238,6 +241,7 @@ class RecordingsView {
     performance.mark('rec-src');
     this.clipStart = start;
     this.video.dataset.clipStart = String(start);
+    for (const id of ['from-here', 'to-here']) byId<HTMLButtonElement>(id).disabled = false;
     this.video.playbackRate = this.speed;
   }
 
@@ -266,6 +270,13 @@ class RecordingsView {
     const now = this.clipStart + this.video.currentTime * 1000;
     byId('at').textContent = `${clock(now)} · ${this.speed}×`;
     this.timeline.setPlayhead(now);
+  }
+
+  /** The clip to download starts (or ends) at the moment playing now. */
+  private markHere(which: 'from' | 'to'): void {
+    if (this.clipStart === undefined) return;
+    byId<HTMLInputElement>(which).value = clock(this.clipStart + this.video.currentTime * 1000);
+    this.updateDownload();
   }
 
   private updateDownload(): void {

@@ -94,6 +94,27 @@ describe('Recordings view in Chromium', () => {
       const v = document.querySelector<HTMLVideoElement>('#player')!;
       return !v.seeking && v.currentTime > v.duration - 1.9;
     }, undefined, { timeout: 10_000 });
+    // The clip to download, marked at the playhead: from 1 s into the clip to 4 s into it.
+    const markAt = async (seconds: number, button: string) => {
+      await page.evaluate((s) => {
+        const v = document.querySelector<HTMLVideoElement>('#player')!;
+        v.pause();
+        v.currentTime = s;
+      }, seconds);
+      await page.waitForFunction((s) => {
+        const v = document.querySelector<HTMLVideoElement>('#player')!;
+        return !v.seeking && Math.abs(v.currentTime - s) < 0.05;
+      }, seconds, { timeout: 10_000 });
+      await page.locator(button).click();
+    };
+    await markAt(1, '#from-here');
+    await markAt(4, '#to-here');
+    const clipStart = Number(await page.locator('#player').getAttribute('data-clip-start'));
+    const hhmmss = (ms: number) => new Date(ms).toTimeString().slice(0, 8);
+    assert.equal(await page.locator('#from').inputValue(), hhmmss(clipStart + 1000));
+    assert.equal(await page.locator('#to').inputValue(), hhmmss(clipStart + 4000));
+    assert.match((await page.locator('#download').getAttribute('href')) ?? '', /&duration=3&/);
+    await page.evaluate(() => document.querySelector<HTMLVideoElement>('#player')!.play());
     await page.locator('#speeds button', { hasText: '4×' }).click();
     assert.equal(await page.evaluate(() => document.querySelector<HTMLVideoElement>('#player')!.playbackRate), 4);
     assert.match((await page.locator('#at').textContent()) ?? '', /\d\d:\d\d:\d\d · 4×/);

@@ -123,12 +123,18 @@ class RecordingsView {
     // ?t=<ms>: opened from a motion event, play from that moment of that day.
     const at = Number(new URLSearchParams(location.search).get('t') ?? Number.NaN);
     const shown = Number.isFinite(at) && at > 0 ? new Date(at) : today;
-    day.value = `${shown.getFullYear()}-${String(shown.getMonth() + 1).padStart(2, '0')}-${String(shown.getDate()).padStart(2, '0')}`;
+    day.value = dayValue(shown);
     select.addEventListener('change', () => {
       this.camera = select.value;
       void this.load();
     });
     day.addEventListener('change', () => void this.load());
+    for (const [id, step] of [['day-before', -1], ['day-after', 1]] as const)
+      byId(id).addEventListener('click', () => {
+        const [y, m, d] = day.value.split('-').map(Number);
+        day.value = dayValue(new Date(y ?? 1970, (m ?? 1) - 1, (d ?? 1) + step));
+        void this.load();
+      });
     byId('prev').replaceChildren(icon('previous'));
     byId('next').replaceChildren(icon('next'));
     byId('prev').addEventListener('click', () => this.jump(-1));
@@ -289,6 +295,11 @@ class RecordingsView {
     }
     this.api.offerDownload(a, this.camera, from, (to - from) / 1000);
   }
+}
+
+/** A local day as an `<input type="date">` value (YYYY-MM-DD). */
+function dayValue(d: Date): string {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
 
 function timeOfDay(dayStart: number, text: string): number | undefined {

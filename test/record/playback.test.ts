@@ -179,6 +179,18 @@ describe('Recordings view in Chromium', () => {
       assert.ok(Math.abs(moved + direction * 150) <= 2, `the time under the middle moved ${moved} s`);
       assert.equal(await page.locator('#player').getAttribute('data-clip-start'), clip);
       await page.screenshot({ path: `${ARTIFACTS}/recordings-zoomed-${size.name}.png`, fullPage: true });
+
+      // The day before (nothing recorded there), and back.
+      const today = await page.locator('#day').inputValue();
+      await page.locator('#day-before').click();
+      await page.locator('#summary', { hasText: 'Nothing recorded this day.' }).waitFor({ timeout: 10_000 });
+      const [y, m, d] = today.split('-').map(Number);
+      const yesterday = new Date(y ?? 0, (m ?? 1) - 1, (d ?? 1) - 1);
+      assert.equal(await page.locator('#day').inputValue(), `${yesterday.getFullYear()}-${String(yesterday.getMonth() + 1).padStart(2, '0')}-${String(yesterday.getDate()).padStart(2, '0')}`);
+      assert.equal(await page.locator('.timeline .span').count(), 0);
+      await page.locator('#day-after').click();
+      await page.locator('.timeline .span').first().waitFor({ state: 'attached', timeout: 10_000 });
+      assert.equal(await page.locator('#day').inputValue(), today);
       await context.close();
     }
   });

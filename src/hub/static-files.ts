@@ -5,7 +5,8 @@ import { extname } from 'node:path';
 import { promisify } from 'node:util';
 import { brotliCompress, constants as zlib, gzip } from 'node:zlib';
 
-const TYPES: Record<string, string> = {
+/** The content type of each kind of file the web app is built of. */
+export const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -80,7 +81,7 @@ export class StaticFiles {
     const ext = extname(file);
     const body = withMeta(await readFile(file), ext, this.pageMeta);
     const headers = {
-      'content-type': TYPES[ext] ?? 'application/octet-stream',
+      'content-type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
       // Vite fingerprints everything under assets/; pages and the manifest must be fetched fresh after an upgrade.
       'cache-control': rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
       'x-content-type-options': 'nosniff',

@@ -3,18 +3,8 @@ import { createServer as createHttp, type IncomingMessage, type Server, type Ser
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
+import { CONTENT_TYPES } from '../../src/hub/static-files.js';
 import { closeServer } from './http.js';
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.webmanifest': 'application/manifest+json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.map': 'application/json',
-};
 
 /**
  * A plain static file host, as a user would put dist/web on any web space: files by path, `index.html` for folders,
@@ -54,7 +44,7 @@ async function serve(root: string, req: IncomingMessage, res: ServerResponse): P
   if ((await stat(file).catch(() => undefined))?.isDirectory()) file = join(file, 'index.html');
   const body = await readFile(file).catch(() => undefined);
   if (!body) return notFound(res);
-  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+  res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' });
   res.end(body);
 }
 

@@ -340,19 +340,30 @@ describe('our MQTT client against a fake broker', () => {
     assert.match(got.states.at(-1) ?? '', /connected to ws:/);
   });
 
-  it('takes the WebSocket preconnect() opened to its URL: one connection, the CONNECT on it once open', async () => {
+  /**
+   * A fake broker that accepts every CONNECT, `before(broker)`, then a client that connects to it: resolves at its
+   * first CONNACK.
+   */
+  async function connectAfter(before: (broker: { url: string; protocols: string[] }) => Promise<void>) {
     const fake = await fakeBroker((socket, packet) => {
       if (type(packet) === 1) socket.send(Uint8Array.from(CONNACK_V5));
     });
-    preconnect(fake.url, WebSocket);
-    await waitFor(() => fake.protocols.length === 1, { timeoutMs: 5000, what: 'the WebSocket opened ahead' });
-    await new Promise((resolve) => setTimeout(resolve, 100)); // open before its client exists
+    await before(fake);
     const client = wsClient(fake.url, options());
     after(() => client.end(true));
     const seen = watch(client);
     client.connect();
     await waitFor(() => seen.connects > 0 || seen.closes > 0, { timeoutMs: 5000, what: 'a CONNACK' });
     assert.equal(seen.connects, 1);
+    return { fake, client, seen };
+  }
+
+  it('takes the WebSocket preconnect() opened to its URL: one connection, the CONNECT on it once open', async () => {
+    const { fake, client, seen } = await connectAfter(async (broker) => {
+      preconnect(broker.url, WebSocket);
+      await waitFor(() => broker.protocols.length === 1, { timeoutMs: 5000, what: 'the WebSocket opened ahead' });
+      await new Promise((resolve) => setTimeout(resolve, 100)); // open before its client exists
+    });
     assert.equal(fake.protocols.length, 1, 'no second WebSocket');
     // Taken once: the next connection is a new socket.
     client.reconnect();
@@ -361,21 +372,14 @@ describe('our MQTT client against a fake broker', () => {
   });
 
   it('a socket handed to preconnect() that closed before its client came is dropped: the client opens its own', async () => {
-    const fake = await fakeBroker((socket, packet) => {
-      if (type(packet) === 1) socket.send(Uint8Array.from(CONNACK_V5));
+    const { fake } = await connectAfter(async (broker) => {
+      // As the viewer page's inline script hands its socket over (src/web/lib/early-broker.ts), here one already closed.
+      const early = new WebSocket(broker.url, 'mqtt');
+      await new Promise<void>((resolve) => early.addEventListener('open', () => resolve()));
+      early.close();
+      await new Promise<void>((resolve) => early.addEventListener('close', () => resolve()));
+      preconnect(broker.url, WebSocket, early);
     });
-    // As the viewer page's inline script hands its socket over (src/web/lib/early-broker.ts), here one already closed.
-    const early = new WebSocket(fake.url, 'mqtt');
-    await new Promise<void>((resolve) => early.addEventListener('open', () => resolve()));
-    early.close();
-    await new Promise<void>((resolve) => early.addEventListener('close', () => resolve()));
-    preconnect(fake.url, WebSocket, early);
-    const client = wsClient(fake.url, options());
-    after(() => client.end(true));
-    const seen = watch(client);
-    client.connect();
-    await waitFor(() => seen.connects > 0 || seen.closes > 0, { timeoutMs: 5000, what: 'a CONNACK' });
-    assert.equal(seen.connects, 1);
     assert.equal(fake.protocols.length, 2, 'a WebSocket of its own');
   });
 

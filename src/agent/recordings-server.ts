@@ -1,4 +1,4 @@
-import { type Logger, silentLogger } from '../protocol/index.js';
+import { cameraFolder, type Logger, silentLogger } from '../protocol/index.js';
 import {
   CHUNK_BYTES,
   MAX_CHUNK_BYTES,
@@ -9,7 +9,6 @@ import {
   type RecordingsReply,
   type RecordingsRequest,
   type RecordingsSpan,
-  cameraFolder,
 } from '../protocol/recordings-wire.js';
 import { mergeSpans, recordedCameras, clipMime } from '../record/catalog.js';
 import { buildClip, readClip } from '../record/clip.js';

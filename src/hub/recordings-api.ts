@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildClip, readClip } from '../record/clip.js';
 import { mergeSpans, recordedCameras } from '../record/catalog.js';
 import { eventsJson } from '../record/event-log.js';
-import { cameraFolder } from '../protocol/recordings-wire.js';
+import { cameraFolder } from '../protocol/index.js';
 import { listSegments } from '../record/store.js';
 
 

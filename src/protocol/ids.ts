@@ -22,3 +22,13 @@ export function newSessionId(): SessionId {
 export function isDeviceId(s: string): s is DeviceId {
   return DEVICE_ID_PATTERN.test(s);
 }
+
+/**
+ * The name a recorder keeps a camera's recordings under (its folder, and the `camera` of its HTTP API and data channel),
+ * from the name the camera shows: letters, digits, dot, dash and underscore; the rest becomes '_'. Pages use it to
+ * find a live camera's recordings.
+ */
+export function cameraFolder(name: string): string {
+  const safe = name.normalize('NFKC').replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^[._]+/, '').slice(0, 80);
+  return safe || 'camera';
+}

@@ -6,16 +6,6 @@ import * as v from 'valibot';
  * clip bytes travel as binary messages, each a 4-byte stream id (big-endian) and a payload.
  */
 export const RECORDINGS_SOURCE = 'recordings';
-
-/**
- * The name a recorder keeps a camera's recordings under (its folder, and the `camera` of the API and of this wire),
- * from the name the camera shows: letters, digits, dot, dash and underscore; the rest becomes '_'. Pages use it to
- * find a live camera's recordings.
- */
-export function cameraFolder(name: string): string {
-  const safe = name.normalize('NFKC').replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^[._]+/, '').slice(0, 80);
-  return safe || 'camera';
-}
 export const RECORDINGS_LABEL = 'peercam-recordings';
 /**
  * Largest clip payload per binary message: with its 4-byte header under 64 KiB, the smallest max-message-size any

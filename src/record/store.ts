@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLayout, repairSegment } from './boxes.js';
-import { cameraFolder } from '../protocol/recordings-wire.js';
+import { cameraFolder } from '../protocol/index.js';
 
 /**
  * Where recordings live: `<root>/<camera>/<YYYY-MM-DD>/<HH-MM-SS.mmm>[_<ms>].mp4`, UTC. A segment being written has

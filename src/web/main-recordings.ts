@@ -1,5 +1,4 @@
-import { PeercamError, type Room } from '../protocol/index.js';
-import { cameraFolder } from '../protocol/recordings-wire.js';
+import { cameraFolder, PeercamError, type Room } from '../protocol/index.js';
 import { connect, showStatus } from './lib/connection.js';
 import { byId, h, notice } from './lib/dom.js';
 import { icon } from './lib/icons.js';

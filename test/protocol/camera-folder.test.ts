@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cameraFolder } from '../../src/protocol/recordings-wire.js';
+import { cameraFolder } from '../../src/protocol/index.js';
 
 test('cameraFolder: the recordings name of a camera, the same for the name it shows and for itself', () => {
   assert.equal(cameraFolder('Demo camera'), 'Demo_camera');

@@ -1,5 +1,4 @@
-import type { DeviceId, EnvelopeOf, MotionBody } from '../../protocol/index.js';
-import { cameraFolder } from '../../protocol/recordings-wire.js';
+import { cameraFolder, type DeviceId, type EnvelopeOf, type MotionBody } from '../../protocol/index.js';
 import type { Channel } from '../../signaling/channel.js';
 import { h } from '../lib/dom.js';
 import type { RecordingsApi } from '../recordings/api.js';

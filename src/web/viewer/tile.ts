@@ -1,7 +1,6 @@
 import type { BrowserRoom, BrowserWatch } from '../../api/browser.js';
 import type { Device } from '../../api/room.js';
-import type { Logger } from '../../protocol/index.js';
-import { cameraFolder } from '../../protocol/recordings-wire.js';
+import { cameraFolder, type Logger } from '../../protocol/index.js';
 import { exponentialBackoff } from '../../signaling/backoff.js';
 import { h, notice } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';

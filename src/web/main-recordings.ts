@@ -22,6 +22,8 @@ const CLIP_S = 3600;
 const SPEEDS = [1, 2, 4, 8] as const;
 /** How often the view asks for cameras that started recording since (a new camera shows up without a reload). */
 const CAMERAS_EVERY_MS = 5000;
+/** How far the arrow keys move the playhead. */
+const ARROW_MS = 10_000;
 /** An event opens this long before its start (as the events list under the grid does): what led up to it. */
 const EVENT_LEAD_MS = 3000;
 
@@ -143,6 +145,7 @@ class RecordingsView {
         h('button', { type: 'button', class: s === 1 ? 'active' : undefined, 'data-speed': s, onclick: (e: Event) => this.setSpeed(s, e.target as HTMLElement) }, `${s}×`),
       ),
     );
+    document.addEventListener('keydown', (e) => this.onKey(e));
     this.video.addEventListener('timeupdate', () => this.showTime());
     this.video.addEventListener('ended', () => void this.playOn());
     for (const id of ['from', 'to'] as const) {
@@ -275,6 +278,35 @@ class RecordingsView {
     const now = this.clipStart + this.video.currentTime * 1000;
     byId('at').textContent = `${clock(now)} · ${this.speed}×`;
     this.timeline.setPlayhead(now);
+  }
+
+  /**
+   * Keys, as video players have them: space (or k) plays and pauses, the arrows (or j, l) move 10 s, + and - zoom
+   * the timeline. Not while typing in a field or on a control that has keys of its own.
+   */
+  private onKey(e: KeyboardEvent): void {
+    if (e.ctrlKey || e.metaKey || e.altKey || (e.target instanceof Element && e.target.closest('input, select, textarea, button, a, video'))) return;
+    if (e.key === ' ' || e.key === 'k') {
+      if (this.clipStart !== undefined) void (this.video.paused ? this.video.play() : this.video.pause());
+    } else if (e.key === 'ArrowLeft' || e.key === 'j') void this.seekBy(-ARROW_MS);
+    else if (e.key === 'ArrowRight' || e.key === 'l') void this.seekBy(ARROW_MS);
+    else if (e.key === '+' || e.key === '=') this.timeline.zoomStep(1);
+    else if (e.key === '-') this.timeline.zoomStep(-1);
+    else return;
+    e.preventDefault();
+  }
+
+  /** Moves the playhead by `ms`: within the clip playing, or into the recording before or after it (paused if it was). */
+  private async seekBy(ms: number): Promise<void> {
+    if (this.clipStart === undefined) return;
+    const t = this.video.currentTime + ms / 1000;
+    if (t >= 0 && t < this.video.duration) {
+      this.video.currentTime = t;
+      return;
+    }
+    const paused = this.video.paused;
+    await this.play(this.clipStart + t * 1000);
+    if (paused) this.video.pause();
   }
 
   /** The clip to download starts (or ends) at the moment playing now. */

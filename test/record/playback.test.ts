@@ -166,6 +166,29 @@ describe('Recordings view in Chromium', () => {
         return !v.seeking && v.currentTime > 0 && Math.abs(s - w) < 4;
       }, wanted, { timeout: 20_000 });
 
+      // Keys: - and + step the zoom, space pauses and plays, the left arrow goes back (10 s, or to where the recording
+      // starts), paused as it was.
+      await page.keyboard.press('-');
+      assert.equal(await page.locator('#zooms button', { hasText: '1 h' }).getAttribute('aria-pressed'), 'true');
+      await page.keyboard.press('+');
+      assert.equal(await page.locator('#zooms button', { hasText: '10 min' }).getAttribute('aria-pressed'), 'true');
+      await page.keyboard.press(' ');
+      assert.equal(await page.evaluate(() => document.querySelector<HTMLVideoElement>('#player')!.paused), true);
+      const shownNow = () =>
+        page.evaluate(() => {
+          const v = document.querySelector<HTMLVideoElement>('#player')!;
+          return v.seeking ? Number.NaN : Number(v.dataset.clipStart) + v.currentTime * 1000;
+        });
+      const paused = await shownNow();
+      await page.keyboard.press('ArrowLeft');
+      await page.waitForFunction((p) => {
+        const v = document.querySelector<HTMLVideoElement>('#player')!;
+        return !v.seeking && v.paused && Number(v.dataset.clipStart) + v.currentTime * 1000 < p - 500;
+      }, paused, { timeout: 10_000 });
+      await page.keyboard.press(' ');
+      await page.waitForFunction(() => !document.querySelector<HTMLVideoElement>('#player')!.paused, undefined, { timeout: 5000 });
+      assert.ok((await shownNow()) < paused, 'went back');
+
       // Drag the bar a quarter of its width: the window moves 2.5 minutes along the day (earlier, unless that is
       // before midnight), and the press that ended the drag plays nothing new.
       const clip = await page.locator('#player').getAttribute('data-clip-start');

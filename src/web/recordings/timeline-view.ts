@@ -67,6 +67,13 @@ export class TimelineView {
     else this.placePlayhead();
   }
 
+  /** One zoom level in (1) or out (-1). */
+  zoomStep(direction: 1 | -1): void {
+    const at = ZOOMS.findIndex((z) => z.ms === this.window.ms);
+    const next = ZOOMS[Math.min(ZOOMS.length - 1, Math.max(0, (at < 0 ? 0 : at) + direction))];
+    if (next) this.zoom(next.ms);
+  }
+
   /** Zooms to `ms` around the playhead, or around the middle of what is in view. */
   zoom(ms: number): void {
     this.window.zoom(ms, this.playheadAt ?? this.window.at(0.5));

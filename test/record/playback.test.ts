@@ -194,13 +194,21 @@ describe('Recordings view in Chromium', () => {
       const clip = await page.locator('#player').getAttribute('data-clip-start');
       const middle = bar.x + bar.width / 2;
       const before = await under(middle);
-      const direction = before < 600 ? -1 : 1;
+      const direction = before < 1200 ? -1 : 1;
       await page.mouse.down();
       await page.mouse.move(middle + direction * bar.width * 0.25, bar.y + 5, { steps: 8 });
       await page.mouse.up();
       const moved = (await under(middle)) - before;
       assert.ok(Math.abs(moved + direction * 150) <= 2, `the time under the middle moved ${moved} s`);
       assert.equal(await page.locator('#player').getAttribute('data-clip-start'), clip);
+      // Three quarters more: the playhead is out of view now, and playing on does not pull the view back to it.
+      await page.mouse.down();
+      await page.mouse.move(middle + direction * bar.width * 0.75, bar.y + 5, { steps: 8 });
+      await page.mouse.up();
+      await page.waitForTimeout(1500);
+      assert.equal(await page.evaluate(() => document.querySelector<HTMLVideoElement>('#player')!.paused), false, 'still playing');
+      const away = (await under(middle)) - before;
+      assert.ok(Math.abs(away + direction * 600) <= 2, `the time under the middle is ${away} s from where it was`);
       await page.screenshot({ path: `${ARTIFACTS}/recordings-zoomed-${size.name}.png`, fullPage: true });
 
       // The day before (nothing recorded there), and back.
@@ -212,7 +220,7 @@ describe('Recordings view in Chromium', () => {
       assert.equal(await page.locator('#day').inputValue(), `${yesterday.getFullYear()}-${String(yesterday.getMonth() + 1).padStart(2, '0')}-${String(yesterday.getDate()).padStart(2, '0')}`);
       assert.equal(await page.locator('.timeline .span').count(), 0);
       await page.locator('#day-after').click();
-      await page.locator('.timeline .span').first().waitFor({ state: 'attached', timeout: 10_000 });
+      await page.locator('#summary', { hasText: 'this day' }).waitFor({ timeout: 10_000 });
       assert.equal(await page.locator('#day').inputValue(), today);
       await context.close();
     }

@@ -5,6 +5,8 @@ import { TimelineWindow, ZOOMS } from './timeline-window.js';
 
 /** An event still under way is drawn up to now, at most this long (one whose end was never heard stays short). */
 const OPEN_EVENT_MS = 600_000;
+/** A playhead that moved more than this between two updates jumped (a new clip, a seek) rather than played on. */
+const JUMP_MS = 5000;
 /** A press that moves less than this is a click (play there); more is a drag (pan). */
 const DRAG_PX = 6;
 
@@ -60,10 +62,16 @@ export class TimelineView {
     this.draw();
   }
 
-  /** Where playback is (undefined: nothing playing); the view follows it when it leaves the window. */
+  /**
+   * Where playback is (undefined: nothing playing). The view follows it when playing carries it out of view, or when
+   * it jumps (a new clip, a seek); not when the person moved the view away from it to look at another time.
+   */
   setPlayhead(at: number | undefined): void {
+    const before = this.playheadAt;
     this.playheadAt = at;
-    if (at !== undefined && this.window.follow(at)) this.draw();
+    const wasInView = before !== undefined && this.window.share(before) >= 0 && this.window.share(before) <= 1;
+    const jumped = before === undefined || (at !== undefined && Math.abs(at - before) > JUMP_MS);
+    if (at !== undefined && (wasInView || jumped) && this.window.follow(at)) this.draw();
     else this.placePlayhead();
   }
 

@@ -132,8 +132,8 @@ class RecordingsView {
     day.addEventListener('change', () => void this.load());
     for (const [id, step] of [['day-before', -1], ['day-after', 1]] as const)
       byId(id).addEventListener('click', () => {
-        const [y, m, d] = day.value.split('-').map(Number);
-        day.value = dayValue(new Date(y ?? 1970, (m ?? 1) - 1, (d ?? 1) + step));
+        const shown = dayOf(day.value);
+        day.value = dayValue(new Date(shown.getFullYear(), shown.getMonth(), shown.getDate() + step));
         void this.load();
       });
     byId('prev').replaceChildren(icon('previous'));
@@ -183,9 +183,7 @@ class RecordingsView {
       byId('summary').textContent = 'Nothing recorded yet: a camera appears here a few seconds after it goes live.';
       return;
     }
-    const day = byId<HTMLInputElement>('day').value;
-    const [y, m, d] = day.split('-').map(Number);
-    this.dayStart = new Date(y ?? 1970, (m ?? 1) - 1, d ?? 1).getTime();
+    this.dayStart = dayOf(byId<HTMLInputElement>('day').value).getTime();
     this.timeline.setDay(this.dayStart);
     this.spans = await this.api.spans(this.camera, this.dayStart, this.dayStart + DAY);
     this.draw();
@@ -326,6 +324,12 @@ class RecordingsView {
     }
     this.api.offerDownload(a, this.camera, from, (to - from) / 1000);
   }
+}
+
+/** The local midnight starting an `<input type="date">` value (YYYY-MM-DD). */
+function dayOf(value: string): Date {
+  const [y, m, d] = value.split('-').map(Number);
+  return new Date(y ?? 1970, (m ?? 1) - 1, d ?? 1);
 }
 
 /** A local day as an `<input type="date">` value (YYYY-MM-DD). */

@@ -1,5 +1,13 @@
-import { PeercamError, Room } from '../../protocol/index.js';
+import { cameraFolder, PeercamError, Room } from '../../protocol/index.js';
 import { ROOM_STORE_KEY as STORE_KEY } from './early-broker.js';
+
+/**
+ * The Recordings page at `at` (ms since the epoch) for the camera that shows `cameraName`, carrying the page's own
+ * fragment (where it still has the room key) like every link between the app's pages.
+ */
+export function recordingsHref(cameraName: string, at: number): string {
+  return `/recordings?camera=${encodeURIComponent(cameraFolder(cameraName))}&t=${at}${location.hash}`;
+}
 
 export type RoomResult =
   | { readonly ok: true; readonly room: Room; readonly link: string }

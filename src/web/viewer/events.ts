@@ -1,6 +1,7 @@
 import { cameraFolder, type DeviceId, type EnvelopeOf, type MotionBody } from '../../protocol/index.js';
 import type { Channel } from '../../signaling/channel.js';
 import { h } from '../lib/dom.js';
+import { recordingsHref } from '../lib/room-link.js';
 import type { RecordingsApi } from '../recordings/api.js';
 import { MotionSettingsDialog } from './motion-settings.js';
 
@@ -122,10 +123,7 @@ export class EventsPanel {
   private item(e: Entry): HTMLElement {
     const at = new Date(e.start.startedAt);
     const seconds = e.end ? Math.max(1, Math.round((e.end.at - e.start.startedAt) / 1000)) : undefined;
-    const recordedName = cameraFolder(e.name);
-    const play = this.recorded.has(recordedName)
-      ? h('a', { class: 'button play', href: `/recordings?camera=${encodeURIComponent(recordedName)}&t=${e.start.startedAt - PLAY_BEFORE_MS}${location.hash}` }, 'Play')
-      : null;
+    const play = this.recorded.has(cameraFolder(e.name)) ? h('a', { class: 'button play', href: recordingsHref(e.name, e.start.startedAt - PLAY_BEFORE_MS) }, 'Play') : null;
     return h(
       'li',
       { class: 'event', 'data-camera': e.camera, 'data-event': e.start.event, 'data-phase': e.end ? 'end' : 'start' },

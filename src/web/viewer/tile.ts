@@ -4,6 +4,7 @@ import { cameraFolder, type Logger } from '../../protocol/index.js';
 import { exponentialBackoff } from '../../signaling/backoff.js';
 import { h, notice } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
+import { recordingsHref } from '../lib/room-link.js';
 import { formatStats, StatsReader } from '../lib/stats.js';
 import { mark } from '../lib/timeline.js';
 import { hasWebRtc, NO_WEBRTC } from '../lib/webrtc.js';
@@ -116,7 +117,7 @@ export class Tile {
   }
 
   private aimReplay(): void {
-    this.replayLink.href = `/recordings?camera=${encodeURIComponent(cameraFolder(this.camera.name))}&t=${Date.now() - REPLAY_MS}${location.hash}`;
+    this.replayLink.href = recordingsHref(this.camera.name, Date.now() - REPLAY_MS);
   }
 
   start(): void {

@@ -31,6 +31,9 @@ interface Prepared {
   readonly size: number;
   readonly body: Buffer;
   readonly headers: Readonly<Record<string, string>>;
+  readonly cacheControl: string;
+  /** Text large enough to be worth compressing. */
+  readonly compress: boolean;
   readonly etag: string;
   readonly encoded: Map<'br' | 'gzip', Promise<Buffer>>;
 }
@@ -59,17 +62,16 @@ export class StaticFiles {
       this.prepared.set(file, p);
     }
     if (matches(req.headers['if-none-match'], p.etag)) {
-      res.writeHead(304, { etag: p.etag, 'cache-control': p.headers['cache-control'] ?? 'no-cache' });
+      res.writeHead(304, { etag: p.etag, 'cache-control': p.cacheControl });
       res.end();
       return true;
     }
-    const compress = compressible(file, p.body);
-    const encoding = compress ? chooseEncoding(req.headers['accept-encoding']) : undefined;
+    const encoding = p.compress ? chooseEncoding(req.headers['accept-encoding']) : undefined;
     const body = encoding ? await this.encoded(p, encoding) : p.body;
     res.writeHead(200, {
       ...p.headers,
       etag: p.etag,
-      ...(compress ? { vary: 'accept-encoding' } : {}),
+      ...(p.compress ? { vary: 'accept-encoding' } : {}),
       ...(encoding ? { 'content-encoding': encoding } : {}),
       'content-length': String(body.length),
     });
@@ -80,16 +82,18 @@ export class StaticFiles {
   private async prepare(file: string, rel: string, mtimeMs: number, size: number): Promise<Prepared> {
     const ext = extname(file);
     const body = withMeta(await readFile(file), ext, this.pageMeta);
+    // Vite fingerprints everything under assets/; pages and the manifest must be fetched fresh after an upgrade.
+    const cacheControl = rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
     const headers = {
       'content-type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
-      // Vite fingerprints everything under assets/; pages and the manifest must be fetched fresh after an upgrade.
-      'cache-control': rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+      'cache-control': cacheControl,
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
       'content-security-policy': contentSecurityPolicy(body, ext),
     };
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
-    return { mtimeMs, size, body, headers, etag, encoded: new Map() };
+    const compress = COMPRESSED.has(ext) && body.length >= COMPRESS_FROM_BYTES;
+    return { mtimeMs, size, body, headers, cacheControl, compress, etag, encoded: new Map() };
   }
 
   private encoded(p: Prepared, encoding: 'br' | 'gzip'): Promise<Buffer> {
@@ -107,10 +111,6 @@ export class StaticFiles {
 /** Whether an If-None-Match header names this ETag (a list, weak or not, or `*`). */
 function matches(header: string | undefined, etag: string): boolean {
   return header?.split(',').some((tag) => ['*', etag].includes(tag.trim().replace(/^W\//, ''))) ?? false;
-}
-
-function compressible(file: string, body: Buffer): boolean {
-  return COMPRESSED.has(extname(file)) && body.length >= COMPRESS_FROM_BYTES;
 }
 
 /** Brotli where the browser takes it (Chromium sends `br` over HTTPS only), else gzip, else none. */

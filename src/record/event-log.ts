@@ -1,7 +1,6 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { type Logger, silentLogger } from '../protocol/index.js';
-import { cameraFolder } from '../protocol/index.js';
+import { cameraFolder, type Logger, silentLogger } from '../protocol/index.js';
 import type { RecordingsEvent } from '../protocol/recordings-wire.js';
 import { dayOf } from './store.js';
 

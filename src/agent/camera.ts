@@ -77,6 +77,8 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
   readonly sent = { bytes: 0, packets: 0, frames: 0 };
   /** Video the source produced since start (RTP bytes with headers, frames), watched or not (the metrics' bitrate, fps). */
   readonly produced = { bytes: 0, frames: 0 };
+  /** Sessions in ICE trouble since start, by diagnosed problem (once per session): counted here, so metrics attached later miss none. */
+  readonly iceTroubles = new Map<IceProblem, number>();
 
   private constructor(
     readonly source: Source,
@@ -194,7 +196,10 @@ export class CameraAgent extends Emitter<CameraAgentEvents> {
     });
     this.endpoint.on('session', (s) => {
       this.sessions.set(s.sid, s);
-      s.on('trouble', (d) => this.emit('ice-trouble', { viewer: s.remote, problem: d.problem }));
+      s.on('trouble', (d) => {
+        this.iceTroubles.set(d.problem, (this.iceTroubles.get(d.problem) ?? 0) + 1);
+        this.emit('ice-trouble', { viewer: s.remote, problem: d.problem });
+      });
       this.emit('viewer', { viewer: s.remote, change: 'joined', viewers: this.endpoint.viewers });
     });
     this.endpoint.on('ended', (s, reason) => {

@@ -14,7 +14,6 @@ export class CameraMetrics {
   /** Motion detection per camera label: in an event now, and the time spent analysing. */
   private readonly motion = new Map<string, { active: boolean; watch: MotionWatch }>();
   private readonly rates = new Rates<'bytes' | 'frames'>();
-  private readonly iceFailures: Counter<'camera' | 'problem'>;
   private readonly sourceRestarts: Counter<'camera'>;
   private readonly secondEncodes: Counter<'camera' | 'codec'>;
   private readonly motionEvents: Counter<'camera'>;
@@ -24,11 +23,15 @@ export class CameraMetrics {
     const agents = this.agents;
     const motion = this.motion;
     const rates = this.rates;
-    this.iceFailures = new Counter({
+    new Counter({
       name: 'peercam_ice_failures_total',
       help: "Viewer sessions in ICE trouble (failed, not connected within the ICE timeout, or no candidate gathered), once per session, per camera and diagnosed problem (no-local-candidates, no-ice-servers, turn-refused, turn-unreachable, turn-needed, no-path)",
       labelNames: ['camera', 'problem'],
       registers,
+      collect() {
+        this.reset();
+        for (const [camera, agent] of agents) for (const [problem, n] of agent.iceTroubles) this.inc({ camera, problem }, n);
+      },
     });
     this.sourceRestarts = new Counter({
       name: 'peercam_camera_source_restarts_total',
@@ -125,7 +128,6 @@ export class CameraMetrics {
     }
     for (const codec of ['h264', 'vp8']) this.secondEncodes.inc({ camera, codec }, 0);
     this.sourceRestarts.inc({ camera }, 0);
-    agent.on('ice-trouble', (e) => this.iceFailures.inc({ camera, problem: e.problem }));
     agent.on('source', (state) => {
       if (state === 'restarting') this.sourceRestarts.inc({ camera });
     });

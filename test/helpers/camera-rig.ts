@@ -20,12 +20,13 @@ export interface CameraRig {
   close(): Promise<void>;
 }
 
-export async function cameraRig(options: Pick<CameraAgentOptions, 'source' | 'name' | 'sourceOptions'>): Promise<CameraRig> {
+/** `engine` replaces the camera's loopback engine options (`{}`: it binds nothing, so it gathers no candidate here). */
+export async function cameraRig(options: Pick<CameraAgentOptions, 'source' | 'name' | 'sourceOptions' | 'engine'>): Promise<CameraRig> {
   // No sender budget: bench:connect starts sessions back to back, and the camera's rate limit (100 messages, then 20/s)
   // would drop an offer every ~38 sessions, to be re-sent 5 s later (measured).
   const { channels } = await memoryRoom(['camera', 'viewer'], { rateLimit: false });
   const [camera, viewer] = channels as [SealedChannel, SealedChannel];
-  const agent = await CameraAgent.start({ ...options, channel: camera, peerConfig: NO_ICE, engine: LOOPBACK_ENGINE });
+  const agent = await CameraAgent.start({ engine: LOOPBACK_ENGINE, ...options, channel: camera, peerConfig: NO_ICE });
   return {
     agent,
     camera,

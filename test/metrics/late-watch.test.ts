@@ -27,3 +27,23 @@ test('a camera watched after a viewer joined counts that session as started', as
     await rig.close();
   }
 });
+
+test("a camera watched after a viewer's session ran into ICE trouble counts that failure", async () => {
+  // The camera binds nothing: in the tests' loopback-only namespace it gathers no candidate.
+  const rig = await cameraRig({ source: new IngestSource({ spec: 'test', codec: 'H264', audio: false, requestKeyframe: () => {} }), name: 'icy', engine: {} });
+  const { agent } = rig;
+  const session = rig.session();
+  try {
+    const troubled = new Promise<void>((resolve) => agent.on('ice-trouble', () => resolve()));
+    await session.start();
+    await troubled;
+    const metrics = new PeercamMetrics();
+    metrics.watchCamera(agent, 'icy');
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^peercam_ice_failures_total\{camera="icy",problem="no-local-candidates"\} 1$/m, text);
+  } finally {
+    session.close('local', 'test done');
+    await session.drain();
+    await rig.close();
+  }
+});

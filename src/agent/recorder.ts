@@ -183,7 +183,7 @@ export class Recorder {
           // When the motion began, on our clock: the delay the camera reports (a difference of its own times) back
           // from the arrival, so the two clocks need not agree.
           const began = now - Math.min(60_000, Math.max(0, b.at - b.startedAt));
-          rec.events.start(name, b.event, began, b.score);
+          rec.events.start(name, b.event, began, b.score, b.snapshot);
           w.gate?.start(b.event, began);
         } else {
           rec.events.end(name, b.event, now, b.score, b.box);

@@ -3,16 +3,17 @@ import {
   CHUNK_BYTES,
   MAX_CHUNK_BYTES,
   type ClipHeader,
-  parseRecordingsRequest,
   RECORDINGS_SOURCE,
   type RecordingsOverview,
   type RecordingsReply,
   type RecordingsRequest,
+  type RecordingsSnapshot,
   type RecordingsSpan,
 } from '../protocol/recordings-wire.js';
 import { mergeSpans, recordedCameras, clipMime } from '../record/catalog.js';
 import { buildClip, readClip } from '../record/clip.js';
-import { eventsJson } from '../record/event-log.js';
+import { eventsJson, readSnapshot } from '../record/event-log.js';
+import { parseRecordingsRequest } from '../protocol/recordings-request.js';
 import { listSegments } from '../record/store.js';
 import { CameraEndpoint, type PeerConfig, type Timeouts } from '../session/index.js';
 import { PeercamError } from '../protocol/index.js';
@@ -167,8 +168,14 @@ class RecordingsLink {
         return;
       }
       case 'events':
-        this.reply({ id: req.id, ok: true, body: eventsJson(root, req.camera, req.start, req.end) });
+        this.reply({ id: req.id, ok: true, body: eventsJson(root, req.camera, req.start, req.end, req.limit) });
         return;
+      case 'snapshot': {
+        const jpeg = readSnapshot(root, req.camera, req.event);
+        if (!jpeg) this.reply({ id: req.id, ok: false, error: { code: 'not-found', message: `No still of event "${req.event}" of "${cameraFolder(req.camera)}" is kept.` } });
+        else this.reply({ id: req.id, ok: true, body: { contentType: 'image/jpeg', base64: jpeg.toString('base64') } satisfies RecordingsSnapshot });
+        return;
+      }
       case 'clip':
         void this.stream(req).catch((err: unknown) => this.reply({ id: req.id, ok: false, error: { code: 'internal', message: String(err) } }));
         return;

@@ -2,7 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildClip, readClip } from '../record/clip.js';
 import { mergeSpans, recordedCameras } from '../record/catalog.js';
-import { eventsJson } from '../record/event-log.js';
+import { eventsJson, readSnapshot } from '../record/event-log.js';
+import { MAX_EVENTS } from '../protocol/recordings-request.js';
 import { cameraFolder } from '../protocol/index.js';
 import { listSegments } from '../record/store.js';
 
@@ -27,8 +28,10 @@ const MAX_CLIP_MS = 6 * 3_600_000;
  * - `GET /api/recordings` -> `{cameras: [{camera, start, end}], recording, state, error}`
  * - `GET /api/recordings/list?camera=&start=&end=` -> `[{start, duration, url}]`: recorded spans (ISO start, seconds)
  * - `GET /api/recordings/get?camera=&start=&duration=[&download]` -> one fragmented MP4 cut at keyframes, with Range.
- * - `GET /api/recordings/events?camera=&start=&end=` -> `[{event, start, duration, score, box}]`: the motion events the
- *   recorder heard (ISO start, seconds; duration null while under way).
+ * - `GET /api/recordings/events?[camera=]&start=&end=[&limit=]` -> `[{camera, event, start, duration, score, box,
+ *   snapshot}]`: the motion events the recorder heard (ISO start, seconds; duration null while under way), of one camera
+ *   or of all, oldest first; `limit` keeps the newest that many.
+ * - `GET /api/recordings/snapshot?camera=&event=` -> the camera's JPEG still of that event.
  * The token goes in `Authorization: Bearer`, or for a `<video src>` or a download link in `access_token=` (RFC 6750
  * 2.1 and 2.3). No token or a wrong one: 401 and no bytes.
  */
@@ -71,12 +74,27 @@ export function recordingsRoutes(options: RecordingsApiOptions): Record<string, 
       );
     }),
     '/api/recordings/events': guarded((url, _req, res) => {
-      const camera = url.searchParams.get('camera');
-      if (!camera) return badRequest(res, 'camera= is required (a camera name as in GET /api/recordings).');
+      const camera = url.searchParams.get('camera') || undefined;
       const start = time(url.searchParams.get('start'), 0);
       const end = time(url.searchParams.get('end'), Date.now() + 86_400_000);
       if (start === undefined || end === undefined) return badRequest(res, 'start= and end= are ISO 8601 times or ms since the epoch.');
-      sendJson(res, 200, eventsJson(options.root, camera, start, end));
+      const limit = Number(url.searchParams.get('limit') ?? MAX_EVENTS);
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_EVENTS) return badRequest(res, `limit= is a whole number from 1 to ${MAX_EVENTS}.`);
+      sendJson(res, 200, eventsJson(options.root, camera, start, end, limit));
+    }),
+    '/api/recordings/snapshot': guarded((url, req, res) => {
+      const camera = url.searchParams.get('camera');
+      const event = url.searchParams.get('event');
+      if (!camera || !event) return badRequest(res, 'camera= and event= are required (as in GET /api/recordings/events).');
+      const jpeg = readSnapshot(options.root, camera, event);
+      if (!jpeg) {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(`No still of event "${event}" of "${camera}" is kept.\n`);
+        return;
+      }
+      // A still never changes: the browser keeps it (privately) for as long as the page lists it.
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': String(jpeg.length), 'cache-control': 'private, max-age=86400, immutable' });
+      res.end(req.method === 'HEAD' ? undefined : jpeg);
     }),
     '/api/recordings/get': guarded(async (url, req, res) => {
       const camera = url.searchParams.get('camera');

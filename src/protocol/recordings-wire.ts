@@ -1,4 +1,6 @@
-import * as v from 'valibot';
+import type { RecordingsRequest } from './recordings-request.js';
+
+export type { RecordingsRequest } from './recordings-request.js';
 
 /**
  * Recordings over a WebRTC data channel (docs/RECORDING.md, "Away from home"): a recorder lists this source in its
@@ -19,30 +21,6 @@ export const CHUNK_BYTES = 60 * 1024;
  */
 export const MAX_CHUNK_BYTES = 240 * 1024;
 
-const id = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
-const ms = v.pipe(v.number(), v.finite());
-const name = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
-
-const Request = v.variant('op', [
-  /** The cameras with recordings, and the recorder's state. */
-  v.object({ id, op: v.literal('overview') }),
-  /** A camera's recorded spans overlapping [start, end) (ms since the epoch). */
-  v.object({ id, op: v.literal('list'), camera: name, start: ms, end: ms }),
-  /** The motion events the recorder heard from a camera over [start, end) (the timeline's marks). */
-  v.object({ id, op: v.literal('events'), camera: name, start: ms, end: ms }),
-  /**
-   * One clip (as GET /api/recordings/get) from `start` for `duration` seconds, streamed as binary messages of stream
-   * `id`. The sender stops when it has sent `credit` bytes and goes on when a `credit` request raises it: the receiver
-   * paces the stream to what it can hold (backpressure from the player, not only from SCTP).
-   */
-  v.object({ id, op: v.literal('clip'), camera: name, start: ms, duration: v.pipe(v.number(), v.minValue(0.001)), credit: v.pipe(v.number(), v.minValue(0)) }),
-  /** Raises the credit of stream `id` to `bytes` in total. */
-  v.object({ id, op: v.literal('credit'), bytes: v.pipe(v.number(), v.minValue(0)) }),
-  /** Stops stream `id` (a seek elsewhere, the page playing something else). */
-  v.object({ id, op: v.literal('cancel') }),
-]);
-
-export type RecordingsRequest = v.InferOutput<typeof Request>;
 
 export interface RecordingsOverview {
   readonly cameras: readonly { camera: string; start: string; end: string }[];
@@ -59,11 +37,21 @@ export interface RecordingsSpan {
 
 /** A motion event the recorder heard, as the HTTP API's /events: ISO start, seconds (null while under way). */
 export interface RecordingsEvent {
+  /** The camera's recordings name (its folder). */
+  readonly camera: string;
   readonly event: string;
   readonly start: string;
   readonly duration: number | null;
   readonly score: number;
   readonly box?: { readonly x: number; readonly y: number; readonly w: number; readonly h: number };
+  /** The recorder keeps the camera's still of it (GET /api/recordings/snapshot, the channel's `snapshot`). */
+  readonly snapshot?: true;
+}
+
+/** The answer to `snapshot`. */
+export interface RecordingsSnapshot {
+  readonly contentType: 'image/jpeg';
+  readonly base64: string;
 }
 
 /** First reply to `clip`: where it really starts (the keyframe at or before the asked start), its length and type. */
@@ -80,18 +68,6 @@ export type RecordingsReply =
   | { readonly id: number; readonly ok: false; readonly error: { readonly code: string; readonly message: string } }
   /** Stream `id` sent everything (`bytes` in all) or was cancelled. */
   | { readonly id: number; readonly done: true; readonly bytes: number };
-
-/** Parses one request; undefined when it is not one (logged and answered by the caller). */
-export function parseRecordingsRequest(text: string): RecordingsRequest | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const r = v.safeParse(Request, json);
-  return r.success ? r.output : undefined;
-}
 
 export function parseRecordingsReply(text: string): RecordingsReply | undefined {
   try {

@@ -1,8 +1,8 @@
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { cameraFolder, type Logger, silentLogger } from '../protocol/index.js';
+import { dayOf, listCameras } from './store.js';
 import type { RecordingsEvent } from '../protocol/recordings-wire.js';
-import { dayOf } from './store.js';
 
 /**
  * Motion events the recorder heard, kept beside the recordings (docs/EVENTS.md): one JSON line per start and end in
@@ -20,6 +20,8 @@ export interface EventMark {
   readonly score: number;
   /** Where it moved (normalised), from the end message: the union over the event. */
   readonly box?: MarkBox;
+  /** Whether the recorder keeps the camera's still of it. */
+  readonly snapshot?: true;
 }
 
 /** A normalised box (0..1 of the picture). */
@@ -36,10 +38,14 @@ interface Line {
   readonly at: number;
   readonly score: number;
   readonly box?: MarkBox;
+  readonly snapshot?: true;
 }
 
 const DAY_MS = 86_400_000;
 const FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
+const DAY_DIR = /^\d{4}-\d{2}-\d{2}$/;
+/** Event ids a still may be stored under (a camera's ids are base32; anything else gets no file). */
+const SAFE_EVENT = /^[A-Za-z0-9_-]{1,64}$/;
 /** An event whose end never came counts as this long, for retention and the timeline. */
 export const OPEN_EVENT_MS = 60_000;
 
@@ -59,15 +65,35 @@ export function readEvents(root: string, camera: string, from = 0, to = Number.M
   return marksOf(lines).filter((m) => m.start < to && (m.end ?? m.start + OPEN_EVENT_MS) >= from);
 }
 
-/** The motion events of `camera` over [from, to), as the HTTP API's /events and the data channel's `events` answer. */
-export function eventsJson(root: string, camera: string, from: number, to: number): RecordingsEvent[] {
-  return readEvents(root, camera, from, to).map((m) => ({
+/**
+ * The motion events over [from, to) of `camera`, or of every camera, oldest first; with `limit`, only the newest that
+ * many. As the HTTP API's /events and the data channel's `events` answer.
+ */
+export function eventsJson(root: string, camera: string | undefined, from: number, to: number, limit = Number.MAX_SAFE_INTEGER): RecordingsEvent[] {
+  const cameras = camera === undefined ? listCameras(root) : [cameraFolder(camera)];
+  const all = cameras.flatMap((folder) => readEvents(root, folder, from, to).map((m) => ({ folder, m })));
+  if (cameras.length > 1) all.sort((a, b) => a.m.start - b.m.start);
+  return all.slice(Math.max(0, all.length - limit)).map(({ folder, m }) => ({
+    camera: folder,
     event: m.event,
     start: new Date(m.start).toISOString(),
     duration: m.end === undefined ? null : (m.end - m.start) / 1000,
     score: m.score,
     ...(m.box ? { box: m.box } : {}),
+    ...(m.snapshot ? { snapshot: true } : {}),
   }));
+}
+
+/** The JPEG still the recorder keeps of `event` of `camera` (name or folder), or undefined. */
+export function readSnapshot(root: string, camera: string, event: string): Buffer | undefined {
+  if (!SAFE_EVENT.test(event)) return undefined;
+  const dir = eventsDir(root, cameraFolder(camera));
+  // Newest day first: a still is asked for most often soon after its event.
+  for (const day of listFiles(dir).filter((f) => DAY_DIR.test(f)).reverse()) {
+    const file = join(dir, day, `${event}.jpg`);
+    if (existsSync(file)) return readOrUndefined(file);
+  }
+  return undefined;
 }
 
 /**
@@ -89,14 +115,15 @@ export class EventLog {
     }
   }
 
-  /** A motion start from `camera` (its name), at `start` on the recorder's clock. */
-  start(camera: string, event: string, start: number, score: number): void {
+  /** A motion start from `camera` (its name), at `start` on the recorder's clock, with the camera's still (base64 JPEG). */
+  start(camera: string, event: string, start: number, score: number, snapshot?: string): void {
     const folder = cameraFolder(camera);
     const events = this.camera(folder);
     if (events.has(event)) return;
     const day = dayOf(start);
     events.set(event, { start, end: undefined, score, day });
-    this.append(folder, day, { event, phase: 'start', at: Math.round(start), score });
+    const kept = snapshot !== undefined && this.keepSnapshot(folder, day, event, snapshot);
+    this.append(folder, day, { event, phase: 'start', at: Math.round(start), score, ...(kept ? { snapshot: true } : {}) });
   }
 
   /** Its end (`end` on the recorder's clock). An end without a start we heard (we joined mid-event) is dropped. */
@@ -129,21 +156,37 @@ export class EventLog {
     return this.covers(basename(dirname(dirname(path))), start, end, before, after);
   }
 
-  /** Forgets and deletes the day files of events that started before `before`'s day. */
+  /** Forgets and deletes the day files (and stills) of events that started before `before`'s day. */
   prune(before: number): void {
     const cut = dayOf(before);
     for (const [folder, events] of this.marks) {
       for (const [id, m] of events) if (m.day < cut) events.delete(id);
       const dir = eventsDir(this.root, folder);
       for (const file of listFiles(dir)) {
-        const day = FILE.exec(file)?.[1];
+        const day = FILE.exec(file)?.[1] ?? (DAY_DIR.test(file) ? file : undefined);
         if (!day || day >= cut) continue;
         try {
-          unlinkSync(join(dir, file));
+          if (file === day) rmSync(join(dir, file), { recursive: true, force: true });
+          else unlinkSync(join(dir, file));
         } catch (err) {
           this.log.debug({ file, err: String(err) }, 'events: could not delete an old day');
         }
       }
+    }
+  }
+
+  /** Writes the still of an event beside its day's log; false when it is not a JPEG or cannot be written. */
+  private keepSnapshot(folder: string, day: string, event: string, base64: string): boolean {
+    const jpeg = Buffer.from(base64, 'base64');
+    if (!SAFE_EVENT.test(event) || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) return false;
+    const dir = join(eventsDir(this.root, folder), day);
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `${event}.jpg`), jpeg);
+      return true;
+    } catch (err) {
+      this.log.warn({ err: String(err), folder }, 'events: could not keep the still of an event');
+      return false;
     }
   }
 
@@ -169,11 +212,11 @@ export class EventLog {
 }
 
 function marksOf(lines: readonly Line[]): EventMark[] {
-  const byId = new Map<string, { event: string; start: number; end: number | undefined; score: number; box?: MarkBox }>();
+  const byId = new Map<string, { event: string; start: number; end: number | undefined; score: number; box?: MarkBox; snapshot?: true }>();
   for (const l of lines) {
     const m = byId.get(l.event);
     if (l.phase === 'start') {
-      if (!m) byId.set(l.event, { event: l.event, start: l.at, end: undefined, score: l.score });
+      if (!m) byId.set(l.event, { event: l.event, start: l.at, end: undefined, score: l.score, ...(l.snapshot ? { snapshot: true as const } : {}) });
     } else if (m) {
       m.end = l.at;
       m.score = Math.max(m.score, l.score);
@@ -190,7 +233,14 @@ function parseLines(text: string): Line[] {
     try {
       const j = JSON.parse(raw) as Partial<Line>;
       if (typeof j.event === 'string' && (j.phase === 'start' || j.phase === 'end') && Number.isFinite(j.at))
-        out.push({ event: j.event, phase: j.phase, at: Number(j.at), score: Number(j.score) || 0, ...(isBox(j.box) ? { box: j.box } : {}) });
+        out.push({
+          event: j.event,
+          phase: j.phase,
+          at: Number(j.at),
+          score: Number(j.score) || 0,
+          ...(isBox(j.box) ? { box: j.box } : {}),
+          ...(j.snapshot === true ? { snapshot: true as const } : {}),
+        });
     } catch {
       // a line cut by a crash
     }
@@ -206,6 +256,14 @@ function listFiles(dir: string): string[] {
     return readdirSync(dir).sort();
   } catch {
     return [];
+  }
+}
+
+function readOrUndefined(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
   }
 }
 

@@ -96,8 +96,9 @@ async function run(room: Room): Promise<void> {
   if (grid.size > 0 || (await markOrAfter('peercam:presence:', FIRST_TILE_GRACE_MS))) await markOrAfter('peercam:frame:', FIRST_FRAME_GRACE_MS);
   // What the first frame does not need comes in its own chunks, fetched only now, so that their download and compile
   // do not compete with the tiles for the CPU: the events panel, recordings, the call mode (pairing: on its click).
-  const [{ EventsPanel }, { RecordingsApi }, { CallMode }] = await Promise.all([import('./viewer/events.js'), import('./recordings/api.js'), import('./viewer/call.js')]);
-  byId('main').append(new EventsPanel(channel, byId('grid'), new RecordingsApi(room.credentials.httpToken), (names) => grid.setRecorded(names)).el);
+  const [{ EventsPanel }, { findRecordings }, { CallMode }] = await Promise.all([import('./viewer/events.js'), import('./recordings/find-index.js'), import('./viewer/call.js')]);
+  const recordings = findRecordings(room.credentials.httpToken, joined).catch(() => undefined);
+  byId('main').append(new EventsPanel(channel, byId('grid'), recordings, (names) => grid.setRecorded(names)).el);
   const call = new CallMode(joined, name);
   const share = byId<HTMLButtonElement>('share');
   share.addEventListener('click', () => void call.toggle(share));

@@ -39,7 +39,7 @@ test('the event log: a line per start and end beside the recordings, read back a
     ['e1', 10 * MIN + 5000, 10 * MIN + 20_000, 0.05],
     ['e2', DAY + 30 * MIN, undefined, 0.01],
   ]);
-  assert.deepEqual(eventsJson(root, 'Front door', T0, T0 + DAY)[0], { event: 'e1', start: '2026-06-01T00:10:05.000Z', duration: 15, score: 0.05, box: { x: 0.1, y: 0.2, w: 0.3, h: 0.4 } });
+  assert.deepEqual(eventsJson(root, 'Front door', T0, T0 + DAY)[0], { camera: 'Front_door', event: 'e1', start: '2026-06-01T00:10:05.000Z', duration: 15, score: 0.05, box: { x: 0.1, y: 0.2, w: 0.3, h: 0.4 } });
   assert.equal(readEvents(root, 'Front door', T0 + DAY, T0 + 2 * DAY).length, 1, 'only the asked range');
   // A restarted recorder knows the events again; the camera leaving ends the one under way.
   const again = new EventLog(root, { cameras: ['Front_door'] });

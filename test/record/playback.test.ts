@@ -238,7 +238,7 @@ describe('Recordings view in Chromium', () => {
     const clicked = Date.now();
     await replay.tap();
     // (The viewer keeps the room and drops the key from its address; the Recordings page finds the room stored.)
-    await page.waitForURL(/\/recordings\?camera=Demo_camera&t=\d+$/, { timeout: 10_000 });
+    await page.waitForURL(/\/recordings\.html\?camera=Demo_camera&t=\d+$/, { timeout: 10_000 });
     const t = Number(new URL(page.url()).searchParams.get('t'));
     assert.ok(Math.abs(clicked - 30_000 - t) < 2000, `asked for ${clicked - t} ms before the click`);
     // It plays from there, or from where the recording starts if that is later (the clip starts at the keyframe

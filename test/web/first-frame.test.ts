@@ -55,7 +55,7 @@ describe('first frame from page open (Chromium, peercam up --demo)', () => {
         (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((r) => ({ path: new URL(r.name).pathname, at: r.startTime })),
       );
       const frame = m[`peercam:frame:${id}`] ?? Infinity;
-      for (const part of ['events', 'api', 'call']) {
+      for (const part of ['events', 'find-index', 'remote', 'call']) {
         const chunk = chunks.find((c) => new RegExp(`/${part}-[^/]+\\.js$`).test(c.path));
         assert.ok(chunk, `the ${part} chunk was loaded: ${JSON.stringify(chunks)}`);
         assert.ok(chunk.at >= frame, `the ${part} chunk was asked after the first frame (${Math.round(chunk.at)} vs ${Math.round(frame)} ms)`);

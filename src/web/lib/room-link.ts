@@ -6,7 +6,7 @@ import { ROOM_STORE_KEY as STORE_KEY } from './early-broker.js';
  * fragment (where it still has the room key) like every link between the app's pages.
  */
 export function recordingsHref(cameraName: string, at: number): string {
-  return `/recordings?camera=${encodeURIComponent(cameraFolder(cameraName))}&t=${at}${location.hash}`;
+  return `recordings.html?camera=${encodeURIComponent(cameraFolder(cameraName))}&t=${at}${location.hash}`;
 }
 
 export type RoomResult =

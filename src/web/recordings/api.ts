@@ -1,5 +1,5 @@
 import type { RecordingsEvent } from '../../protocol/recordings-wire.js';
-import { type EventSpan, eventSpans, type Overview, type RecordingsSource, type Span } from './source.js';
+import { type EventSpan, eventSpans, type Overview, type PastEvent, pastEvents, type RecordingsSource, type Span } from './source.js';
 
 export type { Overview, Span } from './source.js';
 
@@ -32,6 +32,22 @@ export class RecordingsApi implements RecordingsSource {
     const r = await fetch(`/api/recordings/events?${q}`, { headers: this.headers() });
     if (!r.ok) return [];
     return eventSpans((await r.json()) as RecordingsEvent[]);
+  }
+
+  async recentEvents(from: number, to: number, limit: number): Promise<PastEvent[]> {
+    const q = new URLSearchParams({ start: new Date(from).toISOString(), end: new Date(to).toISOString(), limit: String(limit) });
+    const r = await fetch(`/api/recordings/events?${q}`, { headers: this.headers() });
+    if (!r.ok) return [];
+    return pastEvents((await r.json()) as RecordingsEvent[]);
+  }
+
+  /** The still's URL (the token in access_token: an `<img>` sends no header); the browser keeps it. */
+  async snapshotUrl(camera: string, event: string): Promise<string> {
+    return `/api/recordings/snapshot?${new URLSearchParams({ camera, event, access_token: this.token })}`;
+  }
+
+  release(): void {
+    // Nothing held: each ask is a request.
   }
 
   /** A clip URL a `<video>` or a download link can use (the token rides in access_token: they cannot send headers). */

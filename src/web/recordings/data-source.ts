@@ -1,39 +1,18 @@
-import type { RecordingsEvent, RecordingsOverview, RecordingsSpan } from '../../protocol/recordings-wire.js';
+import { DataChannelIndex } from './data-index.js';
 import { MsePlayer } from './mse-player.js';
 import type { RemoteRecorder } from './remote.js';
-import { type EventSpan, eventSpans, type Overview, type RecordingsSource, type Span } from './source.js';
+import type { RecordingsSource } from './source.js';
 
 /** Download streams take as much as the channel carries: one credit for the whole clip. */
 const DOWNLOAD_CREDIT = Number.MAX_SAFE_INTEGER;
 
-/** Recordings from the room's recorder over a data channel (the page away from home: no hub behind its origin). */
-export class DataChannelRecordings implements RecordingsSource {
-  readonly via = 'data-channel';
+/** Recordings from the room's recorder over a data channel: what DataChannelIndex lists, played through MSE. */
+export class DataChannelRecordings extends DataChannelIndex implements RecordingsSource {
   private readonly player: MsePlayer;
 
-  constructor(
-    private readonly recorder: RemoteRecorder,
-    video: HTMLVideoElement,
-    aheadS?: number,
-  ) {
+  constructor(recorder: RemoteRecorder, video: HTMLVideoElement, aheadS?: number) {
+    super(recorder);
     this.player = new MsePlayer(video, () => recorder.open(), aheadS);
-  }
-
-  async overview(): Promise<Overview | 'not-recording' | 'unauthorized'> {
-    const link = await this.recorder.open();
-    return link.ask<RecordingsOverview>({ op: 'overview' });
-  }
-
-  async spans(camera: string, from: number, to: number): Promise<Span[]> {
-    const link = await this.recorder.open();
-    const list = await link.ask<RecordingsSpan[]>({ op: 'list', camera, start: from, end: to });
-    return list.map((s) => ({ start: Date.parse(s.start), end: Date.parse(s.start) + s.duration * 1000 }));
-  }
-
-  async events(camera: string, from: number, to: number): Promise<EventSpan[]> {
-    const link = await this.recorder.open();
-    // A recorder from before event marks answers with an error: no marks then.
-    return eventSpans(await link.ask<RecordingsEvent[]>({ op: 'events', camera, start: from, end: to }).catch(() => []));
   }
 
   play(camera: string, from: number, seconds: number): Promise<number | undefined> {

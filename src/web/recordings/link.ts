@@ -1,5 +1,5 @@
 import type { ChannelMessage, PeerChannel } from '../../api/peer-channel.js';
-import { PeercamError } from '../../protocol/index.js';
+import { PeercamError } from '../../protocol/errors.js';
 import {
   type ClipHeader,
   parseChunk,

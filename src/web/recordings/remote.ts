@@ -1,5 +1,5 @@
 import type { Device, PeercamRoom } from '../../api/room.js';
-import { PeercamError } from '../../protocol/index.js';
+import { PeercamError } from '../../protocol/errors.js';
 import { RECORDINGS_LABEL, RECORDINGS_SOURCE } from '../../protocol/recordings-wire.js';
 import { RecordingsLink } from './link.js';
 

@@ -1,17 +1,23 @@
-import { cameraFolder, type DeviceId, type EnvelopeOf, type MotionBody } from '../../protocol/index.js';
+import { cameraFolder, type DeviceId, type EnvelopeOf } from '../../protocol/index.js';
 import type { Channel } from '../../signaling/channel.js';
 import { h } from '../lib/dom.js';
 import { recordingsHref } from '../lib/room-link.js';
-import type { RecordingsApi } from '../recordings/api.js';
+import type { RecordingsIndex } from '../recordings/source.js';
 import { MotionSettingsDialog } from './motion-settings.js';
 
-/** One motion event as the page keeps it: its start, and its end once heard. */
+/** One motion event as the page keeps it: heard live (a camera's message) or listed by the recorder. */
 interface Entry {
-  readonly camera: DeviceId;
-  readonly name: string;
-  readonly start: MotionBody;
-  end?: MotionBody;
-  el?: HTMLElement;
+  /** The camera's recordings name (cameraFolder of its name): what live and recorded events share. */
+  readonly folder: string;
+  name: string;
+  readonly event: string;
+  readonly startedAt: number;
+  end: number | undefined;
+  score: number;
+  /** The still: a data: URL from a live start, or the recorder's (fetched when the entry is shown). */
+  thumb: string | Promise<string | undefined> | undefined;
+  /** Whether the recorder keeps a still of it to fetch. */
+  stored: boolean;
 }
 
 const MAX_EVENTS = 200;
@@ -20,11 +26,18 @@ export const NOTIFY_COOLDOWN_MS = 60_000;
 const NOTIFY_KEY = 'peercam.notify';
 /** How long before the motion a recording is opened (the recorder keeps what came before). */
 const PLAY_BEFORE_MS = 3000;
+/** How far back the list starts when the page opens: what happened while nobody watched. */
+const HISTORY_MS = 7 * 86_400_000;
+/** Events the recorder lists when the page opens (the newest). */
+const HISTORY_EVENTS = 50;
+/** How often the page asks again which cameras are recorded (over a data channel: each ask is a connection). */
+const REFRESH_MS = { http: 60_000, 'data-channel': 600_000 } as const;
 
 /**
  * The motion events of the room (docs/EVENTS.md): a badge on each camera's tile while it sees motion, a list of
- * events with thumbnails for all cameras or one, opening the recording at the event when the hub records that
- * camera, per-camera motion settings, and system notifications for the cameras picked here (with a cooldown).
+ * events with thumbnails for all cameras or one (what the recorder kept from before the page opened, then what
+ * cameras send live), opening the recording at the event when the room's recorder keeps that camera, per-camera motion
+ * settings, and system notifications for the cameras picked here (with a cooldown).
  */
 export class EventsPanel {
   readonly el: HTMLElement;
@@ -34,15 +47,16 @@ export class EventsPanel {
   private readonly settingsButton: HTMLButtonElement;
   private readonly entries: Entry[] = [];
   private readonly byEvent = new Map<string, Entry>();
-  private readonly lastNotified = new Map<DeviceId, number>();
+  private readonly lastNotified = new Map<string, number>();
   private recorded = new Set<string>();
   private readonly dialog: MotionSettingsDialog;
 
   constructor(
     private readonly channel: Channel,
     private readonly grid: HTMLElement,
-    private readonly recordings: RecordingsApi | undefined,
-    /** Told which cameras the hub records (their recordings names), each time the panel learns it. */
+    /** The room's recorder (over HTTP at home, a data channel away), once the page knows how to reach it. */
+    private readonly recordings: Promise<RecordingsIndex | undefined>,
+    /** Told which cameras the recorder keeps (their recordings names), each time the panel learns it. */
     private readonly onRecorded: (names: ReadonlySet<string>) => void = () => {},
   ) {
     this.filter = h('select', { id: 'events-camera', 'aria-label': 'Camera', onchange: () => this.render() }, h('option', { value: '' }, 'All cameras'));
@@ -64,29 +78,45 @@ export class EventsPanel {
     channel.on('peer', () => this.refreshCameras());
     channel.on('gone', () => this.refreshCameras());
     this.refreshCameras();
-    this.render();
-    void this.loadRecorded();
+    void this.recordings.then(async (index) => {
+      if (!index) return;
+      await Promise.all([this.loadHistory(index), this.loadRecorded(index)]);
+      index.release();
+    });
   }
 
   private onMotion(e: EnvelopeOf<'motion'>): void {
     const name = this.channel.peers.get(e.from)?.name ?? e.from;
-    const key = `${e.from}/${e.body.event}`;
+    const folder = cameraFolder(name);
+    const key = `${folder}/${e.body.event}`;
     this.setBadge(e.from, e.body.phase === 'start');
     const known = this.byEvent.get(key);
     if (e.body.phase === 'end') {
       if (known) {
-        known.end = e.body;
+        known.end = e.body.at;
+        known.score = Math.max(known.score, e.body.score);
         this.render();
       }
       return;
     }
     if (known) return;
-    const entry: Entry = { camera: e.from, name, start: e.body };
-    this.byEvent.set(key, entry);
-    this.entries.unshift(entry);
-    for (const old of this.entries.splice(MAX_EVENTS)) this.byEvent.delete(`${old.camera}/${old.start.event}`);
-    this.render();
+    const thumb = e.body.snapshot ? `data:image/jpeg;base64,${e.body.snapshot}` : undefined;
+    const entry: Entry = { folder, name, event: e.body.event, startedAt: e.body.startedAt, end: undefined, score: e.body.score, thumb, stored: false };
+    this.add([entry]);
     this.notify(entry);
+  }
+
+  /** Adds events the list does not have yet, keeping it newest first and bounded. */
+  private add(list: readonly Entry[]): void {
+    for (const entry of list) {
+      const key = `${entry.folder}/${entry.event}`;
+      if (this.byEvent.has(key)) continue;
+      this.byEvent.set(key, entry);
+      this.entries.push(entry);
+    }
+    this.entries.sort((a, b) => b.startedAt - a.startedAt);
+    for (const old of this.entries.splice(MAX_EVENTS)) this.byEvent.delete(`${old.folder}/${old.event}`);
+    this.refreshCameras();
   }
 
   /** The motion badge on the camera's tile (found by its data-camera). */
@@ -102,59 +132,98 @@ export class EventsPanel {
     badge.hidden = !on;
   }
 
+  /** The cameras present now, and those only the list knows (offline now, or gone): by recordings name. */
   private refreshCameras(): void {
     const keep = this.filter.value;
-    const cameras = [...this.channel.peers.values()].filter((p) => p.role === 'camera');
-    this.filter.replaceChildren(h('option', { value: '' }, 'All cameras'), ...cameras.map((c) => h('option', { value: c.id }, c.name)));
-    if (cameras.some((c) => c.id === keep)) this.filter.value = keep;
+    const names = new Map<string, string>();
+    for (const p of this.channel.peers.values()) if (p.role === 'camera') names.set(cameraFolder(p.name), p.name);
+    for (const e of this.entries) if (!names.has(e.folder)) names.set(e.folder, e.name);
+    this.filter.replaceChildren(h('option', { value: '' }, 'All cameras'), ...[...names].map(([folder, name]) => h('option', { value: folder }, name)));
+    if (names.has(keep)) this.filter.value = keep;
     this.render();
+  }
+
+  /** The camera of the room present now under the recordings name `folder`. */
+  private presentCamera(folder: string) {
+    return [...this.channel.peers.values()].find((p) => p.role === 'camera' && cameraFolder(p.name) === folder);
   }
 
   private render(): void {
     const camera = this.filter.value;
-    const shown = this.entries.filter((e) => !camera || e.camera === camera);
+    const shown = this.entries.filter((e) => !camera || e.folder === camera);
     this.list.replaceChildren(...shown.map((e) => this.item(e)));
     this.el.dataset.count = String(shown.length);
-    this.settingsButton.disabled = !camera;
-    this.settingsButton.title = camera ? '' : 'Pick a camera first';
+    const present = camera ? this.presentCamera(camera) : undefined;
+    this.settingsButton.disabled = !present;
+    this.settingsButton.title = present ? '' : camera ? 'This camera is not online' : 'Pick a camera first';
     this.notifyBox.checked = this.notifying(camera || '*');
   }
 
   private item(e: Entry): HTMLElement {
-    const at = new Date(e.start.startedAt);
-    const seconds = e.end ? Math.max(1, Math.round((e.end.at - e.start.startedAt) / 1000)) : undefined;
-    const play = this.recorded.has(cameraFolder(e.name)) ? h('a', { class: 'button play', href: recordingsHref(e.name, e.start.startedAt - PLAY_BEFORE_MS) }, 'Play') : null;
+    const at = new Date(e.startedAt);
+    const seconds = e.end !== undefined ? Math.max(1, Math.round((e.end - e.startedAt) / 1000)) : undefined;
+    const play = this.recorded.has(e.folder) ? h('a', { class: 'button play', href: recordingsHref(e.name, e.startedAt - PLAY_BEFORE_MS) }, 'Play') : null;
     return h(
       'li',
-      { class: 'event', 'data-camera': e.camera, 'data-event': e.start.event, 'data-phase': e.end ? 'end' : 'start' },
-      e.start.snapshot ? h('img', { class: 'thumb', alt: `${e.name} at ${at.toLocaleTimeString()}`, src: `data:image/jpeg;base64,${e.start.snapshot}` }) : h('div', { class: 'thumb' }),
+      { class: 'event', 'data-camera': e.folder, 'data-event': e.event, 'data-phase': e.end === undefined ? 'start' : 'end', 'data-from': e.stored ? 'recorder' : 'live' },
+      this.thumb(e, `${e.name} at ${at.toLocaleTimeString()}`),
       h(
         'div',
         { class: 'what' },
         h('strong', {}, e.name),
         h('span', {}, `${at.toLocaleDateString()} ${at.toLocaleTimeString()}`),
-        h('span', { class: 'hint' }, seconds === undefined ? 'moving now' : `${seconds} s, ${(Math.max(e.start.score, e.end?.score ?? 0) * 100).toFixed(1)} % of the picture`),
+        h('span', { class: 'hint' }, seconds === undefined ? 'moving now' : `${seconds} s, ${(e.score * 100).toFixed(1)} % of the picture`),
       ),
       play,
     );
   }
 
-  /** Which cameras the recorder of this hub keeps (names as the recordings API has them). */
-  private async loadRecorded(): Promise<void> {
-    if (!this.recordings) return;
-    const o = await this.recordings.overview().catch(() => undefined);
-    if (!o || typeof o === 'string') return;
-    this.recorded = new Set([...o.cameras.map((c) => c.camera), ...o.recording]);
-    this.onRecorded(this.recorded);
-    this.render();
-    setTimeout(() => void this.loadRecorded(), 60_000);
+  /** The still, or a dark box that shows the recorder's once it came. */
+  private thumb(e: Entry, alt: string): HTMLElement {
+    if (typeof e.thumb === 'string') return h('img', { class: 'thumb', alt, src: e.thumb, loading: 'lazy' });
+    const box = h('div', { class: 'thumb' });
+    void e.thumb?.then((url) => {
+      if (!url) return;
+      e.thumb = url;
+      box.replaceWith(h('img', { class: 'thumb', alt, src: url }));
+    });
+    return box;
+  }
+
+  /** The events the recorder kept from before the page opened, with their stills (fetched as they are listed). */
+  private async loadHistory(index: RecordingsIndex): Promise<void> {
+    const now = Date.now();
+    const past = await index.recentEvents(now - HISTORY_MS, now + 60_000, HISTORY_EVENTS).catch(() => []);
+    const names = new Map([...this.channel.peers.values()].map((p) => [cameraFolder(p.name), p.name]));
+    const entries: Entry[] = past.map((p) => ({
+        folder: p.camera,
+        name: names.get(p.camera) ?? p.camera.replace(/_/g, ' '),
+        event: p.event,
+        startedAt: p.start,
+        end: p.end,
+        score: p.score,
+      thumb: p.hasSnapshot ? index.snapshotUrl(p.camera, p.event).catch(() => undefined) : undefined,
+      stored: true,
+    }));
+    this.add(entries);
+    await Promise.all(entries.map((e) => e.thumb));
+  }
+
+  /** Which cameras the room's recorder keeps (names as the recordings API has them); asked again now and then. */
+  private async loadRecorded(index: RecordingsIndex): Promise<void> {
+    const o = await index.overview().catch(() => undefined);
+    if (o && typeof o !== 'string') {
+      this.recorded = new Set([...o.cameras.map((c) => c.camera), ...o.recording]);
+      this.onRecorded(this.recorded);
+      this.render();
+    }
+    setTimeout(() => void this.loadRecorded(index).then(() => index.release()), REFRESH_MS[index.via]);
   }
 
   private openSettings(): void {
-    const id = this.filter.value;
-    const camera = this.channel.peers.get(id);
+    const camera = this.presentCamera(this.filter.value);
     if (!camera) return;
-    const video = this.grid.querySelector<HTMLVideoElement>(`article[data-camera="${CSS.escape(id)}"] video`);
+    const video = this.grid.querySelector<HTMLVideoElement>(`article[data-camera="${CSS.escape(camera.id)}"] video`);
     this.dialog.open(camera.id, camera.name, video ?? undefined);
   }
 
@@ -175,14 +244,14 @@ export class EventsPanel {
 
   private notify(e: Entry): void {
     if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
-    if (!this.notifying('*') && !this.notifying(e.camera)) return;
+    if (!this.notifying('*') && !this.notifying(e.folder)) return;
     const now = Date.now();
-    if (now - (this.lastNotified.get(e.camera) ?? 0) < NOTIFY_COOLDOWN_MS) return;
-    this.lastNotified.set(e.camera, now);
+    if (now - (this.lastNotified.get(e.folder) ?? 0) < NOTIFY_COOLDOWN_MS) return;
+    this.lastNotified.set(e.folder, now);
     new Notification(`Motion: ${e.name}`, {
-      body: new Date(e.start.startedAt).toLocaleTimeString(),
-      tag: `peercam-motion-${e.camera}`,
-      ...(e.start.snapshot ? { icon: `data:image/jpeg;base64,${e.start.snapshot}` } : {}),
+      body: new Date(e.startedAt).toLocaleTimeString(),
+      tag: `peercam-motion-${e.folder}`,
+      ...(typeof e.thumb === 'string' ? { icon: e.thumb } : {}),
     });
   }
 }

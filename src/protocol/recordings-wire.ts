@@ -1,5 +1,3 @@
-import type { RecordingsRequest } from './recordings-request.js';
-
 export type { RecordingsRequest } from './recordings-request.js';
 
 /**

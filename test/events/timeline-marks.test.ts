@@ -61,6 +61,19 @@ describe('motion events on the recordings timeline', () => {
     );
     assert.equal((await api('/api/recordings/events?camera=yard', false)).status, 401);
     const e = event!;
+    // Every camera's events at once (the list under the grid), each with its camera and whether its still is kept.
+    const all = (await api('/api/recordings/events?limit=5')).json as RecordingsEvent[];
+    const same = all.find((x) => x.event === e.event);
+    assert.deepEqual([same?.camera, same?.snapshot], ['yard', true], JSON.stringify(all));
+    assert.equal((await api('/api/recordings/events?limit=0')).status, 400);
+    // The camera's still of it: members only.
+    const still = `http://127.0.0.1:${hub.port}/api/recordings/snapshot?camera=yard&event=${e.event}`;
+    const jpeg = await fetch(still, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(jpeg.headers.get('content-type'), 'image/jpeg');
+    assert.deepEqual([...new Uint8Array(await jpeg.arrayBuffer()).subarray(0, 2)], [0xff, 0xd8]);
+    assert.equal((await fetch(still)).status, 401);
+    assert.equal((await fetch(`${still}&access_token=${token.slice(1)}x`)).status, 401);
+    assert.equal((await fetch(`${still}X&access_token=${token}`)).status, 404);
     assert.ok(e.score > 0 && e.score <= 1, JSON.stringify(e));
     assert.ok(e.duration !== null && e.duration >= 1 && e.duration < 10, `${e.duration} s`);
     assert.ok(e.box && e.box.w > 0.3, 'the box the object crossed');
@@ -116,6 +129,35 @@ describe('motion events on the recordings timeline', () => {
       await page.waitForFunction(() => document.querySelector<HTMLVideoElement>('#player')!.videoWidth > 0, undefined, { timeout: 20_000 });
       await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: `${ARTIFACTS}/recordings-event-marks-${size.name}.png`, fullPage: true });
+      await context.close();
+    }
+  });
+
+  it('a viewer page opened after the event lists it from the recorder, with its still and Play (desktop and phone)', async () => {
+    const e = event!;
+    for (const size of [
+      { name: 'desktop', width: 1280, height: 800 },
+      { name: 'phone', width: 390, height: 844 },
+    ]) {
+      const context = await browser.newContext({ viewport: { width: size.width, height: size.height }, ...(size.name === 'phone' ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}) });
+      const page = await context.newPage();
+      await page.goto(hub.link);
+      const item = page.locator(`#events-list li.event[data-event="${e.event}"]`);
+      await item.locator('img.thumb').waitFor({ timeout: 30_000 });
+      assert.equal(await item.getAttribute('data-camera'), 'yard');
+      assert.equal(await item.getAttribute('data-phase'), 'end');
+      await page.waitForFunction((id) => (document.querySelector<HTMLImageElement>(`li.event[data-event="${id}"] img.thumb`)?.naturalWidth ?? 0) > 0, e.event, { timeout: 10_000 });
+      const play = item.locator('a.play');
+      await play.waitFor({ timeout: 10_000 });
+      assert.equal(new URL((await play.getAttribute('href')) ?? '', 'http://x/').searchParams.get('camera'), 'yard');
+      await item.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${ARTIFACTS}/events-from-recorder-${size.name}.png` });
+      if (size.name === 'phone') {
+        await play.tap();
+        const shown = await shownAt(page);
+        const start = Date.parse(e.start);
+        assert.ok(shown >= start - 3000 - 1500 && shown <= start + 1000, `Play shows ${shown - start} ms from the event's start`);
+      }
       await context.close();
     }
   });

@@ -15,3 +15,12 @@ export function formatDuration(ms: number): string {
 export function count(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/** When an event happened, as a list says it: `Today 16:42:05`, `Yesterday 09:10:00`, or the date and the time. */
+export function when(ms: number, now = Date.now()): string {
+  const day = new Date(ms).toDateString();
+  const yesterday = new Date(now);
+  yesterday.setDate(yesterday.getDate() - 1);
+  const label = day === new Date(now).toDateString() ? 'Today' : day === yesterday.toDateString() ? 'Yesterday' : new Date(ms).toLocaleDateString();
+  return `${label} ${clock(ms)}`;
+}

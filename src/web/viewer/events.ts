@@ -2,6 +2,7 @@ import { cameraFolder, type DeviceId, type EnvelopeOf } from '../../protocol/ind
 import type { Channel } from '../../signaling/channel.js';
 import { h } from '../lib/dom.js';
 import { recordingsHref } from '../lib/room-link.js';
+import { when } from '../recordings/format.js';
 import type { RecordingsIndex } from '../recordings/source.js';
 import { MotionSettingsDialog } from './motion-settings.js';
 
@@ -171,7 +172,7 @@ export class EventsPanel {
         'div',
         { class: 'what' },
         h('strong', {}, e.name),
-        h('span', {}, `${at.toLocaleDateString()} ${at.toLocaleTimeString()}`),
+        h('span', { class: 'when' }, when(e.startedAt)),
         h('span', { class: 'hint' }, seconds === undefined ? 'moving now' : `${seconds} s, ${(e.score * 100).toFixed(1)} % of the picture`),
       ),
       play,

@@ -1,7 +1,7 @@
 /** How the Recordings view writes times and lengths. */
 
 /** A wall time as `HH:MM:SS` (24 h) in the browser's time zone. */
-export const clock = (ms: number): string => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+export const clock = (ms: number): string => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
 
 /** A length as `12 s`, `3 min 4 s` or `2 h 5 min`. */
 export function formatDuration(ms: number): string {

@@ -7,6 +7,8 @@ import type { Browser } from 'playwright-core';
 import { device, launch } from '../web/browser.js';
 import { ARTIFACTS, marks } from '../web/pages.js';
 import { listSegments } from '../../src/record/store.js';
+import { EventLog } from '../../src/record/event-log.js';
+import { encodeJpeg420 } from '../../src/events/jpeg.js';
 import { waitFor } from '../helpers/wait.js';
 import { decodeErrors, probe } from './probe.js';
 import { type HubProcess, startHubProcess } from '../web/hub-process.js';
@@ -383,6 +385,40 @@ describe('Recordings view in Chromium', () => {
     assert.ok(Number(dl.bytes) > 100_000, `downloaded ${dl.bytes} bytes`);
     assert.ok(speed > 1, `${speed}x real time`);
     await page.context().close();
+  });
+
+  it('from a separate static host, the viewer lists the recorder’s past events with their stills over a data channel; Play and Replay open the recordings there', async () => {
+    // A motion event 20 s ago with the camera's still, as the hub's recorder would have kept it (the demo camera has no
+    // motion of its own): written into the recordings folder the hub serves.
+    const grey = new Uint8Array(160 * 96 * 1.5).fill(128).map((v, i) => (i < 160 * 96 ? (i % 160) + 40 : v));
+    const still = Buffer.from(encodeJpeg420(160, 96, grey)).toString('base64');
+    const at = Date.now() - 20_000;
+    const log = new EventLog(dir);
+    log.start('Demo camera', 'PASTEVENT1', at, 0.04, still);
+    log.end('Demo camera', 'PASTEVENT1', at + 5000, 0.06);
+    const fragment = new URLSearchParams(new URL(hub.link).hash.slice(1));
+    fragment.set('b', `ws://127.0.0.1:${hub.port}/mqtt`);
+    for (const size of ['desktop', 'phone'] as const) {
+      const { page } = await device(browser, size);
+      const asked = site.requests.length;
+      // The app in a sub-folder of the static host (dist/web under /web/): its links must be relative.
+      await page.goto(`http://127.0.0.1:${site.port}/web/#${fragment.toString()}`);
+      const item = page.locator('#events-list li.event[data-event="PASTEVENT1"][data-from="recorder"]');
+      await item.locator('img.thumb').waitFor({ timeout: 45_000 });
+      await page.waitForFunction(() => (document.querySelector<HTMLImageElement>('li.event[data-event="PASTEVENT1"] img.thumb')?.naturalWidth ?? 0) === 160, undefined, { timeout: 10_000 });
+      assert.match((await item.locator('img.thumb').getAttribute('src')) ?? '', /^data:image\/jpeg;base64,/, 'the still came over the channel');
+      assert.match((await item.textContent()) ?? '', /Demo camera.*Today \d\d:\d\d:\d\d.*5 s/);
+      await page.locator('.tile a.replay').first().waitFor({ state: 'visible', timeout: 10_000 });
+      assert.deepEqual(site.requests.slice(asked).filter((r) => r.includes('/api/')), ['/api/recordings'], 'the static host was asked once (404); the rest came over the channel');
+      await item.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${ARTIFACTS}/events-over-channel-${size}.png` });
+      if (size === 'phone') {
+        await item.locator('a.play').tap();
+        await page.waitForURL(/\/web\/recordings\.html\?camera=Demo_camera&t=\d+/, { timeout: 10_000 });
+        await page.waitForFunction(() => document.body.dataset.via === 'data-channel' && document.querySelector<HTMLVideoElement>('#player')!.currentTime > 0, undefined, { timeout: 45_000 });
+      }
+      await page.context().close();
+    }
   });
 });
 

@@ -6,8 +6,19 @@ import { after, before, describe, it } from 'node:test';
 import { RecordingsServer } from '../../src/agent/recordings-server.js';
 import { createDataPeer, type DataPeer, shutdownNdc } from '../../src/media/ndc/index.js';
 import { concatBytes } from '../../src/protocol/index.js';
-import { type ClipHeader, parseChunk, parseRecordingsReply, RECORDINGS_LABEL, RECORDINGS_SOURCE, type RecordingsOverview, type RecordingsSpan } from '../../src/protocol/recordings-wire.js';
+import {
+  type ClipHeader,
+  parseChunk,
+  parseRecordingsReply,
+  RECORDINGS_LABEL,
+  RECORDINGS_SOURCE,
+  type RecordingsEvent,
+  type RecordingsOverview,
+  type RecordingsSnapshot,
+  type RecordingsSpan,
+} from '../../src/protocol/recordings-wire.js';
 import { buildClip, readClip } from '../../src/record/clip.js';
+import { EventLog, eventsJson } from '../../src/record/event-log.js';
 import { ViewerSession } from '../../src/session/index.js';
 import type { SealedChannel } from '../../src/signaling/channel.js';
 import { memoryRoom } from '../helpers/memory-room.js';
@@ -116,6 +127,37 @@ describe('recordings over a data channel with the recorder', () => {
       await waitFor(() => m.replies.some((r) => parseRecordingsReply(r)?.id === 4), { timeoutMs: 10_000, what: 'reply 4' });
       const r4 = m.replies.map(parseRecordingsReply).find((x) => x?.id === 4);
       assert.ok(r4 && 'ok' in r4 && !r4.ok && r4.error.code === 'not-found');
+    } finally {
+      m.session.close('local', 'test done');
+      await m.session.drain();
+    }
+  });
+
+  it("every camera's motion events at once and an event's still, as over HTTP", async () => {
+    const log = new EventLog(root);
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1, 0xff, 0xd9]);
+    log.start('Porch', 'P1', START + 2000, 0.05, jpeg.toString('base64'));
+    log.end('Porch', 'P1', START + 6000, 0.07);
+    log.start('Yard', 'Y1', START + 3000, 0.02);
+    log.start('Porch', 'P2', START + 9000, 0.04);
+    const m = await member(RECORDINGS_SOURCE);
+    try {
+      await waitFor(() => m.peer()?.open === true, { timeoutMs: 20_000, what: 'the data channel open' });
+      m.send({ id: 1, op: 'events', start: START, end: START + 60_000 });
+      const all = (await m.reply(1)) as RecordingsEvent[];
+      assert.deepEqual(all, eventsJson(root, undefined, START, START + 60_000));
+      assert.deepEqual(all.map((e) => [e.camera, e.event, e.snapshot ?? false]), [['Porch', 'P1', true], ['Yard', 'Y1', false], ['Porch', 'P2', false]]);
+      m.send({ id: 2, op: 'events', start: START, end: START + 60_000, limit: 1 });
+      assert.deepEqual(((await m.reply(2)) as RecordingsEvent[]).map((e) => e.event), ['P2'], 'the newest');
+      m.send({ id: 3, op: 'snapshot', camera: 'Porch', event: 'P1' });
+      const still = (await m.reply(3)) as RecordingsSnapshot;
+      assert.deepEqual([still.contentType, Buffer.from(still.base64, 'base64')], ['image/jpeg', jpeg]);
+      for (const [id, event] of [[4, 'Y1'], [5, '../P1']] as const) {
+        m.send({ id, op: 'snapshot', camera: 'Porch', event });
+        await waitFor(() => m.replies.some((r) => parseRecordingsReply(r)?.id === id), { timeoutMs: 10_000, what: `reply ${id}` });
+        const r = m.replies.map(parseRecordingsReply).find((x) => x?.id === id);
+        assert.ok(r && 'ok' in r && !r.ok && r.error.code === 'not-found', JSON.stringify(r));
+      }
     } finally {
       m.session.close('local', 'test done');
       await m.session.drain();

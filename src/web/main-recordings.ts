@@ -96,6 +96,8 @@ async function remoteSource(room: Room, video: HTMLVideoElement): Promise<{ sour
 class RecordingsView {
   private spans: Span[] = [];
   private events: EventSpan[] = [];
+  /** Event stills by camera and event, as the recorder gives them (asked once each). */
+  private readonly stills = new Map<string, Promise<string | undefined>>();
   private camera = '';
   private dayStart = 0;
   /** Wall time of the loaded clip's first frame. */
@@ -205,12 +207,31 @@ class RecordingsView {
       ...this.events.map((e) =>
         h(
           'li',
-          {},
-          h('button', { type: 'button', class: 'span-link event-link', onclick: () => void this.play(e.start - EVENT_LEAD_MS) }, `Motion ${clock(e.start)}`),
+          { 'data-event': e.event },
+          h('button', { type: 'button', class: 'span-link event-link', onclick: () => void this.play(e.start - EVENT_LEAD_MS) }, this.still(e), `Motion ${clock(e.start)}`),
           ` ${e.end !== undefined ? formatDuration(e.end - e.start) : 'under way'} · ${(e.score * 100).toFixed(1)} % moved`,
         ),
       ),
     );
+  }
+
+  /** The camera's still of an event (asked once per event), shown in its button when it comes. */
+  private still(e: EventSpan): HTMLElement | null {
+    if (!e.hasSnapshot) return null;
+    const key = `${this.camera}/${e.event}`;
+    let url = this.stills.get(key);
+    if (!url) {
+      url = this.api.snapshotUrl(this.camera, e.event).catch(() => undefined);
+      this.stills.set(key, url);
+    }
+    const img = h('img', { class: 'still', alt: '' });
+    img.hidden = true;
+    void url.then((src) => {
+      if (!src) return;
+      img.src = src;
+      img.hidden = false;
+    });
+    return img;
   }
 
   private draw(): void {

@@ -116,6 +116,8 @@ describe('motion events on the recordings timeline', () => {
       assert.equal(Number(await mark.getAttribute('data-start')), start);
       assert.match((await page.locator('#events li').first().textContent()) ?? '', /^Motion \d\d:\d\d:\d\d \d+ s · \d+\.\d % moved$/);
       assert.match((await page.locator('#event-count').textContent()) ?? '', /^ · \d+ motion events?$/);
+      // Each listed event shows the camera's still of it.
+      await page.waitForFunction((id) => (document.querySelector<HTMLImageElement>(`#events li[data-event="${id}"] img.still`)?.naturalWidth ?? 0) > 0, e.event, { timeout: 10_000 });
       // The mark sits on the timeline where the event is (its left edge at the event's share of the day).
       const box = await page.locator('#timeline').boundingBox();
       const at = await mark.boundingBox();

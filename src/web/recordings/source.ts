@@ -10,21 +10,17 @@ export type Overview = RecordingsOverview;
 
 /** A motion event the recorder heard (ms since the epoch; `end` undefined while under way). */
 export interface EventSpan {
-  readonly start: number;
-  readonly end: number | undefined;
-  readonly score: number;
-}
-
-/** A motion event of some camera, as the events list under the grid shows one the recorder kept. */
-export interface PastEvent {
-  /** The camera's recordings name. */
-  readonly camera: string;
   readonly event: string;
   readonly start: number;
   readonly end: number | undefined;
   readonly score: number;
-  /** The recorder keeps the camera's still of it (`snapshot`). */
+  /** The recorder keeps the camera's still of it (`snapshotUrl`). */
   readonly hasSnapshot: boolean;
+}
+
+/** A motion event of some camera (its recordings name), as the events list under the grid shows one. */
+export interface PastEvent extends EventSpan {
+  readonly camera: string;
 }
 
 /**
@@ -55,18 +51,15 @@ export interface RecordingsSource extends RecordingsIndex {
 
 /** The events API's answer for every camera, newest first. */
 export function pastEvents(list: readonly RecordingsEvent[]): PastEvent[] {
-  return list
-    .map((e) => {
-      const start = Date.parse(e.start);
-      return { camera: e.camera, event: e.event, start, end: e.duration === null ? undefined : start + e.duration * 1000, score: e.score, hasSnapshot: e.snapshot === true };
-    })
-    .reverse();
+  return list.map((e) => ({ ...eventSpan(e), camera: e.camera })).reverse();
 }
 
 /** The events API's answer (ISO start, seconds) as event spans. */
 export function eventSpans(list: readonly RecordingsEvent[]): EventSpan[] {
-  return list.map((e) => {
-    const start = Date.parse(e.start);
-    return { start, end: e.duration === null ? undefined : start + e.duration * 1000, score: e.score };
-  });
+  return list.map(eventSpan);
+}
+
+function eventSpan(e: RecordingsEvent): EventSpan {
+  const start = Date.parse(e.start);
+  return { event: e.event, start, end: e.duration === null ? undefined : start + e.duration * 1000, score: e.score, hasSnapshot: e.snapshot === true };
 }

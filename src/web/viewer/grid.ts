@@ -12,7 +12,7 @@ export class Grid {
   private readonly empty: HTMLElement;
   private room: BrowserRoom | undefined;
   private offs: (() => void)[] = [];
-  /** The cameras the hub records, by recordings name (their tiles offer Replay). */
+  /** The cameras the room's recorder keeps, by recordings name (their tiles offer Replay). */
   private recorded: ReadonlySet<string> = new Set();
 
   constructor(
@@ -58,7 +58,7 @@ export class Grid {
     this.room = undefined;
   }
 
-  /** Which cameras the hub records (recordings names): their tiles offer Replay. */
+  /** Which cameras the room's recorder keeps (recordings names): their tiles offer Replay. */
   setRecorded(names: ReadonlySet<string>): void {
     this.recorded = names;
     for (const t of this.tiles.values()) t.setRecorded(names);

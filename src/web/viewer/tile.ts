@@ -110,7 +110,7 @@ export class Tile {
     this.talkButton.hidden = camera.talkBack === false;
   }
 
-  /** Shows Replay when the hub records this camera (`recorded`: the recordings names of the cameras it keeps). */
+  /** Shows Replay when the room's recorder keeps this camera (`recorded`: the recordings names of the cameras it keeps). */
   setRecorded(recorded: ReadonlySet<string>): void {
     this.replayLink.hidden = !recorded.has(cameraFolder(this.camera.name));
     this.aimReplay();

@@ -396,6 +396,11 @@ describe('Recordings view in Chromium', () => {
     const log = new EventLog(dir);
     log.start('Demo camera', 'PASTEVENT1', at, 0.04, still);
     log.end('Demo camera', 'PASTEVENT1', at + 5000, 0.06);
+    // And 55 before it, a minute apart: more than the list's first page (50) holds.
+    for (let i = 0; i < 55; i++) {
+      log.start('Demo camera', `OLD${i}`, at - (i + 1) * 60_000, 0.02);
+      log.end('Demo camera', `OLD${i}`, at - (i + 1) * 60_000 + 2000, 0.02);
+    }
     const fragment = new URLSearchParams(new URL(hub.link).hash.slice(1));
     fragment.set('b', `ws://127.0.0.1:${hub.port}/mqtt`);
     for (const size of ['desktop', 'phone'] as const) {
@@ -409,6 +414,17 @@ describe('Recordings view in Chromium', () => {
       assert.match((await item.locator('img.thumb').getAttribute('src')) ?? '', /^data:image\/jpeg;base64,/, 'the still came over the channel');
       assert.match((await item.textContent()) ?? '', /Demo camera.*Today \d\d:\d\d:\d\d.*5 s/);
       await page.locator('.tile a.replay').first().waitFor({ state: 'visible', timeout: 10_000 });
+      if (size === 'desktop') {
+        // The first page is the newest 50; "Older events" brings the rest, the oldest included.
+        const older = page.locator('#events-older');
+        await older.waitFor({ state: 'visible', timeout: 10_000 });
+        assert.equal(await page.locator('#events-list li[data-from="recorder"]').count(), 50);
+        assert.equal(await page.locator('#events-list li[data-event="OLD54"]').count(), 0);
+        await older.click();
+        await page.locator('#events-list li[data-event="OLD54"]').waitFor({ state: 'attached', timeout: 20_000 });
+        assert.ok((await page.locator('#events-list li[data-from="recorder"]').count()) >= 56);
+        assert.equal(await older.isVisible(), false, 'nothing older left');
+      }
       assert.deepEqual(site.requests.slice(asked).filter((r) => r.includes('/api/')), ['/api/recordings'], 'the static host was asked once (404); the rest came over the channel');
       await item.scrollIntoViewIfNeeded();
       await page.screenshot({ path: `${ARTIFACTS}/events-over-channel-${size}.png` });

@@ -21,7 +21,7 @@ interface Entry {
   stored: boolean;
 }
 
-const MAX_EVENTS = 200;
+const MAX_EVENTS = 500;
 /** At most one system notification per camera this often. */
 export const NOTIFY_COOLDOWN_MS = 60_000;
 const NOTIFY_KEY = 'peercam.notify';
@@ -46,6 +46,7 @@ export class EventsPanel {
   private readonly filter: HTMLSelectElement;
   private readonly notifyBox: HTMLInputElement;
   private readonly settingsButton: HTMLButtonElement;
+  private readonly olderButton: HTMLButtonElement;
   private readonly entries: Entry[] = [];
   private readonly byEvent = new Map<string, Entry>();
   private readonly lastNotified = new Map<string, number>();
@@ -64,12 +65,14 @@ export class EventsPanel {
     this.notifyBox = h('input', { type: 'checkbox', id: 'events-notify', onchange: () => void this.toggleNotify() });
     this.settingsButton = h('button', { type: 'button', id: 'motion-settings', onclick: () => this.openSettings() }, 'Motion settings…');
     this.list = h('ol', { class: 'events-list', id: 'events-list' });
+    this.olderButton = h('button', { type: 'button', id: 'events-older', class: 'events-older', hidden: true }, 'Older events');
     this.dialog = new MotionSettingsDialog(channel);
     this.el = h(
       'section',
       { class: 'events', id: 'events', 'aria-label': 'motion events' },
       h('div', { class: 'events-head' }, h('h2', {}, 'Motion events'), this.filter, h('label', { class: 'notify' }, this.notifyBox, ' Notify me'), this.settingsButton),
       this.list,
+      this.olderButton,
       h('p', { class: 'hint events-empty' }, 'No motion yet. Cameras tell every member of the room when something moves.'),
       this.dialog.el,
     );
@@ -191,22 +194,34 @@ export class EventsPanel {
     return box;
   }
 
-  /** The events the recorder kept from before the page opened, with their stills (fetched as they are listed). */
-  private async loadHistory(index: RecordingsIndex): Promise<void> {
-    const now = Date.now();
-    const past = await index.recentEvents(now - HISTORY_MS, now + 60_000, HISTORY_EVENTS).catch(() => []);
+  /**
+   * The events the recorder kept before `before` (the newest HISTORY_EVENTS; the first page only over the last
+   * HISTORY_MS), with their stills (fetched as they are listed); "Older events" asks for the page before.
+   */
+  private async loadHistory(index: RecordingsIndex, before?: number): Promise<void> {
+    const from = before === undefined ? Date.now() - HISTORY_MS : 0;
+    const past = await index.recentEvents(from, before ?? Date.now() + 60_000, HISTORY_EVENTS).catch(() => []);
     const names = new Map([...this.channel.peers.values()].map((p) => [cameraFolder(p.name), p.name]));
     const entries: Entry[] = past.map((p) => ({
-        folder: p.camera,
-        name: names.get(p.camera) ?? p.camera.replace(/_/g, ' '),
-        event: p.event,
-        startedAt: p.start,
-        end: p.end,
-        score: p.score,
+      folder: p.camera,
+      name: names.get(p.camera) ?? p.camera.replace(/_/g, ' '),
+      event: p.event,
+      startedAt: p.start,
+      end: p.end,
+      score: p.score,
       thumb: p.hasSnapshot ? index.snapshotUrl(p.camera, p.event).catch(() => undefined) : undefined,
       stored: true,
     }));
     this.add(entries);
+    const oldest = past.at(-1)?.start;
+    this.olderButton.hidden = past.length < HISTORY_EVENTS || oldest === undefined || this.entries.length >= MAX_EVENTS;
+    this.olderButton.onclick = () => {
+      this.olderButton.disabled = true;
+      void this.loadHistory(index, oldest).finally(() => {
+        this.olderButton.disabled = false;
+        index.release();
+      });
+    };
     await Promise.all(entries.map((e) => e.thumb));
   }
 

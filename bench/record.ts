@@ -49,6 +49,8 @@ const AB = arg('ab', '');
 /** `--batch-ms N` / `--ab-batch-ms N`: the recorder's (the second recorder's) `--batch-ms`; default: its own default. */
 const BATCH = arg('batch-ms', '');
 const AB_BATCH = arg('ab-batch-ms', '');
+/** `--node-flags "..."`: V8/Node flags for the recorder's process (e.g. `--single-threaded-gc`; NODE_OPTIONS refuses some). */
+const NODE_FLAGS = arg('node-flags', '').split(' ').filter(Boolean);
 /** `--perf`: the recorder writes /tmp/perf-PID.map (JS symbols for `perf record -p PID`); its pid is printed. */
 const PERF = process.argv.includes('--perf');
 const PLAY_TRIALS = Number(arg('play-trials', '10'));
@@ -81,7 +83,7 @@ for (const n of COUNTS) {
     cameras.push(c);
     await c.waitFor(/is live in room/, 180_000);
   }
-  const nodeArgs = [...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(PERF ? ['--perf-basic-prof'] : [])];
+  const nodeArgs = [...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(PERF ? ['--perf-basic-prof'] : []), ...NODE_FLAGS];
   const rec = spawnCli(['record', '--out', out, '--segment', '60s', ...(BATCH ? ['--batch-ms', BATCH] : [])], home.env, nodeArgs);
   const pid = rec.child.pid ?? 0;
   const outB = AB ? await mkdtemp(join(tmpdir(), 'peercam-bench-rec-ab-')) : '';

@@ -268,9 +268,5 @@ function readOrUndefined(file: string): Buffer | undefined {
 }
 
 function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
+  return readOrUndefined(file)?.toString('utf8') ?? '';
 }

@@ -189,7 +189,7 @@ export class EventsPanel {
     void e.thumb?.then((url) => {
       if (!url) return;
       e.thumb = url;
-      box.replaceWith(h('img', { class: 'thumb', alt, src: url }));
+      box.replaceWith(h('img', { class: 'thumb', alt, src: url, loading: 'lazy' }));
     });
     return box;
   }
@@ -201,10 +201,10 @@ export class EventsPanel {
   private async loadHistory(index: RecordingsIndex, before?: number): Promise<void> {
     const from = before === undefined ? Date.now() - HISTORY_MS : 0;
     const past = await index.recentEvents(from, before ?? Date.now() + 60_000, HISTORY_EVENTS).catch(() => []);
-    const names = new Map([...this.channel.peers.values()].map((p) => [cameraFolder(p.name), p.name]));
     const entries: Entry[] = past.map((p) => ({
       folder: p.camera,
-      name: names.get(p.camera) ?? p.camera.replace(/_/g, ' '),
+      // A camera offline now is shown by its recordings name, underscores as spaces.
+      name: this.presentCamera(p.camera)?.name ?? p.camera.replace(/_+/g, ' ').trim(),
       event: p.event,
       startedAt: p.start,
       end: p.end,
@@ -229,7 +229,8 @@ export class EventsPanel {
   private async loadRecorded(index: RecordingsIndex): Promise<void> {
     const o = await index.overview().catch(() => undefined);
     if (o && typeof o !== 'string') {
-      this.recorded = new Set([...o.cameras.map((c) => c.camera), ...o.recording]);
+      // `recording` has the cameras' own names: as recordings names too, like `cameras`.
+      this.recorded = new Set([...o.cameras.map((c) => c.camera), ...o.recording].map(cameraFolder));
       this.onRecorded(this.recorded);
       this.render();
     }

@@ -31,7 +31,7 @@ test("an event's still is kept beside its day's log, listed, read back, and prun
     ],
   );
   assert.deepEqual(readSnapshot(root, 'Front door', 'E1'), JPEG);
-  assert.deepEqual(readSnapshot(root, 'Front_door', 'E4'), JPEG, 'by name or folder, on any day');
+  assert.deepEqual(readSnapshot(root, 'Front_door', 'E4'), JPEG, 'by name or folder, whichever its day');
   assert.equal(readSnapshot(root, 'Front door', 'E2'), undefined);
   assert.equal(readSnapshot(root, 'Front door', '../../etc/passwd'), undefined);
   // A restarted recorder prunes what it loaded: the first day's log and stills go together.

@@ -143,9 +143,11 @@ describe('motion events on the recordings timeline', () => {
     ]) {
       const context = await browser.newContext({ viewport: { width: size.width, height: size.height }, ...(size.name === 'phone' ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}) });
       const page = await context.newPage();
+      const opened = Date.now();
       await page.goto(hub.link);
       const item = page.locator(`#events-list li.event[data-event="${e.event}"]`);
       await item.locator('img.thumb').waitFor({ timeout: 30_000 });
+      process.stdout.write(`# ${size.name}: the recorder's event listed ${Date.now() - opened} ms after the page opened (HTTP)\n`);
       assert.equal(await item.getAttribute('data-camera'), 'yard');
       assert.equal(await item.getAttribute('data-phase'), 'end');
       await page.waitForFunction((id) => (document.querySelector<HTMLImageElement>(`li.event[data-event="${id}"] img.thumb`)?.naturalWidth ?? 0) > 0, e.event, { timeout: 10_000 });

@@ -406,11 +406,13 @@ describe('Recordings view in Chromium', () => {
     for (const size of ['desktop', 'phone'] as const) {
       const { page } = await device(browser, size);
       const asked = site.requests.length;
+      const opened = Date.now();
       // The app in a sub-folder of the static host (dist/web under /web/): its links must be relative.
       await page.goto(`http://127.0.0.1:${site.port}/web/#${fragment.toString()}`);
       const item = page.locator('#events-list li.event[data-event="PASTEVENT1"][data-from="recorder"]');
       await item.locator('img.thumb').waitFor({ timeout: 45_000 });
       await page.waitForFunction(() => (document.querySelector<HTMLImageElement>('li.event[data-event="PASTEVENT1"] img.thumb')?.naturalWidth ?? 0) === 160, undefined, { timeout: 10_000 });
+      process.stdout.write(`# ${size}: the recorder's events and stills listed ${Date.now() - opened} ms after the page opened (data channel)\n`);
       assert.match((await item.locator('img.thumb').getAttribute('src')) ?? '', /^data:image\/jpeg;base64,/, 'the still came over the channel');
       assert.match((await item.textContent()) ?? '', /Demo camera.*Today \d\d:\d\d:\d\d.*5 s/);
       await page.locator('.tile a.replay').first().waitFor({ state: 'visible', timeout: 10_000 });

@@ -136,6 +136,9 @@ class RecordingsLink {
     const req = parseRecordingsRequest(text);
     if (!req) {
       this.log.debug({ text: text.slice(0, 200) }, 'ignored a recordings request that is not one');
+      // One with an id gets an answer, so that its sender (a newer page asking what this recorder lacks) does not wait.
+      const id = requestId(text);
+      if (id !== undefined) this.reply({ id, ok: false, error: { code: 'bad-request', message: 'This recorder does not understand that request (an older peercam?).' } });
       return;
     }
     try {
@@ -277,5 +280,15 @@ class RecordingsLink {
 
   private reply(r: RecordingsReply): void {
     if (!this.closed) this.peer?.send(JSON.stringify(r));
+  }
+}
+
+/** The id of a request that did not parse, when it has one. */
+function requestId(text: string): number | undefined {
+  try {
+    const id: unknown = (JSON.parse(text) as { id?: unknown } | null)?.id;
+    return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 ? id : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -11,6 +11,7 @@ import { RECORDINGS_LABEL, RECORDINGS_SOURCE, type RecordingsOverview } from '..
 import { buildClip, readClip } from '../../src/record/clip.js';
 import { SealedChannel } from '../../src/signaling/channel.js';
 import { MqttTransport } from '../../src/signaling/mqtt.js';
+import { RecordingsLink } from '../../src/web/recordings/link.js';
 import { RemoteRecorder } from '../../src/web/recordings/remote.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/brokers.js';
 import { recordClip } from '../helpers/recorded-clip.js';
@@ -118,6 +119,31 @@ describe('openChannel to a source of the other device (the recorder’s recordin
       assert.equal((await again.ask<RecordingsOverview>({ op: 'overview' })).state, 'ok');
     } finally {
       remote.close();
+    }
+  });
+
+  it('an ask to a member that never answers (an old or stuck recorder) fails after its reply timeout instead of waiting forever', async () => {
+    const room = member.room;
+    const silent = await joinRoom({ link: room, name: 'silent', bindAddress: '127.0.0.1' });
+    const got: string[] = [];
+    silent.on('channel', (ch) => ch.on('message', (m) => got.push(String(m))));
+    try {
+      await waitFor(() => member.devices.has(silent.self), { timeoutMs: 15_000, what: 'the silent member present' });
+      const ch = await member.openChannel(silent.self, { label: RECORDINGS_LABEL, timeoutMs: 20_000 });
+      const link = new RecordingsLink(ch, 500);
+      const outcome = await Promise.race([
+        link.ask({ op: 'overview' }).then(
+          () => 'answered',
+          (err: unknown) => err,
+        ),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5000)),
+      ]);
+      assert.ok(outcome instanceof PeercamError && outcome.code === 'timeout', String(outcome));
+      assert.match(outcome.message, /did not answer "overview" within 0.5 s/);
+      await waitFor(() => got.length === 1, { timeoutMs: 5000, what: 'the ask delivered' });
+      link.close();
+    } finally {
+      await silent.leave();
     }
   });
 });

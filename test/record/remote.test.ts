@@ -152,6 +152,11 @@ describe('recordings over a data channel with the recorder', () => {
       m.send({ id: 3, op: 'snapshot', camera: 'Porch', event: 'P1' });
       const still = (await m.reply(3)) as RecordingsSnapshot;
       assert.deepEqual([still.contentType, Buffer.from(still.base64, 'base64')], ['image/jpeg', jpeg]);
+      // A request this recorder does not understand (a newer page's) is answered, not left waiting.
+      m.send({ id: 6, op: 'thumbnails', camera: 'Porch' });
+      await waitFor(() => m.replies.some((r) => parseRecordingsReply(r)?.id === 6), { timeoutMs: 10_000, what: 'reply 6' });
+      const r6 = m.replies.map(parseRecordingsReply).find((x) => x?.id === 6);
+      assert.ok(r6 && 'ok' in r6 && !r6.ok && r6.error.code === 'bad-request', JSON.stringify(r6));
       for (const [id, event] of [[4, 'Y1'], [5, '../P1']] as const) {
         m.send({ id, op: 'snapshot', camera: 'Porch', event });
         await waitFor(() => m.replies.some((r) => parseRecordingsReply(r)?.id === id), { timeoutMs: 10_000, what: `reply ${id}` });

@@ -15,6 +15,9 @@ export interface ClipReader {
   readonly onDone: (bytes: number) => void;
 }
 
+/** A reply takes a few ms; a clip's header one file read more. */
+const REPLY_TIMEOUT_MS = 20_000;
+
 type Ask = RecordingsRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
 
 /**
@@ -27,7 +30,11 @@ export class RecordingsLink {
   private readonly readers = new Map<number, ClipReader>();
   private closedWith: Error | undefined;
 
-  constructor(private readonly channel: PeerChannel) {
+  constructor(
+    private readonly channel: PeerChannel,
+    /** How long an ask waits for its reply (a recorder that never answers, a reply lost with a dropped channel). */
+    private readonly replyTimeoutMs = REPLY_TIMEOUT_MS,
+  ) {
     channel.on('message', (data) => this.onMessage(data));
     channel.on('close', () => this.fail(new PeercamError('closed', 'The recorder closed the connection.')));
   }
@@ -36,12 +43,26 @@ export class RecordingsLink {
     return this.channel.open && !this.closedWith;
   }
 
-  /** One request and its reply's body (rejects with the recorder's error). */
+  /** One request and its reply's body (rejects with the recorder's error, or when no reply comes in time). */
   ask<T>(request: Ask): Promise<T> {
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
       if (this.closedWith) return reject(this.closedWith);
-      this.pending.set(id, { resolve: (body) => resolve(body as T), reject });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(PeercamError.timeout(`The recorder did not answer "${request.op}" within ${this.replyTimeoutMs / 1000} s.`));
+      }, this.replyTimeoutMs);
+      const done = () => clearTimeout(timer);
+      this.pending.set(id, {
+        resolve: (body) => {
+          done();
+          resolve(body as T);
+        },
+        reject: (err) => {
+          done();
+          reject(err);
+        },
+      });
       this.send({ ...request, id });
     });
   }

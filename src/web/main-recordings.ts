@@ -107,6 +107,7 @@ class RecordingsView {
   private readonly timeline = new TimelineView(byId('timeline'), byId('hours'), byId('zooms'), {
     pick: (at) => void this.play(at),
     pickEvent: (e) => void this.play(e.start - EVENT_LEAD_MS),
+    stillOf: (e) => this.stillOf(e),
   });
 
   constructor(
@@ -215,18 +216,23 @@ class RecordingsView {
     );
   }
 
-  /** The camera's still of an event (asked once per event), shown in its button when it comes. */
-  private still(e: EventSpan): HTMLElement | null {
-    if (!e.hasSnapshot) return null;
+  /** The camera's still of an event, asked once per event. */
+  private stillOf(e: EventSpan): Promise<string | undefined> {
     const key = `${this.camera}/${e.event}`;
     let url = this.stills.get(key);
     if (!url) {
       url = this.api.snapshotUrl(this.camera, e.event).catch(() => undefined);
       this.stills.set(key, url);
     }
+    return url;
+  }
+
+  /** An event's still in its button in the list, when it comes. */
+  private still(e: EventSpan): HTMLElement | null {
+    if (!e.hasSnapshot) return null;
     const img = h('img', { class: 'still', alt: '' });
     img.hidden = true;
-    void url.then((src) => {
+    void this.stillOf(e).then((src) => {
       if (!src) return;
       img.src = src;
       img.hidden = false;

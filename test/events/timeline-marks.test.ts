@@ -122,7 +122,19 @@ describe('motion events on the recordings timeline', () => {
       const box = await page.locator('#timeline').boundingBox();
       const at = await mark.boundingBox();
       assert.ok(box && at && at.width >= 4 && at.x >= box.x - 3 && at.x <= box.x + box.width);
-      if (size.name === 'desktop') await mark.click();
+      if (size.name === 'desktop') {
+        // The pointer on the mark shows the camera's still of the event above it.
+        await mark.hover();
+        await page.waitForFunction(() => {
+          const still = document.querySelector<HTMLImageElement>('.timeline-still');
+          return still !== null && !still.hidden && still.naturalWidth > 0;
+        }, undefined, { timeout: 10_000 });
+        const still = await page.locator('.timeline-still').boundingBox();
+        const on = await mark.boundingBox();
+        assert.ok(still && on && still.y + still.height <= on.y && Math.abs(still.x + still.width / 2 - (on.x + on.width / 2)) < 90, `the still above its mark: ${JSON.stringify({ still, on })}`);
+        await page.screenshot({ path: `${ARTIFACTS}/recordings-event-still-hover.png` });
+        await mark.click();
+      }
       else await page.locator('#events .event-link').first().click();
       const shown = await shownAt(page);
       // It opens 3 s before the event's start (or where the recording begins, if later).

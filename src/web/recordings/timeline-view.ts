@@ -15,6 +15,8 @@ export interface TimelineHandlers {
   pick(at: number): void;
   /** A click on an event's mark. */
   pickEvent(event: EventSpan): void;
+  /** The camera's still of an event (a URL), shown above its mark while the pointer is on it. */
+  stillOf(event: EventSpan): Promise<string | undefined>;
 }
 
 /**
@@ -30,6 +32,9 @@ export class TimelineView {
   private readonly playhead = h('div', { class: 'playhead', hidden: true });
   private readonly hover = h('div', { class: 'hover-time', hidden: true });
   private readonly content = h('div', { class: 'timeline-content' });
+  /** An event's still above the bar (outside it: the bar clips what overflows), while the pointer is on its mark. */
+  private readonly preview = h('img', { class: 'timeline-still', alt: '', hidden: true });
+  private previewing: EventSpan | undefined;
 
   constructor(
     private readonly bar: HTMLElement,
@@ -39,6 +44,7 @@ export class TimelineView {
   ) {
     this.window = new TimelineWindow(0);
     bar.replaceChildren(this.content, this.playhead, this.hover);
+    bar.after(this.preview);
     zooms.replaceChildren(
       ...ZOOMS.map((z) =>
         h('button', { type: 'button', 'data-ms': z.ms, 'aria-pressed': String(z.ms === this.window.ms), onclick: () => this.zoom(z.ms) }, z.label),
@@ -112,6 +118,7 @@ export class TimelineView {
           title: `Motion at ${clock(e.start)}${e.end !== undefined ? `, ${formatDuration(e.end - e.start)}` : ' (under way)'}: click to play`,
           'aria-label': `Motion at ${clock(e.start)}`,
           'data-start': e.start,
+          'data-event': e.event,
           onclick: (ev: Event) => {
             ev.stopPropagation();
             this.on.pickEvent(e);
@@ -148,6 +155,7 @@ export class TimelineView {
     });
     this.bar.addEventListener('pointermove', (e) => {
       this.showHover(e.clientX);
+      this.showStill(e.target instanceof Element ? e.target.closest<HTMLElement>('.event-mark') : null);
       if (!press || e.pointerId !== press.id) return;
       const dx = e.clientX - press.x;
       if (!press.dragging && Math.abs(dx) < DRAG_PX) return;
@@ -171,6 +179,7 @@ export class TimelineView {
     this.bar.addEventListener('pointercancel', release);
     this.bar.addEventListener('pointerleave', () => {
       this.hover.hidden = true;
+      this.showStill(null);
     });
     this.bar.addEventListener('click', (e) => {
       if (dragged) {
@@ -187,5 +196,23 @@ export class TimelineView {
     this.hover.textContent = clock(this.window.at(share));
     this.hover.style.left = `${(share * 100).toFixed(3)}%`;
     this.hover.classList.toggle('flip', share > 0.85);
+  }
+
+  /** The still of the event whose mark is under the pointer (none: hidden), centred above the mark. */
+  private showStill(mark: HTMLElement | null): void {
+    const event = mark ? this.events.find((e) => e.event === mark.dataset.event && e.hasSnapshot) : undefined;
+    if (event === this.previewing) return;
+    this.previewing = event;
+    this.preview.hidden = true;
+    if (!event || !mark) return;
+    void this.on.stillOf(event).then((url) => {
+      if (!url || this.previewing !== event) return;
+      this.preview.src = url;
+      // Kept inside the timeline's box near its ends (the still is 160 px wide, centred on the mark).
+      const x = this.bar.offsetLeft + this.bar.clientLeft + mark.offsetLeft + mark.offsetWidth / 2;
+      this.preview.style.left = `${Math.min(Math.max(x, this.bar.offsetLeft + 80), this.bar.offsetLeft + this.bar.offsetWidth - 80)}px`;
+      this.preview.style.top = `${this.bar.offsetTop}px`;
+      this.preview.hidden = false;
+    });
   }
 }

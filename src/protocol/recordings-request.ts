@@ -49,4 +49,3 @@ export function parseRecordingsRequest(text: string): RecordingsRequest | undefi
   const r = v.safeParse(Request, json);
   return r.success ? r.output : undefined;
 }
-

@@ -19,7 +19,6 @@ export const CHUNK_BYTES = 60 * 1024;
  */
 export const MAX_CHUNK_BYTES = 240 * 1024;
 
-
 export interface RecordingsOverview {
   readonly cameras: readonly { camera: string; start: string; end: string }[];
   readonly recording: readonly string[];

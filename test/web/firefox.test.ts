@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import type { Browser as Firefox, Page as FirefoxPage } from 'puppeteer-core';
 import type { WatchReport } from '../../src/agent/watch.js';
+import { encodeJpeg420 } from '../../src/events/jpeg.js';
+import { EventLog } from '../../src/record/event-log.js';
 import { type CliProcess, runCli, spawnCli } from '../helpers/cli.js';
 import { firefoxNetwork, launchFirefox } from '../helpers/firefox.js';
 import { childrenNamed } from '../helpers/procs.js';
@@ -55,11 +59,13 @@ describe('Firefox (no H.264): viewer of Node cameras over VP8, camera page for C
   let firefox: Firefox;
   let viewer: FirefoxPage;
   let desk: CliProcess;
+  let recordings = '';
 
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     net = await firefoxNetwork();
-    hub = await startHubProcess();
+    recordings = await mkdtemp(join(tmpdir(), 'peercam-firefox-rec-'));
+    hub = await startHubProcess({ args: ['--record', recordings, '--segment', '3s'] });
     // A testsrc camera of the hub's room: H.264 first, VP8 for viewers without H.264.
     desk = spawnCli(
       ['camera', '--source', 'testsrc', '--name', 'Desk', '--size', '320x180', '--fps', '15', '--gop', '1', '--broker', `mqtt://127.0.0.1:${hub.mqttPort}`],
@@ -75,6 +81,7 @@ describe('Firefox (no H.264): viewer of Node cameras over VP8, camera page for C
     await desk?.kill();
     await hub?.close();
     await net?.remove();
+    if (recordings) await rm(recordings, { recursive: true, force: true });
   });
 
   it('plays the demo camera and a testsrc camera in Firefox, both over VP8', async () => {
@@ -147,5 +154,28 @@ describe('Firefox (no H.264): viewer of Node cameras over VP8, camera page for C
     assert.ok(report.frames >= 10 && (report.width ?? 0) > 0, `frames ${report.frames}`);
     await phone.close();
     await chrome.context.close();
+  });
+
+  it("a Firefox page lists the recorder's past events with their stills; a recorded camera's tile offers Replay", async () => {
+    // An event of Desk 10 s ago with its still, as the hub's recorder keeps it (testsrc has no motion of its own).
+    const grey = new Uint8Array(160 * 96 * 1.5).fill(128).map((v, i) => (i < 160 * 96 ? (i % 160) + 40 : v));
+    const log = new EventLog(recordings);
+    log.start('Desk', 'FFEVENT1', Date.now() - 10_000, 0.05, Buffer.from(encodeJpeg420(160, 96, grey)).toString('base64'));
+    log.end('Desk', 'FFEVENT1', Date.now() - 7000, 0.05);
+    const page = await firefox.newPage();
+    try {
+      await page.goto(hub.link);
+      await page.waitForFunction(() => (document.querySelector<HTMLImageElement>('li.event[data-event="FFEVENT1"] img.thumb')?.naturalWidth ?? 0) === 160, { timeout: 45_000 });
+      const href = await page.evaluate(() => document.querySelector<HTMLAnchorElement>('li.event[data-event="FFEVENT1"] a.play')?.getAttribute('href') ?? '');
+      assert.match(href, /^recordings\.html\?camera=Desk&t=\d+/);
+      await page.waitForFunction(
+        () => [...document.querySelectorAll<HTMLElement>('.tile')].some((t) => t.querySelector('.name')?.textContent === 'Desk' && t.querySelector<HTMLElement>('a.replay')?.hidden === false),
+        { timeout: 20_000 },
+      );
+      await page.evaluate(() => document.querySelector('li.event[data-event="FFEVENT1"]')?.scrollIntoView());
+      await page.screenshot({ path: `${ARTIFACTS}/firefox-events.png` });
+    } finally {
+      await page.close();
+    }
   });
 });

@@ -166,11 +166,14 @@ export class EventsPanel {
   private item(e: Entry): HTMLElement {
     const at = new Date(e.startedAt);
     const seconds = e.end !== undefined ? Math.max(1, Math.round((e.end - e.startedAt) / 1000)) : undefined;
-    const play = this.recorded.has(e.folder) ? h('a', { class: 'button play', href: recordingsHref(e.name, e.startedAt - PLAY_BEFORE_MS) }, 'Play') : null;
+    const href = this.recorded.has(e.folder) ? recordingsHref(e.name, e.startedAt - PLAY_BEFORE_MS) : undefined;
+    const play = href ? h('a', { class: 'button play', href }, 'Play') : null;
+    const thumb = this.thumb(e, `${e.name} at ${at.toLocaleTimeString()}`);
     return h(
       'li',
       { class: 'event', 'data-camera': e.folder, 'data-event': e.event, 'data-phase': e.end === undefined ? 'start' : 'end', 'data-from': e.stored ? 'recorder' : 'live' },
-      this.thumb(e, `${e.name} at ${at.toLocaleTimeString()}`),
+      // The still plays it too (a larger target on a phone); one tab stop per event: Play.
+      href ? h('a', { class: 'thumb-link', href, tabindex: -1, 'aria-hidden': 'true' }, thumb) : thumb,
       h(
         'div',
         { class: 'what' },

@@ -53,27 +53,28 @@ const eventsDir = (root: string, folder: string) => join(root, folder, 'events')
 
 /** The events of one camera (name or folder) that overlap [from, to), oldest first. Reads only the days in range. */
 export function readEvents(root: string, camera: string, from = 0, to = Number.MAX_SAFE_INTEGER): EventMark[] {
-  const dir = eventsDir(root, cameraFolder(camera));
-  const first = dayOf(Math.max(0, from - DAY_MS));
-  const last = dayOf(Math.min(to, 8.64e15));
-  const lines: Line[] = [];
-  for (const file of listFiles(dir)) {
-    const day = FILE.exec(file)?.[1];
-    if (!day || day < first || day > last) continue;
-    lines.push(...parseLines(readText(join(dir, file))));
-  }
-  return marksOf(lines).filter((m) => m.start < to && (m.end ?? m.start + OPEN_EVENT_MS) >= from);
+  const folder = cameraFolder(camera);
+  return daysInRange(root, folder, from, to).flatMap((day) => readDay(root, folder, day, from, to));
 }
 
 /**
  * The motion events over [from, to) of `camera`, or of every camera, oldest first; with `limit`, only the newest that
- * many. As the HTTP API's /events and the data channel's `events` answer.
+ * many: days are read from the newest back, and no further than it takes (a year of days costs what a few do).
+ * As the HTTP API's /events and the data channel's `events` answer.
  */
 export function eventsJson(root: string, camera: string | undefined, from: number, to: number, limit = Number.MAX_SAFE_INTEGER): RecordingsEvent[] {
-  const cameras = camera === undefined ? listCameras(root) : [cameraFolder(camera)];
-  const all = cameras.flatMap((folder) => readEvents(root, folder, from, to).map((m) => ({ folder, m })));
-  if (cameras.length > 1) all.sort((a, b) => a.m.start - b.m.start);
-  return all.slice(Math.max(0, all.length - limit)).map(({ folder, m }) => ({
+  const folders = camera === undefined ? listCameras(root) : [cameraFolder(camera)];
+  const byDay = new Map<string, string[]>();
+  for (const folder of folders) for (const day of daysInRange(root, folder, from, to)) byDay.set(day, [...(byDay.get(day) ?? []), folder]);
+  const picked: { folder: string; m: EventMark }[] = [];
+  // An event is in the file of the day it started, with its end: once a day brings the count to `limit`, every
+  // earlier day's events started earlier than those.
+  for (const day of [...byDay.keys()].sort().reverse()) {
+    for (const folder of byDay.get(day) ?? []) picked.push(...readDay(root, folder, day, from, to).map((m) => ({ folder, m })));
+    if (picked.length >= limit) break;
+  }
+  picked.sort((a, b) => a.m.start - b.m.start);
+  return picked.slice(Math.max(0, picked.length - limit)).map(({ folder, m }) => ({
     camera: folder,
     event: m.event,
     start: new Date(m.start).toISOString(),
@@ -82,6 +83,23 @@ export function eventsJson(root: string, camera: string | undefined, from: numbe
     ...(m.box ? { box: m.box } : {}),
     ...(m.snapshot ? { snapshot: true } : {}),
   }));
+}
+
+/** The days (ascending) of a camera folder's event files that may hold events overlapping [from, to). */
+function daysInRange(root: string, folder: string, from: number, to: number): string[] {
+  // From the day before `from`: an event that started then may still run into the range.
+  const first = dayOf(Math.max(0, from - DAY_MS));
+  const last = dayOf(Math.min(to, 8.64e15));
+  return listFiles(eventsDir(root, folder)).flatMap((file) => {
+    const day = FILE.exec(file)?.[1];
+    return day && day >= first && day <= last ? [day] : [];
+  });
+}
+
+/** The events of one day file (those that started that day) that overlap [from, to), oldest first. */
+function readDay(root: string, folder: string, day: string, from: number, to: number): EventMark[] {
+  const lines = parseLines(readText(join(eventsDir(root, folder), `${day}.jsonl`)));
+  return marksOf(lines).filter((m) => m.start < to && (m.end ?? m.start + OPEN_EVENT_MS) >= from);
 }
 
 /** The JPEG still the recorder keeps of `event` of `camera` (name or folder), or undefined. */

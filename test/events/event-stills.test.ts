@@ -69,4 +69,19 @@ test("every camera's events at once: oldest first, each with its camera, `limit`
     ['Y1', 'P1', 'Y2'],
     'only the asked range',
   );
+  // Read from the newest day back: a limit that reaches into an older day takes that day's newest.
+  log.start('porch', 'P0', T0 - 2 * DAY, 0.1);
+  assert.deepEqual(
+    eventsJson(root, undefined, 0, T0 + 2 * DAY, 3).map((e) => e.event),
+    ['P1', 'Y2', 'K1'],
+  );
+  assert.deepEqual(
+    eventsJson(root, undefined, 0, T0 + 2 * DAY, 6).map((e) => e.event),
+    ['P0', 'Y1', 'P1', 'Y2', 'K1'],
+  );
+  assert.deepEqual(
+    eventsJson(root, undefined, 0, T0 + 2 * MIN, 2).map((e) => e.event),
+    ['P0', 'Y1'],
+    "the newest before the end asked (the list's older page)",
+  );
 });

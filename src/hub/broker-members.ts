@@ -130,6 +130,8 @@ export function memberPolicy(members: BrokerMembers, onRefusal: (client: Client 
   return {
     hooks,
     attach(aedes) {
+      /** Clears a retained presence (an empty retained message, as a will does). */
+      const clear = (topic: string) => aedes.publish({ cmd: 'publish', topic, payload: Buffer.alloc(0), qos: 0, retain: true, dup: false }, () => {});
       aedes.on('client', (client) => {
         const device = deviceOfClientId(client.id);
         if (device !== undefined) live.set(device, (live.get(device) ?? 0) + 1);
@@ -145,8 +147,16 @@ export function memberPolicy(members: BrokerMembers, onRefusal: (client: Client 
         live.delete(device);
         // Its will (published just before) cleared the slot already, unless it set none or left cleanly without clearing.
         const topic = topics.presence(members.room, device);
-        if (!slots.delete(topic)) return;
-        aedes.publish({ cmd: 'publish', topic, payload: Buffer.alloc(0), qos: 0, retain: true, dup: false }, () => {});
+        if (slots.delete(topic)) clear(topic);
+      });
+      // A presence stored after its device's last connection closed (one still in the broker's pipeline as the
+      // connection went, e.g. a flood cut short) would stay retained with nobody to clear it: clear it now.
+      aedes.on('publish', (packet, client) => {
+        if (!client || !packet.retain || packet.payload.length === 0 || !packet.topic.startsWith(presencePrefix)) return;
+        const device = deviceOfClientId(client.id);
+        if (device === undefined || live.has(device)) return;
+        slots.delete(packet.topic);
+        clear(packet.topic);
       });
     },
   };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Client, PublishPacket } from 'aedes';
+import { Aedes, type Client, type PublishPacket } from 'aedes';
 import { memberPolicy } from '../../src/hub/broker-members.js';
 import { newDeviceId, Room, topics } from '../../src/protocol/index.js';
 import { mqttClientId } from '../../src/signaling/mqtt-client-id.js';
@@ -44,5 +44,29 @@ describe("the hub broker's member policy, by a client's state", () => {
     for (let i = 0; i < 25; i++) results.push(await decide(policy, client, presence(room, device, Buffer.from('p'))));
     assert.equal(results.filter((r) => r === undefined).length, 20, 'the burst of 20');
     assert.match(results.at(-1) ?? '', /presence faster than/);
+  });
+
+  it("clears a presence that reaches the retained store after its device's last connection closed", async () => {
+    const room = await Room.create();
+    const policy = memberPolicy({ room: room.id, credentials: room.credentials });
+    const aedes = await Aedes.createBroker();
+    policy.attach(aedes);
+    const clears: string[] = [];
+    aedes.on('publish', (p) => {
+      if (p.retain && p.payload.length === 0) clears.push(p.topic);
+    });
+    const settle = () => new Promise((r) => setTimeout(r, 50));
+    try {
+      const [live, gone] = [newDeviceId(), newDeviceId()];
+      aedes.emit('client', fakeClient(live, { connected: true, closed: false }));
+      // What aedes reports once it has stored a retained publish: from a connected device it stays; from one whose
+      // last connection closed while the publish was still in the broker's pipeline, it is cleared at once.
+      aedes.emit('publish', presence(room, live, Buffer.from('here')), fakeClient(live, { connected: true, closed: false }));
+      aedes.emit('publish', presence(room, gone, Buffer.from('late')), fakeClient(gone, { connected: false, closed: true }));
+      await settle();
+      assert.deepEqual(clears, [topics.presence(room.id, gone)]);
+    } finally {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    }
   });
 });

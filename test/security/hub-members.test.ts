@@ -273,8 +273,17 @@ describe('a hub admits room members only (issue 14)', () => {
     console.log(`hub RSS: start ${mb(start)} MB, peak ${mb(peak)} MB, end ${mb(end)} MB (2 x 10,000 retained publishes of 4 KiB, 32 abandoned slots)`);
     assert.equal(dropped, 2, 'both flooders were dropped');
     assert.ok(end - start < 20 * 1024 * 1024, `RSS grew by ${mb(end - start)} MB`);
-    // Nothing of it stays retained: what is retained is the hub's own members' presence, as before the flood.
-    assert.deepEqual(await retainedPresence(), before);
+    // Nothing of it stays retained: what is retained is the hub's own members' presence, as before the flood. The hub
+    // clears a slot as it sees its connection close, which on a busy machine can come later than the check after 1 s.
+    let left: string[] = [];
+    await waitFor(
+      async () => {
+        left = await retainedPresence();
+        return left.join() === before.join();
+      },
+      { timeoutMs: 15_000, what: 'the flood\'s and the holders\' presence cleared' },
+    ).catch(() => {});
+    assert.deepEqual(left, before);
   });
   it('members get through: Node devices present the room login by themselves, on TCP and the WebSocket', async () => {
     for (const url of [tcpUrl, wsUrl]) {

@@ -426,6 +426,9 @@ describe('Recordings view in Chromium', () => {
         await page.locator('#events-list li[data-event="OLD54"]').waitFor({ state: 'attached', timeout: 20_000 });
         assert.ok((await page.locator('#events-list li[data-from="recorder"]').count()) >= 56);
         assert.equal(await older.isVisible(), false, 'nothing older left');
+        // Play only where the recorder may still hold it: not for an event from before its oldest recording.
+        assert.equal(await page.locator('#events-list li[data-event="OLD54"] a.play').count(), 0);
+        assert.equal(await page.locator('#events-list li[data-event="PASTEVENT1"] a.play').count(), 1);
       }
       assert.deepEqual(site.requests.slice(asked).filter((r) => r.includes('/api/')), ['/api/recordings'], 'the static host was asked once (404); the rest came over the channel');
       await item.scrollIntoViewIfNeeded();

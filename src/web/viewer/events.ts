@@ -50,7 +50,8 @@ export class EventsPanel {
   private readonly entries: Entry[] = [];
   private readonly byEvent = new Map<string, Entry>();
   private readonly lastNotified = new Map<string, number>();
-  private recorded = new Set<string>();
+  /** The cameras the recorder keeps (recordings names), each with the start of the oldest recording it has left. */
+  private recorded = new Map<string, number>();
   private readonly dialog: MotionSettingsDialog;
 
   constructor(
@@ -166,7 +167,7 @@ export class EventsPanel {
   private item(e: Entry): HTMLElement {
     const at = new Date(e.startedAt);
     const seconds = e.end !== undefined ? Math.max(1, Math.round((e.end - e.startedAt) / 1000)) : undefined;
-    const href = this.recorded.has(e.folder) ? recordingsHref(e.name, e.startedAt - PLAY_BEFORE_MS) : undefined;
+    const href = this.playable(e) ? recordingsHref(e.name, e.startedAt - PLAY_BEFORE_MS) : undefined;
     const play = href ? h('a', { class: 'button play', href }, 'Play') : null;
     const thumb = this.thumb(e, `${e.name} at ${at.toLocaleTimeString()}`);
     return h(
@@ -183,6 +184,15 @@ export class EventsPanel {
       ),
       play,
     );
+  }
+
+  /**
+   * Whether the recorder may still hold the event: it keeps that camera, and the event did not end before the oldest
+   * recording it has left (retention deletes oldest first; an event under way always may).
+   */
+  private playable(e: Entry): boolean {
+    const since = this.recorded.get(e.folder);
+    return since !== undefined && (e.end ?? Date.now()) >= since;
   }
 
   /** The still, or a dark box that shows the recorder's once it came. */
@@ -233,8 +243,10 @@ export class EventsPanel {
     const o = await index.overview().catch(() => undefined);
     if (o && typeof o !== 'string') {
       // `recording` has the cameras' own names: as recordings names too, like `cameras`.
-      this.recorded = new Set([...o.cameras.map((c) => c.camera), ...o.recording].map(cameraFolder));
-      this.onRecorded(this.recorded);
+      this.recorded = new Map(o.cameras.map((c) => [c.camera, Date.parse(c.start)]));
+      // A camera recording its first segment has none finished yet: kept from now.
+      for (const folder of o.recording.map(cameraFolder)) if (!this.recorded.has(folder)) this.recorded.set(folder, Date.now());
+      this.onRecorded(new Set(this.recorded.keys()));
       this.render();
     }
     setTimeout(() => void this.loadRecorded(index).then(() => index.release()), REFRESH_MS[index.via]);

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { cameraFolder, type Logger, silentLogger } from '../protocol/index.js';
 import { dayOf, listCameras } from './store.js';
@@ -108,8 +108,8 @@ export function readSnapshot(root: string, camera: string, event: string): Buffe
   const dir = eventsDir(root, cameraFolder(camera));
   // Newest day first: a still is asked for most often soon after its event.
   for (const day of listFiles(dir).filter((f) => DAY_DIR.test(f)).reverse()) {
-    const file = join(dir, day, `${event}.jpg`);
-    if (existsSync(file)) return readOrUndefined(file);
+    const jpeg = readOrUndefined(join(dir, day, `${event}.jpg`));
+    if (jpeg) return jpeg;
   }
   return undefined;
 }

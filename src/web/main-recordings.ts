@@ -1,6 +1,6 @@
 import { cameraFolder, PeercamError, type Room } from '../protocol/index.js';
 import { connect, showStatus } from './lib/connection.js';
-import { byId, h, notice } from './lib/dom.js';
+import { byId, h, notice, scrollBackTo } from './lib/dom.js';
 import { icon } from './lib/icons.js';
 import { consoleLogger, defaultName, peerConfigOf, tabDeviceId } from './lib/join.js';
 import { catchEverything, showNoRoom } from './lib/no-room.js';
@@ -103,6 +103,8 @@ class RecordingsView {
   /** Wall time of the loaded clip's first frame. */
   private clipStart: number | undefined;
   private speed = 1;
+  /** The notice of the last play that failed (one at a time, gone when a play works). */
+  private playFailed: (() => void) | undefined;
   private readonly video = byId<HTMLVideoElement>('player');
   private readonly timeline = new TimelineView(byId('timeline'), byId('hours'), byId('zooms'), {
     pick: (at) => void this.play(at),
@@ -268,8 +270,27 @@ class RecordingsView {
     const seconds = Math.min(CLIP_S, (span.end - from) / 1000);
     this.video.playbackRate = this.speed;
     // The first frame of the new source (a callback asked now could fire for a frame of the clip playing before).
-    this.video.addEventListener('loadstart', () => this.video.requestVideoFrameCallback(() => performance.mark('rec-first-frame')), { once: true });
-    const start = await this.api.play(this.camera, from, seconds);
+    this.video.addEventListener(
+      'loadstart',
+      () => {
+        if (typeof this.video.requestVideoFrameCallback === 'function') this.video.requestVideoFrameCallback(() => performance.mark('rec-first-frame'));
+      },
+      { once: true },
+    );
+    this.playFailed?.();
+    this.playFailed = undefined;
+    // Played from a list further down (a phone's long list of events): the player comes back into view. Played from
+    // the timeline above it, nothing moves (the timeline stays where the finger is).
+    scrollBackTo(this.video.closest('section') ?? this.video);
+    let start: number | undefined;
+    try {
+      start = await this.api.play(this.camera, from, seconds);
+    } catch (err) {
+      const why = err instanceof PeercamError ? err.message : String(err);
+      this.playFailed = notice('error', 'Cannot play here', why);
+      byId('at').textContent = `Cannot play here: ${why}`;
+      return;
+    }
     if (start === undefined) return;
     performance.mark('rec-src');
     this.clipStart = start;

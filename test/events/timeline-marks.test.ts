@@ -155,10 +155,16 @@ describe('motion events on the recordings timeline', () => {
     ]) {
       const context = await browser.newContext({ viewport: { width: size.width, height: size.height }, ...(size.name === 'phone' ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}) });
       const page = await context.newPage();
+      const overviews: string[] = [];
+      page.on('request', (r) => {
+        if (new URL(r.url()).pathname === '/api/recordings') overviews.push(r.url());
+      });
       const opened = Date.now();
       await page.goto(hub.link);
       const item = page.locator(`#events-list li.event[data-event="${e.event}"]`);
       await item.locator('img.thumb').waitFor({ timeout: 30_000 });
+      // How the page found the hub's recordings is also the overview the events list starts from: asked once.
+      assert.equal(overviews.length, 1, `the overview asked ${overviews.length} times`);
       process.stdout.write(`# ${size.name}: the recorder's event listed ${Date.now() - opened} ms after the page opened (HTTP)\n`);
       assert.equal(await item.getAttribute('data-camera'), 'yard');
       assert.equal(await item.getAttribute('data-phase'), 'end');

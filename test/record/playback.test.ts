@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { device, launch } from '../web/browser.js';
-import { ARTIFACTS, marks } from '../web/pages.js';
+import { ARTIFACTS, marks, recordedSeconds } from '../web/pages.js';
 import { listSegments } from '../../src/record/store.js';
 import { EventLog } from '../../src/record/event-log.js';
 import { encodeJpeg420 } from '../../src/events/jpeg.js';
@@ -13,14 +13,7 @@ import { waitFor } from '../helpers/wait.js';
 import { decodeErrors, probe } from './probe.js';
 import { type HubProcess, startHubProcess } from '../web/hub-process.js';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
 import { startStaticHost } from '../helpers/static-host.js';
-
-/** Seconds recorded this day, as the view's summary says. */
-async function recordedSeconds(page: Page): Promise<number> {
-  const summary = (await page.locator('#summary').textContent()) ?? '';
-  return Number(/(\d+) s this day/.exec(summary)?.[1] ?? 0) + 60 * Number(/(\d+) min/.exec(summary)?.[1] ?? 0);
-}
 
 /** `H:MM:SS` as seconds of the day. */
 function seconds(label: string): number {

@@ -36,3 +36,9 @@ export async function talkBackHeard(cameraPage: Page, timeoutMs: number): Promis
       throw new Error(`talk-back not heard by the camera page; talker rows: ${rows.join(' | ') || 'none'}`, { cause: err });
     });
 }
+
+/** Seconds recorded this day, as the Recordings page's summary says. */
+export async function recordedSeconds(page: Page): Promise<number> {
+  const summary = (await page.locator('#summary').textContent()) ?? '';
+  return Number(/(\d+) s this day/.exec(summary)?.[1] ?? 0) + 60 * Number(/(\d+) min/.exec(summary)?.[1] ?? 0);
+}

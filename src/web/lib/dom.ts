@@ -21,6 +21,17 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   return el as T;
 }
 
+/**
+ * Scrolls the page back up to `el` when the page is scrolled past it (its top hidden above, under the sticky header):
+ * `el` then starts just below the header. Nothing moves when `el` is in sight or further down.
+ */
+export function scrollBackTo(el: Element): void {
+  const top = document.querySelector('header')?.getBoundingClientRect().bottom ?? 0;
+  const r = el.getBoundingClientRect();
+  if (r.top >= top) return;
+  window.scrollBy({ top: r.top - top - 8, behavior: 'smooth' });
+}
+
 export type NoticeKind = 'error' | 'warn' | 'info';
 
 /**

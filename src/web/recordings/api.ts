@@ -10,9 +10,14 @@ export class RecordingsApi implements RecordingsSource {
   constructor(
     private readonly token: string,
     private readonly video?: HTMLVideoElement,
+    /** An overview just asked (how the page found this API): the next `overview()` gives it instead of asking. */
+    private known?: Overview,
   ) {}
 
   async overview(): Promise<Overview | 'not-recording' | 'unauthorized'> {
+    const known = this.known;
+    this.known = undefined;
+    if (known) return known;
     const r = await fetch('/api/recordings', { headers: this.headers() });
     if (r.status === 401) return 'unauthorized';
     if (r.status === 404 || !(r.headers.get('content-type') ?? '').includes('json')) return 'not-recording';

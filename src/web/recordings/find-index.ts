@@ -13,6 +13,6 @@ export async function findRecordings(token: string, room: PeercamRoom): Promise<
   const api = new RecordingsApi(token);
   const overview = await api.overview().catch(() => 'not-recording' as const);
   if (overview === 'unauthorized') return undefined;
-  if (overview !== 'not-recording') return api;
+  if (overview !== 'not-recording') return new RecordingsApi(token, undefined, overview);
   return new DataChannelIndex(new RemoteRecorder(room));
 }

@@ -1,3 +1,4 @@
+import { PeercamError } from '../../protocol/errors.js';
 import type { RecordingsLink } from './link.js';
 
 /** Credit of a new stream: a keyframe and a few seconds, before the clip's bitrate is known. */
@@ -8,6 +9,31 @@ const MIN_GRANT = 256 * 1024;
 export const DEFAULT_AHEAD_S = 20;
 /** Media kept behind the playhead; older is removed (MSE buffers have a quota, ~150 MB in Chromium). */
 const BEHIND_S = 30;
+/** Under a managed source that says "not now" (`streaming` false), still keep this much ahead of the playhead. */
+const MANAGED_MIN_AHEAD_S = 5;
+/** How many times one play recovers from the element's failure (its demuxer or decoder refused media). */
+const MAX_RECOVERIES = 3;
+
+/**
+ * WebKit's Managed Media Source (Safari 17.1+, the only MSE an iPhone has): a MediaSource whose browser says when to
+ * fetch (`streaming`, `startstreaming`) and may drop buffered media under memory pressure.
+ */
+interface ManagedSource extends MediaSource {
+  readonly streaming?: boolean;
+}
+type SourceClass = new () => ManagedSource;
+
+/** The page's MSE: MediaSource where it exists (Chromium, Firefox, Safari on a Mac), else ManagedMediaSource (iPhone). */
+export function mediaSourceClass(): { Source: SourceClass; managed: boolean } | undefined {
+  const w = window as unknown as { MediaSource?: SourceClass; ManagedMediaSource?: SourceClass };
+  if (w.MediaSource) return { Source: w.MediaSource, managed: false };
+  return w.ManagedMediaSource ? { Source: w.ManagedMediaSource, managed: true } : undefined;
+}
+
+/** Why a clip cannot be streamed into this browser's player; said on the page instead of a bare script error. */
+export const NO_MSE_MESSAGE =
+  'This browser cannot play recordings streamed over the room: it has no Media Source Extensions (on an iPhone they ' +
+  'come with iOS 17.1). Downloads still work here; at home, the hub’s own Recordings page plays them in any browser.';
 
 /**
  * Plays clips streamed over a recordings data channel in a `<video>` through Media Source Extensions. The bytes are an
@@ -15,7 +41,7 @@ const BEHIND_S = 30;
  * outside what is buffered cancels it and asks for the fragment at the new time, placed on the same timeline.
  */
 export class MsePlayer {
-  private source: MediaSource | undefined;
+  private source: ManagedSource | undefined;
   private buffer: SourceBuffer | undefined;
   private queue: Uint8Array<ArrayBuffer>[] = [];
   /** The current stream: its id, what arrived, what we allowed. */
@@ -27,6 +53,7 @@ export class MsePlayer {
   private reseeking = false;
   /** Where to start showing once buffered: the asked time, after the keyframe the clip starts at. */
   private skipTo: number | undefined;
+  private recoveries = 0;
 
   constructor(
     private readonly video: HTMLVideoElement,
@@ -36,12 +63,15 @@ export class MsePlayer {
   ) {
     video.addEventListener('timeupdate', () => this.pump());
     video.addEventListener('seeking', () => void this.seeked());
+    video.addEventListener('waiting', () => this.stalled());
+    video.addEventListener('error', () => void this.recover().catch((err: unknown) => (video.dataset.error = String(err))));
   }
 
   /** Plays `camera` from `from` (wall ms) for `seconds`; resolves with the wall time of the timeline's 0. */
   async play(camera: string, from: number, seconds: number): Promise<number | undefined> {
     // A new source resets the element's rate: keep the one chosen.
     const rate = this.video.playbackRate;
+    this.recoveries = 0;
     const start = await this.load(camera, from, seconds);
     if (start === undefined) return undefined;
     await this.video.play().catch(() => {});
@@ -49,20 +79,29 @@ export class MsePlayer {
     return start;
   }
 
-  private async load(camera: string, from: number, seconds: number): Promise<number | undefined> {
+  /** A new source from `from`; on the timeline of the play it replaces when `timeline` says where that one began. */
+  private async load(camera: string, from: number, seconds: number, timeline?: { base: number; duration: number }): Promise<number | undefined> {
+    const mse = mediaSourceClass();
+    if (!mse) throw new PeercamError('media', NO_MSE_MESSAGE);
     const gen = ++this.generation;
     this.stop();
     const link = await this.link();
-    const source = new MediaSource();
+    const source = new mse.Source();
     this.source = source;
     this.camera = camera;
+    // A managed source opens only for an element that cannot be sent to AirPlay (it has no URL to hand over).
+    if (mse.managed) this.video.disableRemotePlayback = true;
+    source.addEventListener('startstreaming', () => this.pump());
     this.video.src = URL.createObjectURL(source);
     await new Promise<void>((resolve) => source.addEventListener('sourceopen', () => resolve(), { once: true }));
     const started = await this.request(link, from, seconds, 0);
     if (!started || gen !== this.generation) return undefined;
-    this.base = started.start;
-    this.skipTo = (from - started.start) / 1000 > 0.05 ? (from - started.start) / 1000 : undefined;
+    this.base = timeline?.base ?? started.start;
+    // The clip starts at the keyframe at or before `from`: placed where that is on the timeline, shown from `from`.
+    const offset = (started.start - this.base) / 1000;
+    this.skipTo = (from - started.start) / 1000 > 0.05 ? (from - this.base) / 1000 : undefined;
     const buffer = source.addSourceBuffer(started.mime);
+    buffer.timestampOffset = offset;
     this.buffer = buffer;
     buffer.addEventListener('updateend', () => {
       if (this.skipTo !== undefined && inBuffered(this.video, this.skipTo)) {
@@ -71,9 +110,30 @@ export class MsePlayer {
       }
       this.append();
     });
-    source.duration = started.durationMs / 1000;
+    source.duration = timeline?.duration ?? started.durationMs / 1000;
     this.append();
-    return started.start;
+    return this.base;
+  }
+
+  /**
+   * The element failed: its demuxer or decoder refused media (Chromium, rarely, after a stream asked again). A new
+   * source on the same timeline plays on from the playhead; a few times per play, then the failure stands.
+   */
+  private async recover(): Promise<void> {
+    const source = this.source;
+    const error = this.video.error;
+    if (!source || !error || this.recoveries >= MAX_RECOVERIES) return;
+    this.recoveries++;
+    // Said on the element (tests, bug reports).
+    this.video.dataset.recovered = `${this.recoveries}: ${error.message}`;
+    const t = this.video.currentTime;
+    const rate = this.video.playbackRate;
+    const duration = source.duration;
+    if (!Number.isFinite(duration) || t >= duration - 0.1) return;
+    const started = await this.load(this.camera, this.base + t * 1000, Math.max(1, duration - t), { base: this.base, duration });
+    if (started === undefined) return;
+    await this.video.play().catch(() => {});
+    this.video.playbackRate = rate;
   }
 
   stop(): void {
@@ -151,7 +211,9 @@ export class MsePlayer {
     const end = bufferedEnd(this.video, now);
     const aheadS = this.aheadS * Math.max(1, this.video.playbackRate);
     const grant = Math.max(MIN_GRANT, s.bytesPerSecond * aheadS);
-    if (end - now < aheadS && s.credit - s.received < grant / 2) {
+    // A managed source's browser asks for media when it wants it (power, memory): beyond a few seconds, wait for it.
+    const held = this.source?.streaming === false && end - now >= MANAGED_MIN_AHEAD_S;
+    if (!held && end - now < aheadS && s.credit - s.received < grant / 2) {
       s.credit = s.received + grant;
       const id = s.id;
       void this.link().then((l) => l.credit(id, s.credit));
@@ -164,6 +226,20 @@ export class MsePlayer {
     const cut = this.video.currentTime - keepS;
     if (!buffer || buffer.updating || buffer.buffered.length === 0 || cut <= 0 || buffer.buffered.start(0) >= cut - 1) return;
     buffer.remove(0, cut);
+  }
+
+  /**
+   * Playback waits for media. While the stream is coming in order that is normal; but media the browser dropped
+   * (a managed source under memory pressure) or a stream that ended short leaves a hole nothing will fill: ask again
+   * from the playhead, as a seek there would.
+   */
+  private stalled(): void {
+    const t = this.video.currentTime;
+    if (!this.buffer || this.reseeking || inBuffered(this.video, t)) return;
+    const b = this.video.buffered;
+    const mediaAfter = b.length > 0 && b.end(b.length - 1) > t + 0.1;
+    const ended = this.stream === undefined || this.stream.done;
+    if (mediaAfter || (ended && t < (this.source?.duration ?? 0) - 0.5)) void this.seeked();
   }
 
   /** A seek outside what is buffered: cancel the stream, ask for the fragment at that time. */

@@ -1,6 +1,6 @@
 import { EventGate } from './event-gate.js';
 import { mkdirSync } from 'node:fs';
-import { type DeviceId, type Logger, PeercamError, silentLogger } from '../protocol/index.js';
+import { type DeviceId, type Logger, PeercamError, type PresenceBody, silentLogger } from '../protocol/index.js';
 import { CameraRecorder } from '../record/camera-recorder.js';
 import { DiskGuard, type DiskState } from '../record/disk.js';
 import { EventLog } from '../record/event-log.js';
@@ -16,6 +16,11 @@ import { RecordingsServer } from './recordings-server.js';
 /** Options of a Recorder: the room channel, where to write, retention, which cameras. */
 export interface RecorderOptions extends RetentionPolicy {
   readonly channel: Channel;
+  /**
+   * What the recorder announces (with RECORDINGS_PRESENCE_SOURCE): given, its presence also tells the room whether it
+   * writes (`recording`), the moment that changes, so that every member's page can say "Recording is stopped".
+   */
+  readonly presence?: PresenceBody;
   readonly peerConfig: PeerConfig;
   /** Where recordings go: one folder per camera. */
   readonly root: string;
@@ -150,6 +155,7 @@ export class Recorder {
       onChange: (state: DiskState, error) => {
         say(state === 'ok' ? 'recording resumed: the disk is writable again' : `${error?.message}`);
         options.onActivity?.({ kind: 'disk', state });
+        this.announce(state, error?.message);
       },
     });
   }
@@ -204,6 +210,14 @@ export class Recorder {
         ...(options.log ? { log: options.log } : {}),
       });
     return rec;
+  }
+
+  /** Tells the room (in the recorder's presence) whether it writes; only when that changes. */
+  private announce(state: DiskState, error: string | undefined): void {
+    const presence = this.options.presence;
+    if (!presence) return;
+    const recording = { state, ...(error ? { error: error.slice(0, 512) } : {}) };
+    this.options.channel.setPresence({ ...presence, recording }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'could not announce the recording state'));
   }
 
   /** Cameras being recorded now (connected or coming back). */

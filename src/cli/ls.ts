@@ -14,7 +14,7 @@ interface LsOptions extends LanCliOptions {
 
 /** One row of `ls --json`: a member of the room, or (with --lan) a device of another room seen on the LAN. */
 export type LsEntry =
-  | { id: string; name: string; role: string; via: PeerInfo['via'] }
+  | { id: string; name: string; role: string; via: PeerInfo['via']; recording?: PeerInfo['recording'] }
   | { id: string; role: string; room: 'foreign'; via: 'lan' };
 
 export function registerLs(program: Command): void {
@@ -25,7 +25,7 @@ export function registerLs(program: Command): void {
         .description('list the devices present in the room (with --lan: also devices of other rooms on this LAN, as foreign)')
         .option('--seconds <n>', 'how long to listen for presence', '2')
         .option('--watch', 'keep listening and print the list again on every change, until interrupted')
-        .option('--json', 'print a JSON array of {id, name, role, via} (foreign devices: {id, role, room: "foreign", via: "lan"})'),
+        .option('--json', 'print a JSON array of {id, name, role, via[, recording]} (recording: a recorder\'s {state, error}; foreign devices: {id, role, room: "foreign", via: "lan"})'),
     ),
   ).action(async (opts: LsOptions) => {
     const log = logger(opts);
@@ -61,16 +61,25 @@ export function registerLs(program: Command): void {
 }
 
 export function entries(joined: Joined): LsEntry[] {
-  const members: LsEntry[] = [...joined.node.devices.values()].map((p) => ({ id: p.id, name: p.name, role: p.role, via: p.via }));
+  const members: LsEntry[] = [...joined.node.devices.values()].map((p) => ({
+    id: p.id,
+    name: p.name,
+    role: p.role,
+    via: p.via,
+    ...(p.recording ? { recording: p.recording } : {}),
+  }));
   const foreign: LsEntry[] = (joined.lan?.lan.foreign() ?? []).map((s: LanService) => ({ id: s.id, role: s.role, room: 'foreign', via: 'lan' }));
   return [...members, ...foreign];
 }
 
 function table(list: LsEntry[]): string {
   if (list.length === 0) return 'No devices present in this room.\n';
+  // A recorder that does not write says so in a last column (shown only then).
+  const note = (e: LsEntry) => ('recording' in e && e.recording && e.recording.state !== 'ok' ? `recording stopped (${e.recording.state})` : '');
+  const notes = list.some((e) => note(e) !== '');
   const rows = [
-    ['ID', 'NAME', 'ROLE', 'VIA'],
-    ...list.map((e) => ('room' in e ? [e.id, '(another room)', e.role, e.via] : [e.id, e.name, e.role, e.via])),
+    ['ID', 'NAME', 'ROLE', 'VIA', ...(notes ? ['NOTE'] : [])],
+    ...list.map((e) => [...('room' in e ? [e.id, '(another room)', e.role, e.via] : [e.id, e.name, e.role, e.via]), ...(notes ? [note(e)] : [])]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return `${rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`;

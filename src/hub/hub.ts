@@ -62,6 +62,9 @@ export interface HubOptions {
   readonly log?: Logger;
 }
 
+/** What the hub's own devices say they run (their presence's `agent`). */
+export const HUB_AGENT = 'peercam/0.1.0 hub';
+
 /** Joins the room as a device over the embedded broker (a started channel). */
 export type JoinRoom = (self: {
   id: string;
@@ -148,7 +151,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         new MqttTransport({ url: brokerUrl, roomLogin: 'first', log }),
         {
           self: self.id,
-          presence: { name: self.name, role: self.role, agent: 'peercam/0.1.0 hub', ...(self.ice ? { ice: self.ice } : {}), ...(self.sources ? { sources: self.sources } : {}) },
+          presence: { name: self.name, role: self.role, agent: HUB_AGENT, ...(self.ice ? { ice: self.ice } : {}), ...(self.sources ? { sources: self.sources } : {}) },
           log,
         },
       );

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { type DeviceId, type Logger, type Room, silentLogger } from '../protocol/index.js';
 import { SealedChannel } from '../signaling/channel.js';
 import { LanTransport } from '../signaling/lan/index.js';
+import { HUB_AGENT } from './hub.js';
 
 export interface HubLanOptions {
   readonly room: Room;
@@ -45,7 +46,7 @@ export async function advertiseHub(options: HubLanOptions): Promise<HubLan> {
   });
   const channel = new SealedChannel(options.room, transport, {
     self: options.id,
-    presence: { name, role: 'hub', agent: 'peercam/0.1.0 hub' },
+    presence: { name, role: 'hub', agent: HUB_AGENT },
     log,
   });
   await channel.start();

@@ -50,6 +50,11 @@ const Presence = v.object({
   agent: v.optional(shortText(128)),
   /** STUN/TURN servers the owner configured on this device (hubs, cameras); optional, older devices omit it. */
   ice: v.optional(IceAdvert),
+  /**
+   * Recorders: whether recordings are being written. `state` 'ok', or why not ('full', 'read-only', 'failed'; free
+   * text, so that a newer recorder's state does not make older members drop its presence); `error` what to do.
+   */
+  recording: v.optional(v.object({ state: shortText(32), error: v.optional(shortText(512)) })),
 });
 
 const unit = v.pipe(v.number(), v.minValue(0), v.maxValue(1));

@@ -22,6 +22,20 @@ it('disk full (ENOSPC on a small tmpfs): one clear error, oldest deleted, record
   const home = await cliHome();
   after(() => home.remove());
   assert.equal((await runCli(['room', 'new', '--no-qr', '--broker', broker.url], home.env)).code, 0);
+  // A member of the room watching presence, as every member's page does: the recorder says when it stops writing.
+  const watch = spawnCli(['ls', '--watch', '--json'], home.env);
+  after(() => watch.stop());
+  const recorderSaid = () =>
+    watch
+      .output()
+      .split('\n')
+      .flatMap((line) => {
+        try {
+          return (JSON.parse(line) as { role: string; recording?: { state: string; error?: string } }[]).filter((e) => e.role === 'viewer').map((e) => e.recording);
+        } catch {
+          return [];
+        }
+      });
   const cam = spawnCli(['camera', '--source', 'testsrc', '--name', 'garage', '--size', '640x360', '--gop', '1', '--bitrate', '6000'], home.env);
   after(() => cam.kill());
   await cam.waitFor(/is live in room/);
@@ -48,6 +62,13 @@ it('disk full (ENOSPC on a small tmpfs): one clear error, oldest deleted, record
   const first = listSegments(inside, 'garage')[0]!.path;
   await waitFor(() => alive() && /Recording stopped: the disk holding .* is full \(ENOSPC\)/.test(out), { timeoutMs: 90_000, what: `ENOSPC\n${out}`, intervalMs: 200 });
   await waitFor(() => alive() && /recording resumed/.test(out), { timeoutMs: 30_000, what: 'resumed', intervalMs: 200 });
+  // Its presence said it too, with the same words, then that it writes again.
+  await waitFor(() => recorderSaid().some((r) => r?.state === 'ok'), { timeoutMs: 10_000, what: `the recorder's presence back to ok: ${watch.output()}` });
+  const said = recorderSaid();
+  const full = said.findIndex((r) => r?.state === 'full');
+  assert.ok(full >= 0, `the recorder's presence said the disk is full: ${watch.output()}`);
+  assert.match(said[full]?.error ?? '', /Recording stopped: the disk holding .* is full \(ENOSPC\)/);
+  assert.ok(said.slice(full).some((r) => r?.state === 'ok'), 'then that it writes again');
   const resumedAt = Date.now();
   await waitFor(() => alive() && listSegments(inside, 'garage').some((s) => !s.open && s.start > resumedAt), { timeoutMs: 30_000, what: 'segments after resuming', intervalMs: 200 });
   assert.ok(!existsSync(first), 'the oldest segment was deleted to make room');

@@ -92,39 +92,6 @@ describe('Recordings over the data channel in a browser without MediaSource (Saf
     assert.ok(state.duration >= 12, `clip of ${state.duration} s`);
     await page.screenshot({ path: join(ARTIFACTS, 'recordings-managed-phone.png') });
 
-    // The browser drops media just ahead of the playhead, as a managed source may under memory pressure: playback
-    // reaches the hole, and the player asks the recorder again from there instead of waiting for ever.
-    const hole = await page.evaluate(async () => {
-      const v = document.querySelector<HTMLVideoElement>('#player')!;
-      const b = (window as unknown as { __buffer: SourceBuffer }).__buffer;
-      while (b.updating) await new Promise((r) => b.addEventListener('updateend', r, { once: true }));
-      const from = v.currentTime + 1;
-      const to = from + 3;
-      b.remove(from, to);
-      await new Promise((r) => b.addEventListener('updateend', r, { once: true }));
-      // Past the hole on this clip's timeline (the page goes on to the next clip when this one ends, with another
-      // start: that would not count).
-      const w = window as unknown as { __passed?: boolean };
-      const clip = v.dataset.clipStart;
-      v.addEventListener('timeupdate', () => {
-        if (v.dataset.clipStart === clip && v.currentTime > to + 0.5) w.__passed = true;
-      });
-      return { from, to, requests: Number(v.dataset.requests) };
-    });
-    await page
-      .waitForFunction(() => (window as unknown as { __passed?: boolean }).__passed === true, undefined, { timeout: 30_000 })
-      .catch(async (err: unknown) => {
-        const s = await page.evaluate(() => {
-          const v = document.querySelector<HTMLVideoElement>('#player')!;
-          const ranges = Array.from({ length: v.buffered.length }, (_, i) => `${v.buffered.start(i).toFixed(2)}-${v.buffered.end(i).toFixed(2)}`);
-          const w = window as unknown as { __source?: MediaSource; __events?: string[] };
-          return { t: v.currentTime, paused: v.paused, ready: v.readyState, ranges, source: w.__source?.readyState, error: v.error?.message, events: w.__events?.slice(-20), ...v.dataset };
-        });
-        throw new Error(`playback did not pass the dropped media (${hole.from.toFixed(2)}-${hole.to.toFixed(2)} s): ${JSON.stringify(s)}`, { cause: err });
-      });
-    const requests = await page.evaluate(() => Number(document.querySelector<HTMLVideoElement>('#player')!.dataset.requests));
-    assert.ok(requests > hole.requests, `the player asked again (${hole.requests} -> ${requests} requests)`);
-
     // The element fails (its demuxer refuses what it is given): a new source plays on from the same moment.
     const failedAt = await page.evaluate(async () => {
       const v = document.querySelector<HTMLVideoElement>('#player')!;
@@ -168,6 +135,40 @@ describe('Recordings over the data channel in a browser without MediaSource (Saf
     const recovered = (await page.locator('#player').getAttribute('data-recovered')) ?? '';
     assert.match(recovered, /^\d: .*APPEND/);
     process.stdout.write(`# recoveries in this play: ${recovered}\n`);
+
+    // The browser drops media just ahead of the playhead, as a managed source may under memory pressure: playback
+    // reaches the hole, and the player asks the recorder again from there instead of waiting for ever.
+    const hole = await page.evaluate(async () => {
+      const v = document.querySelector<HTMLVideoElement>('#player')!;
+      const b = (window as unknown as { __buffer: SourceBuffer }).__buffer;
+      while (b.updating) await new Promise((r) => b.addEventListener('updateend', r, { once: true }));
+      const from = v.currentTime + 1;
+      const to = from + 3;
+      b.remove(from, to);
+      await new Promise((r) => b.addEventListener('updateend', r, { once: true }));
+      // Past the hole on this clip's timeline (the page goes on to the next clip when this one ends, with another
+      // start: that would not count).
+      const w = window as unknown as { __passed?: boolean };
+      const clip = v.dataset.clipStart;
+      v.addEventListener('timeupdate', () => {
+        if (v.dataset.clipStart === clip && v.currentTime > to + 0.5) w.__passed = true;
+      });
+      return { from, to, requests: Number(v.dataset.requests) };
+    });
+    await page
+      .waitForFunction(() => (window as unknown as { __passed?: boolean }).__passed === true, undefined, { timeout: 30_000 })
+      .catch(async (err: unknown) => {
+        const s = await page.evaluate(() => {
+          const v = document.querySelector<HTMLVideoElement>('#player')!;
+          const ranges = Array.from({ length: v.buffered.length }, (_, i) => `${v.buffered.start(i).toFixed(2)}-${v.buffered.end(i).toFixed(2)}`);
+          const w = window as unknown as { __source?: MediaSource; __events?: string[] };
+          return { t: v.currentTime, paused: v.paused, ready: v.readyState, ranges, source: w.__source?.readyState, error: v.error?.message, events: w.__events?.slice(-20), ...v.dataset };
+        });
+        throw new Error(`playback did not pass the dropped media (${hole.from.toFixed(2)}-${hole.to.toFixed(2)} s): ${JSON.stringify(s)}`, { cause: err });
+      });
+    const requests = await page.evaluate(() => Number(document.querySelector<HTMLVideoElement>('#player')!.dataset.requests));
+    assert.ok(requests > hole.requests, `the player asked again (${hole.requests} -> ${requests} requests)`);
+
     await page.context().close();
   });
 

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { Room } from '../../src/protocol/index.js';
+import { newDeviceId, type PresenceBody, Room } from '../../src/protocol/index.js';
+import { SealedChannel } from '../../src/signaling/channel.js';
+import { MqttTransport } from '../../src/signaling/mqtt.js';
 import { freePort } from '../helpers/brokers.js';
 import { device, launch } from './browser.js';
 import { type HubProcess, startHubProcess } from './hub-process.js';
@@ -81,6 +83,42 @@ describe('bad input in the web app gives a clear message, never a blank page', (
     await page.goto(await room.link(`${origin}/`, { broker: 'mqtt://broker.example:1883' }));
     assert.match(await errorText(page), /mqtt:\/\/broker\.example:1883, which a browser cannot reach.*ws:\/\/ or wss:\/\//);
     await page.close();
+  });
+
+  it('a recorder that stops writing (disk full) is said on the live page at once, and no more once it writes again', async () => {
+    // A member with a recorder's presence (the real recorder's side: test/record/disk-full.test.ts).
+    const room = await Room.fromLink(hub.link);
+    const presence: PresenceBody = { name: 'Shelf recorder', role: 'viewer', sources: [{ id: 'recordings', name: 'Recordings', kinds: [] }] };
+    const full: PresenceBody = { ...presence, recording: { state: 'full', error: 'Recording stopped: the disk holding /srv/rec is full (ENOSPC). Free space there.' } };
+    const recorder = new SealedChannel(room, new MqttTransport({ url: `mqtt://127.0.0.1:${hub.mqttPort}`, roomLogin: 'first' }), { self: newDeviceId(), presence });
+    await recorder.start();
+    try {
+      const { page } = await device(browser, 'phone');
+      await page.goto(hub.link);
+      await page.waitForFunction(() => document.body.dataset.ready === 'true', undefined, { timeout: 20_000 });
+      const box = page.locator('.notice.error', { hasText: 'Recording is stopped' });
+      assert.equal(await box.count(), 0, 'nothing said while the recorder writes');
+      await recorder.setPresence(full);
+      await box.waitFor({ timeout: 10_000 });
+      assert.match((await box.textContent()) ?? '', /the disk holding \/srv\/rec is full \(ENOSPC\)/);
+      assert.equal(await box.locator('button', { hasText: 'Recordings' }).count(), 1);
+      await page.screenshot({ path: `${ARTIFACTS}/recording-stopped-phone.png` });
+      await recorder.setPresence({ ...presence, recording: { state: 'ok' } });
+      await box.waitFor({ state: 'detached', timeout: 10_000 });
+      // A page opened while it is stopped says so from the start; the recorder leaving takes the notice away.
+      await recorder.setPresence(full);
+      const later = (await device(browser)).page;
+      await later.goto(hub.link);
+      const again = later.locator('.notice.error', { hasText: 'Recording is stopped' });
+      await again.waitFor({ timeout: 20_000 });
+      assert.equal(await again.count(), 1);
+      await recorder.close();
+      await again.waitFor({ state: 'detached', timeout: 10_000 });
+      await page.context().close();
+      await later.context().close();
+    } finally {
+      await recorder.close();
+    }
   });
 });
 

@@ -54,6 +54,8 @@ export class MsePlayer {
   /** Where to start showing once buffered: the asked time, after the keyframe the clip starts at. */
   private skipTo: number | undefined;
   private recoveries = 0;
+  /** What the current play asked for (wall ms, seconds). */
+  private asked = { from: 0, seconds: 0 };
 
   constructor(
     private readonly video: HTMLVideoElement,
@@ -72,6 +74,7 @@ export class MsePlayer {
     // A new source resets the element's rate: keep the one chosen.
     const rate = this.video.playbackRate;
     this.recoveries = 0;
+    this.asked = { from, seconds };
     const start = await this.load(camera, from, seconds);
     if (start === undefined) return undefined;
     await this.video.play().catch(() => {});
@@ -128,10 +131,16 @@ export class MsePlayer {
     this.video.dataset.recovered = `${this.recoveries}: ${error.message}`;
     const t = this.video.currentTime;
     const rate = this.video.playbackRate;
-    const duration = source.duration;
-    if (!Number.isFinite(duration) || t >= duration - 0.1) return;
-    const started = await this.load(this.camera, this.base + t * 1000, Math.max(1, duration - t), { base: this.base, duration });
-    if (started === undefined) return;
+    // Before its length was known (nothing played yet): the play again as asked.
+    const duration = Number.isFinite(source.duration) && source.duration > 0 ? source.duration : undefined;
+    if (duration !== undefined && t >= duration - 0.1) return;
+    const started = duration
+      ? await this.load(this.camera, this.base + t * 1000, Math.max(1, duration - t), { base: this.base, duration })
+      : await this.load(this.camera, this.asked.from, this.asked.seconds);
+    if (started === undefined) {
+      this.video.dataset.recovered += ' (the recorder did not send it again)';
+      return;
+    }
     await this.video.play().catch(() => {});
     this.video.playbackRate = rate;
   }

@@ -5,6 +5,7 @@ import { recordingsHref } from '../lib/room-link.js';
 import { when } from '../recordings/format.js';
 import type { RecordingsIndex } from '../recordings/source.js';
 import { MotionSettingsDialog } from './motion-settings.js';
+import { watchRecorders } from './recorder-status.js';
 
 /** One motion event as the page keeps it: heard live (a camera's message) or listed by the recorder. */
 interface Entry {
@@ -83,6 +84,7 @@ export class EventsPanel {
     channel.on('peer', () => this.refreshCameras());
     channel.on('gone', () => this.refreshCameras());
     this.refreshCameras();
+    watchRecorders(channel, (title, body) => this.alert(title, body));
     void this.recordings.then(async (index) => {
       if (!index) return;
       await Promise.all([this.loadHistory(index), this.loadRecorded(index)]);
@@ -272,6 +274,12 @@ export class EventsPanel {
       list.add(camera);
     } else list.delete(camera);
     localStorage.setItem(NOTIFY_KEY, [...list].join(','));
+  }
+
+  /** A system notification for what the person must know (a recorder stopped), if they asked for any. */
+  private alert(title: string, body: string): void {
+    if (typeof Notification === 'undefined' || Notification.permission !== 'granted' || !localStorage.getItem(NOTIFY_KEY)) return;
+    new Notification(title, { body, tag: 'peercam-recording' });
   }
 
   private notify(e: Entry): void {

@@ -51,12 +51,15 @@ export class DiskGuard implements DiskGate {
         ? `the disk holding ${this.options.root} is full (${code})`
         : this.state === 'read-only'
           ? `${this.options.root} is not writable (${code})`
-          : `writing to ${this.options.root} failed (${code}: ${err.message})`;
+          : `writing to ${this.options.root} failed (${err.message.startsWith(code) ? err.message : `${code}: ${err.message}`})`;
+    const retry = `${Math.round((this.options.intervalMs ?? 5000) / 1000)} s`;
     this.error = new PeercamError(
       'disk',
-      `Recording stopped: ${what}. Deleting the oldest recordings per the retention settings and retrying every ` +
-        `${Math.round((this.options.intervalMs ?? 5000) / 1000)} s; recording resumes by itself when writing works again ` +
-        '(free some space, or lower --max-disk / --keep).',
+      this.state === 'full'
+        ? `Recording stopped: ${what}. Deleting the oldest recordings per the retention settings and retrying every ${retry}; ` +
+            'recording resumes by itself when writing works again (free some space, or lower --max-disk / --keep).'
+        : `Recording stopped: ${what}. Retrying every ${retry}; recording resumes by itself when writing works again ` +
+            '(is the disk still there and mounted read-write?).',
       { cause: err },
     );
     if (this.options.onChange) this.options.onChange(this.state, this.error);

@@ -53,10 +53,9 @@ async function main(): Promise<void> {
     first = overview;
   }
   document.body.dataset.via = source.via;
-  const via = source.via === 'http' ? '' : ' (over the room)';
-  showStatus('online', first.state === 'ok' ? `Recording ${count(first.recording.length, 'camera')}${via}` : first.state);
-  if (first.error) notice('error', 'Recording is stopped', first.error);
-  new RecordingsView(source, first.cameras.map((c) => c.camera)).start();
+  const view = new RecordingsView(source, first.cameras.map((c) => c.camera));
+  view.showState(first);
+  view.start();
 }
 
 /** The room's recorder over a data channel: joins the room through its broker and waits for a recorder to be there. */
@@ -103,6 +102,9 @@ class RecordingsView {
   /** Wall time of the loaded clip's first frame. */
   private clipStart: number | undefined;
   private speed = 1;
+  /** The notice that the recorder does not write, and its text. */
+  private stopped: (() => void) | undefined;
+  private stoppedWhy: string | undefined;
   /** The notice of the last play that failed (one at a time, gone when a play works). */
   private playFailed: (() => void) | undefined;
   private readonly video = byId<HTMLVideoElement>('player');
@@ -170,10 +172,24 @@ class RecordingsView {
     if (this.cameras.includes(selected)) select.value = selected;
   }
 
+  /** The recorder's state in the header and, while it does not write, a notice; kept up to date as the page asks. */
+  showState(o: Overview): void {
+    const via = this.api.via === 'http' ? '' : ' (over the room)';
+    const why = o.state === 'ok' ? undefined : (o.error ?? `The recorder does not write recordings now (${o.state}).`);
+    showStatus(why ? 'offline' : 'online', why ? `Recording stopped (${o.state})` : `Recording ${count(o.recording.length, 'camera')}${via}`);
+    if (why === this.stoppedWhy) return;
+    this.stopped?.();
+    this.stoppedWhy = why;
+    this.stopped = why ? notice('error', 'Recording is stopped', why) : undefined;
+  }
+
   private async refreshCameras(): Promise<void> {
     const overview = await this.api.overview().catch(() => undefined);
     if (overview === undefined || typeof overview === 'string') return;
+    this.showState(overview);
     const names = overview.cameras.map((c) => c.camera);
+    // A recorder that cannot reach its folder lists nothing: keep the cameras known until it can.
+    if (names.length === 0 && overview.state !== 'ok') return;
     if (names.length === this.cameras.length && names.every((n, i) => n === this.cameras[i])) return;
     this.cameras = names;
     this.showCameras();

@@ -10,6 +10,15 @@ import { device, launch } from './browser.js';
 import { type HubProcess, startHubProcess } from './hub-process.js';
 import { ARTIFACTS } from './pages.js';
 
+/** Records each system notification the page raises ("title: body") in `window.__notified`. */
+const NOTIFICATIONS_SEEN = `
+  window.__notified = [];
+  const Real = window.Notification;
+  window.Notification = class extends Real {
+    constructor(title, options) { super(title, options); window.__notified.push(title + ': ' + ((options && options.body) || '')); }
+  };
+`;
+
 /** The text of the page's error notices. */
 async function errorText(page: Page): Promise<string> {
   await page.locator('.notice.error').first().waitFor({ timeout: 10_000 });
@@ -85,6 +94,30 @@ describe('bad input in the web app gives a clear message, never a blank page', (
     await page.close();
   });
 
+  it('"Notify me" chosen for a camera by an older page (keyed by its device id) moves to the camera\'s name', async () => {
+    const room = await Room.fromLink(hub.link);
+    const id = newDeviceId();
+    const camera = new SealedChannel(room, new MqttTransport({ url: `mqtt://127.0.0.1:${hub.mqttPort}`, roomLogin: 'first' }), {
+      self: id,
+      presence: { name: 'Back door', role: 'camera' },
+    });
+    await camera.start();
+    try {
+      const { page } = await device(browser);
+      await page.addInitScript({ content: `localStorage.setItem('peercam.notify', 'SOMEOTHERCAMERA1,${id}')` });
+      await page.goto(hub.link);
+      await page.locator('#events-camera option', { hasText: 'Back door' }).waitFor({ state: 'attached', timeout: 20_000 });
+      await page.waitForFunction(() => localStorage.getItem('peercam.notify') === 'SOMEOTHERCAMERA1,Back_door', undefined, { timeout: 5000 }).catch(async (err: unknown) => {
+        throw new Error(`stored: ${await page.evaluate(() => localStorage.getItem('peercam.notify'))}`, { cause: err });
+      });
+      await page.locator('#events-camera').selectOption('Back_door');
+      assert.equal(await page.locator('#events-notify').isChecked(), true, 'the camera still has "Notify me"');
+      await page.context().close();
+    } finally {
+      await camera.close();
+    }
+  });
+
   it('a recorder that stops writing (disk full) is said on the live page at once, and no more once it writes again', async () => {
     // A member with a recorder's presence (the real recorder's side: test/record/disk-full.test.ts).
     const room = await Room.fromLink(hub.link);
@@ -94,7 +127,11 @@ describe('bad input in the web app gives a clear message, never a blank page', (
     await recorder.start();
     try {
       const { page } = await device(browser, 'phone');
+      // "Notify me" on for every camera, notifications allowed: the page also raises a system notification.
+      await page.context().grantPermissions(['notifications'], { origin: new URL(hub.link).origin });
+      await page.addInitScript({ content: NOTIFICATIONS_SEEN });
       await page.goto(hub.link);
+      await page.evaluate(() => localStorage.setItem('peercam.notify', '*'));
       await page.waitForFunction(() => document.body.dataset.ready === 'true', undefined, { timeout: 20_000 });
       const box = page.locator('.notice.error', { hasText: 'Recording is stopped' });
       assert.equal(await box.count(), 0, 'nothing said while the recorder writes');
@@ -103,6 +140,7 @@ describe('bad input in the web app gives a clear message, never a blank page', (
       assert.match((await box.textContent()) ?? '', /the disk holding \/srv\/rec is full \(ENOSPC\)/);
       assert.equal(await box.locator('button', { hasText: 'Recordings' }).count(), 1);
       await page.screenshot({ path: `${ARTIFACTS}/recording-stopped-phone.png` });
+      assert.deepEqual(await page.evaluate(() => (window as unknown as { __notified: string[] }).__notified), ['Recording is stopped: Recording stopped: the disk holding /srv/rec is full (ENOSPC). Free space there.']);
       await recorder.setPresence({ ...presence, recording: { state: 'ok' } });
       await box.waitFor({ state: 'detached', timeout: 10_000 });
       // A page opened while it is stopped says so from the start; the recorder leaving takes the notice away.

@@ -144,6 +144,7 @@ export class EventsPanel {
     const keep = this.filter.value;
     const names = new Map<string, string>();
     for (const p of this.channel.peers.values()) if (p.role === 'camera') names.set(cameraFolder(p.name), p.name);
+    this.moveNotifyChoices();
     for (const e of this.entries) if (!names.has(e.folder)) names.set(e.folder, e.name);
     this.filter.replaceChildren(h('option', { value: '' }, 'All cameras'), ...[...names].map(([folder, name]) => h('option', { value: folder }, name)));
     if (names.has(keep)) this.filter.value = keep;
@@ -264,6 +265,19 @@ export class EventsPanel {
   private notifying(camera: string): boolean {
     const list = (localStorage.getItem(NOTIFY_KEY) ?? '').split(',').filter(Boolean);
     return list.includes(camera);
+  }
+
+  /**
+   * "Notify me" choices saved by an older page were keyed by the camera's device id; they are kept by the camera's
+   * recordings name now (what live and recorded events share): each moves to its camera's name once it is seen.
+   */
+  private moveNotifyChoices(): void {
+    const list = (localStorage.getItem(NOTIFY_KEY) ?? '').split(',').filter(Boolean);
+    const moved = list.map((key) => {
+      const p = this.channel.peers.get(key as DeviceId);
+      return p?.role === 'camera' ? cameraFolder(p.name) : key;
+    });
+    if (moved.some((key, i) => key !== list[i])) localStorage.setItem(NOTIFY_KEY, [...new Set(moved)].join(','));
   }
 
   private async toggleNotify(): Promise<void> {

@@ -83,6 +83,10 @@ export type RecorderActivity =
 
 /** How long a camera may hold the recorder's media before sending it (RecorderOptions.batchMs). */
 export const DEFAULT_BATCH_MS = 1000;
+/** Sessions that start or end within this are announced together (the recorder's presence, `recording.cameras`). */
+const ANNOUNCE_MS = 500;
+/** Most cameras a recorder's presence names (the protocol's limit). */
+const MAX_ANNOUNCED = 64;
 /** How often the recorder looks at all its cameras (`Recorder.tick`). */
 const TICK_MS = 1000;
 
@@ -121,6 +125,9 @@ export class Recorder {
   /** The motion events the cameras sent, kept beside the recordings (timeline marks, `keepEventsMs`). */
   readonly events: EventLog;
   private pruneTimer: ReturnType<typeof setInterval> | undefined;
+  /** The last `recording` the presence told, and the timer of the next. */
+  private told = '';
+  private announceTimer: ReturnType<typeof setTimeout> | undefined;
   /** Once a second for all cameras: stalled frames end segments, old keyframes are asked again (`tick`). */
   private readonly ticker: ReturnType<typeof setInterval>;
 
@@ -155,7 +162,7 @@ export class Recorder {
       onChange: (state: DiskState, error) => {
         say(state === 'ok' ? 'recording resumed: the disk is writable again' : `${error?.message}`);
         options.onActivity?.({ kind: 'disk', state });
-        this.announce(state, error?.message);
+        this.announce();
       },
     });
   }
@@ -212,11 +219,26 @@ export class Recorder {
     return rec;
   }
 
-  /** Tells the room (in the recorder's presence) whether it writes; only when that changes. */
-  private announce(state: DiskState, error: string | undefined): void {
+  /**
+   * Tells the room (in the recorder's presence) whether it writes and which cameras it receives now; only when that
+   * changes. Sessions that come and go together (a restart, a network change) are told at once, `soon`.
+   */
+  private announce(soon = false): void {
     const presence = this.options.presence;
-    if (!presence) return;
-    const recording = { state, ...(error ? { error: error.slice(0, 512) } : {}) };
+    if (!presence || this.closed) return;
+    if (soon) {
+      this.announceTimer ??= setTimeout(() => {
+        this.announceTimer = undefined;
+        this.announce();
+      }, ANNOUNCE_MS);
+      return;
+    }
+    const error = this.guard.error?.message.slice(0, 512);
+    const cameras = [...this.watched.values()].filter((w) => w.requestKeyframe !== undefined).map((w) => w.camera.name.slice(0, 128));
+    const recording = { state: this.guard.state, ...(error ? { error } : {}), cameras: cameras.sort().slice(0, MAX_ANNOUNCED) };
+    const told = JSON.stringify(recording);
+    if (told === this.told) return;
+    this.told = told;
     this.options.channel.setPresence({ ...presence, recording }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'could not announce the recording state'));
   }
 
@@ -247,6 +269,7 @@ export class Recorder {
       this.options.onEvent?.(`"${st.camera}": ${st.frames} frames (${st.receivedPackets} RTP packets), ${st.receivedBytes} RTP bytes received, ${st.writtenBytes} bytes written`);
     this.watched.clear();
     clearInterval(this.ticker);
+    clearTimeout(this.announceTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.guard.close();
     this.turnBridge?.close();
@@ -369,12 +392,14 @@ export class Recorder {
       w.failures = 0;
       w.requestKeyframe = () => peer?.requestKeyframe();
       this.options.onEvent?.(`"${w.camera.name}" connected`);
+      this.announce(true);
       this.options.onActivity?.({ kind: 'connected', camera: w.camera.name });
     });
     s.on('closed', (reason, message) => {
       if (w.session === s) {
         w.session = undefined;
         w.requestKeyframe = undefined;
+        this.announce(true);
       }
       w.recorder.endSession();
       this.options.onActivity?.({ kind: 'ended', camera: w.camera.name, reason });

@@ -54,7 +54,14 @@ const Presence = v.object({
    * Recorders: whether recordings are being written. `state` 'ok', or why not ('full', 'read-only', 'failed'; free
    * text, so that a newer recorder's state does not make older members drop its presence); `error` what to do.
    */
-  recording: v.optional(v.object({ state: shortText(32), error: v.optional(shortText(512)) })),
+  recording: v.optional(
+    v.object({
+      state: shortText(32),
+      error: v.optional(shortText(512)),
+      /** The cameras (their names) it receives now, at most 64. */
+      cameras: v.optional(v.pipe(v.array(shortText(128)), v.maxLength(64))),
+    }),
+  ),
 });
 
 const unit = v.pipe(v.number(), v.minValue(0), v.maxValue(1));

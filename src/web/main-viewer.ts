@@ -98,7 +98,15 @@ async function run(room: Room): Promise<void> {
   // do not compete with the tiles for the CPU: the events panel, recordings, the call mode (pairing: on its click).
   const [{ EventsPanel }, { findRecordings }, { CallMode }] = await Promise.all([import('./viewer/events.js'), import('./recordings/find-index.js'), import('./viewer/call.js')]);
   const recordings = findRecordings(room.credentials.httpToken, joined).catch(() => undefined);
-  byId('main').append(new EventsPanel(channel, byId('grid'), recordings, (names) => grid.setRecorded(names)).el);
+  byId('main').append(
+    new EventsPanel(
+      channel,
+      byId('grid'),
+      recordings,
+      (names) => grid.setRecorded(names),
+      (now) => grid.setRecording(now),
+    ).el,
+  );
   const call = new CallMode(joined, name);
   const share = byId<HTMLButtonElement>('share');
   share.addEventListener('click', () => void call.toggle(share));

@@ -165,6 +165,11 @@ describe('motion events on the recordings timeline', () => {
       await item.locator('img.thumb').waitFor({ timeout: 30_000 });
       // How the page found the hub's recordings is also the overview the events list starts from: asked once.
       assert.equal(overviews.length, 1, `the overview asked ${overviews.length} times`);
+      // The hub's recorder says in its presence that it records the camera: its tile says REC.
+      const rec = page.locator('article.tile .overlay .rec');
+      await rec.waitFor({ timeout: 10_000 });
+      assert.equal(await rec.textContent(), 'REC');
+      assert.equal(await rec.getAttribute('data-state'), 'rec');
       process.stdout.write(`# ${size.name}: the recorder's event listed ${Date.now() - opened} ms after the page opened (HTTP)\n`);
       assert.equal(await item.getAttribute('data-camera'), 'yard');
       assert.equal(await item.getAttribute('data-phase'), 'end');

@@ -31,7 +31,9 @@ it('disk full (ENOSPC on a small tmpfs): one clear error, oldest deleted, record
       .split('\n')
       .flatMap((line) => {
         try {
-          return (JSON.parse(line) as { role: string; recording?: { state: string; error?: string } }[]).filter((e) => e.role === 'viewer').map((e) => e.recording);
+          return (JSON.parse(line) as { role: string; recording?: { state: string; error?: string; cameras?: string[] } }[])
+            .filter((e) => e.role === 'viewer')
+            .map((e) => e.recording);
         } catch {
           return [];
         }
@@ -69,6 +71,7 @@ it('disk full (ENOSPC on a small tmpfs): one clear error, oldest deleted, record
   assert.ok(full >= 0, `the recorder's presence said the disk is full: ${watch.output()}`);
   assert.match(said[full]?.error ?? '', /Recording stopped: the disk holding .* is full \(ENOSPC\)/);
   assert.ok(said.slice(full).some((r) => r?.state === 'ok'), 'then that it writes again');
+  assert.deepEqual(said[full]?.cameras, ['garage'], 'and which camera it receives');
   const resumedAt = Date.now();
   await waitFor(() => alive() && listSegments(inside, 'garage').some((s) => !s.open && s.start > resumedAt), { timeoutMs: 30_000, what: 'segments after resuming', intervalMs: 200 });
   assert.ok(!existsSync(first), 'the oldest segment was deleted to make room');

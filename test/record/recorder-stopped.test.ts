@@ -3,10 +3,18 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { device, launch } from '../web/browser.js';
 import { type HubProcess, startHubProcess } from '../web/hub-process.js';
 import { ARTIFACTS } from '../web/pages.js';
+
+/** The first tile, scrolled to the top of the page (the sticky header would cover a tile scrolled just into view). */
+async function tileShot(page: Page, name: string): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const box = await page.locator('article.tile').first().boundingBox();
+  assert.ok(box, 'a tile');
+  await page.screenshot({ path: join(ARTIFACTS, name), clip: box });
+}
 
 /**
  * The disk under the recordings goes away while the Recordings page is open (a USB disk pulled out: its folder is
@@ -28,7 +36,11 @@ describe('the Recordings page follows the recorder’s state', () => {
     rmSync(parent, { recursive: true, force: true });
   });
 
-  it('says "Recording is stopped" while the recordings folder cannot be written, and no more once it can', async () => {
+  it('says "Recording is stopped" while the recordings folder cannot be written, and no more once it can; the live tile says REC, then not recording', async () => {
+    const live = (await device(browser)).page;
+    await live.goto(hub.link);
+    const rec = live.locator('article.tile .overlay .rec');
+    await live.waitForFunction(() => document.querySelector('article.tile .rec')?.textContent === 'REC', undefined, { timeout: 30_000 });
     const { page } = await device(browser, 'phone');
     const link = new URL(hub.link);
     await page.goto(`${link.origin}/recordings${link.hash}`);
@@ -51,11 +63,17 @@ describe('the Recordings page follows the recorder’s state', () => {
     assert.match((await status.textContent()) ?? '', /^Recording stopped \(/);
     assert.equal(await status.getAttribute('data-state'), 'offline');
     await page.screenshot({ path: join(ARTIFACTS, 'recordings-stopped-phone.png') });
+    await live.waitForFunction(() => document.querySelector('article.tile .rec')?.textContent === 'not recording', undefined, { timeout: 10_000 });
+    assert.equal(await rec.getAttribute('data-state'), 'stopped');
+    await tileShot(live, 'tile-not-recording.png');
 
     rmSync(dir);
     renameSync(`${dir}.away`, dir);
     await box.waitFor({ state: 'detached', timeout: 30_000 });
     await page.waitForFunction(() => /^Recording 1 camera/.test(document.querySelector('#status')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    await live.waitForFunction(() => document.querySelector('article.tile .rec')?.textContent === 'REC', undefined, { timeout: 10_000 });
+    await tileShot(live, 'tile-rec.png');
     await page.context().close();
+    await live.context().close();
   });
 });

@@ -6,6 +6,7 @@ import { when } from '../recordings/format.js';
 import type { RecordingsIndex } from '../recordings/source.js';
 import { MotionSettingsDialog } from './motion-settings.js';
 import { watchRecorders } from './recorder-status.js';
+import type { RecordingNow } from './tile.js';
 
 /** One motion event as the page keeps it: heard live (a camera's message) or listed by the recorder. */
 interface Entry {
@@ -62,6 +63,8 @@ export class EventsPanel {
     private readonly recordings: Promise<RecordingsIndex | undefined>,
     /** Told which cameras the recorder keeps (their recordings names), each time the panel learns it. */
     private readonly onRecorded: (names: ReadonlySet<string>) => void = () => {},
+    /** Told which cameras a recorder records now (recordings names), from the recorders' presence. */
+    onRecording: (now: ReadonlyMap<string, RecordingNow>) => void = () => {},
   ) {
     this.filter = h('select', { id: 'events-camera', 'aria-label': 'Camera', onchange: () => this.render() }, h('option', { value: '' }, 'All cameras'));
     this.notifyBox = h('input', { type: 'checkbox', id: 'events-notify', onchange: () => void this.toggleNotify() });
@@ -84,7 +87,7 @@ export class EventsPanel {
     channel.on('peer', () => this.refreshCameras());
     channel.on('gone', () => this.refreshCameras());
     this.refreshCameras();
-    watchRecorders(channel, (title, body) => this.alert(title, body));
+    watchRecorders(channel, (title, body) => this.alert(title, body), onRecording);
     void this.recordings.then(async (index) => {
       if (!index) return;
       await Promise.all([this.loadHistory(index), this.loadRecorded(index)]);
@@ -134,7 +137,7 @@ export class EventsPanel {
     let badge = tile.querySelector<HTMLElement>('.motion-badge');
     if (!badge) {
       badge = h('span', { class: 'motion-badge', title: 'Motion now' }, 'Motion');
-      tile.querySelector('.overlay')?.append(badge);
+      (tile.querySelector('.overlay .tags') ?? tile.querySelector('.overlay'))?.append(badge);
     }
     badge.hidden = !on;
   }

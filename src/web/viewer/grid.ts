@@ -4,7 +4,7 @@ import type { DeviceId, Logger } from '../../protocol/index.js';
 import { h } from '../lib/dom.js';
 import { mark } from '../lib/timeline.js';
 import type { TalkBack } from './talk.js';
-import { Tile } from './tile.js';
+import { type RecordingNow, Tile } from './tile.js';
 
 /** The cameras of the room as tiles, added and removed live from presence. */
 export class Grid {
@@ -14,6 +14,7 @@ export class Grid {
   private offs: (() => void)[] = [];
   /** The cameras the room's recorder keeps, by recordings name (their tiles offer Replay). */
   private recorded: ReadonlySet<string> = new Set();
+  private recording: ReadonlyMap<string, RecordingNow> = new Map();
 
   constructor(
     private readonly root: HTMLElement,
@@ -64,6 +65,12 @@ export class Grid {
     for (const t of this.tiles.values()) t.setRecorded(names);
   }
 
+  /** Which cameras a recorder records now, or would but cannot write (recordings names): their tiles say so. */
+  setRecording(now: ReadonlyMap<string, RecordingNow>): void {
+    this.recording = now;
+    for (const t of this.tiles.values()) t.setRecording(now);
+  }
+
   get size(): number {
     return this.tiles.size;
   }
@@ -77,6 +84,7 @@ export class Grid {
     if (existing) {
       existing.update(p);
       existing.setRecorded(this.recorded);
+      existing.setRecording(this.recording);
       return;
     }
     if (!this.room) return;
@@ -84,6 +92,7 @@ export class Grid {
     const tile = new Tile(this.room, p, this.talk, this.log.child({ camera: p.id }));
     this.tiles.set(p.id, tile);
     tile.setRecorded(this.recorded);
+    tile.setRecording(this.recording);
     this.root.append(tile.el);
     this.refresh();
     rememberCameras(this.tiles.size);

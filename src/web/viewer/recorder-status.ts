@@ -1,6 +1,7 @@
-import type { DeviceId } from '../../protocol/index.js';
+import { cameraFolder, type DeviceId } from '../../protocol/index.js';
 import type { Channel, PeerInfo } from '../../signaling/channel.js';
 import { notice } from '../lib/dom.js';
+import type { RecordingNow } from './tile.js';
 
 /** What a recorder's presence says when it does not write: undefined while it records. */
 export function stoppedRecording(p: PeerInfo): string | undefined {
@@ -13,8 +14,13 @@ export function stoppedRecording(p: PeerInfo): string | undefined {
  * Says at once, on the live page, when a recorder of the room stops writing (disk full, read-only, failing): its
  * presence tells it the moment it happens, and again when it writes again. One notice per recorder, gone when it
  * records again or leaves; `alert` reaches a person who is not looking (a system notification, if they allowed them).
+ * `onRecording` hears which cameras (recordings names) the room's recorders receive now, each time that changes.
  */
-export function watchRecorders(channel: Channel, alert: (title: string, body: string) => void): void {
+export function watchRecorders(
+  channel: Channel,
+  alert: (title: string, body: string) => void,
+  onRecording: (now: ReadonlyMap<string, RecordingNow>) => void = () => {},
+): void {
   const shown = new Map<DeviceId, { why: string; remove: () => void }>();
   const clear = (id: DeviceId) => {
     shown.get(id)?.remove();
@@ -30,7 +36,26 @@ export function watchRecorders(channel: Channel, alert: (title: string, body: st
     shown.set(p.id, { why, remove: notice('error', 'Recording is stopped', why, open) });
     if (!before) alert('Recording is stopped', why);
   };
+  let told = '';
+  const tell = () => {
+    const now = new Map<string, RecordingNow>();
+    for (const p of channel.peers.values()) {
+      const state = p.recording && (p.recording.state === 'ok' ? 'rec' : 'stopped');
+      if (state) for (const name of p.recording?.cameras ?? []) if (now.get(cameraFolder(name)) !== 'rec') now.set(cameraFolder(name), state);
+    }
+    const key = JSON.stringify([...now].sort());
+    if (key === told) return;
+    told = key;
+    onRecording(now);
+  };
   for (const p of channel.peers.values()) update(p);
-  channel.on('peer', update);
-  channel.on('gone', clear);
+  tell();
+  channel.on('peer', (p) => {
+    update(p);
+    tell();
+  });
+  channel.on('gone', (id) => {
+    clear(id);
+    tell();
+  });
 }

@@ -10,6 +10,9 @@ import { mark } from '../lib/timeline.js';
 import { hasWebRtc, NO_WEBRTC } from '../lib/webrtc.js';
 import type { TalkBack } from './talk.js';
 
+/** A camera a recorder receives now: written ('rec'), or not, the recorder being unable to write ('stopped'). */
+export type RecordingNow = 'rec' | 'stopped';
+
 export type TileState = 'connecting' | 'live' | 'offline';
 
 /** How far back a tile's Replay starts: what just happened, as a doorbell camera's replay does. */
@@ -28,6 +31,11 @@ export class Tile {
   private readonly muteButton: HTMLButtonElement;
   private readonly talkButton: HTMLButtonElement;
   private readonly replayLink: HTMLAnchorElement;
+  /** "REC" while the room's recorder receives this camera, "not recording" while it cannot write. */
+  private readonly recBadge: HTMLElement;
+  /** The recorder keeps recordings of this camera (Replay), and whether it records it now. */
+  private kept = false;
+  private recording: RecordingNow | undefined;
   private readonly stats = new StatsReader();
   private watch: BrowserWatch | undefined;
   /** A watch asked for (it comes a microtask later): a second start() in between must not ask again. */
@@ -49,6 +57,7 @@ export class Tile {
     this.video.muted = true; // autoplay needs it; the user unmutes per tile
     this.nameEl = h('span', { class: 'name' }, camera.name);
     this.badge = h('span', { class: 'badge' });
+    this.recBadge = h('span', { class: 'rec', hidden: true });
     this.statsLine = h('div', { class: 'stats' }, '');
     this.muteButton = h('button', { type: 'button', class: 'mute', title: 'Sound on/off', 'aria-label': 'Sound on', onclick: () => this.toggleMute() }, icon('muted'));
     this.talkButton = h('button', { type: 'button', class: 'talk', title: 'Hold to talk to this camera' }, icon('mic'), 'Hold to talk');
@@ -60,7 +69,7 @@ export class Tile {
     this.el = h(
       'article',
       { class: 'tile', 'data-camera': camera.id },
-      h('div', { class: 'frame' }, this.video, h('div', { class: 'overlay' }, this.nameEl, this.badge)),
+      h('div', { class: 'frame' }, this.video, h('div', { class: 'overlay' }, this.nameEl, h('span', { class: 'tags' }, this.recBadge, this.badge))),
       h(
         'div',
         { class: 'bar' },
@@ -112,7 +121,22 @@ export class Tile {
 
   /** Shows Replay when the room's recorder keeps this camera (`recorded`: the recordings names of the cameras it keeps). */
   setRecorded(recorded: ReadonlySet<string>): void {
-    this.replayLink.hidden = !recorded.has(cameraFolder(this.camera.name));
+    this.kept = recorded.has(cameraFolder(this.camera.name));
+    this.showRecording();
+  }
+
+  /** Whether a recorder of the room records this camera now (`now`: by recordings name), as their presence says. */
+  setRecording(now: ReadonlyMap<string, RecordingNow>): void {
+    this.recording = now.get(cameraFolder(this.camera.name));
+    this.showRecording();
+  }
+
+  private showRecording(): void {
+    this.replayLink.hidden = !this.kept && this.recording === undefined;
+    this.recBadge.hidden = this.recording === undefined;
+    this.recBadge.dataset.state = this.recording ?? '';
+    this.recBadge.textContent = this.recording === 'stopped' ? 'not recording' : 'REC';
+    this.recBadge.title = this.recording === 'stopped' ? 'The recorder cannot write: see the notice above the grid' : 'The room’s recorder records this camera';
     this.aimReplay();
   }
 

@@ -4,7 +4,7 @@ import { notice } from '../lib/dom.js';
 import type { RecordingNow } from './tile.js';
 
 /** What a recorder's presence says when it does not write: undefined while it records. */
-export function stoppedRecording(p: PeerInfo): string | undefined {
+function stoppedRecording(p: PeerInfo): string | undefined {
   const r = p.recording;
   if (!r || r.state === 'ok') return undefined;
   return r.error ?? `${p.name} does not write recordings now (${r.state}).`;

@@ -123,7 +123,9 @@ describe('bad input in the web app gives a clear message, never a blank page', (
     const room = await Room.fromLink(hub.link);
     const presence: PresenceBody = { name: 'Shelf recorder', role: 'viewer', sources: [{ id: 'recordings', name: 'Recordings', kinds: [] }] };
     const full: PresenceBody = { ...presence, recording: { state: 'full', error: 'Recording stopped: the disk holding /srv/rec is full (ENOSPC). Free space there.' } };
-    const recorder = new SealedChannel(room, new MqttTransport({ url: `mqtt://127.0.0.1:${hub.mqttPort}`, roomLogin: 'first' }), { self: newDeviceId(), presence });
+    const id = newDeviceId();
+    const join = () => new SealedChannel(room, new MqttTransport({ url: `mqtt://127.0.0.1:${hub.mqttPort}`, roomLogin: 'first' }), { self: id, presence });
+    const recorder = join();
     await recorder.start();
     try {
       const { page } = await device(browser, 'phone');
@@ -152,6 +154,14 @@ describe('bad input in the web app gives a clear message, never a blank page', (
       assert.equal(await again.count(), 1);
       await recorder.close();
       await again.waitFor({ state: 'detached', timeout: 10_000 });
+      // Its leaving is said: nothing is recorded now.
+      const offline = later.locator('.notice.warn', { hasText: 'Recorder offline' });
+      await offline.waitFor({ timeout: 10_000 });
+      assert.match((await offline.textContent()) ?? '', /Shelf recorder left the room: nothing is recorded until it is back/);
+      const back = join();
+      await back.start();
+      await offline.waitFor({ state: 'detached', timeout: 10_000 });
+      await back.close();
       await page.context().close();
       await later.context().close();
     } finally {

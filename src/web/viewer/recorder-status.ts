@@ -1,4 +1,5 @@
 import { cameraFolder, type DeviceId } from '../../protocol/index.js';
+import { RECORDINGS_SOURCE } from '../../protocol/recordings-wire.js';
 import type { Channel, PeerInfo } from '../../signaling/channel.js';
 import { notice } from '../lib/dom.js';
 import type { RecordingNow } from './tile.js';
@@ -14,6 +15,7 @@ function stoppedRecording(p: PeerInfo): string | undefined {
  * Says at once, on the live page, when a recorder of the room stops writing (disk full, read-only, failing): its
  * presence tells it the moment it happens, and again when it writes again. One notice per recorder, gone when it
  * records again or leaves; `alert` reaches a person who is not looking (a system notification, if they allowed them).
+ * A recorder seen leaving the room (its machine off, the process stopped) is said too, until it is back.
  * `onRecording` hears which cameras (recordings names) the room's recorders receive now, each time that changes.
  */
 export function watchRecorders(
@@ -22,11 +24,14 @@ export function watchRecorders(
   onRecording: (now: ReadonlyMap<string, RecordingNow>) => void = () => {},
 ): void {
   const shown = new Map<DeviceId, { why: string; remove: () => void }>();
+  /** The recorders present (by id, their names): one that leaves is said to be offline. */
+  const recorders = new Map<DeviceId, string>();
   const clear = (id: DeviceId) => {
     shown.get(id)?.remove();
     shown.delete(id);
   };
   const update = (p: PeerInfo) => {
+    if (p.sources?.some((s) => s.id === RECORDINGS_SOURCE)) recorders.set(p.id, p.name);
     const why = stoppedRecording(p);
     const before = shown.get(p.id);
     if (before?.why === why) return;
@@ -56,6 +61,12 @@ export function watchRecorders(
   });
   channel.on('gone', (id) => {
     clear(id);
+    const name = recorders.get(id);
+    recorders.delete(id);
+    if (name !== undefined) {
+      const why = `${name} left the room: nothing is recorded until it is back (is its machine on, is it still running?).`;
+      shown.set(id, { why, remove: notice('warn', 'Recorder offline', why) });
+    }
     tell();
   });
 }

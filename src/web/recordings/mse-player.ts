@@ -100,9 +100,10 @@ export class MsePlayer {
     const started = await this.request(link, from, seconds, 0);
     if (!started || gen !== this.generation) return undefined;
     this.base = timeline?.base ?? started.start;
-    // The clip starts at the keyframe at or before `from`: placed where that is on the timeline, shown from `from`.
+    // The clip starts at the keyframe at or before `from`: placed where that is on the timeline, shown from `from`
+    // (on a timeline that began earlier, the new source's playhead must move there: nothing is buffered before it).
     const offset = (started.start - this.base) / 1000;
-    this.skipTo = (from - started.start) / 1000 > 0.05 ? (from - this.base) / 1000 : undefined;
+    this.skipTo = (from - this.base) / 1000 > 0.05 ? (from - this.base) / 1000 : undefined;
     const buffer = source.addSourceBuffer(started.mime);
     buffer.timestampOffset = offset;
     this.buffer = buffer;

@@ -33,7 +33,7 @@ export function mediaSourceClass(): { Source: SourceClass; managed: boolean } | 
 /** Why a clip cannot be streamed into this browser's player; said on the page instead of a bare script error. */
 export const NO_MSE_MESSAGE =
   'This browser cannot play recordings streamed over the room: it has no Media Source Extensions (on an iPhone they ' +
-  'come with iOS 17.1). Downloads still work here; at home, the hub’s own Recordings page plays them in any browser.';
+  'come with iOS 17.1). Downloads still work here; at home, the hub’s own Recordings page plays them in every browser.';
 
 /**
  * Plays clips streamed over a recordings data channel in a `<video>` through Media Source Extensions. The bytes are an

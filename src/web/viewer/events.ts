@@ -293,7 +293,7 @@ export class EventsPanel {
     localStorage.setItem(NOTIFY_KEY, [...list].join(','));
   }
 
-  /** A system notification for what the person must know (a recorder stopped), if they asked for any. */
+  /** A system notification for what the person must know (a recorder stopped), if they asked for notifications. */
   private alert(title: string, body: string): void {
     if (typeof Notification === 'undefined' || Notification.permission !== 'granted' || !localStorage.getItem(NOTIFY_KEY)) return;
     new Notification(title, { body, tag: 'peercam-recording' });

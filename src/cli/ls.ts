@@ -25,7 +25,7 @@ export function registerLs(program: Command): void {
         .description('list the devices present in the room (with --lan: also devices of other rooms on this LAN, as foreign)')
         .option('--seconds <n>', 'how long to listen for presence', '2')
         .option('--watch', 'keep listening and print the list again on every change, until interrupted')
-        .option('--json', 'print a JSON array of {id, name, role, via[, recording]} (recording: a recorder\'s {state, error}; foreign devices: {id, role, room: "foreign", via: "lan"})'),
+        .option('--json', 'print a JSON array of {id, name, role, via[, recording]} (recording: a recorder\'s {state, error, cameras}; foreign devices: {id, role, room: "foreign", via: "lan"})'),
     ),
   ).action(async (opts: LsOptions) => {
     const log = logger(opts);

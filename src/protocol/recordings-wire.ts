@@ -7,6 +7,11 @@ export type { RecordingsRequest } from './recordings-request.js';
  */
 export const RECORDINGS_SOURCE = 'recordings';
 export const RECORDINGS_LABEL = 'peercam-recordings';
+
+/** A member whose presence lists the recordings source: a recorder. */
+export function isRecorder(presence: { readonly sources?: readonly { readonly id: string }[] | undefined }): boolean {
+  return presence.sources?.some((s) => s.id === RECORDINGS_SOURCE) ?? false;
+}
 /**
  * Largest clip payload per binary message: with its 4-byte header under 64 KiB, the smallest max-message-size any
  * peer announces (RFC 8841 6.1 defaults to 64 KiB when a=max-message-size is absent).

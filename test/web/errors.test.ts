@@ -29,6 +29,9 @@ describe('bad input in the web app gives a clear message, never a blank page', (
   let hub: HubProcess;
   let browser: Browser;
   let origin: string;
+  /** A Node member of the hub's room over its broker (not started). */
+  const member = async (self: string, presence: PresenceBody) =>
+    new SealedChannel(await Room.fromLink(hub.link), new MqttTransport({ url: `mqtt://127.0.0.1:${hub.mqttPort}`, roomLogin: 'first' }), { self, presence });
 
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
@@ -95,12 +98,8 @@ describe('bad input in the web app gives a clear message, never a blank page', (
   });
 
   it('"Notify me" chosen for a camera by an older page (keyed by its device id) moves to the camera\'s name', async () => {
-    const room = await Room.fromLink(hub.link);
     const id = newDeviceId();
-    const camera = new SealedChannel(room, new MqttTransport({ url: `mqtt://127.0.0.1:${hub.mqttPort}`, roomLogin: 'first' }), {
-      self: id,
-      presence: { name: 'Back door', role: 'camera' },
-    });
+    const camera = await member(id, { name: 'Back door', role: 'camera' });
     await camera.start();
     try {
       const { page } = await device(browser);
@@ -120,12 +119,10 @@ describe('bad input in the web app gives a clear message, never a blank page', (
 
   it('a recorder that stops writing (disk full) is said on the live page at once, and no more once it writes again', async () => {
     // A member with a recorder's presence (the real recorder's side: test/record/disk-full.test.ts).
-    const room = await Room.fromLink(hub.link);
     const presence: PresenceBody = { name: 'Shelf recorder', role: 'viewer', sources: [{ id: 'recordings', name: 'Recordings', kinds: [] }] };
     const full: PresenceBody = { ...presence, recording: { state: 'full', error: 'Recording stopped: the disk holding /srv/rec is full (ENOSPC). Free space there.' } };
     const id = newDeviceId();
-    const join = () => new SealedChannel(room, new MqttTransport({ url: `mqtt://127.0.0.1:${hub.mqttPort}`, roomLogin: 'first' }), { self: id, presence });
-    const recorder = join();
+    const recorder = await member(id, presence);
     await recorder.start();
     try {
       const { page } = await device(browser, 'phone');
@@ -158,7 +155,7 @@ describe('bad input in the web app gives a clear message, never a blank page', (
       const offline = later.locator('.notice.warn', { hasText: 'Recorder offline' });
       await offline.waitFor({ timeout: 10_000 });
       assert.match((await offline.textContent()) ?? '', /Shelf recorder left the room: nothing is recorded until it is back/);
-      const back = join();
+      const back = await member(id, presence);
       await back.start();
       await offline.waitFor({ state: 'detached', timeout: 10_000 });
       await back.close();

@@ -1,12 +1,11 @@
 import type { Device, PeercamRoom } from '../../api/room.js';
 import { PeercamError } from '../../protocol/errors.js';
-import { RECORDINGS_LABEL, RECORDINGS_SOURCE } from '../../protocol/recordings-wire.js';
+import { isRecorder, RECORDINGS_LABEL, RECORDINGS_SOURCE } from '../../protocol/recordings-wire.js';
 import { RecordingsLink } from './link.js';
 
 /** How long one attempt to reach the recorder may take (signaling through the broker, ICE, DTLS, SCTP). */
 const OPEN_TIMEOUT_MS = 30_000;
 
-const isRecorder = (d: Device) => d.sources?.some((s) => s.id === RECORDINGS_SOURCE) ?? false;
 
 /**
  * The room's recorder, reached through the room's broker: a data channel negotiated by the sealed signaling like a

@@ -1,5 +1,5 @@
 import { cameraFolder, type DeviceId } from '../../protocol/index.js';
-import { RECORDINGS_SOURCE } from '../../protocol/recordings-wire.js';
+import { isRecorder } from '../../protocol/recordings-wire.js';
 import type { Channel, PeerInfo } from '../../signaling/channel.js';
 import { notice } from '../lib/dom.js';
 import type { RecordingNow } from './tile.js';
@@ -31,7 +31,7 @@ export function watchRecorders(
     shown.delete(id);
   };
   const update = (p: PeerInfo) => {
-    if (p.sources?.some((s) => s.id === RECORDINGS_SOURCE)) recorders.set(p.id, p.name);
+    if (isRecorder(p)) recorders.set(p.id, p.name);
     const why = stoppedRecording(p);
     const before = shown.get(p.id);
     if (before?.why === why) return;

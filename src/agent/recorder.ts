@@ -1,6 +1,6 @@
 import { EventGate } from './event-gate.js';
 import { mkdirSync } from 'node:fs';
-import { type DeviceId, type Logger, PeercamError, type PresenceBody, silentLogger } from '../protocol/index.js';
+import { type DeviceId, type Logger, PeercamError, silentLogger } from '../protocol/index.js';
 import { CameraRecorder } from '../record/camera-recorder.js';
 import { DiskGuard, type DiskState } from '../record/disk.js';
 import { EventLog } from '../record/event-log.js';
@@ -15,12 +15,11 @@ import { RecordingsServer } from './recordings-server.js';
 
 /** Options of a Recorder: the room channel, where to write, retention, which cameras. */
 export interface RecorderOptions extends RetentionPolicy {
-  readonly channel: Channel;
   /**
-   * What the recorder announces (with RECORDINGS_PRESENCE_SOURCE): given, its presence also tells the room whether it
-   * writes (`recording`), the moment that changes, so that every member's page can say "Recording is stopped".
+   * The room. The recorder's presence on it (which should list RECORDINGS_PRESENCE_SOURCE) also tells the room whether
+   * it writes (`recording`), the moment that changes, so that every member's page can say "Recording is stopped".
    */
-  readonly presence?: PresenceBody;
+  readonly channel: Channel;
   readonly peerConfig: PeerConfig;
   /** Where recordings go: one folder per camera. */
   readonly root: string;
@@ -224,7 +223,7 @@ export class Recorder {
    * changes. Sessions that come and go together (a restart, a network change) are told at once, `soon`.
    */
   private announce(soon = false): void {
-    const presence = this.options.presence;
+    const presence = this.options.channel.presence;
     if (!presence || this.closed) return;
     if (soon) {
       this.announceTimer ??= setTimeout(() => {

@@ -35,6 +35,9 @@ export class ChannelView implements Channel {
   get state(): Channel['state'] {
     return this.base.state;
   }
+  get presence(): Channel['presence'] {
+    return this.base.presence;
+  }
   start(): Promise<void> {
     return Promise.resolve();
   }

@@ -4,7 +4,7 @@ import { DEFAULT_BATCH_MS, RECORDINGS_PRESENCE_SOURCE, Recorder } from '../agent
 import { parseDuration, parseMinFree, parseSize } from '../record/units.js';
 import type { RecorderOptions } from '../agent/recorder.js';
 import type { PeercamMetrics } from '../metrics/index.js';
-import { type Logger, MAX_BATCH_MS, PeercamError, type PresenceBody } from '../protocol/index.js';
+import { type Logger, MAX_BATCH_MS, PeercamError, } from '../protocol/index.js';
 import type { PeerConfig } from '../session/index.js';
 import type { Channel } from '../signaling/channel.js';
 import { untilSignal } from './camera.js';
@@ -87,8 +87,6 @@ export async function startRecorder(
   engine: RecorderOptions['engine'],
   log: Logger,
   metrics?: PeercamMetrics,
-  /** What the recorder announces: its presence then also says whether it writes. */
-  presence?: PresenceBody,
 ): Promise<Recorder> {
   const counted = metrics?.recorder();
   if (metrics) {
@@ -99,7 +97,6 @@ export async function startRecorder(
     ...settings,
     channel,
     peerConfig: config,
-    ...(presence ? { presence } : {}),
     ...(engine ? { engine } : {}),
     log,
     onEvent: (line) => process.stderr.write(`peercam record: ${line}\n`),
@@ -130,7 +127,7 @@ export function registerRecord(program: Command): void {
       // prom-client is loaded only when asked for.
       const m = opts.metricsPort !== undefined ? await import('../metrics/index.js') : undefined;
       const metrics = m ? new m.PeercamMetrics() : undefined;
-      const recorder = await startRecorder(joined.channel, peerConfig(opts, joined.broker), settings, engineOptions(opts), log, metrics, presence);
+      const recorder = await startRecorder(joined.channel, peerConfig(opts, joined.broker), settings, engineOptions(opts), log, metrics);
       const scrape = m && metrics ? await m.serveMetrics(metrics, Number(opts.metricsPort)) : undefined;
       if (scrape) process.stderr.write(`peercam record: metrics at http://127.0.0.1:${scrape.port}/metrics\n`);
       // The recorder's own membership hears the cameras' motion events: it bridges them too.

@@ -5,13 +5,13 @@ import { startCamera } from '../agent/camera.js';
 import { certificateNames, lanAddresses } from '../hub/addresses.js';
 import { banner } from '../hub/banner.js';
 import { hubCertificate } from '../hub/cert.js';
-import { type Closable, HUB_AGENT, type HubInfo, type JoinRoom, startHub } from '../hub/hub.js';
+import { type Closable, type HubInfo, type JoinRoom, startHub } from '../hub/hub.js';
 import { advertiseHub } from '../hub/lan.js';
 import { PeercamMetrics } from '../metrics/index.js';
 import { lendIce } from '../hub/lend-ice.js';
 import { findInterface } from '../signaling/lan/netif.js';
 import { shutdownNdc } from '../media/ndc/index.js';
-import { type Logger, PeercamError, type PresenceBody, Room } from '../protocol/index.js';
+import { type Logger, PeercamError, Room } from '../protocol/index.js';
 import { RECORDINGS_PRESENCE_SOURCE, type Recorder } from '../agent/recorder.js';
 import { recordingsRoutes } from '../hub/recordings-api.js';
 import { BearerGuard } from '../hub/http-auth.js';
@@ -150,9 +150,8 @@ function hubRecorder(opts: UpOptions, room: Room, config: ReturnType<typeof peer
   const settings = recorderSettings(opts, root);
   let recorder: Recorder | undefined;
   const start = async (_hub: HubInfo, join: JoinRoom): Promise<Closable> => {
-    const presence: PresenceBody = { name: 'Recorder', role: 'viewer', agent: HUB_AGENT, sources: [RECORDINGS_PRESENCE_SOURCE] };
-    const channel = await join({ id: await deviceId('recorder:hub'), name: presence.name, role: 'viewer', sources: presence.sources });
-    recorder = await startRecorder(channel, config, settings, engineOptions({}), log, metrics, presence);
+    const channel = await join({ id: await deviceId('recorder:hub'), name: 'Recorder', role: 'viewer', sources: [RECORDINGS_PRESENCE_SOURCE] });
+    recorder = await startRecorder(channel, config, settings, engineOptions({}), log, metrics);
     process.stderr.write(`peercam hub: recording every camera into ${root}\n`);
     return recorder;
   };

@@ -1,6 +1,6 @@
 import { type Logger, silentLogger } from '../protocol/index.js';
 import { iceAdvertOf, type PeerConfig } from '../session/index.js';
-import { type Closable, HUB_AGENT, type JoinRoom } from './hub.js';
+import type { Closable, JoinRoom } from './hub.js';
 
 /**
  * The hub as a member of its own broker's room (role hub) whose sealed presence lends the owner's STUN/TURN servers:
@@ -22,8 +22,8 @@ export async function lendIce(
       ? undefined
       : setInterval(() => {
           const fresh = iceAdvertOf(config);
-          const presence = { name: self.name, role: 'hub' as const, agent: HUB_AGENT, ...(fresh ? { ice: fresh } : {}) };
-          channel.setPresence(presence).catch((err: unknown) => log.warn({ err: String(err) }, 'could not renew the lent ICE servers'));
+          const { ice: _stale, ...presence } = channel.presence ?? { name: self.name, role: 'hub' as const };
+          channel.setPresence({ ...presence, ...(fresh ? { ice: fresh } : {}) }).catch((err: unknown) => log.warn({ err: String(err) }, 'could not renew the lent ICE servers'));
         }, refreshMs);
   log.info({ servers: ice.servers.length }, 'lending ICE servers to the room');
   return {

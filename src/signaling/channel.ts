@@ -49,6 +49,8 @@ export interface Channel {
   /** Devices present now (self excluded). */
   readonly peers: ReadonlyMap<DeviceId, PeerInfo>;
   readonly state: LinkState;
+  /** What this member announces now (undefined: a merged channel not given one yet). Change a field with setPresence. */
+  readonly presence: PresenceBody | undefined;
   start(): Promise<void>;
   send<T extends Exclude<MessageType, 'presence'>>(to: DeviceId, type: T, sid: SessionId, body: Body<T>): Promise<void>;
   setPresence(presence: PresenceBody): Promise<void>;
@@ -85,7 +87,7 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
   private readonly known = new Map<DeviceId, PeerInfo>();
   /** The seq of the newest presence or 'here' applied per device (see notePeer). */
   private readonly presenceSeq = new Map<DeviceId, number>();
-  private presence: PresenceBody;
+  private current: PresenceBody;
   private linkState: LinkState = 'connecting';
   private closed = false;
   private readonly announce: boolean;
@@ -95,6 +97,8 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
   private readonly dropLog: DropLog;
   /** Set once start() asked who is here; from then on every return to 'online' asks again. */
   private asking = false;
+  /** Our presences go out one after the other, in the order they were set (see publishPresence). */
+  private presenceTurn: Promise<void> = Promise.resolve();
 
   constructor(
     readonly room: Room,
@@ -104,7 +108,7 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
     super();
     this.self = options.self;
     this.kind = transport.kind;
-    this.presence = options.presence;
+    this.current = options.presence;
     this.announce = options.announce ?? true;
     this.log = (options.log ?? silentLogger).child({ channel: transport.kind });
     this.courier = options.courier ?? new Courier(room, options.self, options.now ? { now: options.now } : {});
@@ -135,14 +139,35 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
       },
     });
     this.linkState = 'online';
-    if (this.announce) await this.transport.setPresence((await this.courier.sealPresence(this.presence)).payload);
+    await this.publishPresence(this.current);
     this.asking = true;
     void this.ask();
   }
 
+  get presence(): PresenceBody {
+    return this.current;
+  }
+
   async setPresence(presence: PresenceBody): Promise<void> {
-    this.presence = presence;
-    if (!this.closed && this.announce) await this.transport.setPresence((await this.courier.sealPresence(presence)).payload);
+    this.current = presence;
+    await this.publishPresence(presence);
+  }
+
+  /**
+   * Seals now (its seq says which presence is newer) and publishes after the presences set before it. Seals finish
+   * in any order (WebCrypto's threads); published out of order, the broker would retain the older one (a recorder
+   * whose disk is full, then writable again, staying "full" for members who join later), and members, who keep the
+   * highest seq, would never show it. A presence replaced before its turn is not published at all.
+   */
+  private publishPresence(presence: PresenceBody): Promise<void> {
+    if (this.closed || !this.announce) return Promise.resolve();
+    const sealed = this.courier.sealPresence(presence);
+    const turn = this.presenceTurn.then(async () => {
+      const { payload } = await sealed;
+      if (presence === this.current && !this.closed) await this.transport.setPresence(payload);
+    });
+    this.presenceTurn = turn.catch(() => {});
+    return turn;
   }
 
   async send<T extends Exclude<MessageType, 'presence'>>(to: DeviceId, type: T, sid: SessionId, body: Body<T>): Promise<void> {

@@ -41,7 +41,7 @@ export class MergedChannel extends Emitter<ChannelEvents> implements Channel {
   private readonly merged = new Map<DeviceId, PeerInfo>();
   /** from -> (seq -> ts) of messages passed on. */
   private readonly seen: SeenWindow;
-  private presence: PresenceBody | undefined;
+  private current: PresenceBody | undefined;
   private linkState: LinkState = 'connecting';
   private started = false;
   private closed = false;
@@ -55,7 +55,7 @@ export class MergedChannel extends Emitter<ChannelEvents> implements Channel {
     if (!first) throw new PeercamError('internal', 'A MergedChannel needs at least one channel.');
     this.self = first.self;
     this.room = first.room;
-    this.presence = options.presence;
+    this.current = options.presence;
     this.log = (options.log ?? silentLogger).child({ channel: 'merged' });
     this.now = options.now ?? Date.now;
     this.seen = new SeenWindow(this.now);
@@ -99,7 +99,7 @@ export class MergedChannel extends Emitter<ChannelEvents> implements Channel {
     if (!this.started) return;
     try {
       await channel.start();
-      if (this.presence) await channel.setPresence(this.presence);
+      if (this.current) await channel.setPresence(this.current);
     } catch (err) {
       await this.remove(channel);
       throw err;
@@ -136,8 +136,12 @@ export class MergedChannel extends Emitter<ChannelEvents> implements Channel {
     throw lastError;
   }
 
+  get presence(): PresenceBody | undefined {
+    return this.current;
+  }
+
   async setPresence(presence: PresenceBody): Promise<void> {
-    this.presence = presence;
+    this.current = presence;
     await Promise.all(this.members.map((m) => m.channel.setPresence(presence)));
   }
 

@@ -36,6 +36,7 @@ class ScriptedChannel extends Emitter<ChannelEvents> implements Channel {
   readonly kind = 'memory' as const;
   readonly peers = new Map<DeviceId, PeerInfo>();
   readonly state = 'online' as const;
+  readonly presence = undefined;
   readonly sent: { to: DeviceId; type: MessageType; sid: SessionId }[] = [];
   constructor(
     readonly self: DeviceId,

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mintTurnCredentials, turnRestConfig } from '../../src/agent/turn-rest.js';
+import { HUB_AGENT } from '../../src/hub/hub.js';
+import { lendIce } from '../../src/hub/lend-ice.js';
 import { newDeviceId, parseEnvelope } from '../../src/protocol/index.js';
 import { DEFAULT_PUBLIC_STUN, iceAdvertOf, type PeerConfig, withLentIce } from '../../src/session/index.js';
+import { type PeerInfo, SealedChannel } from '../../src/signaling/channel.js';
+import { memoryRoom } from '../helpers/memory-room.js';
 
 const own: PeerConfig = { iceServers: [{ urls: 'stun:127.0.0.1:3478' }], iceTransportPolicy: 'all' };
 const turnA = { urls: 'turn:127.0.0.2:3478', username: '1:x', credential: 'c' };
@@ -38,6 +42,55 @@ describe('ICE servers lent by members', () => {
     assert.ok(withIce !== 'malformed' && withIce !== 'unknown-version' && withIce.type === 'presence' && withIce.body.ice?.servers.length === 1);
     assert.equal(parseEnvelope(presence({ ice: { servers: Array.from({ length: 9 }, () => turnA) } })), 'malformed');
     assert.equal(parseEnvelope(presence({ ice: { servers: [{ urls: 'x'.repeat(600) }] } })), 'malformed');
+  });
+});
+
+describe('the hub lending its ICE servers', () => {
+  const TALK = { id: 'talk', name: 'Talk', kinds: ['audio' as const] };
+  it('renews the lent credentials in its presence and keeps the rest of that presence as it was', async () => {
+    const { broker, room, channels } = await memoryRoom(['viewer']);
+    const member = channels[0]!;
+    const hubId = newDeviceId();
+    // Credentials as a TURN REST config mints them: a getter, fresh ones from some moment on.
+    let username = '1700000600:peercam';
+    const config = {
+      iceTransportPolicy: 'all' as const,
+      refreshMs: 20,
+      get iceServers() {
+        return [{ urls: 'turn:127.0.0.6:3478', username, credential: 'c' }];
+      },
+    };
+    const seen: PeerInfo[] = [];
+    member.on('peer', (p) => {
+      if (p.id === hubId) seen.push(p);
+    });
+    const lent = await lendIce(
+      async (self) => {
+        const channel = new SealedChannel(room, broker.transport(), {
+          self: self.id,
+          presence: { name: self.name, role: self.role, agent: HUB_AGENT, ...(self.ice ? { ice: self.ice } : {}), sources: [TALK] },
+        });
+        await channel.start();
+        return channel;
+      },
+      { id: hubId, name: 'Hub' },
+      config,
+    );
+    try {
+      const until = async (test: () => boolean) => {
+        for (let i = 0; i < 200 && !test(); i++) await new Promise((r) => setTimeout(r, 10));
+        assert.ok(test(), JSON.stringify(seen.map((p) => p.ice)));
+      };
+      await until(() => seen.length > 0);
+      assert.equal(seen[0]?.ice?.servers[0]?.username, '1700000600:peercam');
+      username = '1700000901:peercam';
+      await until(() => seen.at(-1)?.ice?.servers[0]?.username === '1700000901:peercam');
+      const last = seen.at(-1)!;
+      assert.deepEqual([last.name, last.role, last.agent, last.sources], ['Hub', 'hub', HUB_AGENT, [TALK]]);
+    } finally {
+      await lent?.close();
+      await member.close();
+    }
   });
 });
 

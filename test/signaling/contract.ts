@@ -82,6 +82,35 @@ export function channelContract(name: string, rig: ChannelRig): void {
       assert.deepEqual(peer.sources, [{ id: 'v0', name: 'Porch', kinds: ['video'] }]);
     });
 
+    it('two presence updates in a row: the last one set is what members show and what a member joining later gets', async (t) => {
+      const room = await Room.create();
+      const a = await join(t, room, 'observer');
+      const { channel: b } = await timedJoin(t, room, a, 'recorder');
+      // The first update's sealing finishes last (WebCrypto's threads give no order; here a delay makes sure).
+      const key = room.key;
+      const seal = key.seal.bind(key);
+      let slowed = false;
+      key.seal = async (plaintext, aad) => {
+        if (!slowed && aad.includes(b.self)) {
+          slowed = true;
+          await new Promise((r) => setTimeout(r, 150));
+        }
+        return seal(plaintext, aad);
+      };
+      const first = b.setPresence({ name: 'recorder (disk full)', role: 'viewer' });
+      await b.setPresence({ name: 'recorder (writing)', role: 'viewer' });
+      await first;
+      key.seal = seal;
+      assert.ok(slowed);
+      await waitFor(() => a.peers.get(b.self)?.name === 'recorder (writing)', { timeoutMs: PRESENCE_DEADLINE_MS, what: 'the last presence at the observer' });
+      const late = await join(t, room, 'late');
+      await waitFor(() => late.peers.has(b.self), { timeoutMs: 5000, what: 'the recorder seen by a member joining later' });
+      // Anything still in flight has landed by now.
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(late.peers.get(b.self)?.name, 'recorder (writing)', 'the retained presence is the last one set');
+      assert.equal(a.peers.get(b.self)?.name, 'recorder (writing)');
+    });
+
     it('clears presence within 2 s after a clean close', async (t) => {
       const room = await Room.create();
       const a = await join(t, room, 'observer');

@@ -4,7 +4,7 @@ import { DEFAULT_BATCH_MS, RECORDINGS_PRESENCE_SOURCE, Recorder } from '../agent
 import { parseDuration, parseMinFree, parseSize } from '../record/units.js';
 import type { RecorderOptions } from '../agent/recorder.js';
 import type { PeercamMetrics } from '../metrics/index.js';
-import { type Logger, MAX_BATCH_MS, PeercamError, } from '../protocol/index.js';
+import { type Logger, MAX_BATCH_MS, PeercamError } from '../protocol/index.js';
 import type { PeerConfig } from '../session/index.js';
 import type { Channel } from '../signaling/channel.js';
 import { untilSignal } from './camera.js';

@@ -22,7 +22,7 @@ export async function lendIce(
       ? undefined
       : setInterval(() => {
           const fresh = iceAdvertOf(config);
-          const { ice: _stale, ...presence } = channel.presence ?? { name: self.name, role: 'hub' as const };
+          const { ice: _stale, ...presence } = channel.presence;
           channel.setPresence({ ...presence, ...(fresh ? { ice: fresh } : {}) }).catch((err: unknown) => log.warn({ err: String(err) }, 'could not renew the lent ICE servers'));
         }, refreshMs);
   log.info({ servers: ice.servers.length }, 'lending ICE servers to the room');

@@ -155,7 +155,7 @@ export class SealedChannel extends Emitter<ChannelEvents> implements Channel {
 
   /**
    * Seals now (its seq says which presence is newer) and publishes after the presences set before it. Seals finish
-   * in any order (WebCrypto's threads); published out of order, the broker would retain the older one (a recorder
+   * in no fixed order (WebCrypto's threads); published out of order, the broker would retain the older one (a recorder
    * whose disk is full, then writable again, staying "full" for members who join later), and members, who keep the
    * highest seq, would never show it. A presence replaced before its turn is not published at all.
    */

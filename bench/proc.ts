@@ -63,13 +63,20 @@ export function udpReceiveDrops(pid: number): number {
  * CPU ticks of every process below `root` (its children, theirs, and so on; not `root` itself), summed by the group
  * `classify` gives each one's command line (undefined: not counted). Processes that ended meanwhile are not seen.
  */
-export async function descendantTicks(root: number, classify: (cmdline: string) => string | undefined): Promise<Map<string, number>> {
+export async function descendantTicks(
+  root: number,
+  classify: (cmdline: string) => string | undefined,
+  /** Also per thread, as `group:thread` (named as in threadTicks, a trailing number dropped: pools sum up). */
+  byThread = false,
+): Promise<Map<string, number>> {
   const out = new Map<string, number>();
+  const add = (key: string, ticks: number) => out.set(key, (out.get(key) ?? 0) + ticks);
   for (const { pid, argv } of await descendants(root)) {
     const group = classify(argv.join(' '));
     if (group === undefined) continue;
     try {
-      out.set(group, (out.get(group) ?? 0) + cpuTicks(pid));
+      add(group, cpuTicks(pid));
+      if (byThread) for (const [name, ticks] of threadTicks(pid)) add(`${group}:${name.replace(/[-_]?\d+$/, '')}`, ticks);
     } catch {
       // it ended meanwhile
     }

@@ -13,7 +13,9 @@
  * first frame; in the grid each phase is that of the slowest tile. Runs in its own loopback-only network namespace
  * (root). Ends with one JSON line.
  *
- *   npm run bench:web [-- --trials 20 --only a|b|c|j] [--baseline DIR] [--returning] [--settle MS]
+ *   npm run bench:web [-- --trials 20 --only a|b|c|j] [--baseline DIR] [--returning] [--settle MS] [--threads]
+ *
+ * `--threads`: `cpuP50` also per thread of each process group (`renderer:main`, `renderer:ThreadPoolPrese`...).
  *
  * `--settle MS`: each trial's new page waits MS before it navigates, so the fresh renderer process's own start-up
  * (~1 s of CPU on the 2-core test machine) is over before the clock starts, as in a browser a person already has open
@@ -79,7 +81,7 @@ function cpuNow(): Promise<Map<string, number>> {
     if (/^(\S*\/)?janus /.test(cmd)) return 'janus';
     if (/^(\S*\/)?ffmpeg /.test(cmd)) return 'ffmpeg';
     return undefined;
-  });
+  }, THREADS);
 }
 
 /** Resolves once `cameras` tiles of the page have presented a frame (their timeline marks). */
@@ -91,6 +93,8 @@ function tilesPlaying(page: Page, cameras: number): Promise<unknown> {
 }
 
 const RETURNING = process.argv.includes('--returning');
+/** `--threads`: the CPU figures per thread too (`renderer:main`, `renderer:ThreadPoolForeg`, ...), in the JSON only. */
+const THREADS = process.argv.includes('--threads');
 const SETTLE_MS = Number(arg('settle', '0'));
 /** With --returning: the browser of each build (by its link), kept across the trials of an arm. */
 const returning = new Map<string, BrowserContext>();
@@ -194,7 +198,7 @@ async function arm(label: string, cameras: number, builds: Record<string, string
         continue;
       }
       runs.get(build)?.push(r);
-      const cpu = Object.entries(r.cpu).map(([g, ms]) => `${g} ${ms}`).join(', ');
+      const cpu = Object.entries(r.cpu).filter(([g]) => !g.includes(':')).map(([g, ms]) => `${g} ${ms}`).join(', ');
       say(`${tag} #${i + 1}: ${STEPS.map((s) => `${s} ${r.t[s] ?? '-'}`).join(', ')}; CPU ms: ${cpu}`);
     }
   }

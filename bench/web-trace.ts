@@ -2,7 +2,10 @@
  * One viewer page open, traced (Chromium's devtools.timeline): what the page's main thread does from navigation to
  * the first frame, as the longest top-level tasks and a sum per kind. A diagnostic companion of bench:web (issue 15).
  *
- *   sudo node --import tsx bench/web-trace.ts [--camera demo|testsrc] [--trials 3] [--baseline DIR] [--quiet]
+ *   sudo node --import tsx bench/web-trace.ts [--camera demo|testsrc] [--cameras N] [--trials 3] [--settle MS] [--baseline DIR] [--quiet]
+ *
+ * `--cameras N`: N cameras, up to the first frame of the last tile (a grid). `--settle MS`: the new page waits before
+ * it navigates (bench:web's `--settle`: the renderer's own start-up out of the trace's window).
  *
  * `--categories a,b` traces more categories (e.g. webrtc,mojom,media,gpu). `--kids N` lists the N longest events inside each long task (default 4), `--min-task MS` which tasks are long (15).
  * `--baseline DIR` alternates with another build (bench/web-baseline.ts); the last lines compare the main thread's
@@ -22,8 +25,11 @@ const arg = (name: string, fallback: string) => {
   return at > 0 ? (process.argv[at + 1] ?? fallback) : fallback;
 };
 const hub = await startHubProcess({ demo: false });
-const cam = spawnCli(['camera', '--broker', `mqtt://127.0.0.1:${hub.mqttPort}`, '--source', arg('camera', 'demo'), '--name', 'probe'], hub.env);
-await cam.waitFor(/source live/, 30_000);
+const CAMERAS = Number(arg('cameras', '1'));
+const cams = Array.from({ length: CAMERAS }, (_, i) =>
+  spawnCli(['camera', '--broker', `mqtt://127.0.0.1:${hub.mqttPort}`, '--source', arg('camera', 'demo'), '--name', i === 0 ? 'probe' : `probe${i}`], hub.env),
+);
+for (const cam of cams) await cam.waitFor(/source live/, 30_000);
 const browser = await launchChromium();
 const baselineDir = arg('baseline', '');
 const front = baselineDir ? await startBaselineFront(baselineDir, new URL(hub.link).origin) : undefined;
@@ -45,10 +51,11 @@ try {
   for (let i = 0; i < Number(arg('trials', '3')); i++) for (const [build, link] of builds) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
+    await new Promise((r) => setTimeout(r, Number(arg('settle', '0'))));
     const more = arg('categories', '').split(',').filter(Boolean);
     await browser.startTracing(page, { categories: ['toplevel', 'devtools.timeline', 'v8', 'blink.user_timing', 'loading', ...more] });
     await page.goto(link);
-    await page.waitForFunction(() => performance.getEntriesByName('peercam:frame', 'mark').length > 0 || performance.getEntriesByType('mark').some((m) => m.name.startsWith('peercam:frame:')), null, { timeout: 30_000, polling: 50 });
+    await page.waitForFunction((n) => performance.getEntriesByType('mark').filter((m) => m.name.startsWith('peercam:frame')).length >= n, CAMERAS, { timeout: 30_000, polling: 50 });
     const marks = await page.evaluate(() => {
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
       const res = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((r) => `${r.name.replace(/^.*\//, '')} ${Math.round(r.startTime)}-${Math.round(r.responseEnd)}`);
@@ -66,7 +73,8 @@ try {
     const main = events.filter((e) => e.pid === nav?.pid && e.tid === nav?.tid && e.ph === 'X' && (e.dur ?? 0) > 0);
     const tasks = main.filter((e) => e.name === 'RunTask' || e.name === 'ThreadControllerImpl::RunTask');
     const inside = (t: TraceEvent) => main.filter((e) => e !== t && e.ts >= t.ts && e.ts < t.ts + (t.dur ?? 0) && e.name !== 'RunTask');
-    const frameAt = Number(/frame (\d+)/.exec(marks.marks.find((m) => m.startsWith('peercam:frame')) ?? '')?.[1] ?? Infinity);
+    // The last tile's first frame (the only one with one camera).
+    const frameAt = Math.max(...marks.marks.filter((m) => m.startsWith('peercam:frame')).map((m) => Number(m.split(' ')[1])));
     const before = (e: TraceEvent) => (e.ts - t0) / 1000 < frameAt;
     const sum = (list: TraceEvent[]) => Math.round(list.filter(before).reduce((a, e) => a + (e.tdur ?? e.dur ?? 0), 0) / 1000);
     const b = busy.get(build) ?? { total: [], script: [], gc: [], render: [] };
@@ -97,7 +105,7 @@ try {
 } finally {
   await front?.close();
   await browser.close();
-  await cam.stop();
+  for (const cam of cams) await cam.stop();
   await hub.close();
 }
 process.exit(0);

@@ -309,7 +309,7 @@ export class BrowserRoom extends PeercamRoom {
     w.keeper = this.keep(id, options, {
       newPeer: (config) => {
         w.replaceTracks();
-        const peer = this.spares.take(config) ?? new W3cPeer({ RTCPeerConnection: this.ctor(), config, media: { role: 'viewer' } });
+        const peer = this.spares.take(config) ?? new W3cPeer({ RTCPeerConnection: this.ctor(), config, media: { role: 'viewer', audio: hasAudio(this.devices.get(id)) } });
         peer.onTrack = (track) => {
           if (peer === w.peer) w.addTrack(track);
         };
@@ -408,4 +408,12 @@ export async function joinRoom(options: string | BrowserJoinOptions): Promise<Br
     throw err;
   }
   return joined;
+}
+
+/**
+ * Whether a viewer's connection to `camera` needs an audio transceiver: it sends sound, or it plays talk-back (or an
+ * older camera does not say: assumed).
+ */
+function hasAudio(camera: Device | undefined): boolean {
+  return camera?.talkBack !== false || (camera.sources ?? []).some((s) => s.kinds.includes('audio'));
 }

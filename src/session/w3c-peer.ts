@@ -13,6 +13,12 @@ export type W3cMedia =
        * push-to-talk is `talkBack.replaceTrack(mic)` with no renegotiation.
        */
       readonly role: 'viewer';
+      /**
+       * false: no audio transceiver (a camera whose presence says it has no sound and plays no talk-back). Each
+       * transceiver costs the page's main thread blocking calls into the browser's WebRTC threads at every
+       * description, which a grid of connections being set up keeps busy. Default true.
+       */
+      readonly audio?: boolean;
     }
   | {
       /**
@@ -74,7 +80,7 @@ export class W3cPeer extends Emitter<PeerEvents> implements Peer {
     });
     if (options.media.role === 'viewer') {
       this.pc.addTransceiver('video', { direction: 'recvonly' });
-      this.talkBack = this.pc.addTransceiver('audio', { direction: 'sendrecv' }).sender;
+      if (options.media.audio !== false) this.talkBack = this.pc.addTransceiver('audio', { direction: 'sendrecv' }).sender;
     }
     this.pc.addEventListener('icecandidate', (e) => {
       if (this.closed) return;

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { device, launch } from './browser.js';
 import { type HubProcess, startHubProcess } from './hub-process.js';
+import { spawnCli } from '../helpers/cli.js';
 import { liveTile, marks } from './pages.js';
 
 /**
@@ -179,6 +180,41 @@ describe('first frame from page open (Chromium, peercam up --demo)', () => {
       for (const chain of chains) for (let i = 1; i < chain.length; i++) assert.ok(at(chain[i]!) >= at(chain[i - 1]!), `${chain[i]} after ${chain[i - 1]}`);
     } finally {
       await context.close();
+    }
+  });
+  it('a tile of a camera with no sound and no talk-back connects without an audio transceiver', async () => {
+    // A second Node camera: one tile takes the page's spare (made before any camera was known, so with the talk-back
+    // audio transceiver), the other makes its connection knowing the camera's presence (no audio, talkBack false).
+    const porch = spawnCli(['camera', '--broker', `mqtt://127.0.0.1:${hub.mqttPort}`, '--source', 'demo', '--name', 'Porch'], hub.env);
+    const { context, page } = await device(browser);
+    try {
+      await porch.waitFor(/is live in room/, 20_000);
+      await page.addInitScript(() => {
+        const Base = window.RTCPeerConnection;
+        const made: RTCPeerConnection[] = [];
+        (window as unknown as { peercamMade: RTCPeerConnection[] }).peercamMade = made;
+        window.RTCPeerConnection = class extends Base {
+          constructor(config?: RTCConfiguration) {
+            super(config);
+            made.push(this);
+          }
+        };
+      });
+      await page.goto(hub.link);
+      await liveTile(page, 'Demo camera', 20_000);
+      await liveTile(page, 'Porch', 20_000);
+      const kinds = await page.evaluate(() =>
+        (window as unknown as { peercamMade: RTCPeerConnection[] }).peercamMade
+          .filter((pc) => pc.connectionState === 'connected')
+          .map((pc) => pc.getTransceivers().map((t) => t.receiver.track.kind).join('+'))
+          .sort(),
+      );
+      assert.deepEqual(kinds, ['video', 'video+audio'], 'the spare has the audio transceiver, the connection made for the silent camera has none');
+      // Both tiles play.
+      assert.equal(await page.locator('.tile[data-state="live"]').count(), 2);
+    } finally {
+      await context.close();
+      await porch.stop();
     }
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
@@ -13,8 +13,11 @@ import { decodeErrors } from './probe.js';
 const MAIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 /**
- * A disk that fills up for real: the recorder runs in a mount namespace of its own (unshare -m) over a 8 MiB tmpfs;
- * the test reads that filesystem through /proc/<pid>/root. --min-free 0 lets the writes run into ENOSPC.
+ * A disk that fills up for real: the recorder runs in a mount namespace of its own (unshare -m) over a 64 MiB tmpfs
+ * that something else has filled but for 3 MiB (a ballast file); the test reads and frees that filesystem through
+ * /proc/<pid>/root. --min-free 0 lets the writes run into ENOSPC. First the recordings cannot make the room retention
+ * asks for after a full disk (10 % of it), so writing stays stopped until the test frees space; then the recordings
+ * themselves fill the disk, and retention makes room by itself.
  */
 it('disk full (ENOSPC on a small tmpfs): one clear error, oldest deleted, recording resumes, every file plays', async () => {
   const broker = await startAedes();
@@ -44,7 +47,7 @@ it('disk full (ENOSPC on a small tmpfs): one clear error, oldest deleted, record
 
   const mnt = mkdtempSync(join(tmpdir(), 'peercam-tmpfs-'));
   after(() => rmSync(mnt, { recursive: true, force: true }));
-  const script = `mount -t tmpfs -o size=8m peercam-test ${mnt} && exec "$0" "$@"`;
+  const script = `mount -t tmpfs -o size=64m peercam-test ${mnt} && dd if=/dev/zero of=${mnt}/ballast bs=1M count=61 status=none && exec "$0" "$@"`;
   const rec = spawn('unshare', ['-m', '--', 'sh', '-c', script, process.execPath, MAIN, 'record', '--out', mnt, '--segment', '1s', '--min-free', '0'], {
     env: home.env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,18 +65,27 @@ it('disk full (ENOSPC on a small tmpfs): one clear error, oldest deleted, record
 
   await waitFor(() => alive() && listSegments(inside, 'garage').some((s) => !s.open), { timeoutMs: 30_000, what: 'a first segment', intervalMs: 100 });
   const first = listSegments(inside, 'garage')[0]!.path;
-  await waitFor(() => alive() && /Recording stopped: the disk holding .* is full \(ENOSPC\)/.test(out), { timeoutMs: 90_000, what: `ENOSPC\n${out}`, intervalMs: 200 });
+  const full = /Recording stopped: the disk holding .* is full \(ENOSPC\)/;
+  await waitFor(() => alive() && full.test(out), { timeoutMs: 90_000, what: `ENOSPC\n${out}`, intervalMs: 200 });
+  // Deleting every recording frees less than retention asks for: writing stays stopped, and every member is told,
+  // with the same words and the camera it receives.
+  await waitFor(() => recorderSaid().some((r) => r?.state === 'full'), { timeoutMs: 10_000, what: `the recorder's presence saying full: ${watch.output()}` });
+  const said = recorderSaid().find((r) => r?.state === 'full');
+  assert.match(said?.error ?? '', full);
+  assert.deepEqual(said?.cameras, ['garage'], 'and which camera it receives');
+  assert.doesNotMatch(out, /recording resumed/, 'no room was made yet');
+  // Space freed by hand (10 MiB of the ballast): recording resumes by itself within a retry, and members are told.
+  truncateSync(join(inside, 'ballast'), 51 * 1024 * 1024);
   await waitFor(() => alive() && /recording resumed/.test(out), { timeoutMs: 30_000, what: 'resumed', intervalMs: 200 });
-  // Its presence said it too, with the same words, then that it writes again.
-  await waitFor(() => recorderSaid().some((r) => r?.state === 'ok'), { timeoutMs: 10_000, what: `the recorder's presence back to ok: ${watch.output()}` });
-  const said = recorderSaid();
-  const full = said.findIndex((r) => r?.state === 'full');
-  assert.ok(full >= 0, `the recorder's presence said the disk is full: ${watch.output()}`);
-  assert.match(said[full]?.error ?? '', /Recording stopped: the disk holding .* is full \(ENOSPC\)/);
-  assert.ok(said.slice(full).some((r) => r?.state === 'ok'), 'then that it writes again');
-  assert.deepEqual(said[full]?.cameras, ['garage'], 'and which camera it receives');
+  await waitFor(() => recorderSaid().at(-1)?.state === 'ok', { timeoutMs: 10_000, what: `the recorder's presence back to ok: ${watch.output()}` });
   const resumedAt = Date.now();
   await waitFor(() => alive() && listSegments(inside, 'garage').some((s) => !s.open && s.start > resumedAt), { timeoutMs: 30_000, what: 'segments after resuming', intervalMs: 200 });
+  // Now the recordings fill the disk themselves: retention deletes the oldest and recording goes on, with no help.
+  await waitFor(() => alive() && (out.match(/Recording stopped/g)?.length ?? 0) >= 2 && (out.match(/recording resumed/g)?.length ?? 0) >= 2, {
+    timeoutMs: 60_000,
+    what: `a second full disk, and room made by retention\n${out.slice(-3000)}`,
+    intervalMs: 200,
+  });
   assert.ok(!existsSync(first), 'the oldest segment was deleted to make room');
   // The tmpfs lives as long as the recorder's namespace: check the files while it runs.
   // Retention keeps deleting the oldest as the disk fills again, so a file may go while it is being read.

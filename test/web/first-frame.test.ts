@@ -4,7 +4,7 @@ import type { Browser } from 'playwright-core';
 import { device, launch } from './browser.js';
 import { type HubProcess, startHubProcess } from './hub-process.js';
 import { spawnCli } from '../helpers/cli.js';
-import { liveTile, marks } from './pages.js';
+import { keepPeerConnections, liveTile, marks } from './pages.js';
 
 /**
  * Issue 15: the path from opening the viewer to the first frame, in a fresh browser (nothing remembered). The hub
@@ -183,28 +183,18 @@ describe('first frame from page open (Chromium, peercam up --demo)', () => {
     }
   });
   it('a tile of a camera with no sound and no talk-back connects without an audio transceiver', async () => {
-    // A second Node camera: one tile takes the page's spare (made before any camera was known, so with the talk-back
+    // A second Node camera: one tile takes the page's spare (made before a camera was known, so with the talk-back
     // audio transceiver), the other makes its connection knowing the camera's presence (no audio, talkBack false).
     const porch = spawnCli(['camera', '--broker', `mqtt://127.0.0.1:${hub.mqttPort}`, '--source', 'demo', '--name', 'Porch'], hub.env);
     const { context, page } = await device(browser);
     try {
       await porch.waitFor(/is live in room/, 20_000);
-      await page.addInitScript(() => {
-        const Base = window.RTCPeerConnection;
-        const made: RTCPeerConnection[] = [];
-        (window as unknown as { peercamMade: RTCPeerConnection[] }).peercamMade = made;
-        window.RTCPeerConnection = class extends Base {
-          constructor(config?: RTCConfiguration) {
-            super(config);
-            made.push(this);
-          }
-        };
-      });
+      await keepPeerConnections(page);
       await page.goto(hub.link);
       await liveTile(page, 'Demo camera', 20_000);
       await liveTile(page, 'Porch', 20_000);
       const kinds = await page.evaluate(() =>
-        (window as unknown as { peercamMade: RTCPeerConnection[] }).peercamMade
+        (window as unknown as { peercamPeers: RTCPeerConnection[] }).peercamPeers
           .filter((pc) => pc.connectionState === 'connected')
           .map((pc) => pc.getTransceivers().map((t) => t.receiver.track.kind).join('+'))
           .sort(),

@@ -42,3 +42,21 @@ export async function recordedSeconds(page: Page): Promise<number> {
   const summary = (await page.locator('#summary').textContent()) ?? '';
   return Number(/(\d+) s this day/.exec(summary)?.[1] ?? 0) + 60 * Number(/(\d+) min/.exec(summary)?.[1] ?? 0);
 }
+
+/**
+ * Keeps every RTCPeerConnection the page makes in `window.peercamPeers` (installed before the page's own scripts),
+ * for tests that read what its connections carry.
+ */
+export async function keepPeerConnections(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    const made: RTCPeerConnection[] = [];
+    Object.assign(window, { peercamPeers: made });
+    window.RTCPeerConnection = class extends Native {
+      constructor(config?: RTCConfiguration) {
+        super(config);
+        made.push(this);
+      }
+    };
+  });
+}

@@ -8,7 +8,7 @@ import { energy, peak, type PulseServer, startPulse } from '../helpers/pulse.js'
 import { waitFor } from '../helpers/wait.js';
 import { device, launch } from './browser.js';
 import { type HubProcess, startHubProcess } from './hub-process.js';
-import { ARTIFACTS, liveTile } from './pages.js';
+import { ARTIFACTS, keepPeerConnections, liveTile } from './pages.js';
 
 /**
  * A Node camera with a speaker and a microphone, both real sound paths in a PulseAudio daemon of the test's own:
@@ -51,17 +51,7 @@ describe('two-way audio on a Node camera (--speaker, --mic) with the web app in 
     const { page } = await device(browser);
     viewer = page;
     // Every RTCPeerConnection the page makes, for getStats on what its tiles receive.
-    await viewer.addInitScript(() => {
-      const Native = window.RTCPeerConnection;
-      const made: RTCPeerConnection[] = [];
-      Object.assign(window, { peercamPeers: made });
-      window.RTCPeerConnection = class extends Native {
-        constructor(config?: RTCConfiguration) {
-          super(config);
-          made.push(this);
-        }
-      };
-    });
+    await keepPeerConnections(viewer);
     await viewer.goto(hub.link);
     await liveTile(viewer, 'Pet camera', 60_000);
     await liveTile(viewer, 'Doorbell', 60_000);

@@ -14,6 +14,7 @@
 import { fileURLToPath } from 'node:url';
 import { launchChromium } from '../test/helpers/browser.js';
 import { spawnCli } from '../test/helpers/cli.js';
+import { sleep } from '../test/helpers/wait.js';
 import { startHubProcess } from '../test/web/hub-process.js';
 import { isolate, percentile } from './lib.js';
 import { startBaselineFront } from './web-baseline.js';
@@ -51,7 +52,7 @@ try {
   for (let i = 0; i < Number(arg('trials', '3')); i++) for (const [build, link] of builds) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
-    await new Promise((r) => setTimeout(r, Number(arg('settle', '0'))));
+    await sleep(Number(arg('settle', '0')));
     const more = arg('categories', '').split(',').filter(Boolean);
     await browser.startTracing(page, { categories: ['toplevel', 'devtools.timeline', 'v8', 'blink.user_timing', 'loading', ...more] });
     await page.goto(link);

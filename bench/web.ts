@@ -34,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../test/helpers/browser.js';
 import { type CliProcess, spawnCli } from '../test/helpers/cli.js';
+import { sleep } from '../test/helpers/wait.js';
 import { startHubProcess } from '../test/web/hub-process.js';
 import { isolate, percentile } from './lib.js';
 import { CLK_TCK, descendantTicks } from './proc.js';
@@ -49,7 +50,6 @@ const arg = (name: string, fallback: string) => {
 const TRIALS = Number(arg('trials', '20'));
 const ONLY = arg('only', 'abc');
 const say = (line: string) => process.stderr.write(`${line}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The phases, in the order a page goes through them (cumulative ms from navigation start). */
 const STEPS = ['loaded', 'start', 'hub', 'online', 'presence', 'offer', 'answer', 'ice', 'frame'] as const;

@@ -1,6 +1,6 @@
 import { EventGate } from './event-gate.js';
 import { mkdirSync } from 'node:fs';
-import { type DeviceId, type Logger, PeercamError, silentLogger } from '../protocol/index.js';
+import { type DeviceId, type Logger, PeercamError, sendsAudio, silentLogger } from '../protocol/index.js';
 import { CameraRecorder } from '../record/camera-recorder.js';
 import { DiskGuard, type DiskState } from '../record/disk.js';
 import { EventLog } from '../record/event-log.js';
@@ -297,10 +297,10 @@ export class Recorder {
     if (this.closed || !this.wanted(p)) return;
     const known = this.watched.get(p.id);
     if (known) {
-      const hadAudio = hasAudio(known.camera);
+      const hadAudio = sendsAudio(known.camera);
       known.camera = p;
       // A camera page publishes its sources once its microphone is on: connect again to get the sound too.
-      if (known.session && hasAudio(p) && !hadAudio) known.session.close('local', 'the camera has sound now');
+      if (known.session && sendsAudio(p) && !hadAudio) known.session.close('local', 'the camera has sound now');
       else if (!known.session && !known.timer) this.begin(known);
       return;
     }
@@ -356,7 +356,7 @@ export class Recorder {
           ...this.options.engine,
           ...(this.turnBridge ? { turnBridge: this.turnBridge } : {}),
           // Only when the camera says it has sound: an audio section the camera rejects buys nothing but trouble.
-          audio: hasAudio(w.camera),
+          audio: sendsAudio(w.camera),
           log: this.log,
           onRtp: (packet, kind) => {
             const codec = peer?.negotiated?.codec;
@@ -426,5 +426,3 @@ export class Recorder {
     await w.recorder.close();
   }
 }
-
-const hasAudio = (p: PeerInfo): boolean => p.sources?.some((s) => s.kinds.includes('audio')) ?? false;

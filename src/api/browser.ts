@@ -1,4 +1,4 @@
-import { type DeviceId, Emitter, type Logger, newDeviceId, PeercamError, type PresenceBody, Room, silentLogger } from '../protocol/index.js';
+import { type DeviceId, Emitter, type Logger, newDeviceId, PeercamError, type PresenceBody, Room, sendsAudio, silentLogger } from '../protocol/index.js';
 import {
   CameraEndpoint,
   type IceProblem,
@@ -415,5 +415,5 @@ export async function joinRoom(options: string | BrowserJoinOptions): Promise<Br
  * older camera does not say: assumed).
  */
 function hasAudio(camera: Device | undefined): boolean {
-  return camera?.talkBack !== false || (camera.sources ?? []).some((s) => s.kinds.includes('audio'));
+  return camera?.talkBack !== false || sendsAudio(camera);
 }

@@ -159,6 +159,11 @@ export type MessageType = keyof typeof bodies;
 export type Body<T extends MessageType> = v.InferOutput<(typeof bodies)[T]>;
 /** What a device says about itself in its sealed presence: name, role, sources, agent, lent ICE servers. */
 export type PresenceBody = Body<'presence'>;
+
+/** Whether a device's presence lists a source with sound (a camera with a microphone or an audio track). */
+export function sendsAudio(presence: Pick<PresenceBody, 'sources'>): boolean {
+  return presence.sources?.some((s) => s.kinds.includes('audio')) ?? false;
+}
 /** One ICE candidate as signaled: its SDP line and media id. */
 export type CandidateInit = v.InferOutput<typeof Candidate>;
 /** ICE servers a device lends in its sealed presence. */

@@ -6,7 +6,6 @@ import { RecordingsLink } from './link.js';
 /** How long one attempt to reach the recorder may take (signaling through the broker, ICE, DTLS, SCTP). */
 const OPEN_TIMEOUT_MS = 30_000;
 
-
 /**
  * The room's recorder, reached through the room's broker: a data channel negotiated by the sealed signaling like a
  * camera's media (`openChannel` offering for the recorder's `recordings` source). Opened when first needed, again
